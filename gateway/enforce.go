@@ -1,0 +1,56 @@
+// Package gateway is Gatehouse's downstream face: one MCP server per
+// workspace, served over stdio or streamable HTTP, that passes tools,
+// prompts, resources, completions, logging and progress through to the
+// workspace's upstreams — and sends every tools/call through one
+// enforcement step before it is forwarded.
+package gateway
+
+import (
+	"context"
+	"encoding/json"
+)
+
+// Call is one tools/call as the enforcement step sees it.
+type Call struct {
+	Workspace string
+	Upstream  string
+	Tool      string // the upstream's own name of the tool
+	Exposed   string // the name the client called
+	// Description is the tool's description as the upstream gave it:
+	// untrusted text.
+	Description string
+	// Arguments are the call's arguments exactly as the client sent them.
+	Arguments json.RawMessage
+	User      string // who the gateway acts for
+	Client    string // the client's name from initialize (or request _meta)
+	Session   string // the downstream session, empty when stateless
+}
+
+// Verdict is the enforcement step's answer for one Call.
+type Verdict struct {
+	// Allow forwards the call; false blocks it.
+	Allow bool
+	// Message is what the client reads when the call is blocked.
+	Message string
+	// Arguments, if not nil, replace the call's arguments when it is
+	// forwarded (redaction).
+	Arguments json.RawMessage
+	// Meta is added to the result's _meta (for example the verdict id).
+	Meta map[string]any
+}
+
+// Enforcer decides every tools/call before it is forwarded. Enforce must
+// return a verdict for every call — there is no error path, so a failure to
+// decide is itself a verdict.
+type Enforcer interface {
+	Enforce(ctx context.Context, call Call) Verdict
+}
+
+// AllowAll is the Enforcer used until policies are configured: it allows
+// every call unchanged.
+type AllowAll struct{}
+
+var _ Enforcer = AllowAll{}
+
+// Enforce allows the call.
+func (AllowAll) Enforce(context.Context, Call) Verdict { return Verdict{Allow: true} }

@@ -1,0 +1,356 @@
+package gateway
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"sync"
+
+	"github.com/gatehouse-mcp/gatehouse/upstream"
+	"github.com/gatehouse-mcp/gatehouse/workspace"
+	"github.com/mark3labs/mcp-go/mcp"
+	"github.com/mark3labs/mcp-go/server"
+)
+
+// MetaVerdict is the key under which a blocked call's verdict id goes in
+// the result's _meta.
+const MetaVerdict = "io.gatehouse/verdict"
+
+// wsServer is the MCP server of one workspace: an mcp-go server whose
+// tools, prompts and resources mirror the workspace's catalog, and whose
+// handlers forward to the upstreams.
+type wsServer struct {
+	ws       *workspace.Workspace
+	mcp      *server.MCPServer
+	enforcer func() Enforcer
+	user     string
+	log      *slog.Logger
+	calls    *callTracker
+
+	syncMu   sync.Mutex
+	lastSync catalogPrint
+
+	sessions sessions
+	http     http.Handler // the streamable HTTP face
+}
+
+func newWSServer(ws *workspace.Workspace, version string, enforcer func() Enforcer, user string, calls *callTracker, logger *slog.Logger) *wsServer {
+	s := &wsServer{ws: ws, enforcer: enforcer, user: user, log: logger.With("workspace", ws.Name()), calls: calls}
+	s.sessions.init()
+	hooks := &server.Hooks{}
+	hooks.AddOnRegisterSession(func(ctx context.Context, sess server.ClientSession) { s.sessions.add(sess) })
+	hooks.AddOnUnregisterSession(func(ctx context.Context, sess server.ClientSession) { s.unregister(sess) })
+	hooks.AddAfterSubscribe(func(ctx context.Context, id any, req *mcp.SubscribeRequest, _ *mcp.EmptyResult) {
+		s.subscribe(ctx, req.Params.URI)
+	})
+	hooks.AddAfterUnsubscribe(func(ctx context.Context, id any, req *mcp.UnsubscribeRequest, _ *mcp.EmptyResult) {
+		s.unsubscribe(ctx, req.Params.URI)
+	})
+	hooks.AddAfterSetLevel(func(ctx context.Context, id any, req *mcp.SetLevelRequest, _ *mcp.EmptyResult) {
+		s.setLevel(ctx, req.Params.Level)
+	})
+	s.mcp = server.NewMCPServer("gatehouse", version,
+		server.WithToolCapabilities(true),
+		server.WithPromptCapabilities(true),
+		server.WithResourceCapabilities(true, true),
+		server.WithLogging(),
+		server.WithCompletions(),
+		server.WithPromptCompletionProvider(completer{s}),
+		server.WithResourceCompletionProvider(completer{s}),
+		server.WithHooks(hooks),
+		server.WithRecovery(),
+		server.WithInstructions(fmt.Sprintf("Gatehouse workspace %q: tools of several MCP servers, checked against the organisation's policies before they run.", ws.Name())),
+	)
+	return s
+}
+
+// catalogPrint is what was last given to the mcp-go server, to send
+// list_changed only when a list really changed.
+type catalogPrint struct{ tools, prompts, resources, templates string }
+
+func fingerprint(v any) string {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Sprintf("unmarshalable %p", v) // never equal: always resync
+	}
+	return string(b)
+}
+
+// sync mirrors the workspace's catalog into the mcp-go server. Lists whose
+// content did not change are left alone, so clients are told list_changed
+// only when something they see changed.
+func (s *wsServer) sync() {
+	s.syncMu.Lock()
+	defer s.syncMu.Unlock()
+	cat := s.ws.Catalog()
+
+	tools := make([]server.ServerTool, len(cat.Tools))
+	toolDefs := make([]mcp.Tool, len(cat.Tools))
+	for i, t := range cat.Tools {
+		def := t.Tool
+		def.Name = t.Exposed
+		toolDefs[i] = def
+		tools[i] = server.ServerTool{Tool: def, Handler: s.toolHandler(t.Exposed)}
+	}
+	prompts := make([]server.ServerPrompt, len(cat.Prompts))
+	promptDefs := make([]mcp.Prompt, len(cat.Prompts))
+	for i, p := range cat.Prompts {
+		def := p.Prompt
+		def.Name = p.Exposed
+		promptDefs[i] = def
+		prompts[i] = server.ServerPrompt{Prompt: def, Handler: s.promptHandler(p.Exposed)}
+	}
+	resources := make([]server.ServerResource, len(cat.Resources))
+	resourceDefs := make([]mcp.Resource, len(cat.Resources))
+	for i, r := range cat.Resources {
+		resourceDefs[i] = r.Resource
+		resources[i] = server.ServerResource{Resource: r.Resource, Handler: s.resourceHandler(r.Upstream)}
+	}
+	templates := make([]server.ServerResourceTemplate, 0, len(cat.Templates))
+	templateDefs := make([]mcp.ResourceTemplate, 0, len(cat.Templates))
+	for _, t := range cat.Templates {
+		if t.Template.URITemplate == nil {
+			continue
+		}
+		templateDefs = append(templateDefs, t.Template)
+		templates = append(templates, server.ServerResourceTemplate{Template: t.Template, Handler: server.ResourceTemplateHandlerFunc(s.resourceHandler(t.Upstream))})
+	}
+
+	next := catalogPrint{fingerprint(toolDefs), fingerprint(promptDefs), fingerprint(resourceDefs), fingerprint(templateDefs)}
+	if next.tools != s.lastSync.tools {
+		s.mcp.SetTools(tools...)
+	}
+	if next.prompts != s.lastSync.prompts {
+		s.mcp.SetPrompts(prompts...)
+	}
+	if next.resources != s.lastSync.resources {
+		s.mcp.SetResources(resources...)
+	}
+	if next.templates != s.lastSync.templates {
+		s.mcp.SetResourceTemplates(templates...)
+	}
+	s.lastSync = next
+}
+
+// toolHandler is the one path of every tools/call: resolve the exposed
+// name, enforce, forward.
+func (s *wsServer) toolHandler(exposed string) server.ToolHandlerFunc {
+	return func(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+		done, ok := s.calls.begin()
+		if !ok {
+			return toolError("Gatehouse is shutting down; the call was not run."), nil
+		}
+		defer done()
+		return s.callTool(ctx, exposed, req)
+	}
+}
+
+func (s *wsServer) callTool(ctx context.Context, exposed string, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+	tool, ok := s.ws.Catalog().Tool(exposed)
+	if !ok {
+		// The catalog changed between mcp-go's lookup and ours.
+		return nil, fmt.Errorf("tool %q: %w", exposed, server.ErrToolNotFound)
+	}
+	conn, ok := s.ws.Upstream(tool.Upstream)
+	if !ok {
+		return nil, fmt.Errorf("tool %q: %w", exposed, server.ErrToolNotFound)
+	}
+	args, err := json.Marshal(req.Params.Arguments)
+	if err != nil {
+		return nil, fmt.Errorf("encode arguments: %w", err)
+	}
+	call := Call{
+		Workspace:   s.ws.Name(),
+		Upstream:    tool.Upstream,
+		Tool:        tool.Tool.Name,
+		Exposed:     exposed,
+		Description: tool.Tool.Description,
+		Arguments:   args,
+		User:        s.user,
+	}
+	call.Client, call.Session = clientIdentity(ctx)
+
+	verdict := s.enforcer().Enforce(ctx, call)
+	if !verdict.Allow {
+		s.log.Info("tool call blocked", "upstream", call.Upstream, "tool", call.Tool)
+		res := toolError(verdict.Message)
+		addMeta(res, verdict.Meta)
+		return res, nil
+	}
+	var arguments any = req.Params.Arguments
+	if verdict.Arguments != nil {
+		arguments = verdict.Arguments
+	}
+
+	fwd := upstream.Call{Name: tool.Tool.Name, Arguments: arguments, Relay: newRelay(ctx, s.mcp)}
+	if m := req.Params.Meta; m != nil {
+		fwd.Meta = &mcp.Meta{AdditionalFields: m.AdditionalFields}
+		if m.ProgressToken != nil {
+			fwd.OnProgress = s.progressTo(ctx, m.ProgressToken)
+		}
+	}
+	res, err := conn.CallTool(ctx, fwd)
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		s.log.Warn("upstream call failed", "upstream", call.Upstream, "tool", call.Tool, "err", err)
+		return toolError(upstreamFailure(call.Upstream, err)), nil
+	}
+	addMeta(res, verdict.Meta)
+	return res, nil
+}
+
+// upstreamFailure words an upstream's failure for the client.
+func upstreamFailure(name string, err error) string {
+	var ue *upstream.UnavailableError
+	if errors.As(err, &ue) {
+		return fmt.Sprintf("Upstream %q is unavailable (%v); Gatehouse is reconnecting, try again shortly.", name, ue.Err)
+	}
+	return fmt.Sprintf("Upstream %q failed: %v", name, err)
+}
+
+// progressTo returns a callback that passes an upstream's progress to the
+// calling client under the client's own progress token.
+func (s *wsServer) progressTo(ctx context.Context, token mcp.ProgressToken) func(mcp.ProgressNotificationParams) {
+	return func(p mcp.ProgressNotificationParams) {
+		params := map[string]any{"progressToken": token, "progress": p.Progress}
+		if p.Total != 0 {
+			params["total"] = p.Total
+		}
+		if p.Message != "" {
+			params["message"] = p.Message
+		}
+		if err := s.mcp.SendNotificationToClient(ctx, string(mcp.MethodNotificationProgress), params); err != nil {
+			s.log.Debug("progress not delivered", "err", err)
+		}
+	}
+}
+
+func (s *wsServer) promptHandler(exposed string) server.PromptHandlerFunc {
+	return func(ctx context.Context, req mcp.GetPromptRequest) (*mcp.GetPromptResult, error) {
+		p, ok := s.ws.Catalog().Prompt(exposed)
+		if !ok {
+			return nil, fmt.Errorf("prompt %q: %w", exposed, server.ErrPromptNotFound)
+		}
+		conn, ok := s.ws.Upstream(p.Upstream)
+		if !ok {
+			return nil, fmt.Errorf("prompt %q: %w", exposed, server.ErrPromptNotFound)
+		}
+		req.Params.Name = p.Prompt.Name
+		return conn.GetPrompt(ctx, req)
+	}
+}
+
+func (s *wsServer) resourceHandler(upstreamName string) server.ResourceHandlerFunc {
+	return func(ctx context.Context, req mcp.ReadResourceRequest) ([]mcp.ResourceContents, error) {
+		conn, ok := s.ws.Upstream(upstreamName)
+		if !ok {
+			return nil, fmt.Errorf("resource %q: %w", req.Params.URI, server.ErrResourceNotFound)
+		}
+		req.Params.Arguments = nil // template variables are ours, not the upstream's
+		res, err := conn.ReadResource(ctx, req)
+		if err != nil {
+			return nil, err
+		}
+		return res.Contents, nil
+	}
+}
+
+// upstreamForURI finds the upstream serving a resource URI: a listed
+// resource first, then a matching template.
+func (s *wsServer) upstreamForURI(uri string) (*upstream.Conn, bool) {
+	cat := s.ws.Catalog()
+	if r, ok := cat.Resource(uri); ok {
+		return s.ws.Upstream(r.Upstream)
+	}
+	for _, t := range cat.Templates {
+		if t.Template.URITemplate != nil && t.Template.URITemplate.Regexp().MatchString(uri) {
+			return s.ws.Upstream(t.Upstream)
+		}
+	}
+	return nil, false
+}
+
+// toolError is a tool result that reports a failure to the model and the
+// person: isError with one text content.
+func toolError(text string) *mcp.CallToolResult {
+	return &mcp.CallToolResult{Content: []mcp.Content{mcp.NewTextContent(text)}, IsError: true}
+}
+
+func addMeta(res *mcp.CallToolResult, meta map[string]any) {
+	if len(meta) == 0 {
+		return
+	}
+	if res.Meta == nil {
+		res.Meta = &mcp.Meta{}
+	}
+	if res.Meta.AdditionalFields == nil {
+		res.Meta.AdditionalFields = map[string]any{}
+	}
+	for k, v := range meta {
+		res.Meta.AdditionalFields[k] = v
+	}
+}
+
+// clientIdentity is the calling client's name and session id.
+func clientIdentity(ctx context.Context) (name, session string) {
+	sess := server.ClientSessionFromContext(ctx)
+	if sess == nil {
+		return "", ""
+	}
+	if ci, ok := sess.(server.SessionWithClientInfo); ok {
+		name = ci.GetClientInfo().Name
+	}
+	return name, sess.SessionID()
+}
+
+// completer routes completion/complete to the upstream of the prompt or
+// resource template it is about.
+type completer struct{ s *wsServer }
+
+func (c completer) CompletePromptArgument(ctx context.Context, name string, arg mcp.CompleteArgument, cctx mcp.CompleteContext) (*mcp.Completion, error) {
+	p, ok := c.s.ws.Catalog().Prompt(name)
+	if !ok {
+		return nil, fmt.Errorf("prompt %q: %w", name, server.ErrPromptNotFound)
+	}
+	conn, ok := c.s.ws.Upstream(p.Upstream)
+	if !ok {
+		return nil, fmt.Errorf("prompt %q: %w", name, server.ErrPromptNotFound)
+	}
+	req := mcp.CompleteRequest{}
+	req.Params.Ref = mcp.PromptReference{Type: "ref/prompt", Name: p.Prompt.Name}
+	req.Params.Argument = arg
+	req.Params.Context = cctx
+	res, err := conn.Complete(ctx, req)
+	if err != nil {
+		return nil, err
+	}
+	return &res.Completion, nil
+}
+
+func (c completer) CompleteResourceArgument(ctx context.Context, uri string, arg mcp.CompleteArgument, cctx mcp.CompleteContext) (*mcp.Completion, error) {
+	cat := c.s.ws.Catalog()
+	for _, t := range cat.Templates {
+		if t.Template.URITemplate == nil || t.Template.URITemplate.Raw() != uri {
+			continue
+		}
+		conn, ok := c.s.ws.Upstream(t.Upstream)
+		if !ok {
+			break
+		}
+		req := mcp.CompleteRequest{}
+		req.Params.Ref = mcp.ResourceReference{Type: "ref/resource", URI: uri}
+		req.Params.Argument = arg
+		req.Params.Context = cctx
+		res, err := conn.Complete(ctx, req)
+		if err != nil {
+			return nil, err
+		}
+		return &res.Completion, nil
+	}
+	return &mcp.Completion{Values: []string{}}, nil
+}

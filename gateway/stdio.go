@@ -1,0 +1,34 @@
+package gateway
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+
+	"github.com/mark3labs/mcp-go/server"
+)
+
+// stdioWorkers is how many tool calls a stdio client may have running at
+// once: slow calls (an upstream that takes minutes, a judge, a person
+// approving) must not starve quick ones.
+const stdioWorkers = 64
+
+// ServeStdio serves one workspace to one client over in and out until in
+// ends or ctx is cancelled. Cancelling ctx drops calls in flight: call
+// Shutdown first to let them finish.
+func (g *Gateway) ServeStdio(ctx context.Context, name string, in io.Reader, out io.Writer) error {
+	s, ok := g.server(name)
+	if !ok {
+		return fmt.Errorf("serve %q: %w", name, ErrUnknownWorkspace)
+	}
+	stdio := server.NewStdioServer(s.mcp)
+	server.WithWorkerPoolSize(stdioWorkers)(stdio)
+	server.WithQueueSize(4 * stdioWorkers)(stdio)
+	stdio.SetErrorLogger(slog.NewLogLogger(s.log.Handler(), slog.LevelError))
+	err := stdio.Listen(ctx, in, out)
+	if ctx.Err() != nil {
+		return nil
+	}
+	return err
+}

@@ -1,0 +1,152 @@
+package upstream
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/exec"
+	"syscall"
+	"time"
+
+	"github.com/mark3labs/mcp-go/client/transport"
+)
+
+// How long a child has to exit after its stdin closes, and then after
+// SIGTERM, before its process group is killed.
+const (
+	childGraceStdin = 2 * time.Second
+	childGraceTerm  = 3 * time.Second
+)
+
+// child is one running stdio upstream process. Gatehouse builds and owns the
+// command itself (rather than letting mcp-go spawn it) so that the child gets
+// only the environment its Spec names, runs in its own process group (npx
+// starts node as a grandchild), and is reaped by us: exited is closed when
+// the process has gone, which is how a dead child is noticed at once.
+type child struct {
+	cmd       *exec.Cmd
+	transport *transport.Stdio
+	stdin     io.WriteCloser
+	exited    chan struct{}
+	waitErr   error // valid after exited is closed
+}
+
+// childEnv is the whole environment of a stdio child: PATH and HOME of the
+// gateway, then the Spec's own entries (which may override them).
+func childEnv(spec Spec) []string {
+	env := make([]string, 0, len(spec.Env)+2)
+	for _, name := range []string{"PATH", "HOME"} {
+		if v, ok := os.LookupEnv(name); ok {
+			env = append(env, name+"="+v)
+		}
+	}
+	return append(env, spec.Env...)
+}
+
+// startChild starts the Spec's command and wires its stdin and stdout to an
+// mcp-go stdio transport. Its stderr is logged line by line.
+func startChild(spec Spec, logger *slog.Logger) (*child, error) {
+	cmd := exec.Command(spec.Command, spec.Args...)
+	cmd.Env = childEnv(spec)
+	cmd.Dir = spec.Dir
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		return nil, fmt.Errorf("stdin pipe: %w", err)
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, fmt.Errorf("stdout pipe: %w", err)
+	}
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		return nil, fmt.Errorf("stderr pipe: %w", err)
+	}
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("run %q: %w", spec.Command, err)
+	}
+	c := &child{
+		cmd:       cmd,
+		stdin:     stdin,
+		transport: transport.NewIO(stdout, stdin, io.NopCloser(eofReader{})),
+		exited:    make(chan struct{}),
+	}
+	logged := make(chan struct{})
+	go func() {
+		defer close(logged)
+		logStderr(stderr, logger)
+	}()
+	go func() {
+		<-logged // Wait must not close the pipe while it is being read.
+		c.waitErr = cmd.Wait()
+		close(c.exited)
+	}()
+	return c, nil
+}
+
+// logStderr copies a child's stderr to the log, one record per line, each
+// line capped so that a noisy child cannot flood the log.
+func logStderr(r io.Reader, logger *slog.Logger) {
+	const maxLine = 2048
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 64*1024), 1024*1024)
+	for sc.Scan() {
+		line := sc.Text()
+		if len(line) > maxLine {
+			line = line[:maxLine] + "…"
+		}
+		logger.Debug("upstream stderr", "line", line)
+	}
+}
+
+// exitError describes how the child ended, for errors and logs.
+func (c *child) exitError() error {
+	select {
+	case <-c.exited:
+	default:
+		return nil
+	}
+	if c.waitErr != nil {
+		return fmt.Errorf("child process exited: %w", c.waitErr)
+	}
+	return errors.New("child process exited")
+}
+
+// stop ends the child politely, then firmly: close its stdin, wait; SIGTERM
+// its process group, wait; SIGKILL the group. It returns once the child has
+// been reaped or ctx ends.
+func (c *child) stop(ctx context.Context) {
+	_ = c.transport.Close() // closes stdin: well-behaved servers exit on EOF
+	pgid := c.cmd.Process.Pid
+	for _, step := range []struct {
+		sig   syscall.Signal
+		grace time.Duration
+	}{{0, childGraceStdin}, {syscall.SIGTERM, childGraceTerm}, {syscall.SIGKILL, childGraceTerm}} {
+		if step.sig != 0 {
+			_ = syscall.Kill(-pgid, step.sig)
+		}
+		t := time.NewTimer(step.grace)
+		select {
+		case <-c.exited:
+			t.Stop()
+			// The leader is gone; make sure no grandchild outlives it.
+			_ = syscall.Kill(-pgid, syscall.SIGKILL)
+			return
+		case <-ctx.Done():
+			t.Stop()
+			_ = syscall.Kill(-pgid, syscall.SIGKILL)
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// eofReader is an empty stream: the transport gets no stderr of its own,
+// since the child's stderr is read by logStderr.
+type eofReader struct{}
+
+func (eofReader) Read([]byte) (int, error) { return 0, io.EOF }

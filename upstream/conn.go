@@ -1,0 +1,503 @@
+package upstream
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/mark3labs/mcp-go/client"
+	"github.com/mark3labs/mcp-go/client/transport"
+	"github.com/mark3labs/mcp-go/mcp"
+)
+
+// Backoff between connection attempts: it starts at minBackoff, doubles on
+// each failure up to maxBackoff, and starts over once a connection has been
+// healthy for stableAfter.
+const (
+	minBackoff  = 200 * time.Millisecond
+	maxBackoff  = 30 * time.Second
+	stableAfter = 30 * time.Second
+)
+
+// ErrClosed is returned by calls on a Conn that has been closed.
+var ErrClosed = errors.New("upstream connection closed")
+
+// UnavailableError is returned when the upstream cannot take a request
+// because it is not connected (it is starting, or restarting after a
+// failure).
+type UnavailableError struct {
+	Upstream string
+	Err      error // why the last connection attempt or connection failed
+}
+
+func (e *UnavailableError) Error() string {
+	if e.Err == nil {
+		return fmt.Sprintf("upstream %q is not connected", e.Upstream)
+	}
+	return fmt.Sprintf("upstream %q is not connected: %v", e.Upstream, e.Err)
+}
+
+func (e *UnavailableError) Unwrap() error { return e.Err }
+
+// Options are the hooks and identity of a Conn. Every field may be zero.
+type Options struct {
+	// Logger receives the connection's log; nil means slog.Default().
+	Logger *slog.Logger
+	// ClientInfo is how Gatehouse introduces itself to the upstream.
+	ClientInfo mcp.Implementation
+	// OnChange, if not nil, is called after the Conn's catalog or state
+	// changed: connected, lost, or refreshed after a list_changed
+	// notification. It runs on the Conn's own goroutine.
+	OnChange func()
+	// OnNotification, if not nil, receives the upstream's notifications
+	// other than progress and list_changed (which the Conn handles). It runs
+	// on the transport's reader goroutine and must not call into the Conn.
+	OnNotification func(mcp.JSONRPCNotification)
+}
+
+// Conn is a supervised connection to one upstream MCP server. It connects in
+// the background, reconnects with backoff when the connection or the child
+// process is lost, and keeps the upstream's catalog.
+type Conn struct {
+	spec Spec
+	opts Options
+	log  *slog.Logger
+
+	mu      sync.RWMutex
+	sess    *session // nil while not connected
+	catalog *Catalog // nil until the first successful connection
+	status  Status
+
+	refresh   chan struct{} // a list_changed arrived
+	ready     chan struct{} // closed after the first connection attempt
+	readyOnce sync.Once
+
+	progressSeq atomic.Uint64
+	progress    sync.Map // upstream progress token (string) → func(mcp.ProgressNotificationParams)
+	inflight    inflight
+
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+}
+
+// State is where a Conn is in its life.
+type State int
+
+// The states of a Conn.
+const (
+	StateConnecting State = iota // before the first attempt finished
+	StateReady                   // connected and listed
+	StateDown                    // the last attempt failed or the connection was lost; retrying
+	StateClosed                  // Close was called
+)
+
+func (s State) String() string {
+	return [...]string{"connecting", "ready", "down", "closed"}[s]
+}
+
+// Status is a snapshot of a Conn's health.
+type Status struct {
+	State    State
+	Err      error     // the last failure, when down
+	Since    time.Time // when State was entered
+	Restarts int       // successful reconnections after the first connection
+}
+
+// New returns a Conn for spec. It does no I/O: Start does.
+func New(spec Spec, opts Options) *Conn {
+	logger := opts.Logger
+	if logger == nil {
+		logger = slog.Default()
+	}
+	if opts.ClientInfo.Name == "" {
+		opts.ClientInfo = mcp.Implementation{Name: "gatehouse", Version: "dev"}
+	}
+	return &Conn{
+		spec:    spec,
+		opts:    opts,
+		log:     logger.With("upstream", spec.Name),
+		refresh: make(chan struct{}, 1),
+		ready:   make(chan struct{}),
+		status:  Status{State: StateConnecting, Since: time.Now()},
+	}
+}
+
+// Spec returns the Spec the Conn was made from.
+func (c *Conn) Spec() Spec { return c.spec }
+
+// Name returns the upstream's name.
+func (c *Conn) Name() string { return c.spec.Name }
+
+// Start begins connecting in the background and returns at once. The Conn
+// keeps reconnecting until Close.
+func (c *Conn) Start(ctx context.Context) {
+	ctx, c.cancel = context.WithCancel(context.WithoutCancel(ctx))
+	c.wg.Add(1)
+	go func() {
+		defer c.wg.Done()
+		c.supervise(ctx)
+	}()
+}
+
+// WaitReady blocks until the first connection attempt has finished (either
+// way) or ctx ends.
+func (c *Conn) WaitReady(ctx context.Context) error {
+	select {
+	case <-c.ready:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// Close stops the connection and its child process, and waits for the
+// Conn's goroutines. It is safe to call more than once and without Start.
+func (c *Conn) Close() error {
+	if c.cancel != nil {
+		c.cancel()
+	}
+	c.wg.Wait()
+	c.mu.Lock()
+	c.status = Status{State: StateClosed, Since: time.Now(), Restarts: c.status.Restarts}
+	c.mu.Unlock()
+	c.readyOnce.Do(func() { close(c.ready) })
+	return nil
+}
+
+// Status returns a snapshot of the Conn's health.
+func (c *Conn) Status() Status {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	return c.status
+}
+
+// Catalog returns what the upstream offered when last listed, or nil if it
+// was never reached. The result is shared: do not modify it.
+func (c *Conn) Catalog() *Catalog {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	return c.catalog
+}
+
+// supervise connects, waits for the connection to be lost or the Conn to be
+// closed, and reconnects with backoff.
+func (c *Conn) supervise(ctx context.Context) {
+	backoff := minBackoff
+	first := true
+	for {
+		sess, cat, err := c.connect(ctx)
+		if ctx.Err() != nil {
+			if sess != nil {
+				sess.close()
+			}
+			return
+		}
+		if err != nil {
+			c.setDown(err)
+			c.log.Warn("upstream unavailable", "err", err, "retry_in", backoff)
+		} else {
+			c.setReady(sess, cat, first)
+			first = false
+			started := time.Now()
+			err = c.serve(ctx, sess)
+			if ctx.Err() != nil {
+				c.detach(sess)
+				sess.close()
+				return
+			}
+			c.detach(sess)
+			sess.close()
+			c.setDown(err)
+			if time.Since(started) > stableAfter {
+				backoff = minBackoff
+			}
+			c.log.Warn("upstream connection lost", "err", err, "retry_in", backoff)
+		}
+		c.readyOnce.Do(func() { close(c.ready) })
+		c.changed()
+		t := time.NewTimer(backoff)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return
+		case <-t.C:
+		}
+		backoff = min(backoff*2, maxBackoff)
+	}
+}
+
+// serve runs while a session is healthy: it refreshes the catalog when the
+// upstream says its lists changed, and returns why the session ended.
+func (c *Conn) serve(ctx context.Context, sess *session) error {
+	for {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-sess.lost:
+			return sess.lostErr()
+		case <-c.refresh:
+			cat, err := c.list(ctx, sess)
+			if err != nil {
+				if sess.isLost() {
+					return sess.lostErr()
+				}
+				c.log.Warn("refresh catalog", "err", err)
+				continue
+			}
+			c.mu.Lock()
+			c.catalog = cat
+			c.mu.Unlock()
+			c.changed()
+		}
+	}
+}
+
+func (c *Conn) setReady(sess *session, cat *Catalog, first bool) {
+	c.mu.Lock()
+	c.sess = sess
+	c.catalog = cat
+	restarts := c.status.Restarts
+	if !first {
+		restarts++
+	}
+	c.status = Status{State: StateReady, Since: time.Now(), Restarts: restarts}
+	c.mu.Unlock()
+	c.readyOnce.Do(func() { close(c.ready) })
+	c.log.Info("upstream connected", "tools", len(cat.Tools), "protocol", sess.client.ProtocolVersion())
+	c.changed()
+}
+
+func (c *Conn) setDown(err error) {
+	c.mu.Lock()
+	c.status = Status{State: StateDown, Err: err, Since: time.Now(), Restarts: c.status.Restarts}
+	c.mu.Unlock()
+}
+
+func (c *Conn) detach(sess *session) {
+	c.mu.Lock()
+	if c.sess == sess {
+		c.sess = nil
+	}
+	c.mu.Unlock()
+}
+
+func (c *Conn) changed() {
+	if c.opts.OnChange != nil {
+		c.opts.OnChange()
+	}
+}
+
+// current returns the live session, or an UnavailableError.
+func (c *Conn) current() (*session, error) {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	if c.status.State == StateClosed {
+		return nil, ErrClosed
+	}
+	if c.sess == nil || c.sess.isLost() {
+		return nil, &UnavailableError{Upstream: c.spec.Name, Err: c.status.Err}
+	}
+	return c.sess, nil
+}
+
+// session is one live connection: an initialized mcp-go client, and for a
+// stdio upstream the child process behind it.
+type session struct {
+	client *client.Client
+	child  *child // nil for HTTP and SSE
+
+	serverInfo   mcp.Implementation
+	instructions string
+
+	lost     chan struct{}
+	lostOnce sync.Once
+	lostMu   sync.Mutex
+	lostWhy  error
+	stopOnce sync.Once
+}
+
+func newSession() *session { return &session{lost: make(chan struct{})} }
+
+// markLost records that the session is broken; the supervisor reconnects.
+func (s *session) markLost(err error) {
+	s.lostOnce.Do(func() {
+		s.lostMu.Lock()
+		s.lostWhy = err
+		s.lostMu.Unlock()
+		close(s.lost)
+	})
+}
+
+func (s *session) isLost() bool {
+	select {
+	case <-s.lost:
+		return true
+	default:
+		return false
+	}
+}
+
+func (s *session) lostErr() error {
+	s.lostMu.Lock()
+	defer s.lostMu.Unlock()
+	return s.lostWhy
+}
+
+// close ends the session and, for stdio, stops and reaps the child.
+func (s *session) close() {
+	s.stopOnce.Do(func() {
+		if s.child != nil {
+			ctx, cancel := context.WithTimeout(context.Background(), childGraceStdin+2*childGraceTerm+time.Second)
+			defer cancel()
+			s.child.stop(ctx)
+			return
+		}
+		if s.client != nil {
+			_ = s.client.Close()
+		}
+	})
+}
+
+// connect opens a transport, initializes the protocol and lists the
+// catalog, all within the Spec's timeout.
+func (c *Conn) connect(ctx context.Context) (*session, *Catalog, error) {
+	timeout := c.spec.Timeout
+	if timeout <= 0 {
+		timeout = DefaultTimeout
+	}
+	sess := newSession()
+	tr, err := c.openTransport(sess)
+	if err != nil {
+		return nil, nil, err
+	}
+	sess.client = client.NewClient(tr,
+		client.WithSamplingHandler(relaySampling{c}),
+		client.WithElicitationHandler(relayElicitation{c}),
+	)
+	sess.client.OnNotification(func(n mcp.JSONRPCNotification) { c.onNotification(sess, n) })
+	sess.client.OnConnectionLost(func(err error) { sess.markLost(fmt.Errorf("connection lost: %w", err)) })
+
+	actx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	if err := sess.client.Start(ctx); err != nil {
+		sess.close()
+		return nil, nil, fmt.Errorf("start transport: %w", c.explain(sess, err))
+	}
+	if sess.child != nil {
+		go func() {
+			select {
+			case <-sess.child.exited:
+				sess.markLost(sess.child.exitError())
+			case <-sess.lost:
+			}
+		}()
+	}
+	init := mcp.InitializeRequest{}
+	init.Params.ClientInfo = c.opts.ClientInfo
+	init.Params.ProtocolVersion = mcp.LATEST_PROTOCOL_VERSION
+	res, err := sess.client.Initialize(actx, init)
+	if err != nil {
+		sess.close()
+		return nil, nil, fmt.Errorf("initialize: %w", c.explain(sess, err))
+	}
+	sess.serverInfo, sess.instructions = res.ServerInfo, res.Instructions
+	cat, err := c.list(actx, sess)
+	if err != nil {
+		sess.close()
+		return nil, nil, fmt.Errorf("list: %w", c.explain(sess, err))
+	}
+	return sess, cat, nil
+}
+
+// explain prefers the child's exit over the transport error it caused.
+func (c *Conn) explain(sess *session, err error) error {
+	if sess.child == nil {
+		return err
+	}
+	select {
+	case <-sess.child.exited:
+		return sess.child.exitError()
+	case <-time.After(100 * time.Millisecond):
+		return err
+	}
+}
+
+func (c *Conn) openTransport(sess *session) (transport.Interface, error) {
+	switch c.spec.Transport {
+	case TransportStdio:
+		ch, err := startChild(c.spec, c.log)
+		if err != nil {
+			return nil, err
+		}
+		sess.child = ch
+		return tappedStdio{ch.transport}, nil
+	case TransportHTTP:
+		tr, err := transport.NewStreamableHTTP(c.spec.URL,
+			transport.WithHTTPHeaders(headerMap(c.spec.Headers)),
+			transport.WithHTTPLogger(c.log),
+		)
+		if err != nil {
+			return nil, err
+		}
+		return tappedHTTP{tr}, nil
+	case TransportSSE:
+		tr, err := transport.NewSSE(c.spec.URL,
+			transport.WithHeaders(headerMap(c.spec.Headers)),
+			transport.WithSSELogger(c.log),
+		)
+		if err != nil {
+			return nil, err
+		}
+		return tappedSSE{tr}, nil
+	default:
+		return nil, fmt.Errorf("unknown transport %q", c.spec.Transport)
+	}
+}
+
+// headerMap turns Name=Value entries into a map, keeping the names' case.
+func headerMap(entries []string) map[string]string {
+	m := make(map[string]string, len(entries))
+	for _, e := range entries {
+		name, value, _ := strings.Cut(e, "=")
+		m[name] = value
+	}
+	return m
+}
+
+// onNotification routes the upstream's notifications. It runs on the
+// transport's reader goroutine, so it only hands work off.
+func (c *Conn) onNotification(sess *session, n mcp.JSONRPCNotification) {
+	switch mcp.MCPMethod(n.Method) {
+	case mcp.MethodNotificationToolsListChanged,
+		mcp.MethodNotificationPromptsListChanged,
+		mcp.MethodNotificationResourcesListChanged:
+		select {
+		case c.refresh <- struct{}{}:
+		default: // a refresh is already pending
+		}
+		return
+	case mcp.MethodNotificationProgress:
+		if c.routeProgress(n) {
+			return
+		}
+	}
+	if c.opts.OnNotification != nil {
+		c.opts.OnNotification(n)
+	}
+}
+
+// failed inspects the error of a request on sess: a transport error means
+// the session is broken, so the supervisor is told to reconnect.
+func (c *Conn) failed(sess *session, err error) error {
+	var te *transport.Error
+	if errors.As(err, &te) && !errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded) {
+		sess.markLost(err)
+		return &UnavailableError{Upstream: c.spec.Name, Err: c.explain(sess, err)}
+	}
+	return err
+}
