@@ -34,12 +34,14 @@ type wsServer struct {
 	lastSync catalogPrint
 
 	sessions sessions
+	parking  *parking
 	http     http.Handler // the streamable HTTP face
 }
 
 func newWSServer(ws *workspace.Workspace, version string, enforcer func() Enforcer, user string, calls *callTracker, logger *slog.Logger) *wsServer {
 	s := &wsServer{ws: ws, enforcer: enforcer, user: user, log: logger.With("workspace", ws.Name()), calls: calls}
 	s.sessions.init()
+	s.parking = newParking()
 	hooks := &server.Hooks{}
 	hooks.AddOnRegisterSession(func(ctx context.Context, sess server.ClientSession) { s.sessions.add(sess) })
 	hooks.AddOnUnregisterSession(func(ctx context.Context, sess server.ClientSession) { s.unregister(sess) })
@@ -121,6 +123,7 @@ func (s *wsServer) sync() {
 
 	next := catalogPrint{fingerprint(toolDefs), fingerprint(promptDefs), fingerprint(resourceDefs), fingerprint(templateDefs)}
 	if next.tools != s.lastSync.tools {
+		s.log.Debug("tools changed", "tools", len(tools))
 		s.mcp.SetTools(tools...)
 	}
 	if next.prompts != s.lastSync.prompts {
@@ -149,6 +152,11 @@ func (s *wsServer) toolHandler(exposed string) server.ToolHandlerFunc {
 }
 
 func (s *wsServer) callTool(ctx context.Context, exposed string, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+	if req.Params.RequestState != "" {
+		// The client's answer to an upstream's request for input: the call
+		// was decided and started in an earlier round.
+		return s.resume(ctx, exposed, req)
+	}
 	tool, ok := s.ws.Catalog().Tool(exposed)
 	if !ok {
 		// The catalog changed between mcp-go's lookup and ours.
@@ -185,14 +193,14 @@ func (s *wsServer) callTool(ctx context.Context, exposed string, req mcp.CallToo
 		arguments = verdict.Arguments
 	}
 
-	fwd := upstream.Call{Name: tool.Tool.Name, Arguments: arguments, Relay: newRelay(ctx, s.mcp)}
+	fwd := upstream.Call{Name: tool.Tool.Name, Arguments: arguments}
 	if m := req.Params.Meta; m != nil {
 		fwd.Meta = &mcp.Meta{AdditionalFields: m.AdditionalFields}
 		if m.ProgressToken != nil {
 			fwd.OnProgress = s.progressTo(ctx, m.ProgressToken)
 		}
 	}
-	res, err := conn.CallTool(ctx, fwd)
+	res, err := s.await(ctx, s.startCall(ctx, conn, fwd, exposed, req.Params.Arguments))
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil, ctx.Err()

@@ -218,8 +218,8 @@ func (c *Conn) supervise(ctx context.Context) {
 			}
 			c.log.Warn("upstream connection lost", "err", err, "retry_in", backoff)
 		}
-		c.readyOnce.Do(func() { close(c.ready) })
 		c.changed()
+		c.readyOnce.Do(func() { close(c.ready) })
 		t := time.NewTimer(backoff)
 		select {
 		case <-ctx.Done():
@@ -267,9 +267,9 @@ func (c *Conn) setReady(sess *session, cat *Catalog, first bool) {
 	}
 	c.status = Status{State: StateReady, Since: time.Now(), Restarts: restarts}
 	c.mu.Unlock()
-	c.readyOnce.Do(func() { close(c.ready) })
 	c.log.Info("upstream connected", "tools", len(cat.Tools), "protocol", sess.client.ProtocolVersion())
 	c.changed()
+	c.readyOnce.Do(func() { close(c.ready) }) // after changed: the catalog is in place
 }
 
 func (c *Conn) setDown(err error) {
