@@ -70,24 +70,36 @@ func (c *Conn) Complete(ctx context.Context, req mcp.CompleteRequest) (*mcp.Comp
 	})
 }
 
-// Subscribe forwards a resources/subscribe.
+// Subscribe forwards a resources/subscribe (on a 2026-07-28 connection:
+// reopens the notification stream with the URI in its filter).
 func (c *Conn) Subscribe(ctx context.Context, uri string) error {
-	_, err := withClient(ctx, c, func(cl *client.Client) (struct{}, error) {
-		req := mcp.SubscribeRequest{}
-		req.Params.URI = uri
-		return struct{}{}, cl.Subscribe(ctx, req)
-	})
-	return err
+	return c.subscription(ctx, uri, true)
 }
 
 // Unsubscribe forwards a resources/unsubscribe.
 func (c *Conn) Unsubscribe(ctx context.Context, uri string) error {
-	_, err := withClient(ctx, c, func(cl *client.Client) (struct{}, error) {
+	return c.subscription(ctx, uri, false)
+}
+
+func (c *Conn) subscription(ctx context.Context, uri string, on bool) error {
+	sess, err := c.current()
+	if err != nil {
+		return err
+	}
+	if on {
+		req := mcp.SubscribeRequest{}
+		req.Params.URI = uri
+		err = sess.client.Subscribe(ctx, req)
+	} else {
 		req := mcp.UnsubscribeRequest{}
 		req.Params.URI = uri
-		return struct{}{}, cl.Unsubscribe(ctx, req)
-	})
-	return err
+		err = sess.client.Unsubscribe(ctx, req)
+	}
+	if err != nil {
+		return c.failed(sess, err)
+	}
+	c.listen(c.lifetime, sess)
+	return nil
 }
 
 // SetLevel forwards a logging/setLevel, when the upstream offers logging.

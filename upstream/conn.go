@@ -81,8 +81,9 @@ type Conn struct {
 	progress    sync.Map // upstream progress token (string) → func(mcp.ProgressNotificationParams)
 	inflight    inflight
 
-	cancel context.CancelFunc
-	wg     sync.WaitGroup
+	lifetime context.Context // from Start until Close
+	cancel   context.CancelFunc
+	wg       sync.WaitGroup
 }
 
 // State is where a Conn is in its life.
@@ -137,6 +138,7 @@ func (c *Conn) Name() string { return c.spec.Name }
 // keeps reconnecting until Close.
 func (c *Conn) Start(ctx context.Context) {
 	ctx, c.cancel = context.WithCancel(context.WithoutCancel(ctx))
+	c.lifetime = ctx
 	c.wg.Add(1)
 	go func() {
 		defer c.wg.Done()
@@ -314,6 +316,9 @@ type session struct {
 	serverInfo   mcp.Implementation
 	instructions string
 
+	listenMu   sync.Mutex
+	stopListen func() // closes the subscriptions/listen stream (2026-07-28)
+
 	lost     chan struct{}
 	lostOnce sync.Once
 	lostMu   sync.Mutex
@@ -351,6 +356,11 @@ func (s *session) lostErr() error {
 // close ends the session and, for stdio, stops and reaps the child.
 func (s *session) close() {
 	s.stopOnce.Do(func() {
+		s.listenMu.Lock()
+		if s.stopListen != nil {
+			go s.stopListen() // it waits for the stream, which the close below ends
+		}
+		s.listenMu.Unlock()
 		if s.child != nil {
 			ctx, cancel := context.WithTimeout(context.Background(), childGraceStdin+2*childGraceTerm+time.Second)
 			defer cancel()
@@ -411,6 +421,7 @@ func (c *Conn) connect(ctx context.Context) (*session, *Catalog, error) {
 		sess.close()
 		return nil, nil, fmt.Errorf("list: %w", c.explain(sess, err))
 	}
+	c.listen(ctx, sess)
 	return sess, cat, nil
 }
 
@@ -500,4 +511,29 @@ func (c *Conn) failed(sess *session, err error) error {
 		return &UnavailableError{Upstream: c.spec.Name, Err: c.explain(sess, err)}
 	}
 	return err
+}
+
+// listen opens (or reopens, with the current resource subscriptions) the
+// subscriptions/listen stream through which a 2026-07-28 server sends its
+// notifications. Earlier protocol versions need no opt-in: there it does
+// nothing.
+func (c *Conn) listen(ctx context.Context, sess *session) {
+	if !mcp.IsModernProtocol(sess.client.ProtocolVersion()) {
+		return
+	}
+	filter := sess.client.PendingSubscriptionFilter()
+	filter.ToolsListChanged, filter.PromptsListChanged, filter.ResourcesListChanged = true, true, true
+	sess.listenMu.Lock()
+	defer sess.listenMu.Unlock()
+	if sess.stopListen != nil {
+		sess.stopListen()
+	}
+	stop, err := sess.client.ListenAsync(ctx, filter, func(err error) {
+		c.log.Debug("upstream notification stream ended", "err", err)
+	})
+	if err != nil {
+		c.log.Debug("open upstream notification stream", "err", err)
+		return
+	}
+	sess.stopListen = stop
 }

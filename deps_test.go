@@ -1,0 +1,47 @@
+package gatehouse_test
+
+import (
+	"os/exec"
+	"strings"
+	"testing"
+)
+
+// TestImportGraph pins the direction of imports between Gatehouse's
+// packages (DESIGN §2): cmd → gateway → workspace → upstream, and
+// gateway, workspace, llmjudge, audit → policy.
+func TestImportGraph(t *testing.T) {
+	const mod = "github.com/gatehouse-mcp/gatehouse/"
+	out, err := exec.Command("go", "list", "-deps=false", "-f", `{{.ImportPath}}{{range .Imports}} {{.}}{{end}}`, "./...").Output()
+	if err != nil {
+		t.Fatalf("go list: %v", err)
+	}
+	imports := map[string][]string{}
+	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		f := strings.Fields(line)
+		imports[strings.TrimPrefix(f[0], mod)] = f[1:]
+	}
+	// forbidden[p] lists import-path prefixes package p must not import.
+	forbidden := map[string][]string{
+		"policy":    {mod, "github.com/mark3labs/", "net/http", "github.com/spf13/"},
+		"upstream":  {mod + "policy", mod + "gateway", mod + "workspace", mod + "cmd", mod + "audit", mod + "llmjudge"},
+		"workspace": {mod + "gateway", mod + "cmd"},
+		"gateway":   {mod + "cmd"},
+		"llmjudge":  {mod + "gateway", mod + "workspace", mod + "upstream", mod + "audit", mod + "cmd"},
+		"audit":     {mod + "gateway", mod + "workspace", mod + "upstream", mod + "llmjudge", mod + "cmd"},
+	}
+	for pkg, imps := range imports {
+		for _, imp := range imps {
+			if strings.HasPrefix(imp, "github.com/spf13/viper") && pkg != "cmd/gatehouse" {
+				t.Errorf("%s imports viper; only cmd/gatehouse may", pkg)
+			}
+			for _, bad := range forbidden[pkg] {
+				if strings.HasPrefix(imp, bad) && imp != mod+pkg {
+					t.Errorf("%s imports %s; DESIGN §2 forbids it", pkg, imp)
+				}
+			}
+		}
+	}
+	if len(imports["gateway"]) == 0 {
+		t.Fatalf("go list found no gateway package: %v", imports)
+	}
+}
