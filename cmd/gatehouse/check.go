@@ -1,0 +1,117 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"time"
+
+	"github.com/gatehouse-mcp/gatehouse/gateway"
+	"github.com/gatehouse-mcp/gatehouse/upstream"
+	"github.com/spf13/cobra"
+)
+
+// connectTimeout bounds how long check --connect and tools wait for
+// upstreams.
+const connectTimeout = 60 * time.Second
+
+func newCheckCommand() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "check",
+		Short: "Validate the config; with --connect also reach every upstream",
+		Long: `Check validates the config file and every workspaces_dir file, and reports
+every problem with its file, line, field and value (exit 2).
+
+With --connect it also starts every upstream, lists what each offers and
+reports those it could not reach (exit 1) and names two upstreams would both
+expose (exit 2).`,
+		Args: cobra.NoArgs,
+		RunE: runCheck,
+	}
+	cmd.Flags().Bool("connect", false, "also connect to every upstream")
+	return cmd
+}
+
+func runCheck(cmd *cobra.Command, _ []string) error {
+	s := newSettings(cmd)
+	cfg, err := s.load()
+	if err != nil {
+		return err
+	}
+	out := cmd.OutOrStdout()
+	specs := cfg.WorkspaceSpecs()
+	n := 0
+	for _, w := range specs {
+		n += len(w.Upstreams)
+	}
+	fmt.Fprintf(out, "%s: valid (%d workspaces, %d upstreams)\n", cfg.File, len(specs), n)
+	warnUnenforced(slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), nil)), cfg)
+	if connect, _ := cmd.Flags().GetBool("connect"); !connect {
+		return nil
+	}
+
+	g, err := startGateway(cmd.Context(), s, cfg, "")
+	if err != nil {
+		return err
+	}
+	defer g.Close()
+	var down, conflicts int
+	for _, ws := range g.Status() {
+		fmt.Fprintf(out, "workspace %s: %d tools\n", ws.Name, ws.Tools)
+		for _, u := range ws.Upstreams {
+			if u.Status.State == upstream.StateReady {
+				fmt.Fprintf(out, "  ok    %-20s %d tools\n", u.Name, u.Tools)
+				continue
+			}
+			down++
+			fmt.Fprintf(out, "  DOWN  %-20s %v\n", u.Name, u.Status.Err)
+		}
+		for _, c := range ws.Conflicts {
+			conflicts++
+			fmt.Fprintf(out, "  CONFLICT %s\n", c)
+		}
+	}
+	switch {
+	case conflicts > 0:
+		return usageError(fmt.Errorf("%d name collisions between upstreams", conflicts))
+	case down > 0:
+		return runtimeError(fmt.Errorf("%d upstreams could not be reached", down))
+	}
+	return nil
+}
+
+// startGateway starts the workspaces of cfg (only the named one, if name is
+// set) and waits for every upstream's first connection attempt. Its log
+// goes to stderr at warn level unless --log-level says otherwise.
+func startGateway(ctx context.Context, s settings, cfg *Config, name string) (*gateway.Gateway, error) {
+	specs := cfg.WorkspaceSpecs()
+	if name != "" {
+		var err error
+		if specs, err = pickWorkspace(cfg, name); err != nil {
+			return nil, err
+		}
+	}
+	var logw io.Writer = os.Stderr
+	log, err := s.logger(logw)
+	if err != nil {
+		return nil, err
+	}
+	if !s.v.IsSet("log-level") {
+		log = slog.New(slog.NewTextHandler(logw, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	}
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	g := gateway.New(specs, gateway.Options{Logger: log, Version: version, User: s.user()})
+	g.Start(ctx)
+	wctx, cancel := context.WithTimeout(ctx, connectTimeout)
+	defer cancel()
+	if err := g.WaitReady(wctx); err != nil && !errors.Is(err, context.DeadlineExceeded) {
+		g.Close()
+		return nil, runtimeError(err)
+	}
+	return g, nil
+}

@@ -1,0 +1,156 @@
+package main
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/json"
+	"log/slog"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/fsnotify/fsnotify"
+	"github.com/gatehouse-mcp/gatehouse/gateway"
+	"github.com/gatehouse-mcp/gatehouse/workspace"
+)
+
+// reloadDebounce gathers the several events an editor's save makes into one
+// reload.
+const reloadDebounce = 250 * time.Millisecond
+
+// reloader reloads the config when its file (or a workspaces_dir file)
+// changes, and on SIGHUP: it loads a fresh Config, validates it, and only
+// then applies it to the gateway. An invalid config is rejected with a log
+// line and the running one keeps serving.
+type reloader struct {
+	path    string
+	log     *slog.Logger
+	gateway *gateway.Gateway
+	only    string // over stdio: the one workspace served
+
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+	last   [32]byte // digest of the config last applied
+}
+
+func (r *reloader) start(ctx context.Context, cfg *Config) {
+	ctx, r.cancel = context.WithCancel(ctx)
+	r.last = digest(cfg)
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	watcher, err := fsnotify.NewWatcher()
+	if err != nil {
+		r.log.Warn("config file watching unavailable; reload with SIGHUP", "err", err)
+	} else {
+		r.watch(watcher, cfg)
+	}
+	r.wg.Add(1)
+	go func() {
+		defer r.wg.Done()
+		defer signal.Stop(hup)
+		if watcher != nil {
+			defer watcher.Close()
+		}
+		var events chan fsnotify.Event
+		var errs chan error
+		if watcher != nil {
+			events, errs = watcher.Events, watcher.Errors
+		}
+		var timer <-chan time.Time
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-hup:
+				r.reload(watcher, true)
+			case ev := <-events:
+				if r.relevant(ev) {
+					timer = time.After(reloadDebounce)
+				}
+			case err := <-errs:
+				r.log.Warn("config file watching", "err", err)
+			case <-timer:
+				timer = nil
+				r.reload(watcher, false)
+			}
+		}
+	}()
+}
+
+func (r *reloader) stop() {
+	if r.cancel != nil {
+		r.cancel()
+	}
+	r.wg.Wait()
+}
+
+// watch watches the directories of the config file and of workspaces_dir:
+// editors replace files by renaming, which a watch on the file would miss.
+func (r *reloader) watch(w *fsnotify.Watcher, cfg *Config) {
+	for _, dir := range []string{filepath.Dir(cfg.File), cfg.WorkspacesDir} {
+		if dir == "" {
+			continue
+		}
+		if err := w.Add(dir); err != nil {
+			r.log.Warn("watch config directory", "dir", dir, "err", err)
+		}
+	}
+}
+
+func (r *reloader) relevant(ev fsnotify.Event) bool {
+	if ev.Op&(fsnotify.Write|fsnotify.Create|fsnotify.Rename|fsnotify.Remove) == 0 {
+		return false
+	}
+	if filepath.Clean(ev.Name) == filepath.Clean(r.path) {
+		return true
+	}
+	ext := filepath.Ext(ev.Name)
+	return ext == ".yaml" || ext == ".yml"
+}
+
+// reload loads the config afresh and applies it if it is valid and
+// different from what runs.
+func (r *reloader) reload(w *fsnotify.Watcher, forced bool) {
+	cfg, err := LoadConfig(r.path)
+	if err != nil {
+		r.log.Error("config reload rejected; the previous config keeps serving", "file", r.path, "err", err)
+		return
+	}
+	d := digest(cfg)
+	if d == r.last && !forced {
+		return
+	}
+	specs := cfg.WorkspaceSpecs()
+	if r.only != "" {
+		specs = keepOnly(specs, r.only)
+		if len(specs) == 0 {
+			r.log.Error("config reload: the workspace served over stdio is gone from the config; it now serves nothing", "workspace", r.only)
+			specs = []workspace.Spec{{Name: r.only}}
+		}
+	}
+	r.gateway.Apply(specs)
+	r.last = d
+	if w != nil {
+		r.watch(w, cfg) // workspaces_dir may have moved
+	}
+	r.log.Info("config reloaded", "file", r.path, "workspaces", len(specs))
+}
+
+func keepOnly(specs []workspace.Spec, name string) []workspace.Spec {
+	for _, s := range specs {
+		if s.Name == name {
+			return []workspace.Spec{s}
+		}
+	}
+	return nil
+}
+
+// digest identifies a config's content, so that the several events of one
+// save apply it once.
+func digest(cfg *Config) [32]byte {
+	b, _ := json.Marshal(cfg)
+	return sha256.Sum256(b)
+}

@@ -1,0 +1,256 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/gatehouse-mcp/gatehouse/gateway"
+	"github.com/gatehouse-mcp/gatehouse/upstream"
+	"github.com/gatehouse-mcp/gatehouse/workspace"
+	"github.com/spf13/cobra"
+)
+
+// How long shutdown waits for calls in flight, and how long serve waits at
+// start for upstreams to connect before it serves what it has.
+const (
+	drainTimeout = 30 * time.Second
+	startTimeout = 20 * time.Second
+)
+
+// useConfigListen is the value of a bare --http: listen where the config says.
+const useConfigListen = "config"
+
+func newServeCommand() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "Serve workspaces over stdio (one workspace) or streamable HTTP (all)",
+		Long: `Serve runs the gateway.
+
+Without --http it speaks MCP over stdio to the one client that started it
+(Claude Desktop, an IDE): pass --workspace unless the config has exactly one.
+Logs go to stderr; stdout carries only the protocol.
+
+With --http [ADDR] it serves every workspace at http://ADDR/w/{workspace}/mcp,
+and at /mcp when there is exactly one. ADDR defaults to the config's listen.
+Only loopback addresses are served: API keys for remote clients come later.
+
+The config is reloaded when its file changes and on SIGHUP; an invalid new
+config is rejected and the old one keeps serving. SIGINT and SIGTERM stop
+taking calls, let running ones finish, stop the upstreams and exit 0.`,
+		Args: cobra.MaximumNArgs(1), // the ADDR of "--http ADDR" (see runServe)
+		RunE: runServe,
+	}
+	cmd.Flags().String("workspace", "", "workspace to serve over stdio")
+	cmd.Flags().String("http", "", "serve streamable HTTP on ADDR (host:port) instead of stdio")
+	cmd.Flags().Lookup("http").NoOptDefVal = useConfigListen
+	cmd.Flags().String("user", "", "who the gateway acts for (default $GATEHOUSE_USER, then the OS user)")
+	return cmd
+}
+
+func runServe(cmd *cobra.Command, args []string) error {
+	s := newSettings(cmd)
+	log, err := s.logger(os.Stderr)
+	if err != nil {
+		return err
+	}
+	cfg, err := s.load()
+	if err != nil {
+		return err
+	}
+	httpAddr, _ := cmd.Flags().GetString("http")
+	// --http takes an optional value, so pflag reads "--http ADDR" as a bare
+	// --http followed by an argument.
+	if len(args) == 1 {
+		if httpAddr != useConfigListen {
+			return usageError(fmt.Errorf("unexpected argument %q", args[0]))
+		}
+		httpAddr = args[0]
+	}
+	wsName := s.v.GetString("workspace")
+
+	specs := cfg.WorkspaceSpecs()
+	if httpAddr == "" {
+		if specs, err = pickWorkspace(cfg, wsName); err != nil {
+			return err
+		}
+	} else if httpAddr == useConfigListen {
+		httpAddr = cfg.Listen
+	}
+	if httpAddr != "" {
+		if err := checkLoopback(httpAddr); err != nil {
+			return err
+		}
+	}
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	g := gateway.New(specs, gateway.Options{
+		Logger:  log,
+		Version: version,
+		User:    s.user(),
+		HTTP:    gateway.HTTPOptions{AllowedOrigins: cfg.HTTP.AllowedOrigins, MaxRequestBytes: cfg.HTTP.MaxRequestBytes},
+	})
+	defer g.Close()
+	warnUnenforced(log, cfg)
+	g.Start(ctx)
+	waitCtx, cancel := context.WithTimeout(ctx, startTimeout)
+	_ = g.WaitReady(waitCtx)
+	cancel()
+	logSummary(log, g)
+
+	reloader := &reloader{path: cfg.File, log: log, gateway: g, only: wsNameIfStdio(httpAddr, specs)}
+	reloader.start(ctx, cfg)
+	defer reloader.stop()
+
+	if httpAddr != "" {
+		return serveHTTP(ctx, log, g, httpAddr)
+	}
+	return serveStdio(ctx, log, g, specs[0].Name)
+}
+
+func wsNameIfStdio(httpAddr string, specs []workspace.Spec) string {
+	if httpAddr != "" {
+		return ""
+	}
+	return specs[0].Name
+}
+
+// pickWorkspace returns the one workspace a stdio server serves.
+func pickWorkspace(cfg *Config, name string) ([]workspace.Spec, error) {
+	specs := cfg.WorkspaceSpecs()
+	if name == "" {
+		if len(specs) == 1 {
+			return specs, nil
+		}
+		return nil, usageError(fmt.Errorf("the config has %d workspaces: pass --workspace NAME (one of %s), or --http to serve them all", len(specs), workspaceNames(specs)))
+	}
+	for _, s := range specs {
+		if s.Name == name {
+			return []workspace.Spec{s}, nil
+		}
+	}
+	return nil, usageError(fmt.Errorf("--workspace %q: no such workspace in %s (have %s)", name, cfg.File, workspaceNames(specs)))
+}
+
+func workspaceNames(specs []workspace.Spec) string {
+	out := ""
+	for i, s := range specs {
+		if i > 0 {
+			out += ", "
+		}
+		out += s.Name
+	}
+	return out
+}
+
+// checkLoopback refuses to serve beyond this machine: remote clients need
+// API keys, which the gateway does not have yet.
+func checkLoopback(addr string) error {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return usageError(fmt.Errorf("--http %q: want host:port: %w", addr, err))
+	}
+	if !gateway.IsLoopbackHost(host) {
+		return usageError(fmt.Errorf("--http %q: only loopback addresses (127.0.0.1, ::1, localhost) are served; remote clients need API keys, which this version does not support", addr))
+	}
+	return nil
+}
+
+// logSummary reports, on stderr, what the gateway serves and what failed.
+func logSummary(log *slog.Logger, g *gateway.Gateway) {
+	for _, ws := range g.Status() {
+		up, down := 0, 0
+		for _, u := range ws.Upstreams {
+			if u.Status.State == upstream.StateReady {
+				up++
+				log.Info("upstream ready", "workspace", ws.Name, "upstream", u.Name, "tools", u.Tools)
+			} else {
+				down++
+				log.Error("upstream unavailable (retrying in the background)", "workspace", ws.Name, "upstream", u.Name, "state", u.Status.State, "err", u.Status.Err)
+			}
+		}
+		for _, c := range ws.Conflicts {
+			log.Error("name collision", "workspace", ws.Name, "conflict", c.String())
+		}
+		log.Info("workspace", "workspace", ws.Name, "upstreams_up", up, "upstreams_down", down, "tools", ws.Tools)
+	}
+}
+
+func serveStdio(ctx context.Context, log *slog.Logger, g *gateway.Gateway, name string) error {
+	listenCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- g.ServeStdio(listenCtx, name, os.Stdin, os.Stdout) }()
+	log.Info("serving over stdio", "workspace", name)
+	select {
+	case err := <-done:
+		// The client closed stdin: a normal end.
+		if err != nil {
+			return runtimeError(fmt.Errorf("serve stdio: %w", err))
+		}
+		return nil
+	case <-ctx.Done():
+	}
+	log.Info("shutting down: finishing calls in flight")
+	drain(log, g)
+	time.Sleep(100 * time.Millisecond) // let the last responses be written
+	cancel()
+	<-done
+	return nil
+}
+
+func serveHTTP(ctx context.Context, log *slog.Logger, g *gateway.Gateway, addr string) error {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return runtimeError(fmt.Errorf("listen %s: %w", addr, err))
+	}
+	srv := &http.Server{Handler: g.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(ln) }()
+	log.Info("listening", "addr", ln.Addr().String())
+	select {
+	case err := <-done:
+		return runtimeError(fmt.Errorf("serve http: %w", err))
+	case <-ctx.Done():
+	}
+	log.Info("shutting down: finishing calls in flight")
+	shutCtx, cancel := context.WithTimeout(context.Background(), drainTimeout)
+	defer cancel()
+	go func() { _ = srv.Shutdown(shutCtx) }() // stop accepting; idle connections close
+	drain(log, g)
+	time.Sleep(100 * time.Millisecond) // let the last responses be written
+	_ = srv.Close()                    // long-lived streams end here
+	if err := <-done; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return runtimeError(err)
+	}
+	return nil
+}
+
+func drain(log *slog.Logger, g *gateway.Gateway) {
+	ctx, cancel := context.WithTimeout(context.Background(), drainTimeout)
+	defer cancel()
+	if err := g.Shutdown(ctx); err != nil {
+		log.Warn("calls still running after the drain timeout were cut off", "timeout", drainTimeout)
+	}
+}
+
+// warnUnenforced says loudly that configured policies do not act yet: the
+// policy engine is not part of this build, so every call is allowed.
+func warnUnenforced(log *slog.Logger, cfg *Config) {
+	n := len(cfg.Policies) + len(cfg.Include)
+	for _, w := range cfg.Workspaces {
+		n += len(w.Policies)
+	}
+	if n > 0 {
+		log.Warn("policies are validated but NOT ENFORCED in this build: every tool call is allowed", "policies", n)
+	}
+}

@@ -1,0 +1,77 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/user"
+	"strings"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/viper"
+)
+
+// settings are the command line's own knobs, read through viper so that
+// each flag can also come from its GATEHOUSE_ variable. (The config file
+// itself is decoded strictly by LoadConfig.)
+type settings struct {
+	v *viper.Viper
+}
+
+func newSettings(cmd *cobra.Command) settings {
+	v := viper.New()
+	v.SetEnvPrefix("GATEHOUSE")
+	v.SetEnvKeyReplacer(strings.NewReplacer("-", "_"))
+	v.AutomaticEnv()
+	_ = v.BindPFlags(cmd.Flags())
+	_ = v.BindPFlags(cmd.InheritedFlags())
+	return settings{v: v}
+}
+
+// configPath is --config, else ./gatehouse.yaml if it exists, else
+// $GATEHOUSE_CONFIG.
+func (s settings) configPath() (string, error) {
+	if p := s.v.GetString("config"); p != "" {
+		return p, nil
+	}
+	if _, err := os.Stat("gatehouse.yaml"); err == nil {
+		return "gatehouse.yaml", nil
+	}
+	return "", usageError(errors.New("no config file: pass --config FILE, create ./gatehouse.yaml, or set GATEHOUSE_CONFIG"))
+}
+
+// load reads and validates the config; every failure is a usage error.
+func (s settings) load() (*Config, error) {
+	path, err := s.configPath()
+	if err != nil {
+		return nil, err
+	}
+	cfg, err := LoadConfig(path)
+	if err != nil {
+		return nil, usageError(err)
+	}
+	return cfg, nil
+}
+
+// user is who the gateway acts for: --user, $GATEHOUSE_USER, else the OS
+// user.
+func (s settings) user() string {
+	if u := s.v.GetString("user"); u != "" {
+		return u
+	}
+	if u, err := user.Current(); err == nil {
+		return u.Username
+	}
+	return "unknown"
+}
+
+// logger writes text logs to w (stderr: stdout belongs to the protocol).
+func (s settings) logger(w io.Writer) (*slog.Logger, error) {
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(s.v.GetString("log-level"))); err != nil {
+		return nil, usageError(fmt.Errorf("--log-level %q: want debug, info, warn or error", s.v.GetString("log-level")))
+	}
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: level})), nil
+}
