@@ -40,6 +40,8 @@ type Gateway struct {
 	servers map[string]*wsServer
 	order   []string // workspace names in config order
 	ctx     context.Context
+
+	retiring sync.WaitGroup // workspaces removed by Apply, closing
 }
 
 // New returns a Gateway for the workspaces. It does no I/O: Start does.
@@ -152,7 +154,7 @@ func (g *Gateway) Apply(specs []workspace.Spec) {
 	}
 	for _, s := range removed {
 		g.log.Info("workspace removed", "workspace", s.ws.Name())
-		go func() { _ = s.ws.Close() }()
+		g.retiring.Go(func() { _ = s.ws.Close() })
 	}
 }
 
@@ -169,6 +171,7 @@ func (g *Gateway) Close() error {
 		wg.Go(func() { _ = s.ws.Close() })
 	}
 	wg.Wait()
+	g.retiring.Wait()
 	return nil
 }
 

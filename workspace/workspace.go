@@ -36,6 +36,7 @@ type Workspace struct {
 	catalog  *Catalog
 	reported map[Conflict]bool // conflicts already logged
 	ctx      context.Context   // from Start, for upstreams added on reload
+	retiring sync.WaitGroup    // upstreams removed by Reconfigure, closing
 }
 
 // New returns a Workspace for spec. It does no I/O: Start does.
@@ -97,13 +98,14 @@ func (w *Workspace) WaitReady(ctx context.Context) error {
 	return nil
 }
 
-// Close stops every upstream.
+// Close stops every upstream, including those a reload removed.
 func (w *Workspace) Close() error {
 	var wg sync.WaitGroup
 	for _, c := range w.Upstreams() {
 		wg.Go(func() { _ = c.Close() })
 	}
 	wg.Wait()
+	w.retiring.Wait()
 	return nil
 }
 
@@ -165,7 +167,7 @@ func (w *Workspace) Reconfigure(spec Spec) {
 	}
 	for _, c := range old {
 		w.log.Info("upstream removed", "upstream", c.Name())
-		go func() { _ = c.Close() }()
+		w.retiring.Go(func() { _ = c.Close() })
 	}
 	w.rebuild()
 }

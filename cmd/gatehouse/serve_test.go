@@ -1,0 +1,246 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/gatehouse-mcp/gatehouse/upstream/upstreamtest"
+	"github.com/mark3labs/mcp-go/client"
+	"github.com/mark3labs/mcp-go/client/transport"
+	"github.com/mark3labs/mcp-go/mcp"
+)
+
+var (
+	binOnce sync.Once
+	binPath string
+	binErr  error
+)
+
+// gatehouseBinary builds this command once per test binary.
+func gatehouseBinary(t *testing.T) string {
+	t.Helper()
+	binOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "gatehouse-bin-")
+		if err != nil {
+			binErr = err
+			return
+		}
+		binPath = filepath.Join(dir, "gatehouse")
+		out, err := exec.Command("go", "build", "-o", binPath, ".").CombinedOutput()
+		if err != nil {
+			binErr = fmt.Errorf("go build: %v\n%s", err, out)
+		}
+	})
+	if binErr != nil {
+		t.Fatal(binErr)
+	}
+	return binPath
+}
+
+// logWatcher collects a process's stderr and lets a test wait for a line.
+type logWatcher struct {
+	mu    sync.Mutex
+	lines []string
+}
+
+func (w *logWatcher) read(r io.Reader) {
+	sc := bufio.NewScanner(r)
+	for sc.Scan() {
+		w.mu.Lock()
+		w.lines = append(w.lines, sc.Text())
+		w.mu.Unlock()
+	}
+}
+
+func (w *logWatcher) find(re *regexp.Regexp) []string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for _, l := range w.lines {
+		if m := re.FindStringSubmatch(l); m != nil {
+			return m
+		}
+	}
+	return nil
+}
+
+func (w *logWatcher) wait(t *testing.T, re *regexp.Regexp, d time.Duration) []string {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for time.Now().Before(deadline) {
+		if m := w.find(re); m != nil {
+			return m
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	t.Fatalf("no log line matching %s within %v; log:\n%s", re, d, strings.Join(w.lines, "\n"))
+	return nil
+}
+
+// writeConfig writes a config with one workspace w whose upstreams are
+// stdio test servers, one per name.
+func writeConfig(t *testing.T, path string, names ...string) {
+	t.Helper()
+	cmd, args := upstreamtest.StdioCommand(t)
+	var b strings.Builder
+	b.WriteString("version: 1\nworkspaces:\n  w:\n    upstreams:\n")
+	for _, n := range names {
+		fmt.Fprintf(&b, "      - name: %s\n        command: %q\n        args: [", n, cmd)
+		for i, a := range args {
+			if i > 0 {
+				b.WriteString(", ")
+			}
+			fmt.Fprintf(&b, "%q", a)
+		}
+		b.WriteString("]\n")
+	}
+	writeAtomically(t, path, b.String())
+}
+
+// writeAtomically replaces path as editors do: write a temporary file,
+// rename it over the old one.
+func writeAtomically(t *testing.T, path, content string) {
+	t.Helper()
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func toolNames(t *testing.T, c *client.Client) []string {
+	t.Helper()
+	res, err := c.ListTools(t.Context(), mcp.ListToolsRequest{})
+	if err != nil {
+		t.Fatalf("ListTools: %v", err)
+	}
+	var names []string
+	for _, tool := range res.Tools {
+		names = append(names, tool.Name)
+	}
+	return names
+}
+
+// The config is reloaded when its file changes and on SIGHUP; an invalid
+// file is rejected and the running config keeps serving; SIGTERM ends the
+// process with status 0 and its children with it.
+func TestServeReloadAndSignals(t *testing.T) {
+	bin := gatehouseBinary(t)
+	dir := t.TempDir()
+	cfgPath := filepath.Join(dir, "gatehouse.yaml")
+	writeConfig(t, cfgPath, "a")
+
+	proc := exec.Command(bin, "serve", "--config", cfgPath, "--http", "127.0.0.1:0")
+	stderr, _ := proc.StderrPipe()
+	if err := proc.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = proc.Process.Kill() })
+	logs := &logWatcher{}
+	go logs.read(stderr)
+	addr := logs.wait(t, regexp.MustCompile(`msg=listening addr=(\S+)`), 30*time.Second)[1]
+
+	tr, err := transport.NewStreamableHTTP("http://" + addr + "/w/w/mcp")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := client.NewClient(tr)
+	if err := c.Start(context.WithoutCancel(t.Context())); err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if _, err := c.Initialize(t.Context(), mcp.InitializeRequest{}); err != nil {
+		t.Fatalf("initialize: %v", err)
+	}
+	if names := toolNames(t, c); !slices.Contains(names, "a__echo") || slices.Contains(names, "b__echo") {
+		t.Fatalf("tools before reload = %v", names)
+	}
+
+	writeConfig(t, cfgPath, "a", "b")
+	logs.wait(t, regexp.MustCompile(`msg="config reloaded"`), 10*time.Second)
+	waitUntil(t, "b__echo after the file changed", func() bool { return slices.Contains(toolNames(t, c), "b__echo") })
+
+	writeAtomically(t, cfgPath, "version: 1\nworkspaces:\n  w:\n    upstreams:\n      - name: a\n        commnd: nope\n")
+	logs.wait(t, regexp.MustCompile(`config reload rejected.*commnd`), 10*time.Second)
+	if names := toolNames(t, c); !slices.Contains(names, "a__echo") || !slices.Contains(names, "b__echo") {
+		t.Fatalf("tools after a rejected reload = %v; want the old config's", names)
+	}
+
+	writeConfig(t, cfgPath, "c") // written, then forced again by SIGHUP
+	if err := proc.Process.Signal(syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	waitUntil(t, "only c's tools after SIGHUP", func() bool {
+		names := toolNames(t, c)
+		return slices.Contains(names, "c__echo") && !slices.Contains(names, "a__echo")
+	})
+
+	children := childPIDs(proc.Process.Pid)
+	if len(children) == 0 {
+		t.Fatalf("found no upstream child processes of the gateway")
+	}
+	if err := proc.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	if err := proc.Wait(); err != nil {
+		t.Fatalf("gateway exit after SIGTERM: %v; want status 0", err)
+	}
+	for _, pid := range children {
+		if syscall.Kill(pid, 0) == nil {
+			t.Errorf("upstream child %d outlived the gateway", pid)
+		}
+	}
+}
+
+func waitUntil(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// childPIDs lists the processes whose parent is pid, from /proc.
+func childPIDs(pid int) []int {
+	entries, _ := os.ReadDir("/proc")
+	var out []int
+	for _, e := range entries {
+		var child int
+		if _, err := fmt.Sscanf(e.Name(), "%d", &child); err != nil {
+			continue
+		}
+		stat, err := os.ReadFile(filepath.Join("/proc", e.Name(), "stat"))
+		if err != nil {
+			continue
+		}
+		// pid (comm) state ppid ...: comm may hold spaces, so cut after ')'.
+		s := string(stat)
+		fields := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
+		var ppid int
+		if len(fields) > 1 {
+			fmt.Sscanf(fields[1], "%d", &ppid)
+		}
+		if ppid == pid {
+			out = append(out, child)
+		}
+	}
+	return out
+}
