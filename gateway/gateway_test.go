@@ -604,3 +604,44 @@ func TestShutdownDrainsCalls(t *testing.T) {
 		t.Errorf("call after Shutdown = %q; want refused", text(res))
 	}
 }
+
+// A client's resource subscription is passed upstream, and the upstream's
+// resources/updated reaches that client, for both protocol generations and
+// whatever generation the upstream speaks.
+func TestResourceSubscriptions(t *testing.T) {
+	cmd, args := upstreamtest.StdioCommand(t)
+	web := upstreamtest.NewServer(upstreamtest.Options{})
+	g := startGateway(t, gateway.Options{}, workspace.Spec{Name: "w", Upstreams: []upstream.Spec{
+		httpUpstream("web", web.ServeHTTP(t)),
+		{Name: "kid", Transport: upstream.TransportStdio, Command: cmd, Args: args, Prefix: true},
+	}})
+	base := serveHTTP(t, g)
+	const uri = "test://static/2" // both upstreams list it: web, first in order, serves it
+	for _, p := range []protocol{legacy, modern} {
+		t.Run(string(p), func(t *testing.T) {
+			c, n := connectHTTP(t, base+"/mcp", p)
+			if p == legacy {
+				req := mcp.SubscribeRequest{}
+				req.Params.URI = uri
+				if err := c.Subscribe(t.Context(), req); err != nil {
+					t.Fatalf("Subscribe: %v", err)
+				}
+			} else {
+				stop, err := c.ListenAsync(context.WithoutCancel(t.Context()), mcp.SubscriptionFilter{ResourceSubscriptions: []string{uri}}, nil)
+				if err != nil {
+					t.Fatalf("ListenAsync: %v", err)
+				}
+				defer stop()
+			}
+			waitFor(t, "resources/updated for "+uri, 10*time.Second, func() bool {
+				call(t, c, "web__touch", map[string]any{"uri": uri})
+				for _, u := range n.methods("notifications/resources/updated") {
+					if u.Params.AdditionalFields["uri"] == uri {
+						return true
+					}
+				}
+				return false
+			})
+		})
+	}
+}

@@ -6,9 +6,14 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/mark3labs/mcp-go/server"
 )
+
+// sessionIdleTTL is how long an HTTP session may go unused before it is
+// dropped.
+const sessionIdleTTL = 30 * time.Minute
 
 // DefaultMaxRequestBytes bounds a request body when HTTPOptions sets none.
 const DefaultMaxRequestBytes = 4 << 20
@@ -26,6 +31,9 @@ type HTTPOptions struct {
 func (g *Gateway) newHTTPHandler(s *wsServer) http.Handler {
 	return server.NewStreamableHTTPServer(s.mcp,
 		server.WithStreamableHTTPLogger(s.log),
+		// A 2025-11-25 client that vanished without DELETE must not hold
+		// its session forever.
+		server.WithSessionIdleTTL(sessionIdleTTL),
 	)
 }
 

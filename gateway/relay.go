@@ -60,6 +60,15 @@ type parked struct {
 	mu      sync.Mutex
 	waiting *mcp.InputRequest // the request the client was asked
 	timer   *time.Timer       // expires the call while nobody waits on it
+	req     context.Context   // the client request awaiting the call now
+}
+
+// requestCtx is the context of the client request that awaits the call:
+// notifications for the call go on its stream.
+func (c *parked) requestCtx() context.Context {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.req
 }
 
 type parkEvent struct {
@@ -150,7 +159,7 @@ func binding(ctx context.Context, exposed string, args any) string {
 
 // startCall runs the upstream call in the background, with a relay that
 // turns the upstream's requests into events of the parked call.
-func (s *wsServer) startCall(ctx context.Context, conn *upstream.Conn, fwd upstream.Call, exposed string, args any) *parked {
+func (s *wsServer) startCall(ctx context.Context, conn *upstream.Conn, fwd upstream.Call, exposed string, args any, progress mcp.ProgressToken) *parked {
 	idb := make([]byte, 16)
 	_, _ = rand.Read(idb)
 	c := &parked{
@@ -158,12 +167,16 @@ func (s *wsServer) startCall(ctx context.Context, conn *upstream.Conn, fwd upstr
 		binding: binding(ctx, exposed, args),
 		events:  make(chan parkEvent),
 		answers: make(chan mcp.InputResponse),
+		req:     ctx,
 	}
 	// The call outlives this request if the upstream asks for input; it
 	// ends when it finishes, when the client cancels, or when it expires.
 	callCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	c.cancel = cancel
 	fwd.Relay = relay{c}
+	if progress != nil {
+		fwd.OnProgress = s.progressTo(c, progress)
+	}
 	go func() {
 		defer cancel()
 		res, err := conn.CallTool(callCtx, fwd)
@@ -179,6 +192,9 @@ func (s *wsServer) startCall(ctx context.Context, conn *upstream.Conn, fwd upstr
 // and becomes an input_required result; the end of the call is returned as
 // it is. If the client goes away meanwhile, the upstream call is cancelled.
 func (s *wsServer) await(ctx context.Context, c *parked) (*mcp.CallToolResult, error) {
+	c.mu.Lock()
+	c.req = ctx
+	c.mu.Unlock()
 	select {
 	case <-ctx.Done():
 		c.cancel()

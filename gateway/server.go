@@ -46,10 +46,13 @@ func newWSServer(ws *workspace.Workspace, version string, enforcer func() Enforc
 	hooks.AddOnRegisterSession(func(ctx context.Context, sess server.ClientSession) { s.sessions.add(sess) })
 	hooks.AddOnUnregisterSession(func(ctx context.Context, sess server.ClientSession) { s.unregister(sess) })
 	hooks.AddAfterSubscribe(func(ctx context.Context, id any, req *mcp.SubscribeRequest, _ *mcp.EmptyResult) {
-		s.subscribe(ctx, req.Params.URI)
+		s.subscribeSession(ctx, req.Params.URI)
 	})
 	hooks.AddAfterUnsubscribe(func(ctx context.Context, id any, req *mcp.UnsubscribeRequest, _ *mcp.EmptyResult) {
-		s.unsubscribe(ctx, req.Params.URI)
+		s.unsubscribeSession(ctx, req.Params.URI)
+	})
+	hooks.AddBeforeSubscriptionsListen(func(ctx context.Context, id any, req *mcp.SubscriptionsListenRequest) {
+		s.listen(ctx, req.Params.Notifications.ResourceSubscriptions)
 	})
 	hooks.AddAfterSetLevel(func(ctx context.Context, id any, req *mcp.SetLevelRequest, _ *mcp.EmptyResult) {
 		s.setLevel(ctx, req.Params.Level)
@@ -194,13 +197,12 @@ func (s *wsServer) callTool(ctx context.Context, exposed string, req mcp.CallToo
 	}
 
 	fwd := upstream.Call{Name: tool.Tool.Name, Arguments: arguments}
+	var progressToken mcp.ProgressToken
 	if m := req.Params.Meta; m != nil {
 		fwd.Meta = &mcp.Meta{AdditionalFields: m.AdditionalFields}
-		if m.ProgressToken != nil {
-			fwd.OnProgress = s.progressTo(ctx, m.ProgressToken)
-		}
+		progressToken = m.ProgressToken
 	}
-	res, err := s.await(ctx, s.startCall(ctx, conn, fwd, exposed, req.Params.Arguments))
+	res, err := s.await(ctx, s.startCall(ctx, conn, fwd, exposed, req.Params.Arguments, progressToken))
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
@@ -222,9 +224,11 @@ func upstreamFailure(name string, err error) string {
 }
 
 // progressTo returns a callback that passes an upstream's progress to the
-// calling client under the client's own progress token.
-func (s *wsServer) progressTo(ctx context.Context, token mcp.ProgressToken) func(mcp.ProgressNotificationParams) {
+// calling client under the client's own progress token, on the stream of
+// the client request that currently awaits the call.
+func (s *wsServer) progressTo(c *parked, token mcp.ProgressToken) func(mcp.ProgressNotificationParams) {
 	return func(p mcp.ProgressNotificationParams) {
+		ctx := c.requestCtx()
 		params := map[string]any{"progressToken": token, "progress": p.Progress}
 		if p.Total != 0 {
 			params["total"] = p.Total

@@ -9,17 +9,29 @@ import (
 )
 
 // sessions tracks a workspace server's downstream sessions and the
-// resources each subscribed to, so that upstream notifications reach the
-// clients that asked for them.
+// resources their clients subscribed to, so that upstream notifications
+// reach the clients that asked for them. A 2025-11-25 client subscribes
+// with resources/subscribe on its session; a 2026-07-28 client names the
+// URIs in a subscriptions/listen request and is notified on that request's
+// stream for as long as it lasts.
 type sessions struct {
 	mu   sync.Mutex
 	all  map[string]server.ClientSession
-	subs map[string]map[string]bool // uri → session ids
+	subs map[string]map[subscriber]bool // uri → subscribers
 }
+
+// subscriber is a session (by id) or an open subscriptions/listen request.
+type subscriber struct {
+	session string
+	listen  *listenStream
+}
+
+// listenStream is one open subscriptions/listen request.
+type listenStream struct{ ctx context.Context }
 
 func (s *sessions) init() {
 	s.all = map[string]server.ClientSession{}
-	s.subs = map[string]map[string]bool{}
+	s.subs = map[string]map[subscriber]bool{}
 }
 
 func (s *sessions) add(sess server.ClientSession) {
@@ -28,16 +40,27 @@ func (s *sessions) add(sess server.ClientSession) {
 	s.all[sess.SessionID()] = sess
 }
 
-// remove forgets a session and returns the URIs that no session subscribes
-// to any more.
+// remove forgets a session and returns the URIs nobody subscribes to any
+// more.
 func (s *sessions) remove(id string) (orphaned []string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	delete(s.all, id)
-	for uri, ids := range s.subs {
-		if ids[id] {
-			delete(ids, id)
-			if len(ids) == 0 {
+	return s.dropLocked(subscriber{session: id})
+}
+
+// dropListen forgets an ended listen request; see remove.
+func (s *sessions) dropListen(l *listenStream) (orphaned []string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.dropLocked(subscriber{listen: l})
+}
+
+func (s *sessions) dropLocked(who subscriber) (orphaned []string) {
+	for uri, subs := range s.subs {
+		if subs[who] {
+			delete(subs, who)
+			if len(subs) == 0 {
 				delete(s.subs, uri)
 				orphaned = append(orphaned, uri)
 			}
@@ -46,46 +69,46 @@ func (s *sessions) remove(id string) (orphaned []string) {
 	return orphaned
 }
 
-// subscribe records id's subscription and reports whether it is the
-// first one for uri.
-func (s *sessions) subscribe(uri, id string) (first bool) {
+// subscribe records a subscription and reports whether it is the first
+// one for uri.
+func (s *sessions) subscribe(uri string, who subscriber) (first bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	ids := s.subs[uri]
-	if ids == nil {
-		ids = map[string]bool{}
-		s.subs[uri] = ids
+	subs := s.subs[uri]
+	if subs == nil {
+		subs = map[subscriber]bool{}
+		s.subs[uri] = subs
 	}
-	first = len(ids) == 0
-	ids[id] = true
+	first = len(subs) == 0
+	subs[who] = true
 	return first
 }
 
-// unsubscribe drops id's subscription and reports whether it was the last
-// one for uri.
-func (s *sessions) unsubscribe(uri, id string) (last bool) {
+// unsubscribe drops a subscription and reports whether it was the last one
+// for uri.
+func (s *sessions) unsubscribe(uri string, who subscriber) (last bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	ids := s.subs[uri]
-	if !ids[id] {
+	subs := s.subs[uri]
+	if !subs[who] {
 		return false
 	}
-	delete(ids, id)
-	if len(ids) == 0 {
+	delete(subs, who)
+	if len(subs) == 0 {
 		delete(s.subs, uri)
 		return true
 	}
 	return false
 }
 
-func (s *sessions) subscribers(uri string) []string {
+func (s *sessions) subscribers(uri string) []subscriber {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	var ids []string
-	for id := range s.subs[uri] {
-		ids = append(ids, id)
+	var out []subscriber
+	for who := range s.subs[uri] {
+		out = append(out, who)
 	}
-	return ids
+	return out
 }
 
 func (s *sessions) ids() []string {
@@ -99,7 +122,14 @@ func (s *sessions) ids() []string {
 }
 
 func (s *wsServer) unregister(sess server.ClientSession) {
-	for _, uri := range s.sessions.remove(sess.SessionID()) {
+	s.unsubscribeUpstream(s.sessions.remove(sess.SessionID()))
+}
+
+// unsubscribeUpstream ends the upstream subscriptions of URIs that no
+// client subscribes to any more. It runs when a client has gone, so with a
+// context of its own.
+func (s *wsServer) unsubscribeUpstream(uris []string) {
+	for _, uri := range uris {
 		if conn, ok := s.upstreamForURI(uri); ok {
 			ctx, cancel := context.WithTimeout(context.Background(), notifyTimeout)
 			if err := conn.Unsubscribe(ctx, uri); err != nil {
@@ -110,13 +140,10 @@ func (s *wsServer) unregister(sess server.ClientSession) {
 	}
 }
 
-// subscribe passes a client's first subscription to a URI upstream.
-func (s *wsServer) subscribe(ctx context.Context, uri string) {
-	sess := server.ClientSessionFromContext(ctx)
-	if sess == nil {
-		return
-	}
-	if !s.sessions.subscribe(uri, sess.SessionID()) {
+// subscribe records a subscription and passes the first one to a URI
+// upstream.
+func (s *wsServer) subscribe(ctx context.Context, uri string, who subscriber) {
+	if !s.sessions.subscribe(uri, who) {
 		return
 	}
 	if conn, ok := s.upstreamForURI(uri); ok {
@@ -126,17 +153,33 @@ func (s *wsServer) subscribe(ctx context.Context, uri string) {
 	}
 }
 
-// unsubscribe passes the last unsubscription from a URI upstream.
-func (s *wsServer) unsubscribe(ctx context.Context, uri string) {
+// subscribeSession handles a 2025-11-25 resources/subscribe.
+func (s *wsServer) subscribeSession(ctx context.Context, uri string) {
+	if sess := server.ClientSessionFromContext(ctx); sess != nil {
+		s.subscribe(ctx, uri, subscriber{session: sess.SessionID()})
+	}
+}
+
+// unsubscribeSession handles a 2025-11-25 resources/unsubscribe.
+func (s *wsServer) unsubscribeSession(ctx context.Context, uri string) {
 	sess := server.ClientSessionFromContext(ctx)
-	if sess == nil || !s.sessions.unsubscribe(uri, sess.SessionID()) {
+	if sess == nil || !s.sessions.unsubscribe(uri, subscriber{session: sess.SessionID()}) {
 		return
 	}
-	if conn, ok := s.upstreamForURI(uri); ok {
-		if err := conn.Unsubscribe(ctx, uri); err != nil {
-			s.log.Debug("unsubscribe upstream", "uri", uri, "err", err)
-		}
+	s.unsubscribeUpstream([]string{uri})
+}
+
+// listen handles a 2026-07-28 subscriptions/listen: its resources are
+// subscribed until the request ends.
+func (s *wsServer) listen(ctx context.Context, uris []string) {
+	if len(uris) == 0 {
+		return
 	}
+	l := &listenStream{ctx: ctx}
+	for _, uri := range uris {
+		s.subscribe(ctx, uri, subscriber{listen: l})
+	}
+	context.AfterFunc(ctx, func() { s.unsubscribeUpstream(s.sessions.dropListen(l)) })
 }
 
 // setLevel passes a client's logging level to every upstream. The level is
@@ -157,8 +200,13 @@ func (s *wsServer) notify(upstreamName string, n mcp.JSONRPCNotification) {
 	switch mcp.MCPMethod(n.Method) {
 	case mcp.MethodNotificationResourceUpdated:
 		uri, _ := n.Params.AdditionalFields["uri"].(string)
-		for _, id := range s.sessions.subscribers(uri) {
-			_ = s.mcp.SendNotificationToSpecificClient(id, n.Method, n.Params.AdditionalFields)
+		params := map[string]any{"uri": uri}
+		for _, who := range s.sessions.subscribers(uri) {
+			if who.listen != nil {
+				_ = s.mcp.SendNotificationToClient(who.listen.ctx, n.Method, params)
+			} else {
+				_ = s.mcp.SendNotificationToSpecificClient(who.session, n.Method, params)
+			}
 		}
 	case mcp.MethodNotificationMessage:
 		msg := mcp.LoggingMessageNotification{}
