@@ -169,9 +169,12 @@ func (s *wsServer) callTool(ctx context.Context, exposed string, req mcp.CallToo
 	if !ok {
 		return nil, fmt.Errorf("tool %q: %w", exposed, server.ErrToolNotFound)
 	}
-	args, err := json.Marshal(req.Params.Arguments)
-	if err != nil {
-		return nil, fmt.Errorf("encode arguments: %w", err)
+	args := req.Params.RawArguments // exact, where mcp-go kept the wire bytes
+	if len(args) == 0 {
+		var err error
+		if args, err = json.Marshal(req.Params.Arguments); err != nil {
+			return nil, fmt.Errorf("encode arguments: %w", err)
+		}
 	}
 	call := Call{
 		Workspace:   s.ws.Name(),
@@ -191,7 +194,11 @@ func (s *wsServer) callTool(ctx context.Context, exposed string, req mcp.CallToo
 		addMeta(res, verdict.Meta)
 		return res, nil
 	}
-	var arguments any = req.Params.Arguments
+	// The upstream gets exactly the bytes the enforcement step judged.
+	var arguments any
+	if string(args) != "null" {
+		arguments = args
+	}
 	if verdict.Arguments != nil {
 		arguments = verdict.Arguments
 	}
