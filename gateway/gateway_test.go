@@ -645,3 +645,38 @@ func TestResourceSubscriptions(t *testing.T) {
 		})
 	}
 }
+
+// A client's logging level is passed upstream, and upstream log messages
+// reach the client at or above its level, named after their upstream.
+func TestLoggingPassThrough(t *testing.T) {
+	cmd, args := upstreamtest.StdioCommand(t)
+	web := upstreamtest.NewServer(upstreamtest.Options{Name: "websrv"})
+	g := startGateway(t, gateway.Options{}, workspace.Spec{Name: "w", Upstreams: []upstream.Spec{
+		httpUpstream("web", web.ServeHTTP(t)),
+		{Name: "kid", Transport: upstream.TransportStdio, Command: cmd, Args: args, Prefix: true},
+	}})
+	c, n := connectStdio(t, g, "w", legacy)
+	req := mcp.SetLevelRequest{}
+	req.Params.Level = mcp.LoggingLevelInfo
+	if err := c.SetLevel(t.Context(), req); err != nil {
+		t.Fatalf("SetLevel: %v", err)
+	}
+	for _, up := range []string{"web", "kid"} {
+		call(t, c, up+"__log", map[string]any{"level": "debug", "message": up + " quiet"})
+		call(t, c, up+"__log", map[string]any{"level": "warning", "message": up + " loud"})
+		waitFor(t, up+"'s warning", 5*time.Second, func() bool {
+			for _, m := range n.methods("notifications/message") {
+				if m.Params.AdditionalFields["data"] == up+" loud" {
+					logger, _ := m.Params.AdditionalFields["logger"].(string)
+					return strings.HasPrefix(logger, up)
+				}
+			}
+			return false
+		})
+	}
+	for _, m := range n.methods("notifications/message") {
+		if d, _ := m.Params.AdditionalFields["data"].(string); strings.HasSuffix(d, "quiet") {
+			t.Errorf("got a debug message %q below the client's level info", d)
+		}
+	}
+}
