@@ -27,10 +27,12 @@ import (
 // what a direct call returns.
 func TestPassThroughAcrossTransports(t *testing.T) {
 	httpUp := upstreamtest.NewServer(upstreamtest.Options{Name: "h", Pages: 3})
+	modernUp := upstreamtest.NewServer(upstreamtest.Options{Name: "m", Pages: 4})
 	sseUp := upstreamtest.NewServer(upstreamtest.Options{Name: "s"})
 	cmd, args := upstreamtest.StdioCommand(t)
 	g := startGateway(t, gateway.Options{}, workspace.Spec{Name: "w", Upstreams: []upstream.Spec{
 		httpUpstream("h", httpUp.ServeHTTP(t)),
+		modernUpstream("m", modernUp.ServeHTTP(t)),
 		{Name: "s", Transport: upstream.TransportSSE, URL: sseUp.ServeSSE(t), Prefix: true},
 		{Name: "c", Transport: upstream.TransportStdio, Command: cmd, Args: args, Prefix: true},
 	}})
@@ -55,7 +57,7 @@ func TestPassThroughAcrossTransports(t *testing.T) {
 				got = append(got, tool.Name)
 			}
 			var want []string
-			for _, up := range []string{"h", "s", "c"} {
+			for _, up := range []string{"h", "m", "s", "c"} {
 				for _, base := range upstreamtest.ToolNames() {
 					want = append(want, up+"__"+base)
 				}
@@ -65,7 +67,7 @@ func TestPassThroughAcrossTransports(t *testing.T) {
 			if !slices.Equal(got, want) {
 				t.Fatalf("tools = %v\nwant %v", got, want)
 			}
-			for _, up := range []string{"h", "s", "c"} {
+			for _, up := range []string{"h", "m", "s", "c"} {
 				for _, tc := range []struct {
 					tool string
 					args map[string]any
@@ -315,9 +317,11 @@ func (e elicitor) Elicit(ctx context.Context, r mcp.ElicitationRequest) (*mcp.El
 func TestSamplingAndElicitationRelayed(t *testing.T) {
 	cmd, args := upstreamtest.StdioCommand(t)
 	httpUp := upstreamtest.NewServer(upstreamtest.Options{})
+	modernUp := upstreamtest.NewServer(upstreamtest.Options{})
 	g := startGateway(t, gateway.Options{}, workspace.Spec{Name: "w", Upstreams: []upstream.Spec{
 		{Name: "kid", Transport: upstream.TransportStdio, Command: cmd, Args: args, Prefix: true},
 		httpUpstream("web", httpUp.ServeHTTP(t)),
+		modernUpstream("webm", modernUp.ServeHTTP(t)),
 	}})
 	base := serveHTTP(t, g)
 	opts := []client.ClientOption{client.WithSamplingHandler(sampler{}), client.WithElicitationHandler(elicitor{mcp.ElicitationResponseActionAccept})}
@@ -330,7 +334,7 @@ func TestSamplingAndElicitationRelayed(t *testing.T) {
 				} else {
 					c, _ = connectHTTP(t, base+"/mcp", p, opts...)
 				}
-				for _, up := range []string{"kid", "web"} {
+				for _, up := range []string{"kid", "web", "webm"} {
 					res := call(t, c, up+"__sample", map[string]any{"prompt": "hi"})
 					if res.IsError || !strings.Contains(text(res), "the sampled answer") {
 						t.Errorf("%s__sample = %q (isError %v); want the client's sampled answer", up, text(res), res.IsError)
@@ -431,15 +435,20 @@ func TestApplyKeepsUnchangedUpstreams(t *testing.T) {
 
 // An upstream's list_changed refreshes the catalog and is passed on.
 func TestUpstreamListChangedPassedOn(t *testing.T) {
-	up := upstreamtest.NewServer(upstreamtest.Options{})
-	g := startGateway(t, gateway.Options{}, workspace.Spec{Name: "w", Upstreams: []upstream.Spec{httpUpstream("up", up.ServeHTTP(t))}})
-	c, n := connectStdio(t, g, "w", legacy)
-	call(t, c, "up__notify_tools_changed", map[string]any{})
-	waitFor(t, "up__extra", 10*time.Second, func() bool {
-		res, err := c.ListTools(t.Context(), mcp.ListToolsRequest{})
-		return err == nil && slices.ContainsFunc(res.Tools, func(t mcp.Tool) bool { return t.Name == "up__extra" })
-	})
-	waitFor(t, "tools/list_changed", 5*time.Second, func() bool { return len(n.methods("notifications/tools/list_changed")) > 0 })
+	for _, mk := range []func(string, string) upstream.Spec{httpUpstream, modernUpstream} {
+		up := upstreamtest.NewServer(upstreamtest.Options{})
+		spec := mk("up", up.ServeHTTP(t))
+		t.Run(spec.Protocol, func(t *testing.T) {
+			g := startGateway(t, gateway.Options{}, workspace.Spec{Name: "w", Upstreams: []upstream.Spec{spec}})
+			c, n := connectStdio(t, g, "w", legacy)
+			call(t, c, "up__notify_tools_changed", map[string]any{})
+			waitFor(t, "up__extra", 10*time.Second, func() bool {
+				res, err := c.ListTools(t.Context(), mcp.ListToolsRequest{})
+				return err == nil && slices.ContainsFunc(res.Tools, func(t mcp.Tool) bool { return t.Name == "up__extra" })
+			})
+			waitFor(t, "tools/list_changed", 5*time.Second, func() bool { return len(n.methods("notifications/tools/list_changed")) > 0 })
+		})
+	}
 }
 
 // Prompts, resources, templates and completions pass through.
@@ -610,15 +619,22 @@ func TestShutdownDrainsCalls(t *testing.T) {
 // whatever generation the upstream speaks.
 func TestResourceSubscriptions(t *testing.T) {
 	cmd, args := upstreamtest.StdioCommand(t)
-	web := upstreamtest.NewServer(upstreamtest.Options{})
-	g := startGateway(t, gateway.Options{}, workspace.Spec{Name: "w", Upstreams: []upstream.Spec{
-		httpUpstream("web", web.ServeHTTP(t)),
-		{Name: "kid", Transport: upstream.TransportStdio, Command: cmd, Args: args, Prefix: true},
-	}})
-	base := serveHTTP(t, g)
+	for _, mk := range []func(string, string) upstream.Spec{httpUpstream, modernUpstream} {
+		web := upstreamtest.NewServer(upstreamtest.Options{})
+		spec := mk("web", web.ServeHTTP(t))
+		g := startGateway(t, gateway.Options{}, workspace.Spec{Name: "w", Upstreams: []upstream.Spec{
+			spec,
+			{Name: "kid", Transport: upstream.TransportStdio, Command: cmd, Args: args, Prefix: true},
+		}})
+		base := serveHTTP(t, g)
+		resourceSubscriptions(t, base, "upstream "+spec.Protocol)
+	}
+}
+
+func resourceSubscriptions(t *testing.T, base, name string) {
 	const uri = "test://static/2" // both upstreams list it: web, first in order, serves it
 	for _, p := range []protocol{legacy, modern} {
-		t.Run(string(p), func(t *testing.T) {
+		t.Run(name+"/client "+string(p), func(t *testing.T) {
 			c, n := connectHTTP(t, base+"/mcp", p)
 			if p == legacy {
 				req := mcp.SubscribeRequest{}

@@ -216,7 +216,16 @@ func comparable(t *testing.T, res *mcp.CallToolResult) string {
 	return string(out)
 }
 
-// httpUpstream is an upstream spec for a server over streamable HTTP.
+// httpUpstream is an upstream spec for a server over streamable HTTP,
+// spoken to in the default protocol (2025-11-25).
 func httpUpstream(name, url string) upstream.Spec {
-	return upstream.Spec{Name: name, Transport: upstream.TransportHTTP, URL: url, Prefix: true}
+	return upstream.Spec{Name: name, Transport: upstream.TransportHTTP, URL: url, Prefix: true, Protocol: upstream.ProtocolLegacy}
+}
+
+// modernUpstream is an upstream spec for a server over streamable HTTP,
+// spoken to in 2026-07-28.
+func modernUpstream(name, url string) upstream.Spec {
+	s := httpUpstream(name, url)
+	s.Protocol = upstream.ProtocolModern
+	return s
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"slices"
 	"sync"
 
 	"github.com/gatehouse-mcp/gatehouse/upstream"
@@ -206,7 +207,7 @@ func (s *wsServer) callTool(ctx context.Context, exposed string, req mcp.CallToo
 	fwd := upstream.Call{Name: tool.Tool.Name, Arguments: arguments}
 	var progressToken mcp.ProgressToken
 	if m := req.Params.Meta; m != nil {
-		fwd.Meta = &mcp.Meta{AdditionalFields: m.AdditionalFields}
+		fwd.Meta = forwardMeta(m)
 		progressToken = m.ProgressToken
 	}
 	res, err := s.await(ctx, s.startCall(ctx, conn, fwd, exposed, req.Params.Arguments, progressToken))
@@ -217,8 +218,53 @@ func (s *wsServer) callTool(ctx context.Context, exposed string, req mcp.CallToo
 		s.log.Warn("upstream call failed", "upstream", call.Upstream, "tool", call.Tool, "err", err)
 		return toolError(upstreamFailure(call.Upstream, err)), nil
 	}
+	if res.ResultType != mcp.ResultTypeInputRequired {
+		clearProtocolFields(&res.Result)
+	}
 	addMeta(res, verdict.Meta)
 	return res, nil
+}
+
+// connectionMeta are the _meta keys of protocol 2026-07-28 that describe the
+// client's connection rather than its request; the gateway's connection to
+// the upstream has its own.
+var connectionMeta = []string{
+	mcp.MetaKeyProtocolVersion, mcp.MetaKeyClientInfo, mcp.MetaKeyClientCapabilities,
+	mcp.MetaKeyServerInfo, mcp.MetaKeyLogLevel, mcp.MetaKeySubscriptionID,
+}
+
+// forwardMeta is the part of a client request's _meta that goes upstream:
+// everything but the connection's own keys and the progress token (which
+// the gateway replaces with its own where it relays progress).
+func forwardMeta(m *mcp.Meta) *mcp.Meta {
+	if m == nil {
+		return nil
+	}
+	fields := make(map[string]any, len(m.AdditionalFields))
+	for k, v := range m.AdditionalFields {
+		if !slices.Contains(connectionMeta, k) {
+			fields[k] = v
+		}
+	}
+	if len(fields) == 0 {
+		return nil
+	}
+	return &mcp.Meta{AdditionalFields: fields}
+}
+
+// clearProtocolFields removes from an upstream's result what belongs to the
+// upstream connection's protocol rather than to the result: resultType and
+// the upstream's serverInfo in _meta. mcp-go adds the gateway's own for the
+// client's protocol generation.
+func clearProtocolFields(r *mcp.Result) {
+	r.ResultType = ""
+	if r.Meta == nil {
+		return
+	}
+	delete(r.Meta.AdditionalFields, mcp.MetaKeyServerInfo)
+	if r.Meta.ProgressToken == nil && len(r.Meta.AdditionalFields) == 0 {
+		r.Meta = nil
+	}
 }
 
 // upstreamFailure words an upstream's failure for the client.
@@ -260,7 +306,13 @@ func (s *wsServer) promptHandler(exposed string) server.PromptHandlerFunc {
 			return nil, fmt.Errorf("prompt %q: %w", exposed, server.ErrPromptNotFound)
 		}
 		req.Params.Name = p.Prompt.Name
-		return conn.GetPrompt(ctx, req)
+		req.Params.Meta = forwardMeta(req.Params.Meta)
+		res, err := conn.GetPrompt(ctx, req)
+		if err != nil {
+			return nil, err
+		}
+		clearProtocolFields(&res.Result)
+		return res, nil
 	}
 }
 
@@ -271,6 +323,7 @@ func (s *wsServer) resourceHandler(upstreamName string) server.ResourceHandlerFu
 			return nil, fmt.Errorf("resource %q: %w", req.Params.URI, server.ErrResourceNotFound)
 		}
 		req.Params.Arguments = nil // template variables are ours, not the upstream's
+		req.Params.Meta = forwardMeta(req.Params.Meta)
 		res, err := conn.ReadResource(ctx, req)
 		if err != nil {
 			return nil, err

@@ -385,10 +385,14 @@ func (c *Conn) connect(ctx context.Context) (*session, *Catalog, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	sess.client = client.NewClient(tr,
+	opts := []client.ClientOption{
 		client.WithSamplingHandler(relaySampling{c}),
 		client.WithElicitationHandler(relayElicitation{c}),
-	)
+	}
+	if c.legacy() {
+		opts = append(opts, client.WithLegacyProtocolOnly())
+	}
+	sess.client = client.NewClient(tr, opts...)
 	sess.client.OnNotification(func(n mcp.JSONRPCNotification) { c.onNotification(sess, n) })
 	sess.client.OnConnectionLost(func(err error) { sess.markLost(fmt.Errorf("connection lost: %w", err)) })
 
@@ -410,6 +414,9 @@ func (c *Conn) connect(ctx context.Context) (*session, *Catalog, error) {
 	init := mcp.InitializeRequest{}
 	init.Params.ClientInfo = c.opts.ClientInfo
 	init.Params.ProtocolVersion = mcp.LATEST_PROTOCOL_VERSION
+	if c.legacy() {
+		init.Params.ProtocolVersion = mcp.LATEST_LEGACY_PROTOCOL_VERSION
+	}
 	res, err := sess.client.Initialize(actx, init)
 	if err != nil {
 		sess.close()
@@ -448,10 +455,16 @@ func (c *Conn) openTransport(sess *session) (transport.Interface, error) {
 		sess.child = ch
 		return tappedStdio{ch.transport}, nil
 	case TransportHTTP:
-		tr, err := transport.NewStreamableHTTP(c.spec.URL,
+		opts := []transport.StreamableHTTPCOption{
 			transport.WithHTTPHeaders(headerMap(c.spec.Headers)),
 			transport.WithHTTPLogger(c.log),
-		)
+		}
+		if c.legacy() {
+			// A 2025-11-25 server sends its notifications and its own
+			// requests on the standalone GET stream.
+			opts = append(opts, transport.WithContinuousListening())
+		}
+		tr, err := transport.NewStreamableHTTP(c.spec.URL, opts...)
 		if err != nil {
 			return nil, err
 		}
@@ -469,6 +482,9 @@ func (c *Conn) openTransport(sess *session) (transport.Interface, error) {
 		return nil, fmt.Errorf("unknown transport %q", c.spec.Transport)
 	}
 }
+
+// legacy reports whether the upstream is spoken to in 2025-11-25.
+func (c *Conn) legacy() bool { return c.spec.Protocol != ProtocolModern }
 
 // headerMap turns Name=Value entries into a map, keeping the names' case.
 func headerMap(entries []string) map[string]string {

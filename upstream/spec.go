@@ -52,7 +52,24 @@ type Spec struct {
 	// Timeout bounds connecting and each list request; zero means
 	// DefaultTimeout. Tool calls are bounded by the caller's context.
 	Timeout time.Duration
+
+	// Protocol is the protocol generation spoken to the upstream:
+	// ProtocolLegacy (also when empty) or ProtocolModern.
+	Protocol string
 }
+
+// The protocol generations Gatehouse can speak to an upstream.
+//
+// ProtocolLegacy, the default, is the most compatible: a server of either
+// generation serves it, and a 2026-07-28 mcp-go server bridges its handlers'
+// multi round-trip input requests to it — while a handler that sends its own
+// sampling or elicitation request (the pre-2026 API) fails under
+// ProtocolModern. ProtocolModern prefers the stateless protocol and falls back
+// to the legacy one for servers that do not speak it.
+const (
+	ProtocolLegacy = "2025-11-25"
+	ProtocolModern = "2026-07-28"
+)
 
 // DefaultTimeout bounds a connection attempt and each list request when a
 // Spec sets no Timeout.
@@ -64,5 +81,5 @@ func (s Spec) Equal(o Spec) bool {
 		s.Command == o.Command && slices.Equal(s.Args, o.Args) &&
 		slices.Equal(s.Env, o.Env) && s.Dir == o.Dir &&
 		s.URL == o.URL && slices.Equal(s.Headers, o.Headers) &&
-		s.Prefix == o.Prefix && s.Timeout == o.Timeout
+		s.Prefix == o.Prefix && s.Timeout == o.Timeout && s.Protocol == o.Protocol
 }

@@ -59,6 +59,7 @@ var (
 	auditArgumentModes = []string{"masked", "hash", "none"}
 	judgeProviders     = []string{"openai", "anthropic", "ollama"}
 	upstreamTransports = []string{"http", "sse"}
+	upstreamProtocols  = []string{upstream.ProtocolLegacy, upstream.ProtocolModern}
 	policyActions      = []string{"allow", "block", "require_approval", "rate_limit", "redact", "warn"}
 	rateLimitKeys      = []string{"user", "workspace", "global"}
 	threatNames        = []string{"secret", "pii", "prompt_injection", "shell_injection", "path_traversal", "sql_destructive"}
@@ -178,6 +179,9 @@ type UpstreamConfig struct {
 	// Timeout bounds connecting and listing; zero means
 	// upstream.DefaultTimeout.
 	Timeout Duration
+	// Protocol is the MCP protocol generation to speak to the upstream:
+	// "" or "2025-11-25" (the default), or "2026-07-28".
+	Protocol string
 }
 
 // PolicyConfig is one policy (DESIGN §4): plain-English (Rules) or
@@ -420,15 +424,16 @@ func (c *Config) WorkspaceSpecs() []workspace.Spec {
 // with a command, otherwise http unless sse is asked for.
 func upstreamSpec(u UpstreamConfig) upstream.Spec {
 	s := upstream.Spec{
-		Name:    u.Name,
-		Command: u.Command,
-		Args:    slices.Clone(u.Args),
-		Env:     slices.Clone(u.Env),
-		Dir:     u.Dir,
-		URL:     u.URL,
-		Headers: slices.Clone(u.Headers),
-		Prefix:  u.Prefix == nil || *u.Prefix,
-		Timeout: time.Duration(u.Timeout),
+		Name:     u.Name,
+		Command:  u.Command,
+		Args:     slices.Clone(u.Args),
+		Env:      slices.Clone(u.Env),
+		Dir:      u.Dir,
+		URL:      u.URL,
+		Headers:  slices.Clone(u.Headers),
+		Prefix:   u.Prefix == nil || *u.Prefix,
+		Timeout:  time.Duration(u.Timeout),
+		Protocol: u.Protocol,
 	}
 	switch {
 	case u.Command != "":
@@ -1196,6 +1201,7 @@ func (d *configDecoder) upstream(n *yaml.Node, field string) UpstreamConfig {
 		"headers":   d.strs(&u.Headers),
 		"prefix":    d.boolPtr(&u.Prefix),
 		"timeout":   d.duration(&u.Timeout),
+		"protocol":  d.str(&u.Protocol),
 	})
 	return u
 }
@@ -1398,6 +1404,9 @@ func (l *configLoader) validateUpstream(file, field string, u *UpstreamConfig) {
 		if l.present(file, field+"."+key) {
 			l.report(file, field+"."+key, "", fmt.Errorf("only for %s upstreams", kind))
 		}
+	}
+	if u.Protocol != "" || l.present(file, field+".protocol") {
+		l.checkEnum(file, field+".protocol", u.Protocol, upstreamProtocols)
 	}
 	switch {
 	case hasCommand && hasURL:
