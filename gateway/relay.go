@@ -52,6 +52,9 @@ type parked struct {
 	id      string
 	binding string // what a retry must match: session, tool, arguments
 
+	upstream, tool string         // for messages and logs
+	meta           map[string]any // added to the result's _meta (the verdict)
+
 	events  chan parkEvent         // from the call: an input request, or its end
 	answers chan mcp.InputResponse // to the relay waiting in the call
 	cancel  context.CancelFunc     // ends the upstream call
@@ -241,7 +244,7 @@ func (s *wsServer) resume(ctx context.Context, exposed string, req mcp.CallToolR
 		c.cancel()
 		return nil, ctx.Err()
 	}
-	return s.await(ctx, c)
+	return s.finish(ctx, c)
 }
 
 // relay is the upstream.Relay of one call: it hands the upstream's request

@@ -210,18 +210,28 @@ func (s *wsServer) callTool(ctx context.Context, exposed string, req mcp.CallToo
 		fwd.Meta = forwardMeta(m)
 		progressToken = m.ProgressToken
 	}
-	res, err := s.await(ctx, s.startCall(ctx, conn, fwd, exposed, req.Params.Arguments, progressToken))
+	c := s.startCall(ctx, conn, fwd, exposed, req.Params.Arguments, progressToken)
+	c.upstream, c.tool, c.meta = call.Upstream, call.Tool, verdict.Meta
+	return s.finish(ctx, c)
+}
+
+// finish awaits the call's next event and turns it into what the client
+// gets: an input request, the upstream's result, or a tool error naming the
+// upstream.
+func (s *wsServer) finish(ctx context.Context, c *parked) (*mcp.CallToolResult, error) {
+	res, err := s.await(ctx, c)
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
 		}
-		s.log.Warn("upstream call failed", "upstream", call.Upstream, "tool", call.Tool, "err", err)
-		return toolError(upstreamFailure(call.Upstream, err)), nil
+		s.log.Warn("upstream call failed", "upstream", c.upstream, "tool", c.tool, "err", err)
+		return toolError(upstreamFailure(c.upstream, err)), nil
 	}
-	if res.ResultType != mcp.ResultTypeInputRequired {
-		clearProtocolFields(&res.Result)
+	if res.ResultType == mcp.ResultTypeInputRequired {
+		return res, nil // the gateway's own: see await
 	}
-	addMeta(res, verdict.Meta)
+	clearProtocolFields(&res.Result)
+	addMeta(res, c.meta)
 	return res, nil
 }
 
