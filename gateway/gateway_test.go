@@ -499,13 +499,15 @@ func TestHTTPGuards(t *testing.T) {
 	for _, tc := range []struct {
 		name, path, origin, body string
 		want                     int
+		host                     string
 	}{
-		{"no origin", "/w/w/mcp", "", init, http.StatusOK},
-		{"loopback origin", "/w/w/mcp", "http://localhost:5173", init, http.StatusOK},
-		{"allowed origin", "/w/w/mcp", "https://app.example.com", init, http.StatusOK},
-		{"foreign origin", "/w/w/mcp", "https://evil.example", init, http.StatusForbidden},
-		{"too large", "/w/w/mcp", "", `{"jsonrpc":"2.0","id":1,"method":"ping","params":{"pad":"` + strings.Repeat("x", 2048) + `"}}`, http.StatusRequestEntityTooLarge},
-		{"unknown workspace", "/w/nope/mcp", "", init, http.StatusNotFound},
+		{"no origin", "/w/w/mcp", "", init, http.StatusOK, ""},
+		{"rebinding host", "/w/w/mcp", "", init, http.StatusForbidden, "evil.example:80"},
+		{"loopback origin", "/w/w/mcp", "http://localhost:5173", init, http.StatusOK, ""},
+		{"allowed origin", "/w/w/mcp", "https://app.example.com", init, http.StatusOK, ""},
+		{"foreign origin", "/w/w/mcp", "https://evil.example", init, http.StatusForbidden, ""},
+		{"too large", "/w/w/mcp", "", `{"jsonrpc":"2.0","id":1,"method":"ping","params":{"pad":"` + strings.Repeat("x", 2048) + `"}}`, http.StatusRequestEntityTooLarge, ""},
+		{"unknown workspace", "/w/nope/mcp", "", init, http.StatusNotFound, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			req, _ := http.NewRequestWithContext(t.Context(), http.MethodPost, base+tc.path, strings.NewReader(tc.body))
@@ -514,13 +516,16 @@ func TestHTTPGuards(t *testing.T) {
 			if tc.origin != "" {
 				req.Header.Set("Origin", tc.origin)
 			}
+			if tc.host != "" {
+				req.Host = tc.host
+			}
 			resp, err := http.DefaultClient.Do(req)
 			if err != nil {
 				t.Fatalf("POST: %v", err)
 			}
 			resp.Body.Close()
 			if resp.StatusCode != tc.want {
-				t.Errorf("POST %s with Origin %q = %d; want %d", tc.path, tc.origin, resp.StatusCode, tc.want)
+				t.Errorf("POST %s with Origin %q, Host %q = %d; want %d", tc.path, tc.origin, tc.host, resp.StatusCode, tc.want)
 			}
 		})
 	}
