@@ -72,7 +72,7 @@ func startChild(spec Spec, logger *slog.Logger) (*child, error) {
 	c := &child{
 		cmd:       cmd,
 		stdin:     stdin,
-		transport: transport.NewIO(stdout, stdin, io.NopCloser(eofReader{})),
+		transport: transport.NewIO(&lineLimiter{r: stdout, max: MaxMessageBytes}, stdin, io.NopCloser(eofReader{})),
 		exited:    make(chan struct{}),
 	}
 	logged := make(chan struct{})
@@ -143,6 +143,37 @@ func (c *child) stop(ctx context.Context) {
 		case <-t.C:
 		}
 	}
+}
+
+// MaxMessageBytes bounds one JSON-RPC message from a stdio upstream. A
+// child that sends a longer line is cut off (and restarted): a hostile or
+// broken upstream must not make the gateway allocate without limit.
+const MaxMessageBytes = 64 << 20
+
+// ErrMessageTooLarge ends a stdio connection whose upstream sent a message
+// longer than MaxMessageBytes.
+var ErrMessageTooLarge = errors.New("upstream sent a message larger than the limit")
+
+// lineLimiter passes a stream through and fails once a line grows past max
+// bytes.
+type lineLimiter struct {
+	r    io.Reader
+	max  int
+	line int // bytes since the last newline
+}
+
+func (l *lineLimiter) Read(p []byte) (int, error) {
+	n, err := l.r.Read(p)
+	for _, b := range p[:n] {
+		if b == '\n' {
+			l.line = 0
+			continue
+		}
+		if l.line++; l.line > l.max {
+			return 0, fmt.Errorf("%w (%d bytes)", ErrMessageTooLarge, l.max)
+		}
+	}
+	return n, err
 }
 
 // eofReader is an empty stream: the transport gets no stderr of its own,
