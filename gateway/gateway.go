@@ -154,7 +154,10 @@ func (g *Gateway) Apply(specs []workspace.Spec) {
 	}
 	for _, s := range removed {
 		g.log.Info("workspace removed", "workspace", s.ws.Name())
-		g.retiring.Go(func() { _ = s.ws.Close() })
+		g.retiring.Go(func() {
+			_ = s.ws.Close()
+			s.workers.stop()
+		})
 	}
 }
 
@@ -168,7 +171,10 @@ func (g *Gateway) Shutdown(ctx context.Context) error {
 func (g *Gateway) Close() error {
 	var wg sync.WaitGroup
 	for _, s := range g.snapshot() {
-		wg.Go(func() { _ = s.ws.Close() })
+		wg.Go(func() {
+			_ = s.ws.Close()
+			s.workers.stop()
+		})
 	}
 	wg.Wait()
 	g.retiring.Wait()

@@ -50,7 +50,8 @@ const notifyTimeout = 5 * time.Second
 // client's input.
 type parked struct {
 	id      string
-	binding string // what a retry must match: session, tool, arguments
+	binding string        // what a retry must match: session, tool, arguments
+	bind    func() string // computes binding, when the call first parks
 
 	upstream, tool string         // for messages and logs
 	meta           map[string]any // added to the result's _meta (the verdict)
@@ -133,6 +134,9 @@ func (p *parking) claim(state, binding string) (*parked, bool) {
 
 // park keeps c until the client answers or inputTimeout passes.
 func (p *parking) park(c *parked) {
+	if c.binding == "" {
+		c.binding = c.bind() // most calls never park: bind only those that do
+	}
 	p.mu.Lock()
 	p.calls[c.id] = c
 	p.mu.Unlock()
@@ -167,7 +171,7 @@ func (s *wsServer) startCall(ctx context.Context, conn *upstream.Conn, fwd upstr
 	_, _ = rand.Read(idb)
 	c := &parked{
 		id:      base64.RawURLEncoding.EncodeToString(idb),
-		binding: binding(ctx, exposed, args),
+		bind:    func() string { return binding(ctx, exposed, args) },
 		events:  make(chan parkEvent),
 		answers: make(chan mcp.InputResponse),
 		req:     ctx,
@@ -180,14 +184,14 @@ func (s *wsServer) startCall(ctx context.Context, conn *upstream.Conn, fwd upstr
 	if progress != nil {
 		fwd.OnProgress = s.progressTo(c, progress)
 	}
-	go func() {
+	s.workers.run(func() {
 		defer cancel()
 		res, err := conn.CallTool(callCtx, fwd)
 		select {
 		case c.events <- parkEvent{result: res, err: err}:
 		case <-callCtx.Done():
 		}
-	}()
+	})
 	return c
 }
 

@@ -36,6 +36,7 @@ type wsServer struct {
 
 	sessions sessions
 	parking  *parking
+	workers  *workers
 	http     http.Handler // the streamable HTTP face
 }
 
@@ -43,6 +44,7 @@ func newWSServer(ws *workspace.Workspace, version string, enforcer func() Enforc
 	s := &wsServer{ws: ws, enforcer: enforcer, user: user, log: logger.With("workspace", ws.Name()), calls: calls}
 	s.sessions.init()
 	s.parking = newParking()
+	s.workers = newWorkers()
 	hooks := &server.Hooks{}
 	hooks.AddOnRegisterSession(func(ctx context.Context, sess server.ClientSession) { s.sessions.add(sess) })
 	hooks.AddOnUnregisterSession(func(ctx context.Context, sess server.ClientSession) { s.unregister(sess) })
