@@ -244,3 +244,35 @@ func childPIDs(pid int) []int {
 	}
 	return out
 }
+
+// --config wins over ./gatehouse.yaml, which wins over $GATEHOUSE_CONFIG.
+func TestConfigPathOrder(t *testing.T) {
+	bin := gatehouseBinary(t)
+	dir := t.TempDir()
+	write := func(name, ws string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte("version: 1\nworkspaces:\n  "+ws+":\n    upstreams: []\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	flagFile := write("flag.yaml", "fromflag")
+	envFile := write("env.yaml", "fromenv")
+	check := func(t *testing.T, want string, args ...string) {
+		t.Helper()
+		cmd := exec.Command(bin, append([]string{"check"}, args...)...)
+		cmd.Dir = dir
+		cmd.Env = append(os.Environ(), "GATEHOUSE_CONFIG="+envFile)
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("check %v: %v\n%s", args, err, out)
+		}
+		if !strings.Contains(string(out), want) {
+			t.Errorf("check %v read %s; want %s", args, out, want)
+		}
+	}
+	check(t, "env.yaml") // no flag, no ./gatehouse.yaml
+	write("gatehouse.yaml", "fromcwd")
+	check(t, "gatehouse.yaml")                  // ./gatehouse.yaml before the variable
+	check(t, "flag.yaml", "--config", flagFile) // the flag before both
+}

@@ -17,7 +17,8 @@ import (
 // each flag can also come from its GATEHOUSE_ variable. (The config file
 // itself is decoded strictly by LoadConfig.)
 type settings struct {
-	v *viper.Viper
+	v   *viper.Viper
+	cmd *cobra.Command
 }
 
 func newSettings(cmd *cobra.Command) settings {
@@ -27,17 +28,20 @@ func newSettings(cmd *cobra.Command) settings {
 	v.AutomaticEnv()
 	_ = v.BindPFlags(cmd.Flags())
 	_ = v.BindPFlags(cmd.InheritedFlags())
-	return settings{v: v}
+	return settings{v: v, cmd: cmd}
 }
 
 // configPath is --config, else ./gatehouse.yaml if it exists, else
 // $GATEHOUSE_CONFIG.
 func (s settings) configPath() (string, error) {
-	if p := s.v.GetString("config"); p != "" {
-		return p, nil
+	if f := s.cmd.Flag("config"); f != nil && f.Changed {
+		return f.Value.String(), nil
 	}
 	if _, err := os.Stat("gatehouse.yaml"); err == nil {
 		return "gatehouse.yaml", nil
+	}
+	if p := s.v.GetString("config"); p != "" { // $GATEHOUSE_CONFIG
+		return p, nil
 	}
 	return "", usageError(errors.New("no config file: pass --config FILE, create ./gatehouse.yaml, or set GATEHOUSE_CONFIG"))
 }
