@@ -49,7 +49,7 @@ func childEnv(spec Spec) []string {
 
 // startChild starts the Spec's command and wires its stdin and stdout to an
 // mcp-go stdio transport. Its stderr is logged line by line.
-func startChild(spec Spec, logger *slog.Logger) (*child, error) {
+func startChild(spec Spec, maxMessage int, logger *slog.Logger) (*child, error) {
 	cmd := exec.Command(spec.Command, spec.Args...)
 	cmd.Env = childEnv(spec)
 	cmd.Dir = spec.Dir
@@ -72,7 +72,7 @@ func startChild(spec Spec, logger *slog.Logger) (*child, error) {
 	c := &child{
 		cmd:       cmd,
 		stdin:     stdin,
-		transport: transport.NewIO(&lineLimiter{r: stdout, max: MaxMessageBytes}, stdin, io.NopCloser(eofReader{})),
+		transport: transport.NewIO(&lineLimiter{r: stdout, max: maxMessage}, stdin, io.NopCloser(eofReader{})),
 		exited:    make(chan struct{}),
 	}
 	logged := make(chan struct{})
@@ -145,13 +145,14 @@ func (c *child) stop(ctx context.Context) {
 	}
 }
 
-// MaxMessageBytes bounds one JSON-RPC message from a stdio upstream. A
-// child that sends a longer line is cut off (and restarted): a hostile or
-// broken upstream must not make the gateway allocate without limit.
-const MaxMessageBytes = 64 << 20
+// DefaultMaxMessageBytes bounds one JSON-RPC message from an upstream when
+// Options sets no limit. An upstream that sends a longer one is cut off
+// (and reconnected): a hostile or broken upstream must not make the gateway
+// allocate without limit.
+const DefaultMaxMessageBytes = 64 << 20
 
-// ErrMessageTooLarge ends a stdio connection whose upstream sent a message
-// longer than MaxMessageBytes.
+// ErrMessageTooLarge ends a connection whose upstream sent a message longer
+// than the limit.
 var ErrMessageTooLarge = errors.New("upstream sent a message larger than the limit")
 
 // lineLimiter passes a stream through and fails once a line grows past max

@@ -58,6 +58,10 @@ type Options struct {
 	// changed: connected, lost, or refreshed after a list_changed
 	// notification. It runs on the Conn's own goroutine.
 	OnChange func()
+	// MaxMessageBytes bounds one message from the upstream (a line of a
+	// stdio child, a response body or an SSE line over HTTP); zero means
+	// DefaultMaxMessageBytes.
+	MaxMessageBytes int
 	// OnNotification, if not nil, receives the upstream's notifications
 	// other than progress and list_changed (which the Conn handles). It runs
 	// on the transport's reader goroutine and must not call into the Conn.
@@ -118,6 +122,9 @@ func New(spec Spec, opts Options) *Conn {
 	logger := opts.Logger
 	if logger == nil {
 		logger = slog.Default()
+	}
+	if opts.MaxMessageBytes <= 0 {
+		opts.MaxMessageBytes = DefaultMaxMessageBytes
 	}
 	if opts.ClientInfo.Name == "" {
 		opts.ClientInfo = mcp.Implementation{Name: "gatehouse", Version: "dev"}
@@ -456,7 +463,7 @@ func (c *Conn) explain(sess *session, err error) error {
 func (c *Conn) openTransport(sess *session) (transport.Interface, error) {
 	switch c.spec.Transport {
 	case TransportStdio:
-		ch, err := startChild(c.spec, c.log)
+		ch, err := startChild(c.spec, c.opts.MaxMessageBytes, c.log)
 		if err != nil {
 			return nil, err
 		}
@@ -469,8 +476,9 @@ func (c *Conn) openTransport(sess *session) (transport.Interface, error) {
 		pool := http.DefaultTransport.(*http.Transport).Clone()
 		pool.MaxIdleConns, pool.MaxIdleConnsPerHost = httpPoolSize, httpPoolSize
 		sess.idle = pool.CloseIdleConnections
+		limited := &http.Client{Transport: limitBodies{pool, c.opts.MaxMessageBytes}}
 		opts := []transport.StreamableHTTPCOption{
-			transport.WithHTTPBasicClient(&http.Client{Transport: pool}),
+			transport.WithHTTPBasicClient(limited),
 			transport.WithHTTPHeaders(headerMap(c.spec.Headers)),
 			transport.WithHTTPLogger(c.log),
 		}
@@ -486,6 +494,7 @@ func (c *Conn) openTransport(sess *session) (transport.Interface, error) {
 		return tappedHTTP{tr}, nil
 	case TransportSSE:
 		tr, err := transport.NewSSE(c.spec.URL,
+			transport.WithHTTPClient(&http.Client{Transport: limitBodies{http.DefaultTransport, c.opts.MaxMessageBytes}}),
 			transport.WithHeaders(headerMap(c.spec.Headers)),
 			transport.WithSSELogger(c.log),
 		)
@@ -568,3 +577,27 @@ func (c *Conn) listen(ctx context.Context, sess *session) {
 	}
 	sess.stopListen = stop
 }
+
+// limitBodies bounds each line of every response body (a JSON response is
+// one line, an SSE stream many), so that an HTTP upstream cannot make the
+// gateway allocate without limit.
+type limitBodies struct {
+	base http.RoundTripper
+	max  int
+}
+
+func (l limitBodies) RoundTrip(r *http.Request) (*http.Response, error) {
+	resp, err := l.base.RoundTrip(r)
+	if err != nil || resp.Body == nil {
+		return resp, err
+	}
+	resp.Body = limitedBody{&lineLimiter{r: resp.Body, max: l.max}, resp.Body}
+	return resp, nil
+}
+
+type limitedBody struct {
+	*lineLimiter
+	body interface{ Close() error }
+}
+
+func (b limitedBody) Close() error { return b.body.Close() }
