@@ -1,0 +1,271 @@
+package main
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// fieldPos addresses a field of a file (by the file's display name).
+type fieldPos struct{ file, field string }
+
+// configLoader holds the state of one LoadConfig call.
+type configLoader struct {
+	lookupEnv func(string) (string, bool)
+	mainFile  string            // the config file as the caller named it
+	root      string            // absolute directory of the config file
+	display   map[string]string // absolute file path → name used in errors
+	nodes     map[fieldPos]*yaml.Node
+	bad       map[fieldPos]bool // fields that failed to decode: no further errors about them
+	budget    int               // YAML nodes visited, bounded against alias bombs
+	errs      ConfigErrors
+}
+
+// maxConfigNodes bounds the YAML nodes one load visits, aliases expanded.
+const maxConfigNodes = 1 << 20
+
+// parse reads one YAML document; ok is false after a syntax error. An
+// empty file is an empty mapping.
+func (l *configLoader) parse(file string, data []byte) (*yaml.Node, bool) {
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	var doc yaml.Node
+	err := dec.Decode(&doc)
+	if errors.Is(err, io.EOF) {
+		return &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map", Line: 1}, true
+	}
+	if err == nil {
+		var extra yaml.Node
+		if err2 := dec.Decode(&extra); !errors.Is(err2, io.EOF) {
+			line := extra.Line
+			if err2 != nil {
+				line = 0
+			}
+			l.errs = append(l.errs, &ConfigError{File: file, Line: line, Err: errors.New("a config file holds one YAML document")})
+			return nil, false
+		}
+	}
+	if err != nil {
+		ce := &ConfigError{File: file, Err: err}
+		if m := yamlErrRE.FindStringSubmatch(err.Error()); m != nil {
+			ce.Line, _ = strconv.Atoi(m[1])
+			ce.Err = errors.New(strings.TrimPrefix(err.Error(), m[0]))
+		} else {
+			ce.Err = errors.New(strings.TrimPrefix(err.Error(), "yaml: "))
+		}
+		l.errs = append(l.errs, ce)
+		return nil, false
+	}
+	if len(doc.Content) == 0 {
+		return &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map", Line: 1}, true
+	}
+	return doc.Content[0], true
+}
+
+// report records a validation problem of field in file. Its line and
+// value come from the field's node when decoding saw one (the value as
+// written), else from the nearest enclosing field and value.
+func (l *configLoader) report(file, field, value string, err error) {
+	for f := field; ; f = parentField(f) {
+		if l.bad[fieldPos{file, f}] {
+			return
+		}
+		if f == "" {
+			break
+		}
+	}
+	ce := &ConfigError{File: file, Field: field, Value: value, Err: err}
+	for f := field; ; f = parentField(f) {
+		if f == "" && field != "" {
+			break // the file's first line says nothing about a missing top-level key
+		}
+		if n, ok := l.nodes[fieldPos{file, f}]; ok {
+			ce.Line = n.Line
+			if f == field {
+				if r := resolveAlias(n); r.Kind == yaml.ScalarNode && r.ShortTag() != "!!null" {
+					ce.Value = r.Value
+				}
+			}
+			break
+		}
+		if f == "" {
+			break
+		}
+	}
+	l.errs = append(l.errs, ce)
+}
+
+// present reports whether file sets field to a non-null value.
+func (l *configLoader) present(file, field string) bool {
+	n, ok := l.nodes[fieldPos{file, field}]
+	return ok && !isNullNode(n)
+}
+
+// parentField strips the last .key or [i] of a field path.
+func parentField(f string) string {
+	i := strings.LastIndexAny(f, ".[")
+	if i < 0 {
+		return ""
+	}
+	return f[:i]
+}
+
+// expand replaces ${VAR} and ${VAR:-default} with the environment's value;
+// $${ is a literal ${. A variable that is unset (and has no default) is an
+// error: a gateway must not send "Bearer " with an empty token.
+func (l *configLoader) expand(s string) (string, error) {
+	if !strings.Contains(s, "${") {
+		return s, nil
+	}
+	var b strings.Builder
+	for {
+		i := strings.Index(s, "${")
+		if i < 0 {
+			b.WriteString(s)
+			return b.String(), nil
+		}
+		if i > 0 && s[i-1] == '$' {
+			b.WriteString(s[:i-1] + "${")
+			s = s[i+2:]
+			continue
+		}
+		b.WriteString(s[:i])
+		end := strings.IndexByte(s[i:], '}')
+		if end < 0 {
+			return "", fmt.Errorf("unterminated ${ (write $${ for a literal ${)")
+		}
+		inner := s[i+2 : i+end]
+		s = s[i+end+1:]
+		name, def, hasDefault := strings.Cut(inner, ":-")
+		if !envNameRE.MatchString(name) {
+			return "", fmt.Errorf("invalid variable name %q in ${%s}", name, inner)
+		}
+		if strings.Contains(def, "${") {
+			return "", fmt.Errorf("nested ${ in the default of ${%s}", name)
+		}
+		v, ok := l.lookupEnv(name)
+		switch {
+		case hasDefault && v == "":
+			v = def
+		case !ok:
+			return "", fmt.Errorf("environment variable %s is not set (use ${%s:-default} for a default)", name, name)
+		}
+		b.WriteString(v)
+	}
+}
+
+// resolvePaths makes the config's relative paths absolute against the
+// config file's directory, and gives stdio upstreams without dir that
+// directory as their working directory.
+func (l *configLoader) resolvePaths(cfg *Config) {
+	abs := func(p string) string {
+		if p == "" || filepath.IsAbs(p) {
+			return p
+		}
+		return filepath.Join(l.root, p)
+	}
+	cfg.Audit.Database = abs(cfg.Audit.Database)
+	cfg.WorkspacesDir = abs(cfg.WorkspacesDir)
+	for i := range cfg.Workspaces {
+		l.resolveUpstreamDirs(&cfg.Workspaces[i])
+	}
+}
+
+// resolveUpstreamDirs resolves the dir of w's stdio upstreams.
+func (l *configLoader) resolveUpstreamDirs(w *WorkspaceConfig) {
+	for i := range w.Upstreams {
+		u := &w.Upstreams[i]
+		switch {
+		case u.Command == "":
+		case u.Dir == "":
+			u.Dir = l.root
+		case !filepath.IsAbs(u.Dir):
+			u.Dir = filepath.Join(l.root, u.Dir)
+		}
+	}
+}
+
+// loadWorkspacesDir appends the workspaces of cfg.WorkspacesDir: each
+// NAME.yaml or NAME.yml file (dot files and other files are ignored),
+// sorted by file name.
+func (l *configLoader) loadWorkspacesDir(cfg *Config) {
+	if cfg.WorkspacesDir == "" {
+		return
+	}
+	const field = "workspaces_dir"
+	info, err := os.Stat(cfg.WorkspacesDir)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		l.report(l.mainFile, field, cfg.WorkspacesDir, errors.New("directory does not exist"))
+		return
+	case err != nil:
+		l.report(l.mainFile, field, cfg.WorkspacesDir, err)
+		return
+	case !info.IsDir():
+		l.report(l.mainFile, field, cfg.WorkspacesDir, errors.New("not a directory"))
+		return
+	}
+	entries, err := os.ReadDir(cfg.WorkspacesDir)
+	if err != nil {
+		l.report(l.mainFile, field, cfg.WorkspacesDir, err)
+		return
+	}
+	defined := map[string]string{} // workspace name → where it is defined
+	for _, w := range cfg.Workspaces {
+		line := 0
+		if n, ok := l.nodes[fieldPos{l.mainFile, "workspaces." + w.Name}]; ok {
+			line = n.Line
+		}
+		defined[w.Name] = fmt.Sprintf("%s:%d", l.mainFile, line)
+	}
+	for _, e := range entries {
+		ext := filepath.Ext(e.Name())
+		if strings.HasPrefix(e.Name(), ".") || (ext != ".yaml" && ext != ".yml") {
+			continue
+		}
+		absFile := filepath.Join(cfg.WorkspacesDir, e.Name())
+		if info, err := os.Stat(absFile); err != nil || info.IsDir() || absFile == cfg.File {
+			continue // workspaces_dir: . must not read the config itself as a workspace
+		}
+		file := l.dirDisplayName(absFile)
+		l.display[absFile] = file
+		name := strings.TrimSuffix(e.Name(), ext)
+		if where, dup := defined[name]; dup {
+			l.errs = append(l.errs, &ConfigError{File: file, Field: "workspaces." + name,
+				Err: fmt.Errorf("workspace is already defined in %s", where)})
+			continue
+		}
+		defined[name] = file
+		data, err := os.ReadFile(absFile)
+		if err != nil {
+			l.errs = append(l.errs, &ConfigError{File: file, Err: err})
+			continue
+		}
+		doc, ok := l.parse(file, data)
+		if !ok {
+			continue
+		}
+		d := &configDecoder{l: l, file: file, abs: absFile}
+		w := d.workspace(name, doc, "workspaces."+name)
+		l.resolveUpstreamDirs(&w)
+		cfg.Workspaces = append(cfg.Workspaces, w)
+	}
+}
+
+// dirDisplayName names a workspaces_dir file in errors: joined to the
+// config file's name as the caller gave it when workspaces_dir is
+// relative, so errors read like the caller's own paths.
+func (l *configLoader) dirDisplayName(absFile string) string {
+	rel, err := filepath.Rel(l.root, absFile)
+	if err != nil || strings.HasPrefix(rel, "..") {
+		return absFile
+	}
+	return filepath.Join(filepath.Dir(l.mainFile), rel)
+}

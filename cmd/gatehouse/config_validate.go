@@ -1,0 +1,464 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"os"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+	_ "time/tzdata" // when.time.tz must load the same on every host, including minimal containers
+
+	"github.com/gobwas/glob"
+)
+
+// validate checks the decoded config against the rules that span fields,
+// files and workspaces.
+func (l *configLoader) validate(cfg *Config) {
+	l.validateTop(cfg)
+	all := map[string]bool{} // upstream names of every workspace
+	for i := range cfg.Workspaces {
+		for _, u := range cfg.Workspaces[i].Upstreams {
+			all[u.Name] = true
+		}
+	}
+	l.validatePolicies(l.mainFile, "policies", cfg.Policies, all, "any workspace")
+	for i := range cfg.Workspaces {
+		l.validateWorkspace(&cfg.Workspaces[i])
+	}
+	if len(cfg.Workspaces) == 0 {
+		l.report(l.mainFile, "workspaces", "", errors.New("at least one workspace is required (under workspaces: or in workspaces_dir)"))
+	}
+}
+
+func (l *configLoader) validateTop(cfg *Config) {
+	f := l.mainFile
+	if cfg.Version != defaultVersion {
+		l.report(f, "version", strconv.Itoa(cfg.Version), fmt.Errorf("unsupported version; this gatehouse reads version %d", defaultVersion))
+	}
+	if err := checkListen(cfg.Listen); err != nil {
+		l.report(f, "listen", cfg.Listen, err)
+	}
+	for i, o := range cfg.HTTP.AllowedOrigins {
+		if err := checkOrigin(o); err != nil {
+			l.report(f, fieldIndex("http.allowed_origins", i), o, err)
+		}
+	}
+	if cfg.HTTP.MaxRequestBytes <= 0 {
+		l.report(f, "http.max_request_bytes", strconv.FormatInt(cfg.HTTP.MaxRequestBytes, 10), errors.New("must be positive"))
+	}
+	if cfg.Audit.Database == "" {
+		l.report(f, "audit.database", "", errors.New("must not be empty"))
+	}
+	l.checkEnum(f, "audit.arguments", cfg.Audit.Arguments, auditArgumentModes)
+	l.checkPositive(f, "audit.retention", cfg.Audit.Retention)
+	l.checkPositive(f, "approval.timeout", cfg.Approval.Timeout)
+	l.validateJudge(f, &cfg.Judge)
+	seen := map[string]bool{}
+	for i, name := range cfg.Include {
+		field := fieldIndex("include", i)
+		switch {
+		case !slices.Contains(knownTemplates, name):
+			err := fmt.Errorf("unknown policy template; known templates are %s", strings.Join(knownTemplates, ", "))
+			if s := suggest(name, knownTemplates); s != "" {
+				err = fmt.Errorf("unknown policy template; did you mean %q?", s)
+			}
+			l.report(f, field, name, err)
+		case seen[name]:
+			l.report(f, field, name, errors.New("included twice"))
+		}
+		seen[name] = true
+	}
+}
+
+func (l *configLoader) validateJudge(f string, j *JudgeConfig) {
+	if j.Provider != "" {
+		l.checkEnum(f, "judge.provider", j.Provider, judgeProviders)
+		if j.Model == "" {
+			l.report(f, "judge.model", "", errors.New("required when judge.provider is set"))
+		}
+	}
+	if j.BaseURL != "" {
+		if err := checkHTTPURL(j.BaseURL); err != nil {
+			l.report(f, "judge.base_url", j.BaseURL, err)
+		}
+	}
+	if j.APIKeyEnv != "" && !envNameRE.MatchString(j.APIKeyEnv) {
+		l.report(f, "judge.api_key_env", j.APIKeyEnv, errors.New("must be the NAME of an environment variable, not the key"))
+	}
+	l.checkPositive(f, "judge.timeout", j.Timeout)
+	l.checkPositive(f, "judge.cache_ttl", j.CacheTTL)
+}
+
+func (l *configLoader) validateWorkspace(w *WorkspaceConfig) {
+	file := l.display[w.File]
+	field := "workspaces." + w.Name
+	if err := checkName(w.Name); err != nil {
+		l.report(file, field, w.Name, err)
+	}
+	names := map[string]int{}
+	for i, u := range w.Upstreams {
+		uf := fieldIndex(field+".upstreams", i)
+		l.validateUpstream(file, uf, &u)
+		if first, dup := names[u.Name]; dup && u.Name != "" {
+			l.report(file, uf+".name", u.Name, fmt.Errorf("duplicate upstream name (also %s.upstreams[%d])", field, first))
+		} else if !dup {
+			names[u.Name] = i
+		}
+	}
+	mine := map[string]bool{}
+	for _, u := range w.Upstreams {
+		mine[u.Name] = true
+	}
+	l.validatePolicies(file, field+".policies", w.Policies, mine, "workspace "+strconv.Quote(w.Name))
+}
+
+func (l *configLoader) validateUpstream(file, field string, u *UpstreamConfig) {
+	if u.Name == "" && !l.present(file, field+".name") {
+		l.report(file, field, "", errors.New("name is required"))
+	} else if err := checkName(u.Name); err != nil {
+		l.report(file, field+".name", u.Name, err)
+	} else if strings.Contains(u.Name, "__") {
+		l.report(file, field+".name", u.Name, errors.New(`must not contain "__" (it separates upstream and tool in exposed names)`))
+	}
+	hasCommand := u.Command != "" || l.present(file, field+".command")
+	hasURL := u.URL != "" || l.present(file, field+".url")
+	only := func(key, kind string) {
+		if l.present(file, field+"."+key) {
+			l.report(file, field+"."+key, "", fmt.Errorf("only for %s upstreams", kind))
+		}
+	}
+	if u.Protocol != "" || l.present(file, field+".protocol") {
+		l.checkEnum(file, field+".protocol", u.Protocol, upstreamProtocols)
+	}
+	switch {
+	case hasCommand && hasURL:
+		l.report(file, field+".url", "", errors.New("an upstream has a command or a url, not both"))
+	case !hasCommand && !hasURL:
+		l.report(file, field, "", errors.New("needs a command (stdio) or a url (http)"))
+	case hasCommand:
+		if strings.TrimSpace(u.Command) == "" {
+			l.report(file, field+".command", u.Command, errors.New("must not be empty"))
+		}
+		only("transport", "url")
+		only("headers", "url")
+		if l.present(file, field+".dir") {
+			if info, err := os.Stat(u.Dir); err != nil || !info.IsDir() {
+				l.report(file, field+".dir", u.Dir, errors.New("not an existing directory"))
+			}
+		}
+	default:
+		if err := checkHTTPURL(u.URL); err != nil {
+			l.report(file, field+".url", u.URL, err)
+		}
+		if u.Transport != "" || l.present(file, field+".transport") {
+			l.checkEnum(file, field+".transport", u.Transport, upstreamTransports)
+		}
+		only("args", "command")
+		only("env", "command")
+		only("dir", "command")
+	}
+	envNames := map[string]bool{}
+	for i, e := range u.Env {
+		name, _, err := checkEnvEntry(e)
+		if err != nil {
+			l.report(file, fieldIndex(field+".env", i), e, err)
+		} else if envNames[name] {
+			l.report(file, fieldIndex(field+".env", i), e, fmt.Errorf("%s is set twice", name))
+		}
+		envNames[name] = true
+	}
+	for i, h := range u.Headers {
+		if err := checkHeader(h); err != nil {
+			l.report(file, fieldIndex(field+".headers", i), h, err)
+		}
+	}
+	if l.present(file, field+".timeout") {
+		l.checkPositive(file, field+".timeout", u.Timeout)
+	}
+}
+
+// validatePolicies checks the policies of one scope; upstreams are the
+// upstream names a policy of the scope may name (where says which).
+func (l *configLoader) validatePolicies(file, field string, ps []PolicyConfig, upstreams map[string]bool, where string) {
+	names := map[string]int{}
+	for i := range ps {
+		pf := fieldIndex(field, i)
+		p := &ps[i]
+		l.validatePolicy(file, pf, p)
+		if first, dup := names[p.Name]; dup && p.Name != "" {
+			l.report(file, pf+".name", p.Name, fmt.Errorf("duplicate policy name in this scope (also %s[%d])", field, first))
+		} else if !dup {
+			names[p.Name] = i
+		}
+		for j, u := range p.Upstreams {
+			if checkName(u) == nil && !upstreams[u] {
+				l.report(file, fieldIndex(pf+".upstreams", j), u, fmt.Errorf("no upstream of %s has this name", where))
+			}
+		}
+	}
+}
+
+func (l *configLoader) validatePolicy(file, field string, p *PolicyConfig) {
+	if p.Name == "" && !l.present(file, field+".name") {
+		l.report(file, field, "", errors.New("name is required"))
+	} else if err := checkName(p.Name); err != nil {
+		l.report(file, field+".name", p.Name, err)
+	}
+	hasRules := p.Rules != "" || l.present(file, field+".rules")
+	hasAction := p.Action != "" || l.present(file, field+".action")
+	switch {
+	case hasRules && hasAction:
+		l.report(file, field, "", errors.New("has both rules and action; a policy is plain-English (rules) or deterministic (action), not both"))
+	case !hasRules && !hasAction:
+		l.report(file, field, "", errors.New("needs rules (plain English, judged by the LLM) or an action"))
+	case hasRules:
+		if strings.TrimSpace(p.Rules) == "" {
+			l.report(file, field+".rules", "", errors.New("must not be empty"))
+		}
+		if p.When != nil {
+			l.report(file, field+".when", "", errors.New("only with action; a rules policy is judged by the LLM"))
+		}
+	default:
+		l.checkEnum(file, field+".action", p.Action, policyActions)
+	}
+	switch {
+	case p.Action == "rate_limit" && p.RateLimit == nil:
+		l.report(file, field+".action", p.Action, errors.New("needs a rate_limit section {requests, per, key}"))
+	case p.RateLimit != nil && p.Action != "rate_limit":
+		l.report(file, field+".rate_limit", "", errors.New("only with action: rate_limit"))
+	case p.RateLimit != nil:
+		rf := field + ".rate_limit"
+		if p.RateLimit.Requests <= 0 {
+			l.report(file, rf+".requests", strconv.Itoa(p.RateLimit.Requests), errors.New("must be positive"))
+		}
+		l.checkPositive(file, rf+".per", p.RateLimit.Per)
+		l.checkEnum(file, rf+".key", p.RateLimit.Key, rateLimitKeys)
+	}
+	if p.Action == "redact" && (p.When == nil || (p.When.Args == nil && len(p.When.Threats) == 0)) {
+		l.report(file, field+".action", p.Action, errors.New("redact needs when.args or when.threats to say what to redact"))
+	}
+	for i, t := range p.Tools {
+		if err := checkGlob(t); err != nil {
+			l.report(file, fieldIndex(field+".tools", i), t, err)
+		}
+	}
+	for i, u := range p.Upstreams {
+		if err := checkName(u); err != nil {
+			l.report(file, fieldIndex(field+".upstreams", i), u, err)
+		}
+	}
+	if p.When != nil {
+		l.validateWhen(file, field+".when", p.When)
+	}
+}
+
+func (l *configLoader) validateWhen(file, field string, w *WhenConfig) {
+	switch args := w.Args.(type) {
+	case string:
+		if err := checkRegex(args); err != nil {
+			l.report(file, field+".args", args, err)
+		}
+	case map[string]string:
+		keys := make([]string, 0, len(args))
+		for k := range args {
+			keys = append(keys, k)
+		}
+		slices.Sort(keys)
+		for _, k := range keys {
+			af := fieldJoin(field+".args", k)
+			if k == "" {
+				l.report(file, af, "", errors.New("argument field name must not be empty"))
+			}
+			if err := checkRegex(args[k]); err != nil {
+				l.report(file, af, args[k], err)
+			}
+		}
+	}
+	for i, k := range w.Keywords {
+		if strings.TrimSpace(k) == "" {
+			l.report(file, fieldIndex(field+".keywords", i), k, errors.New("must not be empty"))
+		}
+	}
+	for i, t := range w.Threats {
+		l.checkEnum(file, fieldIndex(field+".threats", i), t, threatNames)
+	}
+	inRange := func(key string, r *float64) bool {
+		if r != nil && !(*r >= 0 && *r <= 1) {
+			l.report(file, field+"."+key, strconv.FormatFloat(*r, 'g', -1, 64), errors.New("must be between 0 and 1"))
+			return false
+		}
+		return true
+	}
+	minOK, maxOK := inRange("risk_min", w.RiskMin), inRange("risk_max", w.RiskMax)
+	if minOK && maxOK && w.RiskMin != nil && w.RiskMax != nil && *w.RiskMin > *w.RiskMax {
+		l.report(file, field+".risk_max", "", errors.New("must not be below risk_min"))
+	}
+	for _, c := range []struct {
+		key   string
+		globs []string
+	}{{"users", w.Users}, {"clients", w.Clients}} {
+		for i, g := range c.globs {
+			if err := checkGlob(g); err != nil {
+				l.report(file, fieldIndex(field+"."+c.key, i), g, err)
+			}
+		}
+	}
+	if w.Time != nil {
+		l.validateTimeWindow(file, field+".time", w.Time)
+	}
+}
+
+func (l *configLoader) validateTimeWindow(file, field string, t *TimeWindowConfig) {
+	for i, day := range t.Days {
+		if norm, ok := normalizeDay(day); ok {
+			t.Days[i] = norm
+		} else {
+			l.report(file, fieldIndex(field+".days", i), day, errors.New("must be a day of the week: mon, tue, wed, thu, fri, sat or sun"))
+		}
+	}
+	for _, c := range []struct{ key, v string }{{"from", t.From}, {"to", t.To}} {
+		if c.v != "" && !clockRE.MatchString(c.v) {
+			l.report(file, field+"."+c.key, c.v, errors.New("must be HH:MM, 24-hour"))
+		}
+	}
+	switch {
+	case (t.From == "") != (t.To == ""):
+		l.report(file, field, "", errors.New("from and to go together"))
+	case t.From != "" && t.From == t.To:
+		l.report(file, field+".to", t.To, errors.New("must differ from from"))
+	case len(t.Days) == 0 && t.From == "":
+		l.report(file, field, "", errors.New("needs days, or from and to"))
+	}
+	if t.TZ != "" {
+		if _, err := time.LoadLocation(t.TZ); err != nil {
+			l.report(file, field+".tz", t.TZ, errors.New("unknown time zone"))
+		}
+	}
+}
+
+// normalizeDay maps mon, Monday, MON… to mon.
+func normalizeDay(s string) (string, bool) {
+	s = strings.ToLower(s)
+	for i, d := range weekdays {
+		if s == d || s == strings.ToLower(time.Weekday(i).String()) {
+			return d, true
+		}
+	}
+	return "", false
+}
+
+// checkEnum reports value unless it is one of allowed.
+func (l *configLoader) checkEnum(file, field, value string, allowed []string) {
+	if !slices.Contains(allowed, value) {
+		l.report(file, field, value, fmt.Errorf("must be one of %s", strings.Join(allowed, ", ")))
+	}
+}
+
+func (l *configLoader) checkPositive(file, field string, d Duration) {
+	if d <= 0 {
+		l.report(file, field, d.String(), errors.New("must be a positive duration"))
+	}
+}
+
+func checkName(name string) error {
+	if !nameRE.MatchString(name) {
+		return errors.New("invalid name: use 1 to 64 letters, digits, '-' or '_'")
+	}
+	return nil
+}
+
+func checkListen(addr string) error {
+	_, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return errors.New("must be host:port")
+	}
+	if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
+		return errors.New("port must be a number from 0 to 65535")
+	}
+	return nil
+}
+
+func checkHTTPURL(s string) error {
+	u, err := url.Parse(s)
+	if err != nil {
+		return errors.New("not a valid URL")
+	}
+	if u.Scheme != "http" && u.Scheme != "https" {
+		return errors.New("scheme must be http or https")
+	}
+	if u.Host == "" || u.Hostname() == "" {
+		return errors.New("URL has no host")
+	}
+	return nil
+}
+
+func checkOrigin(s string) error {
+	u, err := url.Parse(s)
+	if err != nil || u.Scheme == "" || u.Host == "" {
+		return errors.New("must be an origin: scheme://host[:port]")
+	}
+	if u.User != nil || (u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.Fragment != "" {
+		return errors.New("an origin has no user, path, query or fragment")
+	}
+	return nil
+}
+
+// checkEnvEntry checks a NAME=VALUE entry and returns the name.
+func checkEnvEntry(e string) (string, string, error) {
+	name, value, ok := strings.Cut(e, "=")
+	if !ok {
+		return "", "", errors.New("must be NAME=VALUE")
+	}
+	if !envNameRE.MatchString(name) {
+		return "", "", fmt.Errorf("invalid variable name %q", name)
+	}
+	if strings.ContainsRune(value, 0) {
+		return "", "", errors.New("value contains a NUL byte")
+	}
+	return name, value, nil
+}
+
+// checkHeader checks a Name=Value header entry.
+func checkHeader(h string) error {
+	name, value, ok := strings.Cut(h, "=")
+	if !ok {
+		return errors.New("must be Name=Value")
+	}
+	if name == "" || strings.IndexFunc(name, func(r rune) bool { return !isTokenChar(r) }) >= 0 {
+		return fmt.Errorf("invalid header name %q", name)
+	}
+	if strings.ContainsAny(value, "\r\n\x00") {
+		return errors.New("header value contains a line break or NUL")
+	}
+	return nil
+}
+
+// isTokenChar reports whether r may appear in an HTTP header name (RFC 9110 token).
+func isTokenChar(r rune) bool {
+	return r < 0x7f && r > 0x20 && !strings.ContainsRune(`"(),/:;<=>?@[\]{}`, r)
+}
+
+func checkRegex(s string) error {
+	if s == "" {
+		return errors.New("empty regex matches everything")
+	}
+	if _, err := regexp.Compile(s); err != nil {
+		return fmt.Errorf("invalid regex: %s", strings.TrimPrefix(err.Error(), "error parsing regexp: "))
+	}
+	return nil
+}
+
+func checkGlob(s string) error {
+	if s == "" {
+		return errors.New("empty glob")
+	}
+	if _, err := glob.Compile(s); err != nil {
+		return fmt.Errorf("invalid glob: %v", err)
+	}
+	return nil
+}
