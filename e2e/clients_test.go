@@ -57,7 +57,11 @@ func initialize(t *testing.T, cl *client.Client, gen generation) {
 // connectHTTP connects an mcp-go client of the given generation to url.
 func connectHTTP(t *testing.T, url string, gen generation) *client.Client {
 	t.Helper()
-	tr, err := transport.NewStreamableHTTP(url)
+	// A pool of its own: mcp-go's client closes its pool's idle
+	// connections when it closes, which on the shared default transport
+	// would race other clients' requests.
+	hc := &http.Client{Transport: http.DefaultTransport.(*http.Transport).Clone()}
+	tr, err := transport.NewStreamableHTTP(url, transport.WithHTTPBasicClient(hc))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -701,3 +701,31 @@ func TestLoggingPassThrough(t *testing.T) {
 		}
 	}
 }
+
+// A reload that replaces an upstream lets the calls it is running finish.
+func TestApplyLetsReplacedUpstreamFinishCalls(t *testing.T) {
+	up := upstreamtest.NewServer(upstreamtest.Options{})
+	url := up.ServeHTTP(t)
+	g := startGateway(t, gateway.Options{}, workspace.Spec{Name: "w", Upstreams: []upstream.Spec{httpUpstream("up", url)}})
+	c, _ := connectStdio(t, g, "w", modern)
+	done := make(chan *mcp.CallToolResult, 1)
+	go func() {
+		req := mcp.CallToolRequest{}
+		req.Params.Name = "up__slow"
+		req.Params.Arguments = map[string]any{"ms": 600, "steps": 1}
+		res, _ := c.CallTool(context.Background(), req)
+		done <- res
+	}()
+	waitFor(t, "the slow call to start", 5*time.Second, func() bool { return up.Calls.CallCount("slow") == 1 })
+	changed := httpUpstream("up", url)
+	changed.Timeout = 7 * time.Second // a different spec: the upstream is replaced
+	g.Apply([]workspace.Spec{{Name: "w", Upstreams: []upstream.Spec{changed}}})
+	select {
+	case res := <-done:
+		if res == nil || res.IsError || text(res) != "done" {
+			t.Errorf("call running during the reload ended with %+v; want done", res)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatalf("the call running during the reload did not finish")
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"io"
 	"log/slog"
+	"net/http"
 	"net/http/httptest"
 	"os"
 	"strings"
@@ -137,7 +138,11 @@ func connect(t *testing.T, tr transport.Interface, p protocol, opts ...client.Cl
 // connectHTTP is a client of one workspace over streamable HTTP.
 func connectHTTP(t *testing.T, url string, p protocol, opts ...client.ClientOption) (*client.Client, *notes) {
 	t.Helper()
-	var topts []transport.StreamableHTTPCOption
+	// A pool of its own: mcp-go's client closes its pool's idle connections
+	// when it closes, which on the shared default transport would race
+	// other clients' requests.
+	hc := &http.Client{Transport: http.DefaultTransport.(*http.Transport).Clone()}
+	topts := []transport.StreamableHTTPCOption{transport.WithHTTPBasicClient(hc)}
 	if p == legacy {
 		// 2025-11-25 servers send their own requests (sampling, elicitation)
 		// on the standalone GET stream.

@@ -33,6 +33,8 @@ func (c *Conn) CallTool(ctx context.Context, call Call) (*mcp.CallToolResult, er
 	if err != nil {
 		return nil, err
 	}
+	c.active.Add(1)
+	defer c.active.Add(-1)
 	req := mcp.CallToolRequest{}
 	req.Params.Name = call.Name
 	req.Params.Arguments = call.Arguments

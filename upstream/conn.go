@@ -85,6 +85,8 @@ type Conn struct {
 	ready     chan struct{} // closed after the first connection attempt
 	readyOnce sync.Once
 
+	active atomic.Int64 // tool calls in flight, for Retire
+
 	progressSeq atomic.Uint64
 	progress    sync.Map // upstream progress token (string) → func(mcp.ProgressNotificationParams)
 	inflight    inflight
@@ -180,6 +182,21 @@ func (c *Conn) Close() error {
 	c.mu.Unlock()
 	c.readyOnce.Do(func() { close(c.ready) })
 	return nil
+}
+
+// Retire closes the Conn once its tool calls in flight have finished, or
+// after grace: how a reload replaces an upstream without cutting off the
+// calls it is running.
+func (c *Conn) Retire(grace time.Duration) error {
+	deadline := time.Now().Add(grace)
+	for c.active.Load() > 0 {
+		if time.Now().After(deadline) {
+			c.log.Warn("closing a retired upstream with calls still running", "grace", grace)
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	return c.Close()
 }
 
 // Status returns a snapshot of the Conn's health.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"sync"
+	"time"
 
 	"github.com/gatehouse-mcp/gatehouse/upstream"
 	"github.com/mark3labs/mcp-go/mcp"
@@ -135,10 +136,14 @@ func (w *Workspace) Catalog() *Catalog {
 	return w.catalog
 }
 
+// retireGrace is how long a reload lets a replaced upstream finish the
+// calls it is running.
+const retireGrace = 30 * time.Second
+
 // Reconfigure moves the workspace to spec: upstreams whose Spec is
 // unchanged stay connected, new ones are started, removed or changed ones
-// are closed (in the background, so that in-flight calls on them can finish
-// while the new set serves).
+// are retired in the background: closed once their calls in flight have
+// finished (at most retireGrace), while the new set serves.
 func (w *Workspace) Reconfigure(spec Spec) {
 	w.mu.Lock()
 	old := map[string]*upstream.Conn{}
@@ -167,7 +172,7 @@ func (w *Workspace) Reconfigure(spec Spec) {
 	}
 	for _, c := range old {
 		w.log.Info("upstream removed", "upstream", c.Name())
-		w.retiring.Go(func() { _ = c.Close() })
+		w.retiring.Go(func() { _ = c.Retire(retireGrace) })
 	}
 	w.rebuild()
 }

@@ -56,7 +56,10 @@ var modes = []mode{
 func dialHTTP(legacy bool) func(*testing.T, upstreamtest.Options, ...client.ClientOption) (*client.Client, *upstreamtest.Server) {
 	return func(t *testing.T, opts upstreamtest.Options, copts ...client.ClientOption) (*client.Client, *upstreamtest.Server) {
 		s := upstreamtest.NewServer(opts)
-		var topts []transport.StreamableHTTPCOption
+		// Each client gets its own connection pool: mcp-go's clients call
+		// CloseIdleConnections when they close, which on the shared
+		// default transport breaks the connections of parallel tests.
+		topts := []transport.StreamableHTTPCOption{transport.WithHTTPBasicClient(ownHTTPClient())}
 		if legacy {
 			topts = append(topts, transport.WithContinuousListening())
 			copts = append(copts, client.WithLegacyProtocolOnly())
@@ -75,7 +78,7 @@ func dialSSE(legacy bool) func(*testing.T, upstreamtest.Options, ...client.Clien
 		if legacy {
 			copts = append(copts, client.WithLegacyProtocolOnly())
 		}
-		tr, err := transport.NewSSE(s.ServeSSE(t))
+		tr, err := transport.NewSSE(s.ServeSSE(t), transport.WithHTTPClient(ownHTTPClient()))
 		if err != nil {
 			t.Fatalf("NewSSE: %v", err)
 		}
@@ -488,7 +491,7 @@ func TestSampleAndElicit(t *testing.T) {
 // sampling request: the call hangs until the client gives up.
 func TestSampleLegacyHTTPNeedsListening(t *testing.T) {
 	s := upstreamtest.NewServer(upstreamtest.Options{})
-	tr, err := transport.NewStreamableHTTP(s.ServeHTTP(t))
+	tr, err := transport.NewStreamableHTTP(s.ServeHTTP(t), transport.WithHTTPBasicClient(ownHTTPClient()))
 	if err != nil {
 		t.Fatalf("NewStreamableHTTP: %v", err)
 	}
@@ -913,4 +916,9 @@ func jsonEqual(t *testing.T, a, b json.RawMessage) bool {
 		t.Fatalf("decode %s: %v", b, err)
 	}
 	return reflect.DeepEqual(va, vb)
+}
+
+// ownHTTPClient is an http.Client with a connection pool of its own.
+func ownHTTPClient() *http.Client {
+	return &http.Client{Transport: http.DefaultTransport.(*http.Transport).Clone()}
 }
