@@ -46,9 +46,17 @@ type Conflict struct {
 }
 
 func (c Conflict) String() string {
-	return fmt.Sprintf("%s %q is exposed by upstreams %q and %q; only %q serves it (rename one, or set prefix: true)",
-		c.Kind, c.Name, c.Kept, c.Dropped, c.Kept)
+	fix := "rename one, or set prefix: true"
+	if !c.Renamable() {
+		fix = "URIs are not renamed"
+	}
+	return fmt.Sprintf("%s %q is exposed by upstreams %q and %q; only %q serves it (%s)",
+		c.Kind, c.Name, c.Kept, c.Dropped, c.Kept, fix)
 }
+
+// Renamable reports whether config can resolve the conflict: tool and
+// prompt names take the upstream's prefix; resource URIs are never renamed.
+func (c Conflict) Renamable() bool { return c.Kind == "tool" || c.Kind == "prompt" }
 
 // Catalog is everything a workspace exposes, in upstream config order. It
 // is immutable once built.

@@ -70,6 +70,10 @@ func runCheck(cmd *cobra.Command, _ []string) error {
 			fmt.Fprintf(out, "  DOWN  %-20s %v\n", u.Name, u.Status.Err)
 		}
 		for _, c := range ws.Conflicts {
+			if !c.Renamable() {
+				fmt.Fprintf(out, "  note  %s\n", c)
+				continue
+			}
 			conflicts++
 			fmt.Fprintf(out, "  CONFLICT %s\n", c)
 		}

@@ -276,3 +276,48 @@ func TestConfigPathOrder(t *testing.T) {
 	check(t, "gatehouse.yaml")                  // ./gatehouse.yaml before the variable
 	check(t, "flag.yaml", "--config", flagFile) // the flag before both
 }
+
+// check --connect fails on a tool name two upstreams would share, but only
+// notes a shared resource URI, which config cannot rename.
+func TestCheckConnectConflicts(t *testing.T) {
+	bin := gatehouseBinary(t)
+	cmd, args := upstreamtest.StdioCommand(t)
+	for _, tc := range []struct {
+		name     string
+		prefix   bool
+		wantCode int
+		want     string
+	}{
+		{"prefixed: resources only", true, 0, "note  resource"},
+		{"bare: tools clash", false, 2, "CONFLICT tool"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "gatehouse.yaml")
+			var b strings.Builder
+			b.WriteString("version: 1\nworkspaces:\n  w:\n    upstreams:\n")
+			for _, n := range []string{"a", "b"} {
+				fmt.Fprintf(&b, "      - name: %s\n        prefix: %v\n        command: %q\n        args: [", n, tc.prefix, cmd)
+				for i, a := range args {
+					if i > 0 {
+						b.WriteString(", ")
+					}
+					fmt.Fprintf(&b, "%q", a)
+				}
+				b.WriteString("]\n")
+			}
+			if err := os.WriteFile(path, []byte(b.String()), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			out, err := exec.Command(bin, "check", "--connect", "--config", path).CombinedOutput()
+			code := 0
+			if ee, ok := err.(*exec.ExitError); ok {
+				code = ee.ExitCode()
+			} else if err != nil {
+				t.Fatal(err)
+			}
+			if code != tc.wantCode || !strings.Contains(string(out), tc.want) {
+				t.Errorf("check --connect exit %d, output:\n%s\nwant exit %d and %q", code, out, tc.wantCode, tc.want)
+			}
+		})
+	}
+}
