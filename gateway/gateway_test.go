@@ -729,3 +729,32 @@ func TestApplyLetsReplacedUpstreamFinishCalls(t *testing.T) {
 		t.Fatalf("the call running during the reload did not finish")
 	}
 }
+
+// Over stdio, slow calls do not starve quick ones: with more slow calls in
+// flight than mcp-go's default five workers, a quick call still finishes
+// before any of them.
+func TestStdioSlowCallsDoNotStarveQuickOnes(t *testing.T) {
+	up := upstreamtest.NewServer(upstreamtest.Options{})
+	g := startGateway(t, gateway.Options{}, workspace.Spec{Name: "w", Upstreams: []upstream.Spec{httpUpstream("up", up.ServeHTTP(t))}})
+	c, _ := connectStdio(t, g, "w", modern)
+	const slow = 12
+	slowDone := make(chan time.Time, slow)
+	for range slow {
+		go func() {
+			req := mcp.CallToolRequest{}
+			req.Params.Name = "up__slow"
+			req.Params.Arguments = map[string]any{"ms": 1500, "steps": 1}
+			_, _ = c.CallTool(context.Background(), req)
+			slowDone <- time.Now()
+		}()
+	}
+	waitFor(t, "all slow calls to reach the upstream", 5*time.Second, func() bool { return up.Calls.CallCount("slow") == slow })
+	if got := text(call(t, c, "up__echo", map[string]any{"message": "quick"})); got != "quick" {
+		t.Fatalf("echo = %q", got)
+	}
+	quickDone := time.Now()
+	first := <-slowDone
+	if quickDone.After(first) {
+		t.Errorf("the quick call finished after a slow one: it waited for a worker")
+	}
+}
