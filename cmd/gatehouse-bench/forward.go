@@ -120,22 +120,10 @@ func forwardHTTP(upstreamURL, listen string, stdin io.Reader) error {
 		return err
 	}
 	srv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second}
-	done := make(chan error, 1)
-	go func() { done <- srv.Serve(ln) }()
-	stdinClosed := make(chan struct{})
-	go func() {
-		_, _ = io.Copy(io.Discard, stdin)
-		close(stdinClosed)
-	}()
-	select {
-	case err := <-done:
-		return err
-	case <-stdinClosed:
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-	defer cancel()
-	if err := srv.Shutdown(ctx); err != nil {
-		return fmt.Errorf("shut down: %w", err)
-	}
-	return nil
+	return serveUntilEOF(srv, ln, stdin, nil, func(ctx context.Context) error {
+		if err := srv.Shutdown(ctx); err != nil {
+			return fmt.Errorf("shut down: %w", err)
+		}
+		return nil
+	})
 }

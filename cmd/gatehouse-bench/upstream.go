@@ -30,10 +30,25 @@ func serveUpstream(in io.Reader, out io.Writer) error {
 		return err
 	}
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	announce := func() error {
+		_, err := fmt.Fprintf(out, "http://%s%s\n", ln.Addr(), upstreamtest.HTTPPath)
+		return err
+	}
+	return serveUntilEOF(srv, ln, in, announce, func(ctx context.Context) error {
+		_ = streamable.Shutdown(ctx)
+		return srv.Close()
+	})
+}
+
+// serveUntilEOF serves srv on ln until in ends (the benchmark closes it, or
+// dies), then stops it with stop. announce, if not nil, runs once serving.
+func serveUntilEOF(srv *http.Server, ln net.Listener, in io.Reader, announce func() error, stop func(context.Context) error) error {
 	done := make(chan error, 1)
 	go func() { done <- srv.Serve(ln) }()
-	if _, err := fmt.Fprintf(out, "http://%s%s\n", ln.Addr(), upstreamtest.HTTPPath); err != nil {
-		return err
+	if announce != nil {
+		if err := announce(); err != nil {
+			return err
+		}
 	}
 	stdinClosed := make(chan struct{})
 	go func() {
@@ -47,6 +62,5 @@ func serveUpstream(in io.Reader, out io.Writer) error {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
-	_ = streamable.Shutdown(ctx)
-	return srv.Close()
+	return stop(ctx)
 }
