@@ -591,14 +591,7 @@ func TestShutdownDrainsCalls(t *testing.T) {
 	up := upstreamtest.NewServer(upstreamtest.Options{})
 	g := startGateway(t, gateway.Options{}, workspace.Spec{Name: "w", Upstreams: []upstream.Spec{httpUpstream("up", up.ServeHTTP(t))}})
 	c, _ := connectStdio(t, g, "w", modern)
-	done := make(chan *mcp.CallToolResult, 1)
-	go func() {
-		req := mcp.CallToolRequest{}
-		req.Params.Name = "up__slow"
-		req.Params.Arguments = map[string]any{"ms": 500, "steps": 1}
-		res, _ := c.CallTool(context.Background(), req)
-		done <- res
-	}()
+	done := slowCall(c, "up__slow", 500)
 	waitFor(t, "the slow call to start", 5*time.Second, func() bool { return up.Calls.CallCount("slow") == 1 })
 	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
 	defer cancel()
@@ -708,14 +701,7 @@ func TestApplyLetsReplacedUpstreamFinishCalls(t *testing.T) {
 	url := up.ServeHTTP(t)
 	g := startGateway(t, gateway.Options{}, workspace.Spec{Name: "w", Upstreams: []upstream.Spec{httpUpstream("up", url)}})
 	c, _ := connectStdio(t, g, "w", modern)
-	done := make(chan *mcp.CallToolResult, 1)
-	go func() {
-		req := mcp.CallToolRequest{}
-		req.Params.Name = "up__slow"
-		req.Params.Arguments = map[string]any{"ms": 600, "steps": 1}
-		res, _ := c.CallTool(context.Background(), req)
-		done <- res
-	}()
+	done := slowCall(c, "up__slow", 600)
 	waitFor(t, "the slow call to start", 5*time.Second, func() bool { return up.Calls.CallCount("slow") == 1 })
 	changed := httpUpstream("up", url)
 	changed.Timeout = 7 * time.Second // a different spec: the upstream is replaced
@@ -741,10 +727,7 @@ func TestStdioSlowCallsDoNotStarveQuickOnes(t *testing.T) {
 	slowDone := make(chan time.Time, slow)
 	for range slow {
 		go func() {
-			req := mcp.CallToolRequest{}
-			req.Params.Name = "up__slow"
-			req.Params.Arguments = map[string]any{"ms": 1500, "steps": 1}
-			_, _ = c.CallTool(context.Background(), req)
+			<-slowCall(c, "up__slow", 1500)
 			slowDone <- time.Now()
 		}()
 	}

@@ -188,6 +188,20 @@ func call(t *testing.T, c *client.Client, name string, args map[string]any) *mcp
 	return res
 }
 
+// slowCall starts a call of an upstreamtest slow tool that takes ms
+// milliseconds, and returns where its result (nil on error) will arrive.
+func slowCall(c *client.Client, name string, ms int) <-chan *mcp.CallToolResult {
+	done := make(chan *mcp.CallToolResult, 1)
+	go func() {
+		req := mcp.CallToolRequest{}
+		req.Params.Name = name
+		req.Params.Arguments = map[string]any{"ms": ms, "steps": 1}
+		res, _ := c.CallTool(context.Background(), req)
+		done <- res
+	}()
+	return done
+}
+
 // text is the concatenated text content of a result.
 func text(res *mcp.CallToolResult) string {
 	var b strings.Builder
