@@ -2,7 +2,7 @@ package gateway
 
 import (
 	"context"
-	"fmt"
+	"errors"
 	"log/slog"
 	"slices"
 	"sync"
@@ -245,4 +245,4 @@ func (g *Gateway) Status() []WorkspaceStatus {
 }
 
 // ErrUnknownWorkspace is returned for a workspace the gateway does not serve.
-var ErrUnknownWorkspace = fmt.Errorf("unknown workspace")
+var ErrUnknownWorkspace = errors.New("unknown workspace")

@@ -17,36 +17,37 @@ type Relay interface {
 }
 
 // ErrNoRelay is the answer to an upstream's sampling or elicitation request
-// that cannot be tied to exactly one downstream client.
-var ErrNoRelay = errors.New("no client to relay the request to: it arrived outside a tool call, or while calls of several clients were running")
+// that cannot be tied to exactly one call.
+var ErrNoRelay = errors.New("no call to relay the request to: it arrived outside a tool call, or while several calls were running")
 
 type relayKey struct{}
 
-// inflight tracks the calls running on a Conn and the relay of each. An
-// upstream's request over HTTP carries the context of the call it belongs
-// to; over stdio it does not, and is relayed only when every running call
-// came from the same client — never guessed between two.
+// inflight tracks the calls running on a Conn that have a relay. An
+// upstream's request over HTTP usually carries the context of the call it
+// belongs to; otherwise (stdio, or an HTTP server that sends it on its
+// standalone stream) it is relayed only while exactly one such call runs —
+// never guessed between two.
 type inflight struct {
 	mu    sync.Mutex
-	calls map[*Relay]int // relay → running calls with it
+	next  uint64
+	calls map[uint64]Relay
 }
 
 func (f *inflight) begin(ctx context.Context, r Relay) (context.Context, func()) {
 	if r == nil {
 		return ctx, func() {}
 	}
-	key := &r
 	f.mu.Lock()
 	if f.calls == nil {
-		f.calls = map[*Relay]int{}
+		f.calls = map[uint64]Relay{}
 	}
-	f.calls[key]++
+	f.next++
+	id := f.next
+	f.calls[id] = r
 	f.mu.Unlock()
 	return context.WithValue(ctx, relayKey{}, r), func() {
 		f.mu.Lock()
-		if f.calls[key]--; f.calls[key] == 0 {
-			delete(f.calls, key)
-		}
+		delete(f.calls, id)
 		f.mu.Unlock()
 	}
 }
@@ -58,17 +59,13 @@ func (f *inflight) find(ctx context.Context) (Relay, error) {
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	var only Relay
-	for key := range f.calls {
-		if only != nil && only != *key {
-			return nil, ErrNoRelay
-		}
-		only = *key
-	}
-	if only == nil {
+	if len(f.calls) != 1 {
 		return nil, ErrNoRelay
 	}
-	return only, nil
+	for _, r := range f.calls {
+		return r, nil
+	}
+	return nil, ErrNoRelay
 }
 
 type relaySampling struct{ c *Conn }
