@@ -38,7 +38,7 @@ type reloader struct {
 
 func (r *reloader) start(ctx context.Context, cfg *Config) {
 	ctx, r.cancel = context.WithCancel(ctx)
-	r.last = digest(cfg)
+	r.last, _ = digest(cfg)
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
 	watcher, err := fsnotify.NewWatcher()
@@ -119,8 +119,8 @@ func (r *reloader) reload(w *fsnotify.Watcher, forced bool) {
 		r.log.Error("config reload rejected; the previous config keeps serving", "file", r.path, "err", err)
 		return
 	}
-	d := digest(cfg)
-	if d == r.last && !forced {
+	d, ok := digest(cfg)
+	if ok && d == r.last && !forced {
 		return
 	}
 	specs := cfg.WorkspaceSpecs()
@@ -149,8 +149,12 @@ func keepOnly(specs []workspace.Spec, name string) []workspace.Spec {
 }
 
 // digest identifies a config's content, so that the several events of one
-// save apply it once.
-func digest(cfg *Config) [32]byte {
-	b, _ := json.Marshal(cfg)
-	return sha256.Sum256(b)
+// save apply it once. ok is false when the config cannot be encoded: it is
+// then applied as changed rather than skipped.
+func digest(cfg *Config) (sum [32]byte, ok bool) {
+	b, err := json.Marshal(cfg)
+	if err != nil {
+		return sum, false
+	}
+	return sha256.Sum256(b), true
 }
