@@ -49,7 +49,7 @@ const notifyTimeout = 5 * time.Second
 // parked is one upstream call that is, or may come to be, waiting for the
 // client's input.
 type parked struct {
-	id      string
+	id      string        // set when the call first parks
 	binding string        // what a retry must match: session, tool, arguments
 	bind    func() string // computes binding, when the call first parks
 
@@ -134,8 +134,11 @@ func (p *parking) claim(state, binding string) (*parked, bool) {
 
 // park keeps c until the client answers or inputTimeout passes.
 func (p *parking) park(c *parked) {
-	if c.binding == "" {
-		c.binding = c.bind() // most calls never park: bind only those that do
+	if c.id == "" { // most calls never park: name and bind only those that do
+		idb := make([]byte, 16)
+		_, _ = rand.Read(idb) // crypto/rand never fails on Linux
+		c.id = base64.RawURLEncoding.EncodeToString(idb)
+		c.binding = c.bind()
 	}
 	p.mu.Lock()
 	p.calls[c.id] = c
@@ -167,10 +170,7 @@ func binding(ctx context.Context, exposed string, args any) string {
 // startCall runs the upstream call in the background, with a relay that
 // turns the upstream's requests into events of the parked call.
 func (s *wsServer) startCall(ctx context.Context, conn *upstream.Conn, fwd upstream.Call, exposed string, args any, progress mcp.ProgressToken) *parked {
-	idb := make([]byte, 16)
-	_, _ = rand.Read(idb)
 	c := &parked{
-		id:      base64.RawURLEncoding.EncodeToString(idb),
 		bind:    func() string { return binding(ctx, exposed, args) },
 		events:  make(chan parkEvent),
 		answers: make(chan mcp.InputResponse),
