@@ -1,0 +1,271 @@
+package policy
+
+import (
+	"cmp"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/gobwas/glob"
+)
+
+// rule is a policy compiled for evaluation.
+type rule struct {
+	p     Policy
+	layer Layer
+	// workspace is the owning workspace of a workspace-layer rule.
+	workspace string
+	// order is the definition order within the layer, for priority ties.
+	order     int
+	tools     []*glob.Pattern
+	upstreams []string
+	args      *pattern
+	fields    []fieldRule
+	keywords  []string // normalised, lower case
+	threats   []Threat
+	users     []*glob.Pattern
+	clients   []*glob.Pattern
+	// needsArgs reports conditions that read the arguments.
+	needsArgs bool
+	// judgeID names a plain-English rule in a judge request.
+	judgeID string
+}
+
+// fieldRule is one entry of When.ArgFields.
+type fieldRule struct {
+	path string
+	re   *pattern
+}
+
+// compileSet compiles every policy of set, reporting every problem.
+func compileSet(set Set) (global []*rule, workspaces map[string][]*rule, err error) {
+	var errs []error
+	global = compileLayer(set.Global, LayerGlobal, "", &errs)
+	workspaces = make(map[string][]*rule, len(set.Workspaces))
+	globalNames := map[string]bool{}
+	for _, r := range global {
+		globalNames[r.p.Name] = true
+	}
+	for ws, ps := range set.Workspaces {
+		rules := compileLayer(ps, LayerWorkspace, ws, &errs)
+		for _, r := range rules {
+			if globalNames[r.p.Name] {
+				r.judgeID = "workspace:" + r.p.Name
+			}
+		}
+		workspaces[ws] = rules
+	}
+	return global, workspaces, errors.Join(errs...)
+}
+
+// compileLayer compiles the policies of one layer and sorts them by
+// priority, higher first, ties in definition order.
+func compileLayer(ps []Policy, layer Layer, ws string, errs *[]error) []*rule {
+	rules := make([]*rule, 0, len(ps))
+	names := map[string]bool{}
+	for i := range ps {
+		r, rerrs := compile(&ps[i], layer, ws, i)
+		for _, e := range rerrs {
+			*errs = append(*errs, e)
+		}
+		if names[ps[i].Name] {
+			*errs = append(*errs, &Error{Layer: layer, Workspace: ws, Policy: ps[i].Name, Source: ps[i].Source, Field: "name", Err: errors.New("duplicate policy name in this layer")})
+		}
+		names[ps[i].Name] = true
+		rules = append(rules, r)
+	}
+	slices.SortStableFunc(rules, func(a, b *rule) int {
+		return cmp.Compare(b.p.Priority, a.p.Priority)
+	})
+	return rules
+}
+
+// compile compiles one policy.
+func compile(p *Policy, layer Layer, ws string, order int) (*rule, []*Error) {
+	r := &rule{p: clonePolicy(*p), layer: layer, workspace: ws, order: order, judgeID: p.Name, upstreams: p.Upstreams}
+	var errs []*Error
+	bad := func(field, value string, err error) {
+		errs = append(errs, &Error{Layer: layer, Workspace: ws, Policy: p.Name, Source: p.Source, Field: field, Value: value, Err: err})
+	}
+	if p.Name == "" {
+		bad("name", "", errors.New("is required"))
+	}
+	switch {
+	case p.Rules != "" && p.Action != "":
+		bad("", "", errors.New("has both rules and action"))
+	case p.Rules == "" && p.Action == "":
+		bad("", "", errors.New("needs rules or an action"))
+	case p.Action != "" && !slices.Contains([]Action{ActionAllow, ActionBlock, ActionRequireApproval, ActionRateLimit, ActionRedact, ActionWarn}, p.Action):
+		bad("action", string(p.Action), errors.New("unknown action"))
+	}
+	if p.Rules != "" && !p.When.zero() {
+		bad("when", "", errors.New("only with action; a rules policy is judged"))
+	}
+	if (p.Action == ActionRateLimit) != (p.RateLimit != nil) {
+		bad("rate_limit", "", errors.New("goes with action rate_limit, and only with it"))
+	}
+	if rl := p.RateLimit; rl != nil && (rl.Requests <= 0 || rl.Per <= 0 || !slices.Contains([]RateLimitKey{KeyUser, KeyWorkspace, KeyGlobal}, rl.Key)) {
+		bad("rate_limit", fmt.Sprintf("%d per %s by %s", rl.Requests, rl.Per, rl.Key), errors.New("needs positive requests and per, and key user, workspace or global"))
+	}
+	if p.Action == ActionRedact && p.When.Args == "" && len(p.When.ArgFields) == 0 && len(p.When.Threats) == 0 {
+		bad("action", string(p.Action), errors.New("redact needs when.args or when.threats to say what to redact"))
+	}
+	r.tools = compileGlobs(p.Tools, "tools", bad)
+	r.users = compileGlobs(p.When.Users, "when.users", bad)
+	r.clients = compileGlobs(p.When.Clients, "when.clients", bad)
+	w := &p.When
+	if w.Args != "" {
+		re, err := compilePattern(w.Args)
+		if err != nil {
+			bad("when.args", w.Args, err)
+		}
+		r.args = re
+	}
+	for _, path := range sortedKeys(w.ArgFields) {
+		re, err := compilePattern(w.ArgFields[path])
+		if err != nil || path == "" {
+			bad("when.args."+path, w.ArgFields[path], cmp.Or(err, errors.New("empty field name")))
+			continue
+		}
+		r.fields = append(r.fields, fieldRule{path: path, re: re})
+	}
+	for i, k := range w.Keywords {
+		k = strings.ToLower(Normalize(k))
+		if strings.TrimSpace(k) == "" {
+			bad(fmt.Sprintf("when.keywords[%d]", i), w.Keywords[i], errors.New("must not be empty"))
+			continue
+		}
+		r.keywords = append(r.keywords, k)
+	}
+	for i, t := range w.Threats {
+		if !slices.Contains(Threats, t) {
+			bad(fmt.Sprintf("when.threats[%d]", i), string(t), errors.New("unknown detector"))
+		}
+	}
+	r.threats = w.Threats
+	for _, b := range []struct {
+		field string
+		v     *float64
+	}{{"when.risk_min", w.RiskMin}, {"when.risk_max", w.RiskMax}} {
+		if b.v != nil && !(*b.v >= 0 && *b.v <= 1) {
+			bad(b.field, fmt.Sprint(*b.v), errors.New("must be between 0 and 1"))
+		}
+	}
+	if t := w.Time; t != nil {
+		switch {
+		case (t.From < 0) != (t.To < 0), t.From > 1439, t.To > 1439:
+			bad("when.time", t.String(), errors.New("from and to go together, each HH:MM"))
+		case t.From >= 0 && t.From == t.To:
+			bad("when.time.to", t.String(), errors.New("must differ from from"))
+		case t.From < 0 && len(t.Days) == 0:
+			bad("when.time", "", errors.New("needs days, or from and to"))
+		}
+	}
+	r.needsArgs = r.args != nil || len(r.fields) > 0 || len(r.keywords) > 0
+	return r, errs
+}
+
+func compileGlobs(patterns []string, field string, bad func(field, value string, err error)) []*glob.Pattern {
+	var gs []*glob.Pattern
+	for i, s := range patterns {
+		g, err := glob.Compile(strings.ToLower(s))
+		if err != nil || s == "" {
+			bad(fmt.Sprintf("%s[%d]", field, i), s, cmp.Or(err, errors.New("empty glob")))
+			continue
+		}
+		gs = append(gs, g)
+	}
+	return gs
+}
+
+// zero reports a When without conditions.
+func (w *When) zero() bool {
+	return w.Args == "" && len(w.ArgFields) == 0 && len(w.Keywords) == 0 && len(w.Threats) == 0 &&
+		w.RiskMin == nil && w.RiskMax == nil && len(w.Users) == 0 && len(w.Clients) == 0 && w.Time == nil
+}
+
+func sortedKeys(m map[string]string) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
+}
+
+// clonePolicy copies p so the engine shares no memory with its caller.
+func clonePolicy(p Policy) Policy {
+	p.Tools = slices.Clone(p.Tools)
+	p.Upstreams = slices.Clone(p.Upstreams)
+	p.When.Keywords = slices.Clone(p.When.Keywords)
+	p.When.Threats = slices.Clone(p.When.Threats)
+	p.When.Users = slices.Clone(p.When.Users)
+	p.When.Clients = slices.Clone(p.When.Clients)
+	if p.When.ArgFields != nil {
+		m := make(map[string]string, len(p.When.ArgFields))
+		for k, v := range p.When.ArgFields {
+			m[k] = v
+		}
+		p.When.ArgFields = m
+	}
+	if t := p.When.Time; t != nil {
+		c := *t
+		c.Days = slices.Clone(t.Days)
+		p.When.Time = &c
+	}
+	if p.RateLimit != nil {
+		c := *p.RateLimit
+		p.RateLimit = &c
+	}
+	return p
+}
+
+// version hashes every policy of set that can change a decision, so two
+// engines with the same version decide every call alike.
+func version(set Set) string {
+	type window struct {
+		Days     []int
+		From, To int
+		Zone     string
+	}
+	type entry struct {
+		Policy
+		Time *window
+	}
+	enc := func(ps []Policy) []entry {
+		out := make([]entry, len(ps))
+		for i, p := range ps {
+			p.Source, p.Description = "", ""
+			e := entry{Policy: p}
+			if t := p.When.Time; t != nil {
+				w := &window{From: t.From, To: t.To, Zone: "Local"}
+				if t.Location != nil {
+					w.Zone = t.Location.String()
+				}
+				for _, d := range t.Days {
+					w.Days = append(w.Days, int(d))
+				}
+				e.Time, e.Policy.When.Time = w, nil
+			}
+			out[i] = e
+		}
+		return out
+	}
+	ws := map[string][]entry{}
+	for name, ps := range set.Workspaces {
+		ws[name] = enc(ps)
+	}
+	data, err := json.Marshal(struct {
+		Global     []entry
+		Workspaces map[string][]entry
+	}{enc(set.Global), ws})
+	if err != nil {
+		panic(fmt.Sprintf("policy: hash policy set: %v", err)) // plain data always encodes
+	}
+	sum := sha256.Sum256(data)
+	return hex.EncodeToString(sum[:8])
+}

@@ -1,0 +1,561 @@
+package policy
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+)
+
+// Options configure an Engine. The zero value is an engine without a
+// judge, with its own limiter, reading the wall clock.
+type Options struct {
+	// Judge decides plain-English policies; nil means none is configured,
+	// so every plain-English policy in scope is a judge failure.
+	Judge Judge
+	// JudgeTimeout bounds one judgment; zero means no bound but the
+	// call's own context.
+	JudgeTimeout time.Duration
+	// Limiter counts rate-limited calls; nil means a new one. Pass the
+	// previous engine's Limiter on reload to keep the counts.
+	Limiter *Limiter
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+}
+
+// Engine decides calls against a policy Set (DESIGN §4). It is immutable
+// once built and safe for concurrent use; a new config builds a new Engine.
+type Engine struct {
+	opts    Options
+	set     Set
+	version string
+	global  []*rule
+	// workspaces holds each workspace's own rules; a workspace without
+	// policies has none.
+	workspaces map[string][]*rule
+	// globalRules reports a plain-English global policy.
+	globalRules bool
+}
+
+// NewEngine compiles set. Every policy that cannot be compiled is reported,
+// as a *Error, in the joined error.
+func NewEngine(set Set, opts Options) (*Engine, error) {
+	global, workspaces, err := compileSet(set)
+	if err != nil {
+		return nil, err
+	}
+	if opts.Limiter == nil {
+		opts.Limiter = NewLimiter()
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	e := &Engine{opts: opts, set: set, version: version(set), global: global, workspaces: workspaces}
+	return e, nil
+}
+
+// Version identifies the policy set: engines with the same version decide
+// alike.
+func (e *Engine) Version() string { return e.version }
+
+// Limiter is the engine's rate limiter, to hand to the next engine.
+func (e *Engine) Limiter() *Limiter { return e.opts.Limiter }
+
+// Evaluate decides call. It never fails: a judge that cannot decide yields
+// a verdict too (strict policies block, others allow flagged fail-open).
+func (e *Engine) Evaluate(ctx context.Context, call Call) Verdict {
+	return e.evaluate(ctx, call, evalMode{})
+}
+
+// ExplainOptions shape an explanation.
+type ExplainOptions struct {
+	// NoJudge skips the judge: plain-English policies are reported as not
+	// judged and do not change the decision.
+	NoJudge bool
+}
+
+// Explain decides call as Evaluate would, but counts nothing against rate
+// limits, and reports every policy of the workspace's two layers in
+// Results — matched or not, and why.
+func (e *Engine) Explain(ctx context.Context, call Call, opts ExplainOptions) Verdict {
+	return e.evaluate(ctx, call, evalMode{explain: true, noJudge: opts.NoJudge})
+}
+
+type evalMode struct{ explain, noJudge bool }
+
+// evaluation is the state of one call's evaluation.
+type evaluation struct {
+	e    *Engine
+	call Call
+	mode evalMode
+	now  time.Time
+	args *Arguments
+	// findings are per leaf: what the detectors found, computed on first
+	// need.
+	findings []leafFinding
+	scanned  bool
+	risk     float64
+	lower    string   // lower-cased canonical JSON, for keywords
+	grams    *bigrams // of lower, from bigramPool
+	spans    []Span
+	v        Verdict
+}
+
+// leafFinding is a detector finding in one leaf of the arguments.
+type leafFinding struct {
+	leaf int
+	Finding
+}
+
+// layerOutcome is the end of one layer's deterministic pass.
+type layerOutcome struct {
+	decision Decision
+	rule     *rule
+	reason   string
+	decided  bool // a terminal action ended the pass
+}
+
+func (e *Engine) evaluate(ctx context.Context, call Call, mode evalMode) Verdict {
+	own := e.workspaces[call.Workspace]
+	ev := &evaluation{e: e, call: call, mode: mode, v: Verdict{Decision: DecisionAllow, Version: e.version}}
+	if len(e.global) == 0 && len(own) == 0 {
+		return ev.v
+	}
+	ev.now = e.opts.Now()
+	args, err := ParseArguments(call.Arguments)
+	if err != nil {
+		// Arguments the gateway cannot read could read differently
+		// upstream: never forward them under policies.
+		ev.v.Decision = DecisionBlock
+		ev.v.Reason = "the call's arguments could not be read (" + strings.TrimPrefix(err.Error(), ErrArguments.Error()+": ") + ")"
+		ev.v.Message = "Blocked by Gatehouse: " + ev.v.Reason + "."
+		return ev.v
+	}
+	ev.args = args
+	defer func() {
+		if ev.grams != nil {
+			bigramPool.Put(ev.grams)
+		}
+	}()
+	ev.scan()
+
+	g := ev.layer(e.global)
+	w := ev.layer(own)
+	if err := ev.redact(); err != nil {
+		// Never forward what was to be redacted.
+		ev.v.Decision, ev.v.Reason = DecisionBlock, "the call's arguments could not be redacted ("+err.Error()+")"
+		ev.v.Message = "Blocked by Gatehouse: " + ev.v.Reason + "."
+		return ev.v
+	}
+	ev.judge(ctx, g, w, own)
+	return ev.v
+}
+
+// scan runs the detectors over every leaf of the arguments.
+func (ev *evaluation) scan() {
+	var buf []Finding
+	for i, l := range ev.args.Leaves() {
+		buf = AppendFindings(buf[:0], l.Text)
+		for _, f := range buf {
+			ev.findings = append(ev.findings, leafFinding{leaf: i, Finding: f})
+			ev.risk = max(ev.risk, f.Severity)
+		}
+	}
+	ev.v.Risk = ev.risk
+	leaves := ev.args.Leaves()
+	for i, f := range ev.findings {
+		if shownInside(leaves, ev.findings, i) {
+			continue
+		}
+		ev.v.Findings = append(ev.v.Findings, Detection{
+			Threat: f.Threat, Kind: f.Kind, Severity: f.Severity,
+			Path: leaves[f.leaf].Path, Masked: Mask(leaves[f.leaf].Text[f.Start:f.End]),
+		})
+	}
+}
+
+// shownInside reports whether finding i, in a string that holds a JSON
+// document, is also found in one of that document's own leaves: the
+// verdict then lists it once, where it is.
+func shownInside(leaves []Leaf, fs []leafFinding, i int) bool {
+	f := fs[i]
+	outer := leaves[f.leaf]
+	text := outer.Text[f.Start:f.End]
+	for _, g := range fs[i+1:] {
+		inner := leaves[g.leaf]
+		if g.Kind == f.Kind && strings.HasPrefix(inner.Path, outer.Path+"#") && inner.Text[g.Start:g.End] == text {
+			return true
+		}
+	}
+	return false
+}
+
+// layer runs the deterministic pass of one layer's rules, in priority
+// order, recording what each matching rule did.
+func (ev *evaluation) layer(rules []*rule) layerOutcome {
+	var out layerOutcome
+	for _, r := range rules {
+		if !r.p.Deterministic() {
+			continue
+		}
+		if !r.p.Enabled {
+			ev.explain(r, OutcomeDisabled, "the policy is disabled")
+			continue
+		}
+		if out.decided {
+			ev.explain(r, OutcomeNotReached, fmt.Sprintf("the layer was already decided by %q", out.rule.p.Name))
+			continue
+		}
+		why, ok := ev.matches(r)
+		if !ok {
+			ev.explain(r, OutcomeNotApplicable, why)
+			continue
+		}
+		switch r.p.Action {
+		case ActionWarn:
+			ev.v.Warnings = append(ev.v.Warnings, Warning{Policy: r.p.Name, Message: orElse(r.p.Message, why)})
+			ev.record(r, OutcomeWarn, why)
+		case ActionRedact:
+			ev.record(r, OutcomeRedact, why)
+			if !ev.collectRedactions(r) {
+				out = layerOutcome{decision: DecisionBlock, rule: r, decided: true,
+					reason: "what it must redact could not be isolated in the arguments, so the call was stopped rather than forwarded unredacted"}
+			}
+		case ActionRateLimit:
+			rl := r.p.RateLimit
+			ok, wait := ev.e.opts.Limiter.take(ev.rateKey(r), rl.Requests, rl.Per, ev.now, ev.mode.explain)
+			if ok {
+				ev.record(r, OutcomeCounted, why+fmt.Sprintf("; within %s per %s", calls(rl.Requests), shortDuration(rl.Per)))
+				continue
+			}
+			secs := int((wait + time.Second - 1) / time.Second)
+			ev.v.RetryAfter = max(ev.v.RetryAfter, time.Duration(secs)*time.Second)
+			reason := fmt.Sprintf("the limit of %s per %s %s was reached; retry after %d s", calls(rl.Requests), shortDuration(rl.Per), rateScope(rl.Key), secs)
+			ev.record(r, OutcomeRateExceeded, reason)
+			out = layerOutcome{decision: DecisionBlock, rule: r, reason: reason, decided: true}
+		case ActionAllow:
+			ev.record(r, OutcomeAllow, why)
+			out = layerOutcome{decision: DecisionAllow, rule: r, reason: why, decided: true}
+		case ActionBlock:
+			ev.record(r, OutcomeBlock, why)
+			out = layerOutcome{decision: DecisionBlock, rule: r, reason: orElse(r.p.Message, ev.personReason(r, "are not allowed")), decided: true}
+		case ActionRequireApproval:
+			ev.record(r, OutcomeApproval, why)
+			out = layerOutcome{decision: DecisionRequireApproval, rule: r, reason: orElse(r.p.Message, ev.personReason(r, "need approval")), decided: true}
+		}
+	}
+	return out
+}
+
+// personReason says, for the person, why r stopped a call when r has no
+// message of its own: what it found, never its patterns. verb ends the
+// sentence: "are not allowed", "need approval".
+func (ev *evaluation) personReason(r *rule, verb string) string {
+	w := &r.p.When
+	switch {
+	case len(r.threats) > 0:
+		return "the arguments contain " + threatList(r.threats)
+	case w.Args != "" || len(w.ArgFields) > 0 || len(w.Keywords) > 0:
+		return "the arguments match what it forbids"
+	case w.RiskMin != nil || w.RiskMax != nil:
+		return fmt.Sprintf("the call's risk score (%.2f) is in the range it stops", ev.risk)
+	case w.Time != nil:
+		return fmt.Sprintf("calls to %s %s at this time", ev.call.Exposed, verb)
+	case len(w.Users) > 0:
+		return fmt.Sprintf("calls to %s by user %q %s", ev.call.Exposed, ev.call.User, verb)
+	case len(w.Clients) > 0:
+		return fmt.Sprintf("calls to %s from client %q %s", ev.call.Exposed, ev.call.Client, verb)
+	}
+	return fmt.Sprintf("calls to %s %s", ev.call.Exposed, verb)
+}
+
+// shortDuration prints d without zero units: 1m, 1h, 1h30m, 45s.
+func shortDuration(d time.Duration) string {
+	s := d.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = s[:len(s)-2]
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = s[:len(s)-2]
+	}
+	return s
+}
+
+// calls words a number of calls.
+func calls(n int) string {
+	if n == 1 {
+		return "1 call"
+	}
+	return fmt.Sprintf("%d calls", n)
+}
+
+// rateScope words a rate limit key.
+func rateScope(k RateLimitKey) string {
+	switch k {
+	case KeyWorkspace:
+		return "for this workspace"
+	case KeyGlobal:
+		return "for everyone"
+	}
+	return "for this user"
+}
+
+// rateKey is the limiter key of a call under r.
+func (ev *evaluation) rateKey(r *rule) string {
+	k := string(r.layer) + "\x00" + r.workspace + "\x00" + r.p.Name + "\x00" + string(r.p.RateLimit.Key) + "\x00"
+	switch r.p.RateLimit.Key {
+	case KeyUser:
+		k += ev.call.Workspace + "\x00" + ev.call.User
+	case KeyWorkspace:
+		k += ev.call.Workspace
+	}
+	return k
+}
+
+// record adds r's result.
+func (ev *evaluation) record(r *rule, o Outcome, why string) {
+	ev.v.Results = append(ev.v.Results, Result{
+		Policy: r.p.Name, Layer: r.layer, Kind: r.kind(), Priority: r.p.Priority, Outcome: o, Why: why, Source: r.p.Source,
+	})
+}
+
+// explain adds r's result when explaining.
+func (ev *evaluation) explain(r *rule, o Outcome, why string) {
+	if ev.mode.explain {
+		ev.record(r, o, why)
+	}
+}
+
+func (r *rule) kind() string {
+	if r.p.Deterministic() {
+		return string(r.p.Action)
+	}
+	return "rules"
+}
+
+// orElse returns a if not empty, else b.
+func orElse(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
+}
+
+// judge puts the plain-English policies in scope to the judge and settles
+// the final decision: the most restrictive of the two layers.
+func (ev *evaluation) judge(ctx context.Context, g, w layerOutcome, own []*rule) {
+	var asked []*rule
+	blocked := (g.decided && g.decision == DecisionBlock) || (w.decided && w.decision == DecisionBlock)
+	for _, lr := range []struct {
+		rules []*rule
+		out   layerOutcome
+	}{{ev.e.global, g}, {own, w}} {
+		for _, r := range lr.rules {
+			if r.p.Deterministic() {
+				continue
+			}
+			switch {
+			case !r.p.Enabled:
+				ev.explain(r, OutcomeDisabled, "the policy is disabled")
+			case !ev.inScope(r):
+				ev.explain(r, OutcomeNotApplicable, "the tool is not in its scope")
+			case lr.out.decided && lr.out.decision == DecisionAllow:
+				ev.explain(r, OutcomeNotJudged, fmt.Sprintf("its layer allowed the call by %q", lr.out.rule.p.Name))
+			case blocked:
+				ev.explain(r, OutcomeNotJudged, "the call was already blocked")
+			case ev.mode.noJudge:
+				ev.explain(r, OutcomeNotJudged, "not judged (--no-judge)")
+			default:
+				asked = append(asked, r)
+			}
+		}
+	}
+	gd, wd := g, w
+	if !gd.decided {
+		gd.decision = DecisionAllow
+	}
+	if !wd.decided {
+		wd.decision = DecisionAllow
+	}
+	if len(asked) > 0 {
+		for _, res := range ev.askJudge(ctx, asked) {
+			lo := &gd
+			if res.rule.layer == LayerWorkspace {
+				lo = &wd
+			}
+			if res.decision.rank() > lo.decision.rank() {
+				*lo = layerOutcome{decision: res.decision, rule: res.rule, reason: res.reason, decided: true}
+			}
+		}
+	}
+	final := gd
+	if wd.decision.rank() > gd.decision.rank() || (gd.rule == nil && wd.rule != nil && wd.decision.rank() == gd.decision.rank()) {
+		final = wd
+	}
+	ev.v.Decision = final.decision
+	if final.rule != nil {
+		ev.v.Policy, ev.v.Layer, ev.v.Reason = final.rule.p.Name, final.rule.layer, final.reason
+	}
+	ev.v.Message = violationMessage(ev.v)
+}
+
+// judged is the judge's decision on one rule.
+type judged struct {
+	rule     *rule
+	decision Decision
+	reason   string
+}
+
+// askJudge asks the judge about rules and turns its answer, or its
+// failure, into a decision per rule.
+func (ev *evaluation) askJudge(ctx context.Context, rules []*rule) []judged {
+	req := JudgeRequest{Call: ev.call, Version: ev.e.version}
+	if ev.v.Arguments != nil {
+		req.Call.Arguments = ev.v.Arguments
+	}
+	for _, r := range rules {
+		req.Policies = append(req.Policies, JudgedPolicy{ID: r.judgeID, Layer: r.layer, Name: r.p.Name, Rules: r.p.Rules})
+	}
+	ev.v.Judge.Asked = true
+	var ans JudgeAnswer
+	err := ErrNoJudge
+	if j := ev.e.opts.Judge; j != nil {
+		jctx := ctx
+		if t := ev.e.opts.JudgeTimeout; t > 0 {
+			var cancel context.CancelFunc
+			jctx, cancel = context.WithTimeout(ctx, t)
+			defer cancel()
+		}
+		start := time.Now()
+		ans, err = j.Judge(jctx, req)
+		ev.v.Judge.Latency = time.Since(start)
+		if err == nil && jctx.Err() != nil {
+			err = jctx.Err() // an answer after the deadline is not trusted
+		}
+		ev.v.Judge.Model, ev.v.Judge.Cached = ans.Model, ans.Cached
+	}
+	byID := map[string]JudgeResult{}
+	for _, res := range ans.Results {
+		byID[res.Policy] = res
+	}
+	out := make([]judged, 0, len(rules))
+	for _, r := range rules {
+		res, ok := byID[r.judgeID]
+		var ferr error
+		switch {
+		case err != nil:
+			ferr = err
+		case !ok:
+			ferr = fmt.Errorf("the judge gave no verdict for policy %q", r.p.Name)
+		}
+		if ferr == nil {
+			d, o, known := judgeDecision(res.Verdict)
+			if known {
+				ev.record(r, o, res.Reason)
+				out = append(out, judged{rule: r, decision: d, reason: res.Reason})
+				continue
+			}
+			ferr = fmt.Errorf("the judge gave an unknown verdict %q for policy %q", res.Verdict, r.p.Name)
+		}
+		ev.v.Judge.Err = errors.Join(ev.v.Judge.Err, ferr)
+		if r.p.Strict {
+			reason := "it could not be evaluated (" + judgeFailure(ferr) + ") and it is strict, so the call was stopped to be safe"
+			ev.record(r, OutcomeJudgeFailed, reason)
+			out = append(out, judged{rule: r, decision: DecisionBlock, reason: reason})
+			continue
+		}
+		ev.v.Judge.FailOpen = true
+		ev.record(r, OutcomeJudgeFailed, "it could not be evaluated ("+judgeFailure(ferr)+"); allowed because it is not strict")
+	}
+	if err != nil {
+		ev.v.Judge.Err = err
+	}
+	return out
+}
+
+// judgeFailure words a judge failure for the person, without internals.
+func judgeFailure(err error) string {
+	switch {
+	case errors.Is(err, ErrNoJudge):
+		return "no policy judge is configured"
+	case errors.Is(err, context.DeadlineExceeded):
+		return "the policy judge did not answer in time"
+	case errors.Is(err, context.Canceled):
+		return "the call was cancelled"
+	}
+	return "the policy judge failed"
+}
+
+func judgeDecision(v JudgeVerdict) (Decision, Outcome, bool) {
+	switch v {
+	case JudgeComply:
+		return DecisionAllow, OutcomeComply, true
+	case JudgeViolate:
+		return DecisionBlock, OutcomeViolate, true
+	case JudgeNeedsApproval:
+		return DecisionRequireApproval, OutcomeNeedsApproval, true
+	}
+	return "", "", false
+}
+
+// violationMessage is what the client reads when the call is not allowed.
+func violationMessage(v Verdict) string {
+	reason := sentence(v.Reason)
+	switch v.Decision {
+	case DecisionBlock:
+		return fmt.Sprintf("Blocked by policy %q: %s", v.Policy, reason)
+	case DecisionRequireApproval:
+		return fmt.Sprintf("Policy %q requires approval for this call: %s", v.Policy, reason)
+	}
+	return ""
+}
+
+// sentence ends s with a full stop.
+func sentence(s string) string {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return "the call matched it."
+	}
+	if !strings.ContainsAny(s[len(s)-1:], ".!?") {
+		s += "."
+	}
+	return s
+}
+
+// Policies returns the policies that apply in workspace: the global ones,
+// then the workspace's own, each layer in evaluation order (priority,
+// then definition order; plain-English policies after the deterministic
+// ones).
+func (e *Engine) Policies(workspace string) []Listed {
+	var out []Listed
+	for _, layer := range [][]*rule{e.global, e.workspaces[workspace]} {
+		for _, det := range []bool{true, false} {
+			for _, r := range layer {
+				if r.p.Deterministic() == det {
+					out = append(out, Listed{Policy: clonePolicy(r.p), Layer: r.layer, Workspace: r.workspace})
+				}
+			}
+		}
+	}
+	return out
+}
+
+// Listed is a policy as Policies lists it.
+type Listed struct {
+	Policy
+	Layer     Layer
+	Workspace string // of a workspace-layer policy
+}
+
+// Workspaces returns the names of the workspaces with their own policies,
+// sorted.
+func (e *Engine) Workspaces() []string {
+	names := make([]string, 0, len(e.workspaces))
+	for n := range e.workspaces {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	return names
+}

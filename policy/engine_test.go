@@ -1,0 +1,301 @@
+package policy_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/gatehouse-mcp/gatehouse/policy"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files")
+
+// goldenCase is one file of testdata/engine: policies and calls in; the
+// .golden file beside it holds each call's verdict and explanation.
+type goldenCase struct {
+	// Now is the clock for calls without their own At.
+	Now time.Time `yaml:"now"`
+	// Judge scripts the judge: per policy ID a verdict and reason, or an
+	// error for the whole request ("timeout" is a deadline).
+	Judge *struct {
+		Error   string            `yaml:"error"`
+		Answers map[string]string `yaml:"answers"` // id → "verdict: reason"
+		Model   string            `yaml:"model"`
+	} `yaml:"judge"`
+	JudgeTimeout time.Duration           `yaml:"judge_timeout"`
+	Global       []testPolicy            `yaml:"global"`
+	Workspaces   map[string][]testPolicy `yaml:"workspaces"`
+	Calls        []testCall              `yaml:"calls"`
+}
+
+type testPolicy struct {
+	Name        string            `yaml:"name"`
+	Description string            `yaml:"description"`
+	Disabled    bool              `yaml:"disabled"`
+	Lax         bool              `yaml:"lax"` // strict: false
+	Priority    int               `yaml:"priority"`
+	Rules       string            `yaml:"rules"`
+	Action      string            `yaml:"action"`
+	Tools       []string          `yaml:"tools"`
+	Upstreams   []string          `yaml:"upstreams"`
+	Message     string            `yaml:"message"`
+	Args        string            `yaml:"args"`
+	ArgFields   map[string]string `yaml:"arg_fields"`
+	Keywords    []string          `yaml:"keywords"`
+	Threats     []string          `yaml:"threats"`
+	RiskMin     *float64          `yaml:"risk_min"`
+	RiskMax     *float64          `yaml:"risk_max"`
+	Users       []string          `yaml:"users"`
+	Clients     []string          `yaml:"clients"`
+	Time        *struct {
+		Days []string `yaml:"days"`
+		From string   `yaml:"from"`
+		To   string   `yaml:"to"`
+		TZ   string   `yaml:"tz"`
+	} `yaml:"time"`
+	RateLimit *struct {
+		Requests int           `yaml:"requests"`
+		Per      time.Duration `yaml:"per"`
+		Key      string        `yaml:"key"`
+	} `yaml:"rate_limit"`
+}
+
+type testCall struct {
+	Name      string    `yaml:"name"`
+	Workspace string    `yaml:"workspace"`
+	Upstream  string    `yaml:"upstream"`
+	Tool      string    `yaml:"tool"`
+	Exposed   string    `yaml:"exposed"`
+	User      string    `yaml:"user"`
+	Client    string    `yaml:"client"`
+	Args      any       `yaml:"args"`
+	RawArgs   string    `yaml:"raw_args"`
+	At        time.Time `yaml:"at"`
+	Explain   bool      `yaml:"explain"`
+}
+
+var days = []string{"sun", "mon", "tue", "wed", "thu", "fri", "sat"}
+
+func (tp testPolicy) policy(t *testing.T, source string) policy.Policy {
+	p := policy.Policy{
+		Name: tp.Name, Description: tp.Description, Enabled: !tp.Disabled, Strict: !tp.Lax,
+		Priority: tp.Priority, Rules: tp.Rules, Action: policy.Action(tp.Action),
+		Tools: tp.Tools, Upstreams: tp.Upstreams, Message: tp.Message, Source: source,
+		When: policy.When{
+			Args: tp.Args, ArgFields: tp.ArgFields, Keywords: tp.Keywords,
+			RiskMin: tp.RiskMin, RiskMax: tp.RiskMax, Users: tp.Users, Clients: tp.Clients,
+		},
+	}
+	for _, th := range tp.Threats {
+		p.When.Threats = append(p.When.Threats, policy.Threat(th))
+	}
+	if tw := tp.Time; tw != nil {
+		w := &policy.TimeWindow{From: -1, To: -1}
+		for _, d := range tw.Days {
+			w.Days = append(w.Days, time.Weekday(slices.Index(days, d)))
+		}
+		if tw.From != "" {
+			w.From, _ = policy.ParseClock(tw.From)
+			w.To, _ = policy.ParseClock(tw.To)
+		}
+		if tw.TZ != "" {
+			loc, err := time.LoadLocation(tw.TZ)
+			if err != nil {
+				t.Fatal(err)
+			}
+			w.Location = loc
+		}
+		p.When.Time = w
+	}
+	if rl := tp.RateLimit; rl != nil {
+		p.RateLimit = &policy.RateLimit{Requests: rl.Requests, Per: rl.Per, Key: policy.RateLimitKey(rl.Key)}
+	}
+	return p
+}
+
+// scriptedJudge answers as a golden case says.
+type scriptedJudge struct {
+	err     error
+	answers map[string]string
+	model   string
+	asked   []string // the policy IDs of each request, joined
+	saw     []string // the arguments of each request
+}
+
+func (j *scriptedJudge) Judge(ctx context.Context, req policy.JudgeRequest) (policy.JudgeAnswer, error) {
+	var ids []string
+	for _, p := range req.Policies {
+		ids = append(ids, p.ID)
+	}
+	j.asked = append(j.asked, strings.Join(ids, ","))
+	j.saw = append(j.saw, string(req.Call.Arguments))
+	if j.err != nil {
+		return policy.JudgeAnswer{}, j.err
+	}
+	ans := policy.JudgeAnswer{Model: j.model}
+	for _, p := range req.Policies {
+		a, ok := j.answers[p.ID]
+		if !ok {
+			continue // a missing answer: the engine must notice
+		}
+		verdict, reason, _ := strings.Cut(a, ": ")
+		ans.Results = append(ans.Results, policy.JudgeResult{Policy: p.ID, Verdict: policy.JudgeVerdict(verdict), Reason: reason})
+	}
+	return ans, nil
+}
+
+func TestEngineGolden(t *testing.T) {
+	files, _ := filepath.Glob("testdata/engine/*.yaml")
+	if len(files) == 0 {
+		t.Fatal("no golden cases")
+	}
+	for _, file := range files {
+		name := strings.TrimSuffix(filepath.Base(file), ".yaml")
+		t.Run(name, func(t *testing.T) {
+			data, err := os.ReadFile(file)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var gc goldenCase
+			dec := yaml.NewDecoder(strings.NewReader(string(data)))
+			dec.KnownFields(true)
+			if err := dec.Decode(&gc); err != nil {
+				t.Fatalf("%s: %v", file, err)
+			}
+			got := runGolden(t, name, &gc)
+			golden := strings.TrimSuffix(file, ".yaml") + ".golden"
+			if *update {
+				if err := os.WriteFile(golden, []byte(got), 0o644); err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+			want, err := os.ReadFile(golden)
+			if err != nil {
+				t.Fatalf("%v (run with -update to create it)", err)
+			}
+			if got != string(want) {
+				t.Errorf("%s: verdicts differ from %s (run with -update after checking):\n--- got\n%s\n--- want\n%s", file, golden, got, want)
+			}
+		})
+	}
+}
+
+func runGolden(t *testing.T, name string, gc *goldenCase) string {
+	set := policy.Set{Workspaces: map[string][]policy.Policy{}}
+	for i, p := range gc.Global {
+		set.Global = append(set.Global, p.policy(t, fmt.Sprintf("%s.yaml:global[%d]", name, i)))
+	}
+	for ws, ps := range gc.Workspaces {
+		for i, p := range ps {
+			set.Workspaces[ws] = append(set.Workspaces[ws], p.policy(t, fmt.Sprintf("%s.yaml:%s[%d]", name, ws, i)))
+		}
+	}
+	now := gc.Now
+	opts := policy.Options{Now: func() time.Time { return now }, JudgeTimeout: gc.JudgeTimeout}
+	var judge *scriptedJudge
+	if gc.Judge != nil {
+		judge = &scriptedJudge{answers: gc.Judge.Answers, model: gc.Judge.Model}
+		switch gc.Judge.Error {
+		case "":
+		case "timeout":
+			judge.err = fmt.Errorf("judge: %w", context.DeadlineExceeded)
+		default:
+			judge.err = errors.New(gc.Judge.Error)
+		}
+		opts.Judge = judge
+	}
+	engine, err := policy.NewEngine(set, opts)
+	if err != nil {
+		return "error: " + err.Error() + "\n"
+	}
+	var b strings.Builder
+	for _, c := range gc.Calls {
+		if !c.At.IsZero() {
+			now = c.At
+		}
+		call := policy.Call{
+			Workspace: c.Workspace, Upstream: c.Upstream, Tool: c.Tool, Exposed: c.Exposed,
+			User: c.User, Client: c.Client,
+		}
+		if call.Exposed == "" {
+			call.Exposed = call.Upstream + "__" + call.Tool
+		}
+		switch {
+		case c.RawArgs != "":
+			call.Arguments = json.RawMessage(c.RawArgs)
+		case c.Args != nil:
+			raw, err := json.Marshal(c.Args)
+			if err != nil {
+				t.Fatalf("call %q: %v", c.Name, err)
+			}
+			call.Arguments = raw
+		}
+		var v policy.Verdict
+		if judge != nil {
+			judge.asked, judge.saw = nil, nil
+		}
+		if c.Explain {
+			v = engine.Explain(t.Context(), call, policy.ExplainOptions{})
+		} else {
+			v = engine.Evaluate(t.Context(), call)
+		}
+		fmt.Fprintf(&b, "== %s\n", c.Name)
+		writeVerdict(&b, v)
+		if judge != nil && len(judge.asked) > 0 {
+			fmt.Fprintf(&b, "judge requests: %s\n", strings.Join(judge.asked, " | "))
+			fmt.Fprintf(&b, "judge saw arguments: %s\n", strings.Join(judge.saw, " | "))
+		}
+		b.WriteString("\n")
+	}
+	return b.String()
+}
+
+func writeVerdict(b *strings.Builder, v policy.Verdict) {
+	fmt.Fprintf(b, "decision: %s", v.Decision)
+	if v.Policy != "" {
+		fmt.Fprintf(b, " by %s %q", v.Layer, v.Policy)
+	}
+	b.WriteString("\n")
+	if v.Message != "" {
+		fmt.Fprintf(b, "message: %s\n", v.Message)
+	}
+	if v.RetryAfter > 0 {
+		fmt.Fprintf(b, "retry after: %s\n", v.RetryAfter)
+	}
+	if v.Risk > 0 {
+		fmt.Fprintf(b, "risk: %.2f\n", v.Risk)
+	}
+	for _, f := range v.Findings {
+		fmt.Fprintf(b, "finding: %s/%s %.2f at %s %s\n", f.Threat, f.Kind, f.Severity, f.Path, f.Masked)
+	}
+	for _, r := range v.Results {
+		fmt.Fprintf(b, "policy: %s %s (%s, priority %d) %s: %s\n", r.Layer, r.Policy, r.Kind, r.Priority, r.Outcome, r.Why)
+	}
+	for _, w := range v.Warnings {
+		fmt.Fprintf(b, "warning: %s: %s\n", w.Policy, w.Message)
+	}
+	for _, r := range v.Redactions {
+		fmt.Fprintf(b, "redaction: %s at %s (%s)\n", r.Policy, r.Path, r.What)
+	}
+	if v.Arguments != nil {
+		fmt.Fprintf(b, "forwarded: %s\n", v.Arguments)
+	}
+	if j := v.Judge; j.Asked {
+		fmt.Fprintf(b, "judge: model=%q fail_open=%v", j.Model, j.FailOpen)
+		if j.Err != nil {
+			fmt.Fprintf(b, " err=%v", j.Err)
+		}
+		b.WriteString("\n")
+	}
+}

@@ -1,0 +1,83 @@
+package policy
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// ErrNoJudge is the judge failure of an engine that has no Judge: its
+// plain-English policies cannot be decided.
+var ErrNoJudge = errors.New("no policy judge is configured")
+
+// Judge decides the plain-English policies in scope of one call, all in one
+// request. An error is a judge failure, which the engine turns into a
+// verdict: block for strict policies, allow flagged fail-open for the
+// others. The ctx carries the engine's judge timeout.
+type Judge interface {
+	Judge(ctx context.Context, req JudgeRequest) (JudgeAnswer, error)
+}
+
+// JudgeRequest is what the judge decides.
+type JudgeRequest struct {
+	// Call is the call with its arguments after redaction.
+	Call Call
+	// Policies are the plain-English policies of both layers in scope.
+	Policies []JudgedPolicy
+	// Version is the policy-set version, for caching.
+	Version string
+}
+
+// JudgedPolicy is one plain-English policy put to the judge.
+type JudgedPolicy struct {
+	// ID names the policy uniquely within the request: its name, or
+	// "workspace:NAME" when a global policy has the same name.
+	ID    string
+	Layer Layer
+	Name  string
+	Rules string
+}
+
+// JudgeVerdict is the judge's answer for one policy.
+type JudgeVerdict string
+
+// The verdicts a judge may give.
+const (
+	JudgeComply        JudgeVerdict = "comply"
+	JudgeViolate       JudgeVerdict = "violate"
+	JudgeNeedsApproval JudgeVerdict = "needs_approval"
+)
+
+// JudgeAnswer is the judge's answer for a request.
+type JudgeAnswer struct {
+	// Results hold one result per policy asked.
+	Results []JudgeResult
+	// Model is the model that answered.
+	Model string
+	// Cached reports an answer served from the judge's cache.
+	Cached bool
+}
+
+// JudgeResult is the judge's verdict on one policy.
+type JudgeResult struct {
+	// Policy is the JudgedPolicy.ID it answers.
+	Policy  string
+	Verdict JudgeVerdict
+	// Reason is written for the person.
+	Reason string
+}
+
+// JudgeOutcome is what a verdict records of the judge.
+type JudgeOutcome struct {
+	// Asked reports that the judge was consulted (or would have been,
+	// when it failed or is missing).
+	Asked   bool
+	Model   string
+	Latency time.Duration
+	Cached  bool
+	// Err is the judge failure, if any.
+	Err error
+	// FailOpen reports that a non-strict policy was allowed because the
+	// judge failed.
+	FailOpen bool
+}

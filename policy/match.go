@@ -1,0 +1,252 @@
+package policy
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/gobwas/glob"
+)
+
+// inScope reports whether the call's tool and upstream are in r's scope.
+func (ev *evaluation) inScope(r *rule) bool {
+	if len(r.upstreams) > 0 && !slices.Contains(r.upstreams, ev.call.Upstream) {
+		return false
+	}
+	if len(r.tools) == 0 {
+		return true
+	}
+	tool, exposed := strings.ToLower(ev.call.Tool), strings.ToLower(ev.call.Exposed)
+	for _, g := range r.tools {
+		if g.Match(tool) || g.Match(exposed) {
+			return true
+		}
+	}
+	return false
+}
+
+// matches reports whether r is in scope and all its conditions hold, and
+// says why — what matched, or the first thing that did not.
+func (ev *evaluation) matches(r *rule) (string, bool) {
+	if !ev.inScope(r) {
+		return "the tool is not in its scope", false
+	}
+	w := &r.p.When
+	var why []string
+	if len(r.upstreams) > 0 {
+		why = append(why, fmt.Sprintf("upstream %q is in its scope", ev.call.Upstream))
+	}
+	if len(r.tools) > 0 {
+		why = append(why, fmt.Sprintf("tool %q is in its scope", ev.call.Exposed))
+	}
+	if len(r.users) > 0 {
+		if !matchAny(r.users, ev.call.User) {
+			return ev.nof("user %q is not one of its users", ev.call.User), false
+		}
+		why = append(why, fmt.Sprintf("user %q", ev.call.User))
+	}
+	if len(r.clients) > 0 {
+		if !matchAny(r.clients, ev.call.Client) {
+			return ev.nof("client %q is not one of its clients", ev.call.Client), false
+		}
+		why = append(why, fmt.Sprintf("client %q", ev.call.Client))
+	}
+	if t := w.Time; t != nil {
+		if !t.contains(ev.now) {
+			return ev.nof("the time is outside its window (%s)", t), false
+		}
+		why = append(why, "within its time window ("+t.String()+")")
+	}
+	if w.RiskMin != nil && ev.risk < *w.RiskMin {
+		return ev.nof("risk %.2f is below its risk_min %.2f", ev.risk, *w.RiskMin), false
+	}
+	if w.RiskMax != nil && ev.risk > *w.RiskMax {
+		return ev.nof("risk %.2f is above its risk_max %.2f", ev.risk, *w.RiskMax), false
+	}
+	if w.RiskMin != nil || w.RiskMax != nil {
+		why = append(why, fmt.Sprintf("risk %.2f", ev.risk))
+	}
+	for _, t := range r.threats {
+		if !ev.fired(t) {
+			return ev.nof("detector %s did not fire", t), false
+		}
+	}
+	if len(r.threats) > 0 {
+		why = append(why, "the arguments contain "+threatList(r.threats))
+	}
+	if len(r.keywords) > 0 {
+		found := false
+		for _, k := range r.keywords {
+			if ev.canonicalGrams().mayContain(k) && strings.Contains(ev.lowerCanonical(), k) {
+				found = true
+				break
+			}
+		}
+		if !found {
+			return "none of its keywords occurs in the arguments", false
+		}
+		why = append(why, "the arguments contain one of its keywords")
+	}
+	if r.args != nil {
+		if !r.args.match(ev.args.Canonical(), ev.lowerCanonical, ev.canonicalGrams) {
+			return "the arguments do not match its pattern", false
+		}
+		why = append(why, "the arguments match its pattern")
+	}
+	for _, f := range r.fields {
+		text, _, ok := ev.args.Field(f.path)
+		if !ok {
+			return ev.nof("the arguments have no field %q", f.path), false
+		}
+		if !f.re.match(text, func() string { return strings.ToLower(text) }, nil) {
+			return ev.nof("field %q does not match its pattern", f.path), false
+		}
+		why = append(why, fmt.Sprintf("field %q matches its pattern", f.path))
+	}
+	if len(why) == 0 {
+		return "it applies to every call", true
+	}
+	return strings.Join(why, "; "), true
+}
+
+// lowerCanonical is the canonical JSON of the arguments in lower case,
+// computed once.
+func (ev *evaluation) lowerCanonical() string {
+	if ev.lower == "" {
+		ev.lower = strings.ToLower(ev.args.Canonical())
+	}
+	return ev.lower
+}
+
+// canonicalGrams is the bigram set of the lower-cased canonical JSON,
+// computed once.
+func (ev *evaluation) canonicalGrams() *bigrams {
+	if ev.grams == nil {
+		ev.grams = bigramPool.Get().(*bigrams)
+		ev.grams.fill(ev.lowerCanonical())
+	}
+	return ev.grams
+}
+
+// nof formats why a policy did not apply — only when explaining, the one
+// time anyone reads it, so that the common path does not pay for it.
+func (ev *evaluation) nof(format string, args ...any) string {
+	if !ev.mode.explain {
+		return ""
+	}
+	return fmt.Sprintf(format, args...)
+}
+
+func matchAny(gs []*glob.Pattern, s string) bool {
+	s = strings.ToLower(s)
+	for _, g := range gs {
+		if g.Match(s) {
+			return true
+		}
+	}
+	return false
+}
+
+// fired reports whether detector t found something in the arguments.
+func (ev *evaluation) fired(t Threat) bool {
+	for _, f := range ev.findings {
+		if f.Threat == t {
+			return true
+		}
+	}
+	return false
+}
+
+// threatNames words threats for the person.
+var threatNames = map[Threat]string{
+	ThreatSecret:          "a secret",
+	ThreatPII:             "personal data",
+	ThreatPromptInjection: "a prompt injection",
+	ThreatShellInjection:  "a dangerous shell command",
+	ThreatPathTraversal:   "a path that escapes its directory or names a sensitive file",
+	ThreatSQLDestructive:  "a destructive SQL statement",
+}
+
+func threatList(ts []Threat) string {
+	words := make([]string, len(ts))
+	for i, t := range ts {
+		words[i] = threatNames[t]
+	}
+	return strings.Join(words, " and ")
+}
+
+// collectRedactions adds the spans r redacts: what its patterns matched in
+// the arguments' leaves and what its detectors found. It reports false when
+// r's pattern matched the arguments but no leaf holds the match, so it
+// cannot be redacted.
+func (ev *evaluation) collectRedactions(r *rule) bool {
+	leaves := ev.args.Leaves()
+	n := len(ev.spans)
+	add := func(leaf, start, end int, what string) {
+		ev.spans = append(ev.spans, Span{Leaf: leaf, Start: start, End: end})
+		ev.v.Redactions = append(ev.v.Redactions, Redaction{Policy: r.p.Name, Path: leaves[leaf].Path, What: what})
+	}
+	patternSpans := func(re regexpMatcher, only func(i int) bool) {
+		for i, l := range leaves {
+			if l.Kind == LeafKey || !only(i) {
+				continue
+			}
+			for _, m := range re.FindAllStringIndex(l.Text, -1) {
+				if m[1] > m[0] {
+					add(i, m[0], m[1], "args")
+				}
+			}
+		}
+	}
+	everywhere := func(int) bool { return true }
+	if r.args != nil {
+		patternSpans(r.args.re, everywhere)
+	}
+	for _, f := range r.fields {
+		_, leaf, _ := ev.args.Field(f.path)
+		if leaf < 0 {
+			// An object or array: its matches are redacted wherever
+			// they occur.
+			patternSpans(f.re.re, everywhere)
+			continue
+		}
+		patternSpans(f.re.re, func(i int) bool { return i == leaf })
+	}
+	for _, f := range ev.findings {
+		if slices.Contains(r.threats, f.Threat) {
+			add(f.leaf, f.Start, f.End, f.Kind)
+		}
+	}
+	return len(ev.spans) > n
+}
+
+// regexpMatcher is the part of *regexp.Regexp redaction uses.
+type regexpMatcher interface {
+	FindAllStringIndex(s string, n int) [][]int
+}
+
+// redact applies the collected redactions to the arguments.
+func (ev *evaluation) redact() error {
+	if len(ev.spans) == 0 {
+		return nil
+	}
+	out, err := ev.args.Redact(ev.spans)
+	if err != nil {
+		return err
+	}
+	ev.v.Arguments = out
+	return nil
+}
+
+// Mask hides all but the ends of s: 2 runes at each end of a text of 16
+// runes or more (enough to tell two keys apart), none of a shorter one (an
+// SSN or a card's last digits must not show).
+func Mask(s string) string {
+	n := utf8.RuneCountInString(s)
+	if n < 16 {
+		return strings.Repeat("*", n)
+	}
+	r := []rune(s)
+	return string(r[:2]) + strings.Repeat("*", n-4) + string(r[n-2:])
+}
