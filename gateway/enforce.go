@@ -8,6 +8,8 @@ package gateway
 import (
 	"context"
 	"encoding/json"
+
+	"github.com/mark3labs/mcp-go/mcp"
 )
 
 // Call is one tools/call as the enforcement step sees it.
@@ -37,6 +39,11 @@ type Verdict struct {
 	Arguments json.RawMessage
 	// Meta is added to the result's _meta (for example the verdict id).
 	Meta map[string]any
+	// Done, if not nil, is called once when a forwarded call ends, with
+	// what the client is about to get: the upstream's result, which Done
+	// may change (to redact secrets in it), or the upstream's failure.
+	// It is not called for a call that is not allowed.
+	Done func(ctx context.Context, res *mcp.CallToolResult, err error)
 }
 
 // Enforcer decides every tools/call before it is forwarded. Enforce must

@@ -53,8 +53,8 @@ type parked struct {
 	binding string        // what a retry must match: session, tool, arguments
 	bind    func() string // computes binding, when the call first parks
 
-	upstream, tool string         // for messages and logs
-	meta           map[string]any // added to the result's _meta (the verdict)
+	upstream, tool string  // for messages and logs
+	verdict        Verdict // what enforcement said: _meta for the result, Done
 
 	events  chan parkEvent         // from the call: an input request, or its end
 	answers chan mcp.InputResponse // to the relay waiting in the call

@@ -213,7 +213,7 @@ func (s *wsServer) callTool(ctx context.Context, exposed string, req mcp.CallToo
 		progressToken = m.ProgressToken
 	}
 	c := s.startCall(ctx, conn, fwd, exposed, req.Params.Arguments, progressToken)
-	c.upstream, c.tool, c.meta = call.Upstream, call.Tool, verdict.Meta
+	c.upstream, c.tool, c.verdict = call.Upstream, call.Tool, verdict
 	return s.finish(ctx, c)
 }
 
@@ -222,19 +222,29 @@ func (s *wsServer) callTool(ctx context.Context, exposed string, req mcp.CallToo
 // upstream.
 func (s *wsServer) finish(ctx context.Context, c *parked) (*mcp.CallToolResult, error) {
 	res, err := s.await(ctx, c)
+	if err == nil && res.ResultType == mcp.ResultTypeInputRequired {
+		return res, nil // the gateway's own: see await
+	}
 	if err != nil {
 		if ctx.Err() != nil {
+			s.callDone(ctx, c, nil, err)
 			return nil, ctx.Err()
 		}
 		s.log.Warn("upstream call failed", "upstream", c.upstream, "tool", c.tool, "err", err)
-		return toolError(upstreamFailure(c.upstream, err)), nil
+		res = toolError(upstreamFailure(c.upstream, err))
+	} else {
+		clearProtocolFields(&res.Result)
 	}
-	if res.ResultType == mcp.ResultTypeInputRequired {
-		return res, nil // the gateway's own: see await
-	}
-	clearProtocolFields(&res.Result)
-	addMeta(res, c.meta)
+	s.callDone(ctx, c, res, err)
+	addMeta(res, c.verdict.Meta)
 	return res, nil
+}
+
+// callDone tells the enforcement step how a forwarded call ended.
+func (s *wsServer) callDone(ctx context.Context, c *parked, res *mcp.CallToolResult, err error) {
+	if done := c.verdict.Done; done != nil {
+		done(context.WithoutCancel(ctx), res, err)
+	}
 }
 
 // connectionMeta are the _meta keys of protocol 2026-07-28 that describe the

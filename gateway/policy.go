@@ -1,0 +1,174 @@
+package gateway
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/json"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/mark3labs/mcp-go/mcp"
+	"github.com/oklog/ulid/v2"
+
+	"github.com/gatehouse-mcp/gatehouse/policy"
+)
+
+// MetaWarnings is the key under which the warnings of warn policies that
+// matched a call go in its result's _meta: a list of {policy, message}.
+const MetaWarnings = "io.gatehouse/warnings"
+
+// Policies is the Enforcer that decides every call with a policy engine
+// (DESIGN §4): a blocked call gets the violation message, a call that needs
+// approval a tool error saying so, an allowed one is forwarded with its
+// arguments redacted as the policies say and its warnings in _meta. Every
+// result carries the verdict id under MetaVerdict.
+type Policies struct {
+	// Engine decides the calls.
+	Engine *policy.Engine
+	// ScanOutput lists the workspaces whose tool results are scanned for
+	// secrets, which are replaced by [REDACTED]; nil scans none.
+	ScanOutput map[string]bool
+	// Logger receives one line per call that is not simply allowed; nil
+	// discards.
+	Logger *slog.Logger
+}
+
+var _ Enforcer = (*Policies)(nil)
+
+// Enforce decides call.
+func (p *Policies) Enforce(ctx context.Context, call Call) Verdict {
+	v := p.Engine.Evaluate(ctx, policy.Call{
+		Workspace: call.Workspace, Upstream: call.Upstream, Tool: call.Tool, Exposed: call.Exposed,
+		Description: call.Description, Arguments: call.Arguments,
+		User: call.User, Client: call.Client, Session: call.Session,
+	})
+	id := NewVerdictID()
+	meta := map[string]any{MetaVerdict: id}
+	if len(v.Warnings) > 0 {
+		ws := make([]map[string]string, len(v.Warnings))
+		for i, w := range v.Warnings {
+			ws[i] = map[string]string{"policy": w.Policy, "message": w.Message}
+		}
+		meta[MetaWarnings] = ws
+	}
+	p.log(call, id, v)
+	switch v.Decision {
+	case policy.DecisionAllow:
+		out := Verdict{Allow: true, Arguments: v.Arguments, Meta: meta}
+		if p.ScanOutput[call.Workspace] {
+			out.Done = p.scanOutput(call, id)
+		}
+		return out
+	case policy.DecisionRequireApproval:
+		return Verdict{Meta: meta, Message: v.Message + " Gatehouse cannot ask for approval yet, so the call was not run; ask an administrator to change the policy if it must run."}
+	default:
+		return Verdict{Meta: meta, Message: v.Message}
+	}
+}
+
+// log notes a verdict that is not a plain allow. It never logs arguments.
+func (p *Policies) log(call Call, id string, v policy.Verdict) {
+	if p.Logger == nil {
+		return
+	}
+	attrs := []any{"workspace", call.Workspace, "upstream", call.Upstream, "tool", call.Tool, "user", call.User, "verdict", id}
+	switch {
+	case v.Decision != policy.DecisionAllow:
+		p.Logger.Info("tool call "+string(v.Decision), append(attrs, "policy", v.Policy, "reason", v.Reason)...)
+	case v.Judge.FailOpen:
+		p.Logger.Warn("tool call allowed fail-open: a non-strict policy could not be judged", append(attrs, "err", v.Judge.Err)...)
+	case len(v.Warnings) > 0 || len(v.Redactions) > 0:
+		p.Logger.Info("tool call allowed with warnings or redactions", append(attrs, "warnings", len(v.Warnings), "redactions", len(v.Redactions))...)
+	}
+}
+
+// scanOutput returns the Done hook that redacts secrets in a result.
+func (p *Policies) scanOutput(call Call, id string) func(context.Context, *mcp.CallToolResult, error) {
+	return func(_ context.Context, res *mcp.CallToolResult, err error) {
+		if err != nil || res == nil {
+			return
+		}
+		if n := redactResult(res); n > 0 && p.Logger != nil {
+			p.Logger.Info("secrets redacted in a tool result", "workspace", call.Workspace, "upstream", call.Upstream, "tool", call.Tool, "verdict", id, "secrets", n)
+		}
+	}
+}
+
+// redactResult replaces the secrets in res's text content, text resources
+// and structured content, and returns how many it replaced.
+func redactResult(res *mcp.CallToolResult) int {
+	total := 0
+	for i, c := range res.Content {
+		switch c := c.(type) {
+		case mcp.TextContent:
+			if t, n := policy.RedactSecrets(c.Text); n > 0 {
+				c.Text, total = t, total+n
+				res.Content[i] = c
+			}
+		case mcp.EmbeddedResource:
+			if r, ok := c.Resource.(mcp.TextResourceContents); ok {
+				if t, n := policy.RedactSecrets(r.Text); n > 0 {
+					r.Text, total = t, total+n
+					c.Resource = r
+					res.Content[i] = c
+				}
+			}
+		}
+	}
+	if res.StructuredContent != nil {
+		if out, n := redactStructured(res.StructuredContent); n > 0 {
+			res.StructuredContent, total = out, total+n
+		}
+	}
+	return total
+}
+
+// redactStructured redacts the secrets in the strings of structured
+// content. Content it cannot read is replaced whole: it is never passed on
+// unscanned.
+func redactStructured(v any) (any, int) {
+	raw, err := json.Marshal(v)
+	if err != nil {
+		return map[string]any{"error": "structured content withheld: Gatehouse could not scan it"}, 1
+	}
+	args, err := policy.ParseArguments(raw)
+	if err != nil {
+		// Not an object (or not readable as one): scan it as text.
+		t, n := policy.RedactSecrets(string(raw))
+		if n == 0 {
+			return v, 0
+		}
+		return t, n
+	}
+	var spans []policy.Span
+	for i, l := range args.Leaves() {
+		for _, f := range policy.DetectOnly(l.Text, policy.ThreatSecret) {
+			spans = append(spans, policy.Span{Leaf: i, Start: f.Start, End: f.End})
+		}
+	}
+	if len(spans) == 0 {
+		return v, 0
+	}
+	out, err := args.Redact(spans)
+	var redacted any
+	if err == nil {
+		err = json.Unmarshal(out, &redacted)
+	}
+	if err != nil {
+		return map[string]any{"error": "structured content withheld: Gatehouse could not redact the secrets in it"}, len(spans)
+	}
+	return redacted, len(spans)
+}
+
+var (
+	ulidMu      sync.Mutex
+	ulidEntropy = ulid.Monotonic(rand.Reader, 0)
+)
+
+// NewVerdictID returns a new time-ordered verdict id (a ULID).
+func NewVerdictID() string {
+	ulidMu.Lock()
+	defer ulidMu.Unlock()
+	return ulid.MustNew(ulid.Timestamp(time.Now()), ulidEntropy).String()
+}
