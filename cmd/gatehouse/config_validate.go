@@ -27,6 +27,7 @@ func (l *configLoader) validate(cfg *Config) {
 		}
 	}
 	l.validatePolicies(l.mainFile, "policies", cfg.Policies, all, "any workspace")
+	l.includeTemplates(cfg) // after the file's own: they are checked in their scope, and a template's in its own
 	for i := range cfg.Workspaces {
 		l.validateWorkspace(&cfg.Workspaces[i])
 	}
