@@ -27,7 +27,10 @@ type generation struct {
 
 var (
 	// modern is the mcp-go default: stateless 2026-07-28, no initialize.
-	modern = generation{name: "modern", version: mcp.LATEST_PROTOCOL_VERSION}
+	// Its server/discover probe waits as long as a gateway may take to
+	// start (a stdio gateway answers once its upstreams are up); mcp-go's
+	// default of 5 s falls back to 2025-11-25 on a loaded machine.
+	modern = generation{name: "modern", version: mcp.LATEST_PROTOCOL_VERSION, options: []client.ClientOption{client.WithDiscoverTimeout(startTimeout)}}
 	// legacy is 2025-11-25: the initialize handshake and, over HTTP, a session.
 	legacy = generation{
 		name:    "legacy",

@@ -48,7 +48,10 @@ func runCheck(cmd *cobra.Command, _ []string) error {
 		n += len(w.Upstreams)
 	}
 	fmt.Fprintf(out, "%s: valid (%d workspaces, %d upstreams)\n", cfg.File, len(specs), n)
-	warnUnenforced(slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), nil)), cfg)
+	if _, err := cfg.NewEngine(nil); err != nil {
+		return usageError(err)
+	}
+	warnUnjudged(slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), nil)), cfg)
 	if connect, _ := cmd.Flags().GetBool("connect"); !connect {
 		return nil
 	}

@@ -82,6 +82,9 @@ type Config struct {
 	// Strict is the default of every policy: fail closed when a policy
 	// cannot be decided.
 	Strict bool
+	// ScanOutput scans tool results for secrets and redacts them; the
+	// default of every workspace.
+	ScanOutput bool
 	// Include names built-in policy templates added to the global policies.
 	Include []string
 	// Policies are the global policies, in file order.
@@ -146,9 +149,11 @@ type WorkspaceConfig struct {
 	File string
 	// Strict overrides Config.Strict for this workspace's policies; nil
 	// means unset.
-	Strict    *bool
-	Upstreams []UpstreamConfig
-	Policies  []PolicyConfig
+	Strict *bool
+	// ScanOutput overrides Config.ScanOutput; nil means unset.
+	ScanOutput *bool
+	Upstreams  []UpstreamConfig
+	Policies   []PolicyConfig
 }
 
 // UpstreamConfig is one upstream MCP server of a workspace: a stdio child

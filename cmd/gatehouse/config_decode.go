@@ -394,6 +394,7 @@ func (d *configDecoder) config(n *yaml.Node, cfg *Config) {
 			})
 		},
 		"strict":         d.boolean(&cfg.Strict),
+		"scan_output":    d.boolean(&cfg.ScanOutput),
 		"include":        d.strs(&cfg.Include),
 		"policies":       func(n *yaml.Node, field string) { cfg.Policies = d.policies(n, field) },
 		"workspaces_dir": d.str(&cfg.WorkspacesDir),
@@ -412,7 +413,8 @@ func (d *configDecoder) config(n *yaml.Node, cfg *Config) {
 func (d *configDecoder) workspace(name string, n *yaml.Node, field string) WorkspaceConfig {
 	w := WorkspaceConfig{Name: name, File: d.abs}
 	d.fields(n, field, keyHandlers{
-		"strict": d.boolPtr(&w.Strict),
+		"strict":      d.boolPtr(&w.Strict),
+		"scan_output": d.boolPtr(&w.ScanOutput),
 		"upstreams": func(n *yaml.Node, field string) {
 			for i, item := range d.seq(n, field) {
 				w.Upstreams = append(w.Upstreams, d.upstream(item, fieldIndex(field, i)))

@@ -30,6 +30,8 @@ type reloader struct {
 	log     *slog.Logger
 	gateway *gateway.Gateway
 	only    string // over stdio: the one workspace served
+	// enforcer is the policy enforcement applied last.
+	enforcer *gateway.Policies
 
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
@@ -123,6 +125,11 @@ func (r *reloader) reload(w *fsnotify.Watcher, forced bool) {
 	if ok && d == r.last && !forced {
 		return
 	}
+	enforcer, err := newEnforcer(cfg, r.log, r.enforcer)
+	if err != nil {
+		r.log.Error("config reload rejected; the previous config keeps serving", "file", r.path, "err", err)
+		return
+	}
 	specs := cfg.WorkspaceSpecs()
 	if r.only != "" {
 		specs = keepOnly(specs, r.only)
@@ -131,12 +138,17 @@ func (r *reloader) reload(w *fsnotify.Watcher, forced bool) {
 			specs = []workspace.Spec{{Name: r.only}}
 		}
 	}
+	// The new policies first: a tool the new config adds must never be
+	// served under the old ones.
+	r.gateway.SetEnforcer(enforcer)
+	r.enforcer = enforcer
 	r.gateway.Apply(specs)
 	r.last = d
 	if w != nil {
 		r.watch(w, cfg) // workspaces_dir may have moved
 	}
-	r.log.Info("config reloaded", "file", r.path, "workspaces", len(specs))
+	r.log.Info("config reloaded", "file", r.path, "workspaces", len(specs), "policy_version", enforcer.Engine.Version())
+	warnUnjudged(r.log, cfg)
 }
 
 func keepOnly(specs []workspace.Spec, name string) []workspace.Spec {

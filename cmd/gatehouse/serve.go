@@ -9,10 +9,12 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
 	"github.com/gatehouse-mcp/gatehouse/gateway"
+	"github.com/gatehouse-mcp/gatehouse/policy"
 	"github.com/gatehouse-mcp/gatehouse/upstream"
 	"github.com/gatehouse-mcp/gatehouse/workspace"
 	"github.com/spf13/cobra"
@@ -93,21 +95,26 @@ func runServe(cmd *cobra.Command, args []string) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
+	enforcer, err := newEnforcer(cfg, log, nil)
+	if err != nil {
+		return usageError(err)
+	}
 	g := gateway.New(specs, gateway.Options{
-		Logger:  log,
-		Version: version,
-		User:    s.user(),
-		HTTP:    gateway.HTTPOptions{AllowedOrigins: cfg.HTTP.AllowedOrigins, MaxRequestBytes: cfg.HTTP.MaxRequestBytes},
+		Logger:   log,
+		Version:  version,
+		User:     s.user(),
+		HTTP:     gateway.HTTPOptions{AllowedOrigins: cfg.HTTP.AllowedOrigins, MaxRequestBytes: cfg.HTTP.MaxRequestBytes},
+		Enforcer: enforcer,
 	})
 	defer g.Close()
-	warnUnenforced(log, cfg)
+	warnUnjudged(log, cfg)
 	g.Start(ctx)
 	waitCtx, cancel := context.WithTimeout(ctx, startTimeout)
 	_ = g.WaitReady(waitCtx)
 	cancel()
 	logSummary(log, g)
 
-	reloader := &reloader{path: cfg.File, log: log, gateway: g, only: wsNameIfStdio(httpAddr, specs)}
+	reloader := &reloader{path: cfg.File, log: log, gateway: g, enforcer: enforcer, only: wsNameIfStdio(httpAddr, specs)}
 	reloader.start(ctx, cfg)
 	defer reloader.stop()
 
@@ -243,14 +250,48 @@ func drain(log *slog.Logger, g *gateway.Gateway) {
 	}
 }
 
-// warnUnenforced says loudly that configured policies do not act yet: the
-// policy engine is not part of this build, so every call is allowed.
-func warnUnenforced(log *slog.Logger, cfg *Config) {
-	n := len(cfg.Policies) + len(cfg.Include)
-	for _, w := range cfg.Workspaces {
-		n += len(w.Policies)
+// newEnforcer builds the policy enforcement of cfg. prev is the enforcer
+// it replaces on reload, whose rate-limit counts it keeps; nil at start.
+func newEnforcer(cfg *Config, log *slog.Logger, prev *gateway.Policies) (*gateway.Policies, error) {
+	var limiter *policy.Limiter
+	if prev != nil {
+		limiter = prev.Engine.Limiter()
 	}
-	if n > 0 {
-		log.Warn("policies are validated but NOT ENFORCED in this build: every tool call is allowed", "policies", n)
+	engine, err := cfg.NewEngine(limiter)
+	if err != nil {
+		return nil, err
+	}
+	return &gateway.Policies{Engine: engine, ScanOutput: cfg.ScanOutputWorkspaces(), Logger: log}, nil
+}
+
+// warnUnjudged says loudly that plain-English policies cannot be judged:
+// this build has no LLM judge, so a strict one blocks every call in its
+// scope and a non-strict one allows them flagged fail-open.
+func warnUnjudged(log *slog.Logger, cfg *Config) {
+	set, err := cfg.PolicySet()
+	if err != nil {
+		return
+	}
+	var strict, lax []string
+	add := func(ps []policy.Policy) {
+		for _, p := range ps {
+			switch {
+			case p.Deterministic() || !p.Enabled:
+			case p.Strict:
+				strict = append(strict, p.Name)
+			default:
+				lax = append(lax, p.Name)
+			}
+		}
+	}
+	add(set.Global)
+	for _, ps := range set.Workspaces {
+		add(ps)
+	}
+	if len(strict) > 0 {
+		log.Warn("plain-English policies cannot be judged (no LLM judge in this build): these strict ones BLOCK every call in their scope", "policies", strings.Join(strict, ","))
+	}
+	if len(lax) > 0 {
+		log.Warn("plain-English policies cannot be judged (no LLM judge in this build): these non-strict ones allow calls flagged fail-open", "policies", strings.Join(lax, ","))
 	}
 }

@@ -1,0 +1,159 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/gatehouse-mcp/gatehouse/policy"
+)
+
+// PolicySet turns the config's policies into the set the policy engine
+// decides with: the global ones (the file's own, then the included
+// templates') and each workspace's own, with every default resolved — a
+// global policy is strict unless it says otherwise or the top level does; a
+// workspace policy follows, in that order, itself, its workspace, the top
+// level. A workspace's strict never reaches a global policy: a workspace
+// cannot weaken what applies to all.
+func (c *Config) PolicySet() (policy.Set, error) {
+	set := policy.Set{Workspaces: map[string][]policy.Policy{}}
+	var errs []error
+	conv := func(ps []PolicyConfig, strict bool) []policy.Policy {
+		out := make([]policy.Policy, 0, len(ps))
+		for _, p := range ps {
+			pp, err := p.policy(strict)
+			if err != nil {
+				errs = append(errs, err)
+				continue
+			}
+			out = append(out, pp)
+		}
+		return out
+	}
+	set.Global = conv(c.Policies, c.Strict)
+	for _, w := range c.Workspaces {
+		strict := c.Strict
+		if w.Strict != nil {
+			strict = *w.Strict
+		}
+		set.Workspaces[w.Name] = conv(w.Policies, strict)
+	}
+	if len(errs) > 0 {
+		return policy.Set{}, fmt.Errorf("policies: %w", errors.Join(errs...))
+	}
+	return set, nil
+}
+
+// ScanOutputWorkspaces lists the workspaces whose tool results are scanned
+// for secrets.
+func (c *Config) ScanOutputWorkspaces() map[string]bool {
+	m := map[string]bool{}
+	for _, w := range c.Workspaces {
+		on := c.ScanOutput
+		if w.ScanOutput != nil {
+			on = *w.ScanOutput
+		}
+		if on {
+			m[w.Name] = true
+		}
+	}
+	return m
+}
+
+// policy converts one validated policy; strict is the default it inherits.
+func (p PolicyConfig) policy(strict bool) (policy.Policy, error) {
+	out := policy.Policy{
+		Name:        p.Name,
+		Description: p.Description,
+		Enabled:     p.Enabled == nil || *p.Enabled,
+		Strict:      strict,
+		Priority:    p.Priority,
+		Rules:       p.Rules,
+		Action:      policy.Action(p.Action),
+		Tools:       slices.Clone(p.Tools),
+		Upstreams:   slices.Clone(p.Upstreams),
+		Message:     p.Message,
+		Source:      p.source(),
+	}
+	if p.Strict != nil {
+		out.Strict = *p.Strict
+	}
+	if rl := p.RateLimit; rl != nil {
+		out.RateLimit = &policy.RateLimit{Requests: rl.Requests, Per: time.Duration(rl.Per), Key: policy.RateLimitKey(rl.Key)}
+	}
+	if w := p.When; w != nil {
+		switch a := w.Args.(type) {
+		case string:
+			out.When.Args = a
+		case map[string]string:
+			out.When.ArgFields = a
+		}
+		out.When.Keywords = slices.Clone(w.Keywords)
+		for _, t := range w.Threats {
+			out.When.Threats = append(out.When.Threats, policy.Threat(t))
+		}
+		out.When.RiskMin, out.When.RiskMax = w.RiskMin, w.RiskMax
+		out.When.Users, out.When.Clients = slices.Clone(w.Users), slices.Clone(w.Clients)
+		if t := w.Time; t != nil {
+			tw, err := timeWindow(t)
+			if err != nil {
+				return out, fmt.Errorf("%s: policy %q: when.time: %w", out.Source, p.Name, err)
+			}
+			out.When.Time = tw
+		}
+	}
+	return out, nil
+}
+
+// source says where a policy is defined: file:line, or template:NAME:line.
+func (p PolicyConfig) source() string {
+	file := p.File
+	if !strings.HasPrefix(file, "template:") {
+		file = filepath.Base(file)
+	}
+	if p.Line > 0 {
+		return fmt.Sprintf("%s:%d", file, p.Line)
+	}
+	return file
+}
+
+func timeWindow(t *TimeWindowConfig) (*policy.TimeWindow, error) {
+	tw := &policy.TimeWindow{From: -1, To: -1}
+	for _, d := range t.Days {
+		i := slices.Index(weekdays, d)
+		if i < 0 {
+			return nil, fmt.Errorf("day %q", d)
+		}
+		tw.Days = append(tw.Days, time.Weekday(i))
+	}
+	if t.From != "" {
+		var err error
+		if tw.From, err = policy.ParseClock(t.From); err != nil {
+			return nil, err
+		}
+		if tw.To, err = policy.ParseClock(t.To); err != nil {
+			return nil, err
+		}
+	}
+	if t.TZ != "" {
+		loc, err := time.LoadLocation(t.TZ)
+		if err != nil {
+			return nil, fmt.Errorf("tz %q: %w", t.TZ, err)
+		}
+		tw.Location = loc
+	}
+	return tw, nil
+}
+
+// NewEngine builds the policy engine of the config. limiter carries rate
+// limit counts over from the engine it replaces; nil starts afresh.
+func (c *Config) NewEngine(limiter *policy.Limiter) (*policy.Engine, error) {
+	set, err := c.PolicySet()
+	if err != nil {
+		return nil, err
+	}
+	return policy.NewEngine(set, policy.Options{Limiter: limiter, JudgeTimeout: time.Duration(c.Judge.Timeout)})
+}

@@ -1,0 +1,420 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/spf13/cobra"
+
+	"github.com/gatehouse-mcp/gatehouse/policy"
+	"github.com/gatehouse-mcp/gatehouse/workspace"
+)
+
+func newPolicyCommand() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "policy",
+		Short: "List policies, and try a call against them",
+		Args:  cobra.NoArgs,
+	}
+	cmd.AddCommand(newPolicyListCommand(), newPolicyTestCommand())
+	return cmd
+}
+
+func newPolicyListCommand() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "list",
+		Short: "List the policies with their scope, action, priority and state",
+		Long: `List prints the policies of the config in evaluation order: the global ones,
+then each workspace's own (only the named workspace's with --workspace).
+Included templates' policies are global ones.`,
+		Args: cobra.NoArgs,
+		RunE: runPolicyList,
+	}
+	cmd.Flags().String("workspace", "", "list the policies that apply in this workspace")
+	cmd.Flags().Bool("json", false, "print JSON")
+	return cmd
+}
+
+func newPolicyTestCommand() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "test --workspace W --tool T --args JSON",
+		Short: "Decide a call against the policies without running it",
+		Long: `Test decides a tools/call as the gateway would — without calling any upstream
+and without counting against rate limits — and prints, in evaluation order,
+every policy and whether and why it applied, what the detectors found (masked),
+the risk score, the deciding policy and the decision.
+
+--tool is the name a client calls (upstream__tool, or the bare name of an
+upstream with prefix: false); --upstream picks the upstream when a bare name
+is ambiguous. The exit code is 0 whatever the decision; read it from the
+output, or from "decision" with --json.`,
+		Args: cobra.NoArgs,
+		RunE: runPolicyTest,
+	}
+	cmd.Flags().String("workspace", "", "workspace the call is made in (required when the config has several)")
+	cmd.Flags().String("tool", "", "tool name as the client calls it (required)")
+	cmd.Flags().String("upstream", "", "upstream of the tool, when the name alone does not say")
+	cmd.Flags().String("args", "{}", "the call's arguments, a JSON object")
+	cmd.Flags().String("user", "", "the user (default $GATEHOUSE_USER, then the OS user)")
+	cmd.Flags().String("client", "", "the client's name, as sent in initialize")
+	cmd.Flags().Bool("no-judge", false, "do not ask the judge: report plain-English policies as not judged")
+	cmd.Flags().Bool("json", false, "print JSON")
+	return cmd
+}
+
+// listedPolicy is one policy as `policy list --json` prints it.
+type listedPolicy struct {
+	Name        string   `json:"name"`
+	Layer       string   `json:"layer"`
+	Workspace   string   `json:"workspace,omitempty"`
+	Kind        string   `json:"kind"` // the action, or "rules"
+	Priority    int      `json:"priority"`
+	Enabled     bool     `json:"enabled"`
+	Strict      bool     `json:"strict"`
+	Tools       []string `json:"tools,omitempty"`
+	Upstreams   []string `json:"upstreams,omitempty"`
+	Description string   `json:"description,omitempty"`
+	Source      string   `json:"source"`
+}
+
+func runPolicyList(cmd *cobra.Command, _ []string) error {
+	s := newSettings(cmd)
+	cfg, err := s.load()
+	if err != nil {
+		return err
+	}
+	engine, err := cfg.NewEngine(nil)
+	if err != nil {
+		return usageError(err)
+	}
+	var names []string
+	if name := s.v.GetString("workspace"); name != "" {
+		if _, ok := cfg.Workspace(name); !ok {
+			return usageError(fmt.Errorf("--workspace %q: no such workspace in %s", name, cfg.File))
+		}
+		names = []string{name}
+	} else {
+		for _, w := range cfg.Workspaces {
+			names = append(names, w.Name)
+		}
+	}
+	var out []listedPolicy
+	for i, name := range names {
+		for _, p := range engine.Policies(name) {
+			if p.Layer == policy.LayerGlobal && i > 0 {
+				continue // listed once
+			}
+			out = append(out, listed(p))
+		}
+	}
+	if len(names) == 0 { // no workspaces: the global policies still exist
+		for _, p := range engine.Policies("") {
+			out = append(out, listed(p))
+		}
+	}
+	w := cmd.OutOrStdout()
+	if asJSON, _ := cmd.Flags().GetBool("json"); asJSON {
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		if out == nil {
+			out = []listedPolicy{}
+		}
+		return enc.Encode(out)
+	}
+	if len(out) == 0 {
+		fmt.Fprintln(w, "no policies: every call is allowed")
+		return nil
+	}
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "LAYER\tNAME\tKIND\tPRIORITY\tSTATE\tSCOPE\tSOURCE")
+	for _, p := range out {
+		layer := p.Layer
+		if p.Workspace != "" {
+			layer = "workspace " + p.Workspace
+		}
+		state := "enabled"
+		if !p.Enabled {
+			state = "DISABLED"
+		}
+		if p.Strict {
+			state += ",strict"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%s\t%s\n", layer, p.Name, p.Kind, p.Priority, state, scope(p.Tools, p.Upstreams), p.Source)
+	}
+	return tw.Flush()
+}
+
+func listed(p policy.Listed) listedPolicy {
+	kind := string(p.Action)
+	if !p.Deterministic() {
+		kind = "rules"
+	}
+	return listedPolicy{
+		Name: p.Name, Layer: string(p.Layer), Workspace: p.Workspace, Kind: kind, Priority: p.Priority,
+		Enabled: p.Enabled, Strict: p.Strict, Tools: p.Tools, Upstreams: p.Upstreams,
+		Description: p.Description, Source: p.Source,
+	}
+}
+
+func scope(tools, upstreams []string) string {
+	var parts []string
+	if len(upstreams) > 0 {
+		parts = append(parts, "upstreams "+strings.Join(upstreams, ","))
+	}
+	if len(tools) > 0 {
+		parts = append(parts, "tools "+strings.Join(tools, ","))
+	}
+	if len(parts) == 0 {
+		return "every tool"
+	}
+	return strings.Join(parts, "; ")
+}
+
+// testReport is what `policy test --json` prints. Its fields are stable
+// (documented in the README); new ones may be added.
+type testReport struct {
+	Workspace     string           `json:"workspace"`
+	Upstream      string           `json:"upstream"`
+	Tool          string           `json:"tool"`
+	Exposed       string           `json:"exposed"`
+	User          string           `json:"user"`
+	Client        string           `json:"client"`
+	Decision      string           `json:"decision"`
+	Policy        string           `json:"policy"`
+	Layer         string           `json:"layer"`
+	Reason        string           `json:"reason"`
+	Message       string           `json:"message"`
+	RetryAfterSec int              `json:"retry_after_seconds"`
+	Risk          float64          `json:"risk"`
+	Findings      []testFinding    `json:"findings"`
+	Policies      []testResult     `json:"policies"`
+	Warnings      []testWarning    `json:"warnings"`
+	Redactions    []testRedaction  `json:"redactions"`
+	Arguments     *json.RawMessage `json:"arguments"` // after redaction; null when unchanged
+	Judge         testJudge        `json:"judge"`
+	PolicyVersion string           `json:"policy_version"`
+	Notes         []string         `json:"notes"`
+}
+
+type testFinding struct {
+	Threat   string  `json:"threat"`
+	Kind     string  `json:"kind"`
+	Severity float64 `json:"severity"`
+	Path     string  `json:"path"`
+	Masked   string  `json:"masked"`
+}
+
+type testResult struct {
+	Policy   string `json:"policy"`
+	Layer    string `json:"layer"`
+	Kind     string `json:"kind"`
+	Priority int    `json:"priority"`
+	Outcome  string `json:"outcome"`
+	Why      string `json:"why"`
+	Source   string `json:"source"`
+}
+
+type testWarning struct {
+	Policy  string `json:"policy"`
+	Message string `json:"message"`
+}
+
+type testRedaction struct {
+	Policy string `json:"policy"`
+	Path   string `json:"path"`
+	What   string `json:"what"`
+}
+
+type testJudge struct {
+	Asked    bool   `json:"asked"`
+	Error    string `json:"error"`
+	FailOpen bool   `json:"fail_open"`
+}
+
+func runPolicyTest(cmd *cobra.Command, _ []string) error {
+	s := newSettings(cmd)
+	cfg, err := s.load()
+	if err != nil {
+		return err
+	}
+	tool, _ := cmd.Flags().GetString("tool")
+	if tool == "" {
+		return usageError(errors.New("--tool is required"))
+	}
+	rawArgs, _ := cmd.Flags().GetString("args")
+	if !json.Valid([]byte(rawArgs)) {
+		return usageError(fmt.Errorf("--args: not valid JSON: %s", rawArgs))
+	}
+	specs, err := pickWorkspace(cfg, s.v.GetString("workspace"))
+	if err != nil {
+		return err
+	}
+	ws := specs[0]
+	upstreamFlag, _ := cmd.Flags().GetString("upstream")
+	call, notes, err := resolveTool(ws, tool, upstreamFlag)
+	if err != nil {
+		return usageError(err)
+	}
+	call.Arguments = json.RawMessage(rawArgs)
+	call.User = s.user()
+	if u, _ := cmd.Flags().GetString("user"); u != "" {
+		call.User = u
+	}
+	call.Client, _ = cmd.Flags().GetString("client")
+	engine, err := cfg.NewEngine(nil)
+	if err != nil {
+		return usageError(err)
+	}
+	noJudge, _ := cmd.Flags().GetBool("no-judge")
+	v := engine.Explain(cmd.Context(), call, policy.ExplainOptions{NoJudge: noJudge})
+	if v.Judge.Asked && v.Judge.Err != nil {
+		notes = append(notes, "plain-English policies were put to the judge and it failed: "+v.Judge.Err.Error())
+	}
+	r := report(call, v, notes)
+	if asJSON, _ := cmd.Flags().GetBool("json"); asJSON {
+		enc := json.NewEncoder(cmd.OutOrStdout())
+		enc.SetIndent("", "  ")
+		enc.SetEscapeHTML(false)
+		return enc.Encode(r)
+	}
+	printReport(cmd.OutOrStdout(), r)
+	return nil
+}
+
+// resolveTool turns the name a client calls into the call's upstream and
+// tool, as the catalog would without connecting: upstream__tool for an
+// upstream with a prefix, the bare name for one without.
+func resolveTool(ws workspace.Spec, name, upstreamName string) (policy.Call, []string, error) {
+	call := policy.Call{Workspace: ws.Name, Exposed: name, Tool: name}
+	var notes []string
+	if upstreamName != "" {
+		for _, u := range ws.Upstreams {
+			if u.Name == upstreamName {
+				call.Upstream = u.Name
+				if u.Prefix {
+					call.Tool = strings.TrimPrefix(name, u.Name+"__")
+					call.Exposed = u.Name + "__" + call.Tool
+				}
+				return call, notes, nil
+			}
+		}
+		return call, nil, fmt.Errorf("--upstream %q: workspace %q has no such upstream", upstreamName, ws.Name)
+	}
+	var bare []string
+	for _, u := range ws.Upstreams {
+		if u.Prefix && strings.HasPrefix(name, u.Name+"__") && len(name) > len(u.Name)+2 {
+			call.Upstream, call.Tool = u.Name, name[len(u.Name)+2:]
+			return call, notes, nil
+		}
+		if !u.Prefix {
+			bare = append(bare, u.Name)
+		}
+	}
+	switch len(bare) {
+	case 1:
+		call.Upstream = bare[0]
+	case 0:
+		notes = append(notes, fmt.Sprintf("no upstream of workspace %q exposes %q (names are upstream__tool); policies scoped by upstream do not apply", ws.Name, name))
+	default:
+		return call, nil, fmt.Errorf("--tool %q: several upstreams expose bare names (%s); say which with --upstream", name, strings.Join(bare, ", "))
+	}
+	return call, notes, nil
+}
+
+func report(call policy.Call, v policy.Verdict, notes []string) testReport {
+	r := testReport{
+		Workspace: call.Workspace, Upstream: call.Upstream, Tool: call.Tool, Exposed: call.Exposed,
+		User: call.User, Client: call.Client,
+		Decision: string(v.Decision), Policy: v.Policy, Layer: string(v.Layer), Reason: v.Reason, Message: v.Message,
+		RetryAfterSec: int(v.RetryAfter.Seconds()), Risk: v.Risk, PolicyVersion: v.Version,
+		Findings: []testFinding{}, Policies: []testResult{}, Warnings: []testWarning{}, Redactions: []testRedaction{},
+		Judge: testJudge{Asked: v.Judge.Asked, FailOpen: v.Judge.FailOpen}, Notes: notes,
+	}
+	if r.Notes == nil {
+		r.Notes = []string{}
+	}
+	if v.Judge.Err != nil {
+		r.Judge.Error = v.Judge.Err.Error()
+	}
+	if v.Arguments != nil && v.Decision == policy.DecisionAllow { // nothing is forwarded otherwise
+		a := v.Arguments
+		r.Arguments = &a
+	}
+	for _, f := range v.Findings {
+		r.Findings = append(r.Findings, testFinding{Threat: string(f.Threat), Kind: f.Kind, Severity: f.Severity, Path: f.Path, Masked: f.Masked})
+	}
+	for _, p := range v.Results {
+		r.Policies = append(r.Policies, testResult{Policy: p.Policy, Layer: string(p.Layer), Kind: p.Kind, Priority: p.Priority, Outcome: string(p.Outcome), Why: p.Why, Source: p.Source})
+	}
+	for _, w := range v.Warnings {
+		r.Warnings = append(r.Warnings, testWarning{Policy: w.Policy, Message: w.Message})
+	}
+	for _, d := range v.Redactions {
+		r.Redactions = append(r.Redactions, testRedaction{Policy: d.Policy, Path: d.Path, What: d.What})
+	}
+	return r
+}
+
+func printReport(w io.Writer, r testReport) {
+	client := r.Client
+	if client == "" {
+		client = "(none)"
+	}
+	upstreamName := r.Upstream
+	if upstreamName == "" {
+		upstreamName = "(unknown)"
+	}
+	fmt.Fprintf(w, "call:      workspace %s, tool %s (upstream %s, tool %s), user %s, client %s\n", r.Workspace, r.Exposed, upstreamName, r.Tool, r.User, client)
+	for _, n := range r.Notes {
+		fmt.Fprintf(w, "note:      %s\n", n)
+	}
+	if len(r.Findings) == 0 {
+		fmt.Fprintln(w, "detectors: nothing found")
+	} else {
+		fmt.Fprintln(w, "detectors:")
+		tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+		for _, f := range r.Findings {
+			fmt.Fprintf(tw, "  %s\t%s\tseverity %.2f\tat %s\t%s\n", f.Threat, f.Kind, f.Severity, f.Path, f.Masked)
+		}
+		_ = tw.Flush()
+	}
+	fmt.Fprintf(w, "risk:      %.2f\n", r.Risk)
+	fmt.Fprintln(w, "policies, in evaluation order:")
+	if len(r.Policies) == 0 {
+		fmt.Fprintln(w, "  (none apply in this workspace)")
+	}
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	for _, p := range r.Policies {
+		fmt.Fprintf(tw, "  %s\t%s\t%s\t%d\t%s\t%s\n", p.Layer, p.Policy, p.Kind, p.Priority, strings.ToUpper(p.Outcome), p.Why)
+	}
+	_ = tw.Flush()
+	for _, x := range r.Warnings {
+		fmt.Fprintf(w, "warning:   %s: %s\n", x.Policy, x.Message)
+	}
+	for _, x := range r.Redactions {
+		fmt.Fprintf(w, "redacted:  %s at %s (%s)\n", x.Policy, x.Path, x.What)
+	}
+	if r.Arguments != nil {
+		fmt.Fprintf(w, "forwarded: %s\n", *r.Arguments)
+	}
+	switch {
+	case r.Policy != "":
+		fmt.Fprintf(w, "decision:  %s by %s policy %q\n", strings.ToUpper(r.Decision), r.Layer, r.Policy)
+	default:
+		fmt.Fprintf(w, "decision:  %s (%s)\n", strings.ToUpper(r.Decision), orNothing(r.Reason, "no policy decided"))
+	}
+	if r.Message != "" {
+		fmt.Fprintf(w, "message:   %s\n", r.Message)
+	}
+}
+
+func orNothing(s, alt string) string {
+	if s == "" {
+		return alt
+	}
+	return s
+}

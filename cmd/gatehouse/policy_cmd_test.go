@@ -1,0 +1,191 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+const policyTestConfig = `version: 1
+strict: true
+policies:
+  - name: no-secrets
+    when: {threats: [secret]}
+    action: block
+    priority: 100
+    message: Secrets must not leave.
+  - name: prod-db
+    tools: ["*sql*"]
+    rules: Never delete rows in production.
+  - name: old-rule
+    enabled: false
+    action: block
+workspaces:
+  dev:
+    strict: false
+    upstreams:
+      - {name: fs, command: /bin/true}
+      - {name: db, command: /bin/true, prefix: false}
+    policies:
+      - name: lax-rule
+        tools: ["*sql*"]
+        rules: Be careful with SQL.
+      - name: redact-ssn
+        when: {args: '\b\d{3}-\d{2}-\d{4}\b'}
+        action: redact
+  prod:
+    upstreams:
+      - {name: a, command: /bin/true, prefix: false}
+      - {name: b, command: /bin/true, prefix: false}
+`
+
+// runCLI runs the command line in-process and returns its output and error.
+func runCLI(t *testing.T, args ...string) (string, error) {
+	t.Helper()
+	root := newRootCommand()
+	var out bytes.Buffer
+	root.SetOut(&out)
+	root.SetErr(&out)
+	root.SetArgs(args)
+	err := root.Execute()
+	return out.String(), err
+}
+
+func writePolicyConfig(t *testing.T) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "gatehouse.yaml")
+	if err := os.WriteFile(path, []byte(policyTestConfig), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+func TestPolicyTestJSON(t *testing.T) {
+	cfg := writePolicyConfig(t)
+	const secret = "AKIAIOSFODNN7EXAMPLE"
+	out, err := runCLI(t, "policy", "test", "--config", cfg, "--workspace", "dev", "--tool", "fs__write_file",
+		"--args", `{"path":"a.txt","content":"key `+secret+` ssn 123-45-6789"}`, "--user", "ada", "--client", "cursor", "--json")
+	if err != nil {
+		t.Fatalf("policy test: %v\n%s", err, out)
+	}
+	if strings.Contains(out, secret) || strings.Contains(out, "123-45-6789") {
+		t.Errorf("policy test output shows a secret or a redacted value:\n%s", out)
+	}
+	var r testReport
+	if err := json.Unmarshal([]byte(out), &r); err != nil {
+		t.Fatalf("--json output does not parse: %v\n%s", err, out)
+	}
+	if r.Decision != "block" || r.Policy != "no-secrets" || r.Layer != "global" || r.Upstream != "fs" || r.Tool != "write_file" || r.User != "ada" || r.Client != "cursor" {
+		t.Errorf("policy test = %+v; want block by global no-secrets for fs/write_file, ada, cursor", r)
+	}
+	if r.Message != `Blocked by policy "no-secrets": Secrets must not leave.` {
+		t.Errorf("message = %q", r.Message)
+	}
+	if r.Arguments != nil {
+		t.Errorf("a blocked call shows forwarded arguments: %s", *r.Arguments)
+	}
+	if len(r.Findings) == 0 || r.Findings[0].Threat != "secret" || r.Findings[0].Path != "$.content" || r.Risk <= 0 {
+		t.Errorf("findings = %+v, risk %v; want the secret at $.content", r.Findings, r.Risk)
+	}
+	var order []string
+	for _, p := range r.Policies {
+		order = append(order, p.Policy+"="+p.Outcome)
+	}
+	want := "no-secrets=block,old-rule=disabled,redact-ssn=redact,prod-db=not_applicable,lax-rule=not_applicable"
+	if got := strings.Join(order, ","); got != want {
+		t.Errorf("policies in evaluation order = %s; want %s", got, want)
+	}
+}
+
+func TestPolicyTestText(t *testing.T) {
+	cfg := writePolicyConfig(t)
+	out, err := runCLI(t, "policy", "test", "--config", cfg, "--workspace", "dev", "--tool", "run_sql",
+		"--args", `{"sql":"DELETE FROM orders"}`, "--user", "ada")
+	if err != nil {
+		t.Fatalf("policy test: %v\n%s", err, out)
+	}
+	// No judge in this build: the strict global rule blocks, the lax
+	// workspace one is flagged.
+	for _, want := range []string{
+		"tool run_sql (upstream db, tool run_sql)",
+		`decision:  BLOCK by global policy "prod-db"`,
+		`message:   Blocked by policy "prod-db": it could not be evaluated (no policy judge is configured)`,
+		"lax-rule",
+		"JUDGE_FAILED",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("policy test output lacks %q:\n%s", want, out)
+		}
+	}
+	out, err = runCLI(t, "policy", "test", "--config", cfg, "--workspace", "dev", "--tool", "run_sql", "--args", `{}`, "--no-judge")
+	if err != nil || !strings.Contains(out, "decision:  ALLOW") || !strings.Contains(out, "not judged (--no-judge)") {
+		t.Errorf("policy test --no-judge = %v:\n%s", err, out)
+	}
+}
+
+func TestPolicyTestUsage(t *testing.T) {
+	cfg := writePolicyConfig(t)
+	for _, tc := range []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"bad args", []string{"--workspace", "dev", "--tool", "fs__x", "--args", "{nope"}, "--args: not valid JSON"},
+		{"no tool", []string{"--workspace", "dev"}, "--tool is required"},
+		{"ambiguous bare name", []string{"--workspace", "prod", "--tool", "x"}, "say which with --upstream"},
+		{"unknown upstream", []string{"--workspace", "prod", "--tool", "x", "--upstream", "zz"}, `"zz": workspace "prod" has no such upstream`},
+		{"unknown workspace", []string{"--workspace", "nope", "--tool", "x"}, "no such workspace"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			out, err := runCLI(t, append([]string{"policy", "test", "--config", cfg}, tc.args...)...)
+			var ee *exitError
+			if !errors.As(err, &ee) || ee.code != exitUsage || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("policy test %v = %v (%s); want exit 2 with %q", tc.args, err, out, tc.want)
+			}
+		})
+	}
+}
+
+func TestPolicyList(t *testing.T) {
+	cfg := writePolicyConfig(t)
+	out, err := runCLI(t, "policy", "list", "--config", cfg, "--json")
+	if err != nil {
+		t.Fatalf("policy list: %v\n%s", err, out)
+	}
+	var ps []listedPolicy
+	if err := json.Unmarshal([]byte(out), &ps); err != nil {
+		t.Fatalf("--json output does not parse: %v\n%s", err, out)
+	}
+	var got []string
+	for _, p := range ps {
+		got = append(got, p.Layer+"/"+p.Workspace+"/"+p.Name+"/"+p.Kind)
+	}
+	want := "global//no-secrets/block,global//old-rule/block,global//prod-db/rules,workspace/dev/redact-ssn/redact,workspace/dev/lax-rule/rules"
+	if strings.Join(got, ",") != want {
+		t.Errorf("policy list = %s; want %s", strings.Join(got, ","), want)
+	}
+	for _, p := range ps {
+		switch p.Name {
+		case "old-rule":
+			if p.Enabled {
+				t.Errorf("old-rule listed enabled")
+			}
+		case "lax-rule":
+			if p.Strict {
+				t.Errorf("lax-rule is strict; want the workspace's strict: false")
+			}
+		case "prod-db":
+			if !p.Strict {
+				t.Errorf("prod-db is not strict: a workspace's strict must not reach a global policy")
+			}
+		}
+	}
+	out, err = runCLI(t, "policy", "list", "--config", cfg, "--workspace", "prod")
+	if err != nil || !strings.Contains(out, "DISABLED") || strings.Contains(out, "lax-rule") {
+		t.Errorf("policy list --workspace prod = %v:\n%s", err, out)
+	}
+}
