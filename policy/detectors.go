@@ -454,13 +454,10 @@ func partial64(b string) uint64 {
 // (an ASCII letter after a non-letter, or an upper-case letter after a
 // lower-case one) whose first four bytes hash into triggerBloom to word,
 // every stretch of 16 bytes holding 7 digits or more to numbers, and every
-// ".." to dotdot. The loop only notes these events; they are handled a
-// batch at a time, so that the loop keeps its state in registers.
+// ".." to dotdot.
 func (s *scanner) scanWords() {
 	t := s.text
 	pii, path := s.want&setPII != 0, s.want&setPath != 0
-	var events [64]int // offset<<2 | what: evWord, evDigits, evDotDot
-	n := 0
 	var prevLetters, prevLower, prevDots uint64
 	prevDigits := 0
 	x := load8(t, 0)
@@ -478,15 +475,15 @@ func (s *scanner) scanWords() {
 			head := x>>shift | xn<<(64-shift)
 			lm := letters>>shift | lettersN<<(64-shift)
 			if h := wordHash(head, lm); triggerBloom[h>>6]&(1<<(h&63)) != 0 {
-				events[n] = (i+int(shift>>3))<<2 | evWord
-				n++
+				w := i + int(shift>>3)
+				k := prefixKey(t[w], t[w+1])
+				s.word(w, triggers[prefixStart[k]:prefixStart[k+1]])
 			}
 		}
 		if pii {
 			d := bits.OnesCount64(inRange(x, '0', '9'))
 			if d+prevDigits >= 7 {
-				events[n] = i<<2 | evDigits
-				n++
+				s.numbers(i-8, min(i+8, len(t)))
 			}
 			prevDigits = d
 		}
@@ -495,42 +492,13 @@ func (s *scanner) scanWords() {
 			pairs := dots & (dots<<8 | prevDots>>56)
 			prevDots = dots
 			for pairs != 0 {
-				events[n] = (i+bits.TrailingZeros64(pairs)>>3-1)<<2 | evDotDot
-				n++
+				p := i + bits.TrailingZeros64(pairs)>>3 - 1
 				pairs &= pairs - 1
+				s.dotdot(p)
 			}
 		}
 		prevLetters, prevLower = letters, lower
 		x, letters = xn, lettersN
-		if n > len(events)-16 {
-			s.handle(events[:n])
-			n = 0
-		}
-	}
-	s.handle(events[:n])
-}
-
-// What an event of scanWords is about.
-const (
-	evWord = iota
-	evDigits
-	evDotDot
-)
-
-// handle runs the matchers for the events noted by scanWords.
-func (s *scanner) handle(events []int) {
-	t := s.text
-	for _, ev := range events {
-		p := ev >> 2
-		switch ev & 3 {
-		case evWord:
-			k := prefixKey(t[p], t[p+1])
-			s.word(p, triggers[prefixStart[k]:prefixStart[k+1]])
-		case evDigits:
-			s.numbers(p-8, min(p+8, len(t)))
-		case evDotDot:
-			s.dotdot(p)
-		}
 	}
 }
 
