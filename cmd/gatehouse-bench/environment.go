@@ -25,6 +25,7 @@ type environment struct {
 	dir              string
 	bins             binaries
 	upstreamProtocol string // the gateway config's protocol: for the upstream, if set
+	policies         string // YAML of top-level keys for the gateway config, if set
 
 	mu    sync.Mutex
 	procs []*process // stopped by close, last first
@@ -176,12 +177,13 @@ func (e *environment) writeConfig(name, upstream string) (string, error) {
 		upstream += fmt.Sprintf("\n        protocol: %q", e.upstreamProtocol)
 	}
 	yaml := fmt.Sprintf(`version: 1
+%s
 workspaces:
   %s:
     upstreams:
       - name: %s
         %s
-`, benchWorkspace, benchUpstream, upstream)
+`, e.policies, benchWorkspace, benchUpstream, upstream)
 	file := filepath.Join(e.dir, name+".yaml")
 	return file, os.WriteFile(file, []byte(yaml), 0o600)
 }

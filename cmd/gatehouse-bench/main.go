@@ -55,6 +55,7 @@ type config struct {
 	markdown         bool
 	forwarder        bool   // also measure the byte forwarder
 	upstreamProtocol string // protocol: of the gateway's upstream, or "" for its default
+	policies         string // YAML put at the top of the gateway's config: include:, policies:
 }
 
 func main() {
@@ -113,6 +114,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.StringVar(&cfg.gatehouse, "gatehouse", "", "gatehouse binary to measure (default: build ./cmd/gatehouse)")
 	fs.StringVar(&cfg.stdioServer, "stdioserver", "", "stdio test server binary (default: build upstream/upstreamtest/testdata/stdioserver)")
 	fs.BoolVar(&cfg.markdown, "markdown", false, "print the table as Markdown")
+	policiesFile := fs.String("policies", "", "YAML file of top-level config keys (include:, policies:) for the gateway's config")
 	fs.BoolVar(&cfg.forwarder, "forwarder", false, "also measure a byte forwarder (no MCP library) in the gateway's place: the cost of the extra hop alone")
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), "usage: gatehouse-bench [flags]\n\nMeasures tools/call latency and throughput, direct and through the gateway.")
@@ -123,6 +125,13 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	}
 	if fs.NArg() > 0 {
 		return cfg, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	if *policiesFile != "" {
+		b, err := os.ReadFile(*policiesFile)
+		if err != nil {
+			return cfg, fmt.Errorf("-policies: %w", err)
+		}
+		cfg.policies = string(b)
 	}
 	if cfg.n < 1 || cfg.rounds < 1 || cfg.warmup < 0 || cfg.duration <= 0 {
 		return cfg, fmt.Errorf("-n and -rounds must be positive, -warmup not negative and -duration positive")
@@ -177,7 +186,7 @@ func run(ctx context.Context, cfg config, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	env := &environment{dir: dir, bins: bins, upstreamProtocol: cfg.upstreamProtocol}
+	env := &environment{dir: dir, bins: bins, upstreamProtocol: cfg.upstreamProtocol, policies: cfg.policies}
 	defer env.close()
 
 	rep := report{cfg: cfg, cpus: runtime.NumCPU(), procs: runtime.GOMAXPROCS(0), runs: map[path][]result{}}
