@@ -204,7 +204,8 @@ type PolicyConfig struct {
 	RateLimit *RateLimitConfig
 	// Message is shown to the person when the policy blocks.
 	Message string
-	// File and Line say where the policy is defined (File is absolute).
+	// File and Line say where the policy is defined: File is absolute, or
+	// "template:NAME" for a policy of an included template.
 	File string
 	Line int
 }

@@ -2,12 +2,20 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/mark3labs/mcp-go/client"
+	"github.com/mark3labs/mcp-go/client/transport"
+	"github.com/mark3labs/mcp-go/mcp"
 )
 
 const policyTestConfig = `version: 1
@@ -187,5 +195,63 @@ func TestPolicyList(t *testing.T) {
 	out, err = runCLI(t, "policy", "list", "--config", cfg, "--workspace", "prod")
 	if err != nil || !strings.Contains(out, "DISABLED") || strings.Contains(out, "lax-rule") {
 		t.Errorf("policy list --workspace prod = %v:\n%s", err, out)
+	}
+}
+
+// A policy added to the config by a reload applies to the next call,
+// without a restart; an invalid policy is rejected and the old ones stay.
+func TestServeReloadsPolicies(t *testing.T) {
+	bin := gatehouseBinary(t)
+	cfgPath := filepath.Join(t.TempDir(), "gatehouse.yaml")
+	writeConfig(t, cfgPath, "a")
+	base, err := os.ReadFile(cfgPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	proc := exec.Command(bin, "serve", "--config", cfgPath, "--http", "127.0.0.1:0")
+	stderr, _ := proc.StderrPipe()
+	if err := proc.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = proc.Process.Kill(); _ = proc.Wait() })
+	logs := &logWatcher{}
+	go logs.read(stderr)
+	addr := logs.wait(t, regexp.MustCompile(`msg=listening addr=(\S+)`), 30*time.Second)[1]
+	tr, err := transport.NewStreamableHTTP("http://" + addr + "/w/w/mcp")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := client.NewClient(tr)
+	if err := c.Start(context.WithoutCancel(t.Context())); err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if _, err := c.Initialize(t.Context(), mcp.InitializeRequest{}); err != nil {
+		t.Fatalf("initialize: %v", err)
+	}
+	echo := func() *mcp.CallToolResult {
+		res, err := c.CallTool(t.Context(), mcp.CallToolRequest{Params: mcp.CallToolParams{Name: "a__echo", Arguments: map[string]any{"message": "hi"}}})
+		if err != nil {
+			t.Fatalf("call a__echo: %v", err)
+		}
+		return res
+	}
+	if res := echo(); res.IsError {
+		t.Fatalf("echo before the policy = %+v", res)
+	}
+
+	policy := "policies:\n  - name: no-echo\n    tools: [echo]\n    action: block\n    message: Echo is off.\n"
+	writeAtomically(t, cfgPath, string(base)+policy)
+	logs.wait(t, regexp.MustCompile(`msg="config reloaded".*policy_version=`), 10*time.Second)
+	blocked := `Blocked by policy "no-echo": Echo is off.`
+	if res := echo(); !res.IsError || len(res.Content) == 0 || res.Content[0].(mcp.TextContent).Text != blocked {
+		t.Errorf("echo after the reload = %+v; want %q", res, blocked)
+	}
+
+	writeAtomically(t, cfgPath, string(base)+"policies:\n  - name: broken\n    action: block\n    when: {args: '('}\n")
+	logs.wait(t, regexp.MustCompile(`config reload rejected.*when.args`), 10*time.Second)
+	if res := echo(); !res.IsError {
+		t.Errorf("echo after a rejected reload = %+v; want the old policy still blocking", res)
 	}
 }
