@@ -192,7 +192,6 @@ func (s *wsServer) callTool(ctx context.Context, exposed string, req mcp.CallToo
 
 	verdict := s.enforcer().Enforce(ctx, call)
 	if !verdict.Allow {
-		s.log.Info("tool call blocked", "upstream", call.Upstream, "tool", call.Tool)
 		res := toolError(verdict.Message)
 		addMeta(res, verdict.Meta)
 		return res, nil
