@@ -99,8 +99,10 @@ type evaluation struct {
 	risk     float64
 	lower    string   // lower-cased canonical JSON, for keywords
 	grams    *bigrams // of lower, from bigramPool
-	spans    []Span
-	v        Verdict
+	// lowerFields caches lower-cased argument fields.
+	lowerFields []loweredField
+	spans       []Span
+	v           Verdict
 }
 
 // leafFinding is a detector finding in one leaf of the arguments.

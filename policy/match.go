@@ -99,7 +99,7 @@ func (ev *evaluation) matches(r *rule) (string, bool) {
 		if !ok {
 			return ev.nof("the arguments have no field %q", f.path), false
 		}
-		if !f.re.match(text, func() string { return strings.ToLower(text) }, nil) {
+		if !f.re.match(text, func() string { return ev.lowerField(f.path, text) }, nil) {
 			return ev.nof("field %q does not match its pattern", f.path), false
 		}
 		why = append(why, fmt.Sprintf("field %q matches its pattern", f.path))
@@ -118,6 +118,22 @@ func (ev *evaluation) lowerCanonical() string {
 	}
 	return ev.lower
 }
+
+// lowerField is text, the value of the field at path, in lower case;
+// computed once per field, as several policies often read one field.
+func (ev *evaluation) lowerField(path, text string) string {
+	for _, f := range ev.lowerFields {
+		if f.path == path {
+			return f.lower
+		}
+	}
+	l := strings.ToLower(text)
+	ev.lowerFields = append(ev.lowerFields, loweredField{path, l})
+	return l
+}
+
+// loweredField is one entry of lowerField's cache.
+type loweredField struct{ path, lower string }
 
 // canonicalGrams is the bigram set of the lower-cased canonical JSON,
 // computed once.
