@@ -29,14 +29,11 @@ type Options struct {
 // once built and safe for concurrent use; a new config builds a new Engine.
 type Engine struct {
 	opts    Options
-	set     Set
 	version string
 	global  []*rule
 	// workspaces holds each workspace's own rules; a workspace without
 	// policies has none.
 	workspaces map[string][]*rule
-	// globalRules reports a plain-English global policy.
-	globalRules bool
 }
 
 // NewEngine compiles set. Every policy that cannot be compiled is reported,
@@ -52,8 +49,7 @@ func NewEngine(set Set, opts Options) (*Engine, error) {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	e := &Engine{opts: opts, set: set, version: version(set), global: global, workspaces: workspaces}
-	return e, nil
+	return &Engine{opts: opts, version: version(set), global: global, workspaces: workspaces}, nil
 }
 
 // Version identifies the policy set: engines with the same version decide
@@ -442,26 +438,25 @@ func (ev *evaluation) askJudge(ctx context.Context, rules []*rule) []judged {
 	for _, res := range ans.Results {
 		byID[res.Policy] = res
 	}
+	ev.v.Judge.Err = err
 	out := make([]judged, 0, len(rules))
 	for _, r := range rules {
-		res, ok := byID[r.judgeID]
-		var ferr error
-		switch {
-		case err != nil:
-			ferr = err
-		case !ok:
-			ferr = fmt.Errorf("the judge gave no verdict for policy %q", r.p.Name)
-		}
+		ferr := err
 		if ferr == nil {
+			res, ok := byID[r.judgeID]
 			d, o, known := judgeDecision(res.Verdict)
-			if known {
+			switch {
+			case !ok:
+				ferr = fmt.Errorf("the judge gave no verdict for policy %q", r.p.Name)
+			case !known:
+				ferr = fmt.Errorf("the judge gave an unknown verdict %q for policy %q", res.Verdict, r.p.Name)
+			default:
 				ev.record(r, o, res.Reason)
 				out = append(out, judged{rule: r, decision: d, reason: res.Reason})
 				continue
 			}
-			ferr = fmt.Errorf("the judge gave an unknown verdict %q for policy %q", res.Verdict, r.p.Name)
+			ev.v.Judge.Err = errors.Join(ev.v.Judge.Err, ferr)
 		}
-		ev.v.Judge.Err = errors.Join(ev.v.Judge.Err, ferr)
 		if r.p.Strict {
 			reason := "it could not be evaluated (" + judgeFailure(ferr) + ") and it is strict, so the call was stopped to be safe"
 			ev.record(r, OutcomeJudgeFailed, reason)
@@ -470,9 +465,6 @@ func (ev *evaluation) askJudge(ctx context.Context, rules []*rule) []judged {
 		}
 		ev.v.Judge.FailOpen = true
 		ev.record(r, OutcomeJudgeFailed, "it could not be evaluated ("+judgeFailure(ferr)+"); allowed because it is not strict")
-	}
-	if err != nil {
-		ev.v.Judge.Err = err
 	}
 	return out
 }

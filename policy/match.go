@@ -2,6 +2,7 @@ package policy
 
 import (
 	"fmt"
+	"regexp"
 	"slices"
 	"strings"
 	"unicode/utf8"
@@ -203,7 +204,7 @@ func (ev *evaluation) collectRedactions(r *rule) bool {
 		ev.spans = append(ev.spans, Span{Leaf: leaf, Start: start, End: end})
 		ev.v.Redactions = append(ev.v.Redactions, Redaction{Policy: r.p.Name, Path: leaves[leaf].Path, What: what})
 	}
-	patternSpans := func(re regexpMatcher, only func(i int) bool) {
+	patternSpans := func(re *regexp.Regexp, only func(i int) bool) {
 		for i, l := range leaves {
 			if l.Kind == LeafKey || !only(i) {
 				continue
@@ -235,11 +236,6 @@ func (ev *evaluation) collectRedactions(r *rule) bool {
 		}
 	}
 	return len(ev.spans) > n
-}
-
-// regexpMatcher is the part of *regexp.Regexp redaction uses.
-type regexpMatcher interface {
-	FindAllStringIndex(s string, n int) [][]int
 }
 
 // redact applies the collected redactions to the arguments.

@@ -2,19 +2,15 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"errors"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/mark3labs/mcp-go/client"
-	"github.com/mark3labs/mcp-go/client/transport"
 	"github.com/mark3labs/mcp-go/mcp"
 )
 
@@ -63,17 +59,8 @@ func runCLI(t *testing.T, args ...string) (string, error) {
 	return out.String(), err
 }
 
-func writePolicyConfig(t *testing.T) string {
-	t.Helper()
-	path := filepath.Join(t.TempDir(), "gatehouse.yaml")
-	if err := os.WriteFile(path, []byte(policyTestConfig), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return path
-}
-
 func TestPolicyTestJSON(t *testing.T) {
-	cfg := writePolicyConfig(t)
+	cfg := writeConfigText(t, policyTestConfig)
 	const secret = "AKIAIOSFODNN7EXAMPLE"
 	out, err := runCLI(t, "policy", "test", "--config", cfg, "--workspace", "dev", "--tool", "fs__write_file",
 		"--args", `{"path":"a.txt","content":"key `+secret+` ssn 123-45-6789"}`, "--user", "ada", "--client", "cursor", "--json")
@@ -110,7 +97,7 @@ func TestPolicyTestJSON(t *testing.T) {
 }
 
 func TestPolicyTestText(t *testing.T) {
-	cfg := writePolicyConfig(t)
+	cfg := writeConfigText(t, policyTestConfig)
 	out, err := runCLI(t, "policy", "test", "--config", cfg, "--workspace", "dev", "--tool", "run_sql",
 		"--args", `{"sql":"DELETE FROM orders"}`, "--user", "ada")
 	if err != nil {
@@ -136,7 +123,7 @@ func TestPolicyTestText(t *testing.T) {
 }
 
 func TestPolicyTestUsage(t *testing.T) {
-	cfg := writePolicyConfig(t)
+	cfg := writeConfigText(t, policyTestConfig)
 	for _, tc := range []struct {
 		name string
 		args []string
@@ -159,7 +146,7 @@ func TestPolicyTestUsage(t *testing.T) {
 }
 
 func TestPolicyList(t *testing.T) {
-	cfg := writePolicyConfig(t)
+	cfg := writeConfigText(t, policyTestConfig)
 	out, err := runCLI(t, "policy", "list", "--config", cfg, "--json")
 	if err != nil {
 		t.Fatalf("policy list: %v\n%s", err, out)
@@ -209,27 +196,7 @@ func TestServeReloadsPolicies(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	proc := exec.Command(bin, "serve", "--config", cfgPath, "--http", "127.0.0.1:0")
-	stderr, _ := proc.StderrPipe()
-	if err := proc.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = proc.Process.Kill(); _ = proc.Wait() })
-	logs := &logWatcher{}
-	go logs.read(stderr)
-	addr := logs.wait(t, regexp.MustCompile(`msg=listening addr=(\S+)`), 30*time.Second)[1]
-	tr, err := transport.NewStreamableHTTP("http://" + addr + "/w/w/mcp")
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := client.NewClient(tr)
-	if err := c.Start(context.WithoutCancel(t.Context())); err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	if _, err := c.Initialize(t.Context(), mcp.InitializeRequest{}); err != nil {
-		t.Fatalf("initialize: %v", err)
-	}
+	_, logs, c := startServeHTTP(t, bin, cfgPath)
 	echo := func() *mcp.CallToolResult {
 		res, err := c.CallTool(t.Context(), mcp.CallToolRequest{Params: mcp.CallToolParams{Name: "a__echo", Arguments: map[string]any{"message": "hi"}}})
 		if err != nil {

@@ -145,28 +145,7 @@ func TestServeReloadAndSignals(t *testing.T) {
 	cfgPath := filepath.Join(dir, "gatehouse.yaml")
 	writeConfig(t, cfgPath, "a")
 
-	proc := exec.Command(bin, "serve", "--config", cfgPath, "--http", "127.0.0.1:0")
-	stderr, _ := proc.StderrPipe()
-	if err := proc.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = proc.Process.Kill() })
-	logs := &logWatcher{}
-	go logs.read(stderr)
-	addr := logs.wait(t, regexp.MustCompile(`msg=listening addr=(\S+)`), 30*time.Second)[1]
-
-	tr, err := transport.NewStreamableHTTP("http://" + addr + "/w/w/mcp")
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := client.NewClient(tr)
-	if err := c.Start(context.WithoutCancel(t.Context())); err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	if _, err := c.Initialize(t.Context(), mcp.InitializeRequest{}); err != nil {
-		t.Fatalf("initialize: %v", err)
-	}
+	proc, logs, c := startServeHTTP(t, bin, cfgPath)
 	if names := toolNames(t, c); !slices.Contains(names, "a__echo") || slices.Contains(names, "b__echo") {
 		t.Fatalf("tools before reload = %v", names)
 	}
@@ -205,6 +184,48 @@ func TestServeReloadAndSignals(t *testing.T) {
 			t.Errorf("upstream child %d outlived the gateway", pid)
 		}
 	}
+}
+
+// startServeHTTP runs `gatehouse serve --config cfgPath --http
+// 127.0.0.1:0`, waits until it listens, and connects an initialised client
+// to workspace w. The process is killed and the client closed when the
+// test ends.
+func startServeHTTP(t *testing.T, bin, cfgPath string) (*exec.Cmd, *logWatcher, *client.Client) {
+	t.Helper()
+	proc := exec.Command(bin, "serve", "--config", cfgPath, "--http", "127.0.0.1:0")
+	stderr, _ := proc.StderrPipe()
+	if err := proc.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = proc.Process.Kill(); _ = proc.Wait() })
+	logs := &logWatcher{}
+	go logs.read(stderr)
+	addr := logs.wait(t, regexp.MustCompile(`msg=listening addr=(\S+)`), 30*time.Second)[1]
+
+	tr, err := transport.NewStreamableHTTP("http://" + addr + "/w/w/mcp")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := client.NewClient(tr)
+	if err := c.Start(context.WithoutCancel(t.Context())); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = c.Close() })
+	if _, err := c.Initialize(t.Context(), mcp.InitializeRequest{}); err != nil {
+		t.Fatalf("initialize: %v", err)
+	}
+	return proc, logs, c
+}
+
+// writeConfigText writes body as the gatehouse.yaml of a fresh directory
+// and returns its path.
+func writeConfigText(t *testing.T, body string) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "gatehouse.yaml")
+	if err := os.WriteFile(path, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
 }
 
 func waitUntil(t *testing.T, what string, cond func() bool) {

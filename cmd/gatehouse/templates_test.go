@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -80,21 +79,12 @@ func TestTemplateFiles(t *testing.T) {
 
 // writeConfig writes body as gatehouse.yaml in a new directory and
 // returns its path.
-func writeIncludeConfig(t *testing.T, body string) string {
-	t.Helper()
-	path := filepath.Join(t.TempDir(), "gatehouse.yaml")
-	if err := os.WriteFile(path, []byte(body), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	return path
-}
-
 // TestLoadConfigIncludeAll includes every template: the file's own global
 // policies come first, then each template's in include order, each
 // keeping where it came from.
 func TestLoadConfigIncludeAll(t *testing.T) {
 	include := []string{"financial-compliance", "code-assistant", "strict-production", "development-permissive"}
-	path := writeIncludeConfig(t, fmt.Sprintf(`include: [%s]
+	path := writeConfigText(t, fmt.Sprintf(`include: [%s]
 policies:
   - name: block-shell
     tools: ["*shell*"]
@@ -141,7 +131,7 @@ workspaces:
 // TestLoadConfigIncludeCollision checks that a template may not bring in
 // a policy whose name a global policy already has.
 func TestLoadConfigIncludeCollision(t *testing.T) {
-	path := writeIncludeConfig(t, `include: [strict-production, code-assistant]
+	path := writeConfigText(t, `include: [strict-production, code-assistant]
 policies:
   - name: allow-all
     action: allow
