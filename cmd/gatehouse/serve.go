@@ -193,6 +193,11 @@ func logSummary(log *slog.Logger, g *gateway.Gateway) {
 }
 
 func serveStdio(ctx context.Context, log *slog.Logger, g *gateway.Gateway, name string) error {
+	// A client that closes its end of our stdout or stderr has gone away:
+	// a write there must fail with EPIPE and end the serve loop normally,
+	// not kill the gateway with SIGPIPE before it has drained and shut its
+	// upstreams down.
+	signal.Ignore(syscall.SIGPIPE)
 	listenCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancel()
 	done := make(chan error, 1)
