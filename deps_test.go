@@ -25,7 +25,7 @@ func TestImportGraph(t *testing.T) {
 		"policy":    {mod, "github.com/mark3labs/", "net/http", "github.com/spf13/"},
 		"upstream":  {mod + "policy", mod + "gateway", mod + "workspace", mod + "cmd", mod + "audit", mod + "llmjudge"},
 		"workspace": {mod + "gateway", mod + "cmd"},
-		"gateway":   {mod + "cmd"},
+		"gateway":   {mod + "cmd", mod + "audit", mod + "llmjudge"},
 		"llmjudge":  {mod + "gateway", mod + "workspace", mod + "upstream", mod + "audit", mod + "cmd"},
 		"audit":     {mod + "gateway", mod + "workspace", mod + "upstream", mod + "llmjudge", mod + "cmd"},
 	}

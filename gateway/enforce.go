@@ -8,6 +8,7 @@ package gateway
 import (
 	"context"
 	"encoding/json"
+	"time"
 
 	"github.com/mark3labs/mcp-go/mcp"
 )
@@ -26,6 +27,8 @@ type Call struct {
 	User      string // who the gateway acts for
 	Client    string // the client's name from initialize (or request _meta)
 	Session   string // the downstream session, empty when stateless
+	// Received is when the call reached the gateway.
+	Received time.Time
 }
 
 // Verdict is the enforcement step's answer for one Call.
@@ -39,11 +42,26 @@ type Verdict struct {
 	Arguments json.RawMessage
 	// Meta is added to the result's _meta (for example the verdict id).
 	Meta map[string]any
-	// Done, if not nil, is called once when a forwarded call ends, with
-	// what the client is about to get: the upstream's result, which Done
-	// may change (to redact secrets in it), or the upstream's failure.
-	// It is not called for a call that is not allowed.
-	Done func(ctx context.Context, res *mcp.CallToolResult, err error)
+	// Done, if not nil, is called exactly once when a forwarded call ends
+	// — answered, failed, cancelled or expired — before the client gets
+	// the answer. It may change the upstream's result (to redact secrets
+	// in it). It is not called for a call that is not allowed.
+	Done func(ctx context.Context, end CallEnd)
+}
+
+// CallEnd is how a forwarded call ended.
+type CallEnd struct {
+	// Result is the upstream's result, nil when it failed.
+	Result *mcp.CallToolResult
+	// Err is why the upstream call failed: the upstream was unavailable,
+	// broke the protocol, or the call was cancelled (Cancelled).
+	Err error
+	// Cancelled says the client cancelled the call, went away, or let it
+	// expire while the upstream waited for its input.
+	Cancelled bool
+	// Latency is how long the upstream took, from sending the call to its
+	// end.
+	Latency time.Duration
 }
 
 // Enforcer decides every tools/call before it is forwarded. Enforce must

@@ -5,8 +5,10 @@ import (
 	"crypto/rand"
 	"encoding/json"
 	"log/slog"
+	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/mark3labs/mcp-go/mcp"
 	"github.com/oklog/ulid/v2"
@@ -22,13 +24,20 @@ const MetaWarnings = "io.gatehouse/warnings"
 // (DESIGN §4): a blocked call gets the violation message, a call that needs
 // approval a tool error saying so, an allowed one is forwarded with its
 // arguments redacted as the policies say and its warnings in _meta. Every
-// result carries the verdict id under MetaVerdict.
+// result carries the verdict id under MetaVerdict, and every call — run or
+// not — leaves one record with the Recorder, queued before the client gets
+// its answer (DESIGN §5).
 type Policies struct {
 	// Engine decides the calls.
 	Engine *policy.Engine
 	// ScanOutput lists the workspaces whose tool results are scanned for
 	// secrets, which are replaced by [REDACTED]; nil scans none.
 	ScanOutput map[string]bool
+	// Recorder keeps the verdict records; nil keeps none.
+	Recorder policy.Recorder
+	// AuditRequired lists the workspaces whose calls are refused, not run,
+	// while the Recorder cannot write its log.
+	AuditRequired map[string]bool
 	// Logger receives one line per call that is not simply allowed; nil
 	// discards.
 	Logger *slog.Logger
@@ -38,13 +47,23 @@ var _ Enforcer = (*Policies)(nil)
 
 // Enforce decides call.
 func (p *Policies) Enforce(ctx context.Context, call Call) Verdict {
-	v := p.Engine.Evaluate(ctx, policy.Call{
+	received := call.Received
+	if received.IsZero() {
+		received = time.Now()
+	}
+	pc := policy.Call{
 		Workspace: call.Workspace, Upstream: call.Upstream, Tool: call.Tool, Exposed: call.Exposed,
 		Description: call.Description, Arguments: call.Arguments,
 		User: call.User, Client: call.Client, Session: call.Session,
-	})
+	}
 	id := NewVerdictID()
 	meta := map[string]any{MetaVerdict: id}
+	if p.Recorder != nil && p.AuditRequired[call.Workspace] {
+		if err := p.Recorder.Err(); err != nil {
+			return p.refuseUnrecorded(call, pc, id, meta, received, err)
+		}
+	}
+	v := p.Engine.Evaluate(ctx, pc)
 	if len(v.Warnings) > 0 {
 		ws := make([]map[string]string, len(v.Warnings))
 		for i, w := range v.Warnings {
@@ -53,18 +72,98 @@ func (p *Policies) Enforce(ctx context.Context, call Call) Verdict {
 		meta[MetaWarnings] = ws
 	}
 	p.log(call, id, v)
+	rec := policy.Record{ID: id, Time: received, Call: pc, Verdict: v, Upstream: policy.UpstreamNotRun}
 	switch v.Decision {
 	case policy.DecisionAllow:
-		out := Verdict{Allow: true, Arguments: v.Arguments, Meta: meta}
-		if p.ScanOutput[call.Workspace] {
-			out.Done = p.scanOutput(call, id)
-		}
-		return out
+		scan := p.ScanOutput[call.Workspace]
+		return Verdict{Allow: true, Arguments: v.Arguments, Meta: meta, Done: func(_ context.Context, end CallEnd) {
+			if scan && end.Result != nil {
+				p.scanOutput(call, id, end.Result)
+			}
+			rec.Upstream, rec.UpstreamError = upstreamOutcome(end)
+			rec.UpstreamLatency = end.Latency
+			rec.Overhead = max(0, time.Since(received)-end.Latency)
+			p.record(rec)
+		}}
 	case policy.DecisionRequireApproval:
+		rec.Overhead = time.Since(received)
+		p.record(rec)
 		return Verdict{Meta: meta, Message: v.Message + " Gatehouse cannot ask for approval yet, so the call was not run; ask an administrator to change the policy if it must run."}
 	default:
+		rec.Overhead = time.Since(received)
+		p.record(rec)
 		return Verdict{Meta: meta, Message: v.Message}
 	}
+}
+
+// refuseUnrecorded refuses a call of a workspace that requires the verdict
+// log while the log cannot be written. The refusal itself is queued: it is
+// written when the log can be again.
+func (p *Policies) refuseUnrecorded(call Call, pc policy.Call, id string, meta map[string]any, received time.Time, err error) Verdict {
+	reason := "the verdict log cannot be written, and this workspace does not run calls unrecorded"
+	v := policy.Verdict{Decision: policy.DecisionBlock, Reason: reason, Message: "Blocked by Gatehouse: " + reason + ". Tell the administrator: the gateway's log says why."}
+	if p.Logger != nil {
+		p.Logger.Error("tool call refused: the verdict log cannot be written", "workspace", call.Workspace, "upstream", call.Upstream, "tool", call.Tool, "user", call.User, "verdict", id, "err", err)
+	}
+	p.record(policy.Record{ID: id, Time: received, Call: pc, Verdict: v, Upstream: policy.UpstreamNotRun, Overhead: time.Since(received)})
+	return Verdict{Meta: meta, Message: v.Message}
+}
+
+// record hands rec to the Recorder, and says so loudly when it cannot.
+func (p *Policies) record(rec policy.Record) {
+	if p.Recorder == nil {
+		return
+	}
+	if err := p.Recorder.Record(rec); err != nil && p.Logger != nil {
+		p.Logger.Error("VERDICT NOT RECORDED", "workspace", rec.Call.Workspace, "upstream", rec.Call.Upstream, "tool", rec.Call.Tool,
+			"user", rec.Call.User, "verdict", rec.ID, "decision", string(rec.Verdict.Decision), "err", err)
+	}
+}
+
+// maxUpstreamError bounds how much of an upstream's error text a record
+// keeps.
+const maxUpstreamError = 1000
+
+// upstreamOutcome classifies how a forwarded call ended, with the
+// upstream's words for a failure.
+func upstreamOutcome(end CallEnd) (policy.UpstreamOutcome, string) {
+	switch {
+	case end.Cancelled:
+		return policy.UpstreamCancelled, errText(end.Err)
+	case end.Err != nil:
+		return policy.UpstreamTransportError, errText(end.Err)
+	case end.Result != nil && end.Result.IsError:
+		var text strings.Builder
+		for _, c := range end.Result.Content {
+			if t, ok := c.(mcp.TextContent); ok {
+				if text.Len() > 0 {
+					text.WriteString(" ")
+				}
+				text.WriteString(t.Text)
+			}
+		}
+		return policy.UpstreamToolError, truncate(text.String(), maxUpstreamError)
+	}
+	return policy.UpstreamOK, ""
+}
+
+func errText(err error) string {
+	if err == nil {
+		return ""
+	}
+	return truncate(err.Error(), maxUpstreamError)
+}
+
+// truncate cuts s to at most n bytes, on a character boundary, marking
+// the cut.
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n] + "…"
 }
 
 // log notes a verdict that is not a plain allow. It never logs arguments.
@@ -75,7 +174,7 @@ func (p *Policies) log(call Call, id string, v policy.Verdict) {
 	attrs := []any{"workspace", call.Workspace, "upstream", call.Upstream, "tool", call.Tool, "user", call.User, "verdict", id}
 	switch {
 	case v.Decision != policy.DecisionAllow:
-		p.Logger.Info("tool call "+string(v.Decision), append(attrs, "policy", v.Policy, "reason", v.Reason)...)
+		p.Logger.Info("tool call "+string(v.Decision), append(attrs, "policy", v.Policy, "reason", policy.MaskText(v.Reason))...)
 	case v.Judge.FailOpen:
 		p.Logger.Warn("tool call allowed fail-open: a non-strict policy could not be judged", append(attrs, "err", v.Judge.Err)...)
 	case len(v.Warnings) > 0 || len(v.Redactions) > 0:
@@ -83,15 +182,10 @@ func (p *Policies) log(call Call, id string, v policy.Verdict) {
 	}
 }
 
-// scanOutput returns the Done hook that redacts secrets in a result.
-func (p *Policies) scanOutput(call Call, id string) func(context.Context, *mcp.CallToolResult, error) {
-	return func(_ context.Context, res *mcp.CallToolResult, err error) {
-		if err != nil || res == nil {
-			return
-		}
-		if n := redactResult(res); n > 0 && p.Logger != nil {
-			p.Logger.Info("secrets redacted in a tool result", "workspace", call.Workspace, "upstream", call.Upstream, "tool", call.Tool, "verdict", id, "secrets", n)
-		}
+// scanOutput redacts the secrets in a result.
+func (p *Policies) scanOutput(call Call, id string, res *mcp.CallToolResult) {
+	if n := redactResult(res); n > 0 && p.Logger != nil {
+		p.Logger.Info("secrets redacted in a tool result", "workspace", call.Workspace, "upstream", call.Upstream, "tool", call.Tool, "verdict", id, "secrets", n)
 	}
 }
 

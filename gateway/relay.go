@@ -169,8 +169,9 @@ func binding(ctx context.Context, exposed string, args any) string {
 
 // startCall runs the upstream call in the background, with a relay that
 // turns the upstream's requests into events of the parked call.
-func (s *wsServer) startCall(ctx context.Context, conn *upstream.Conn, fwd upstream.Call, exposed string, args any, progress mcp.ProgressToken) *parked {
+func (s *wsServer) startCall(ctx context.Context, conn *upstream.Conn, fwd upstream.Call, exposed string, args any, progress mcp.ProgressToken, verdict Verdict) *parked {
 	c := &parked{
+		verdict: verdict,
 		bind:    func() string { return binding(ctx, exposed, args) },
 		events:  make(chan parkEvent),
 		answers: make(chan mcp.InputResponse),
@@ -186,7 +187,13 @@ func (s *wsServer) startCall(ctx context.Context, conn *upstream.Conn, fwd upstr
 	}
 	s.workers.run(func() {
 		defer cancel()
+		start := time.Now()
 		res, err := conn.CallTool(callCtx, fwd)
+		if done := verdict.Done; done != nil {
+			// Here, once, whatever became of the call — before anyone
+			// can read its end.
+			done(context.WithoutCancel(callCtx), CallEnd{Result: res, Err: err, Cancelled: err != nil && callCtx.Err() != nil, Latency: time.Since(start)})
+		}
 		select {
 		case c.events <- parkEvent{result: res, err: err}:
 		case <-callCtx.Done():

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"slices"
 	"sync"
+	"time"
 
 	"github.com/gatehouse-mcp/gatehouse/upstream"
 	"github.com/gatehouse-mcp/gatehouse/workspace"
@@ -158,6 +159,7 @@ func (s *wsServer) toolHandler(exposed string) server.ToolHandlerFunc {
 }
 
 func (s *wsServer) callTool(ctx context.Context, exposed string, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+	received := time.Now()
 	if req.Params.RequestState != "" {
 		// The client's answer to an upstream's request for input: the call
 		// was decided and started in an earlier round.
@@ -187,6 +189,7 @@ func (s *wsServer) callTool(ctx context.Context, exposed string, req mcp.CallToo
 		Description: tool.Tool.Description,
 		Arguments:   args,
 		User:        s.user,
+		Received:    received,
 	}
 	call.Client, call.Session = clientIdentity(ctx)
 
@@ -211,8 +214,8 @@ func (s *wsServer) callTool(ctx context.Context, exposed string, req mcp.CallToo
 		fwd.Meta = forwardMeta(m)
 		progressToken = m.ProgressToken
 	}
-	c := s.startCall(ctx, conn, fwd, exposed, req.Params.Arguments, progressToken)
-	c.upstream, c.tool, c.verdict = call.Upstream, call.Tool, verdict
+	c := s.startCall(ctx, conn, fwd, exposed, req.Params.Arguments, progressToken, verdict)
+	c.upstream, c.tool = call.Upstream, call.Tool
 	return s.finish(ctx, c)
 }
 
@@ -226,7 +229,6 @@ func (s *wsServer) finish(ctx context.Context, c *parked) (*mcp.CallToolResult, 
 	}
 	if err != nil {
 		if ctx.Err() != nil {
-			s.callDone(ctx, c, nil, err)
 			return nil, ctx.Err()
 		}
 		s.log.Warn("upstream call failed", "upstream", c.upstream, "tool", c.tool, "err", err)
@@ -234,16 +236,8 @@ func (s *wsServer) finish(ctx context.Context, c *parked) (*mcp.CallToolResult, 
 	} else {
 		clearProtocolFields(&res.Result)
 	}
-	s.callDone(ctx, c, res, err)
 	addMeta(res, c.verdict.Meta)
 	return res, nil
-}
-
-// callDone tells the enforcement step how a forwarded call ended.
-func (s *wsServer) callDone(ctx context.Context, c *parked, res *mcp.CallToolResult, err error) {
-	if done := c.verdict.Done; done != nil {
-		done(context.WithoutCancel(ctx), res, err)
-	}
 }
 
 // connectionMeta are the _meta keys of protocol 2026-07-28 that describe the

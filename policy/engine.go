@@ -147,6 +147,7 @@ func (e *Engine) evaluate(ctx context.Context, call Call, mode evalMode) Verdict
 		ev.v.Message = "Blocked by Gatehouse: " + ev.v.Reason + "."
 		return ev.v
 	}
+	ev.keepMask()
 	ev.judge(ctx, g, w, own)
 	return ev.v
 }

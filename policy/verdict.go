@@ -60,6 +60,9 @@ type Verdict struct {
 	Judge JudgeOutcome
 	// Version is the version of the policy set that decided.
 	Version string
+
+	// mask is what the verdict log needs to mask the arguments.
+	mask *argMask
 }
 
 // Outcome is what one policy did for a call.

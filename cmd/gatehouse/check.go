@@ -9,6 +9,7 @@ import (
 	"os"
 	"time"
 
+	"github.com/gatehouse-mcp/gatehouse/audit"
 	"github.com/gatehouse-mcp/gatehouse/gateway"
 	"github.com/gatehouse-mcp/gatehouse/upstream"
 	"github.com/spf13/cobra"
@@ -52,8 +53,9 @@ func runCheck(cmd *cobra.Command, _ []string) error {
 		return usageError(err)
 	}
 	warnUnjudged(slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), nil)), cfg)
+	logErr := checkVerdictLog(cmd.Context(), out, cfg)
 	if connect, _ := cmd.Flags().GetBool("connect"); !connect {
-		return nil
+		return logErr
 	}
 
 	g, err := startGateway(cmd.Context(), s, cfg, "")
@@ -86,6 +88,21 @@ func runCheck(cmd *cobra.Command, _ []string) error {
 		return usageError(fmt.Errorf("%d name collisions between upstreams", conflicts))
 	case down > 0:
 		return runtimeError(fmt.Errorf("%d upstreams could not be reached", down))
+	}
+	return logErr
+}
+
+// checkVerdictLog says whether the gateway can write the verdict log.
+func checkVerdictLog(ctx context.Context, out io.Writer, cfg *Config) error {
+	st, err := audit.Check(ctx, cfg.Audit.Database)
+	switch {
+	case err != nil:
+		fmt.Fprintf(out, "verdict log %s: CANNOT BE WRITTEN: %v\n", cfg.Audit.Database, err)
+		return runtimeError(errors.New("the verdict log cannot be written"))
+	case !st.Exists:
+		fmt.Fprintf(out, "verdict log %s: ok (not created yet; serve creates it)\n", cfg.Audit.Database)
+	default:
+		fmt.Fprintf(out, "verdict log %s: ok (%d records)\n", cfg.Audit.Database, st.Records)
 	}
 	return nil
 }

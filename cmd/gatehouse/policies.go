@@ -47,6 +47,25 @@ func (c *Config) PolicySet() (policy.Set, error) {
 	return set, nil
 }
 
+// AuditRequired lists the workspaces whose calls are refused while the
+// verdict log cannot be written: every workspace when audit.required is
+// true, none when it is false, and when it is unset those whose policies
+// are strict (the workspace's strict, else the top level's).
+func (c *Config) AuditRequired() map[string]bool {
+	out := make(map[string]bool, len(c.Workspaces))
+	for _, w := range c.Workspaces {
+		required := c.Strict
+		if w.Strict != nil {
+			required = *w.Strict
+		}
+		if c.Audit.Required != nil {
+			required = *c.Audit.Required
+		}
+		out[w.Name] = required
+	}
+	return out
+}
+
 // ScanOutputWorkspaces lists the workspaces whose tool results are scanned
 // for secrets.
 func (c *Config) ScanOutputWorkspaces() map[string]bool {

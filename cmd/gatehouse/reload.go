@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/fsnotify/fsnotify"
+	"github.com/gatehouse-mcp/gatehouse/audit"
 	"github.com/gatehouse-mcp/gatehouse/gateway"
 	"github.com/gatehouse-mcp/gatehouse/workspace"
 )
@@ -32,6 +33,8 @@ type reloader struct {
 	only    string // over stdio: the one workspace served
 	// enforcer is the policy enforcement applied last.
 	enforcer *gateway.Policies
+	// verdicts is the verdict log, kept across reloads.
+	verdicts *audit.Log
 
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
@@ -125,7 +128,7 @@ func (r *reloader) reload(w *fsnotify.Watcher, forced bool) {
 	if ok && d == r.last && !forced {
 		return
 	}
-	enforcer, err := newEnforcer(cfg, r.log, r.enforcer)
+	enforcer, err := newEnforcer(cfg, r.log, r.enforcer, r.verdicts)
 	if err != nil {
 		r.log.Error("config reload rejected; the previous config keeps serving", "file", r.path, "err", err)
 		return
@@ -143,12 +146,28 @@ func (r *reloader) reload(w *fsnotify.Watcher, forced bool) {
 	r.gateway.SetEnforcer(enforcer)
 	r.enforcer = enforcer
 	r.gateway.Apply(specs)
+	r.applyAudit(cfg)
 	r.last = d
 	if w != nil {
 		r.watch(w, cfg) // workspaces_dir may have moved
 	}
 	r.log.Info("config reloaded", "file", r.path, "workspaces", len(specs), "policy_version", enforcer.Engine.Version())
 	warnUnjudged(r.log, cfg)
+}
+
+// applyAudit applies the audit settings of a reloaded config, and writes
+// the records queued under the old one.
+func (r *reloader) applyAudit(cfg *Config) {
+	if cfg.Audit.Database != r.verdicts.File() {
+		r.log.Warn("config reload: audit.database changed; the gateway keeps writing to the log it opened until it is restarted",
+			"open", r.verdicts.File(), "configured", cfg.Audit.Database)
+	}
+	r.verdicts.SetOptions(auditOptions(cfg))
+	ctx, cancel := context.WithTimeout(context.Background(), logCloseTimeout)
+	defer cancel()
+	if err := r.verdicts.Flush(ctx); err != nil {
+		r.log.Error("config reload: the verdict log could not write the records queued", "err", err)
+	}
 }
 
 func keepOnly(specs []workspace.Spec, name string) []workspace.Spec {

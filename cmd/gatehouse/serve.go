@@ -13,6 +13,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/gatehouse-mcp/gatehouse/audit"
 	"github.com/gatehouse-mcp/gatehouse/gateway"
 	"github.com/gatehouse-mcp/gatehouse/policy"
 	"github.com/gatehouse-mcp/gatehouse/upstream"
@@ -95,7 +96,9 @@ func runServe(cmd *cobra.Command, args []string) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
-	enforcer, err := newEnforcer(cfg, log, nil)
+	verdicts := openVerdictLog(cfg, log)
+	defer closeVerdictLog(log, verdicts) // after the gateway's: its last calls are recorded
+	enforcer, err := newEnforcer(cfg, log, nil, verdicts)
 	if err != nil {
 		return usageError(err)
 	}
@@ -114,7 +117,7 @@ func runServe(cmd *cobra.Command, args []string) error {
 	cancel()
 	logSummary(log, g)
 
-	reloader := &reloader{path: cfg.File, log: log, gateway: g, enforcer: enforcer, only: wsNameIfStdio(httpAddr, specs)}
+	reloader := &reloader{path: cfg.File, log: log, gateway: g, enforcer: enforcer, verdicts: verdicts, only: wsNameIfStdio(httpAddr, specs)}
 	reloader.start(ctx, cfg)
 	defer reloader.stop()
 
@@ -255,9 +258,10 @@ func drain(log *slog.Logger, g *gateway.Gateway) {
 	}
 }
 
-// newEnforcer builds the policy enforcement of cfg. prev is the enforcer
-// it replaces on reload, whose rate-limit counts it keeps; nil at start.
-func newEnforcer(cfg *Config, log *slog.Logger, prev *gateway.Policies) (*gateway.Policies, error) {
+// newEnforcer builds the policy enforcement of cfg, recording to verdicts.
+// prev is the enforcer it replaces on reload, whose rate-limit counts it
+// keeps; nil at start.
+func newEnforcer(cfg *Config, log *slog.Logger, prev *gateway.Policies, verdicts *audit.Log) (*gateway.Policies, error) {
 	var limiter *policy.Limiter
 	if prev != nil {
 		limiter = prev.Engine.Limiter()
@@ -266,7 +270,39 @@ func newEnforcer(cfg *Config, log *slog.Logger, prev *gateway.Policies) (*gatewa
 	if err != nil {
 		return nil, err
 	}
-	return &gateway.Policies{Engine: engine, ScanOutput: cfg.ScanOutputWorkspaces(), Logger: log}, nil
+	return &gateway.Policies{
+		Engine: engine, ScanOutput: cfg.ScanOutputWorkspaces(), Logger: log,
+		Recorder: verdicts, AuditRequired: cfg.AuditRequired(),
+	}, nil
+}
+
+// logCloseTimeout bounds how long shutdown waits to write the verdicts
+// still queued.
+const logCloseTimeout = 15 * time.Second
+
+// openVerdictLog opens the verdict log of cfg. A log that cannot be opened
+// is reported loudly but does not stop the gateway: its records wait in
+// memory while it keeps trying, and workspaces that require the log refuse
+// calls meanwhile.
+func openVerdictLog(cfg *Config, log *slog.Logger) *audit.Log {
+	l, err := audit.Open(cfg.Audit.Database, auditOptions(cfg), log)
+	if err != nil {
+		log.Error("VERDICT LOG CANNOT BE OPENED: calls are recorded in memory until it can; workspaces that require it refuse calls meanwhile", "file", cfg.Audit.Database, "err", err)
+	}
+	return l
+}
+
+func auditOptions(cfg *Config) audit.Options {
+	return audit.Options{Arguments: cfg.Audit.Arguments, Retention: time.Duration(cfg.Audit.Retention)}
+}
+
+// closeVerdictLog writes what is queued and closes the log.
+func closeVerdictLog(log *slog.Logger, l *audit.Log) {
+	ctx, cancel := context.WithTimeout(context.Background(), logCloseTimeout)
+	defer cancel()
+	if err := l.Close(ctx); err != nil {
+		log.Error("verdict log: closing", "err", err)
+	}
 }
 
 // warnUnjudged says loudly that plain-English policies cannot be judged:

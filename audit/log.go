@@ -1,0 +1,426 @@
+package audit
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"os"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/gatehouse-mcp/gatehouse/policy"
+)
+
+// Options shape a Log. They can be changed while it runs (SetOptions).
+type Options struct {
+	// Arguments is what the log keeps of a call's arguments:
+	// policy.ArgumentsMasked (the default), ArgumentsHash or ArgumentsNone.
+	Arguments string
+	// Retention is how long records are kept; 0 keeps them for ever.
+	Retention time.Duration
+}
+
+// Defaults of the writer.
+const (
+	// maxQueue is how many records may wait for the disk before Record
+	// refuses more: about a gigabyte of memory at worst.
+	maxQueue = 1 << 20
+	// maxBatch is the most records one transaction inserts.
+	maxBatch = 2048
+	// retryMin and retryMax bound the pause between attempts to write
+	// while the log cannot be written.
+	retryMin = 100 * time.Millisecond
+	retryMax = 5 * time.Second
+	// pruneEvery is how often old records are pruned; pruneChunk how many
+	// one statement deletes, so that pruning never holds the write lock
+	// for long.
+	pruneEvery = time.Hour
+	pruneChunk = 5000
+)
+
+// Log is the verdict log: a policy.Recorder on SQLite. Record queues; one
+// writer goroutine inserts in batches. Open it with Open, and Close it to
+// write what is queued.
+type Log struct {
+	file   string
+	logger *slog.Logger
+	opts   atomic.Pointer[Options]
+
+	mu       sync.Mutex
+	queue    []row
+	queued   uint64        // records ever queued
+	written  uint64        // records ever written
+	progress chan struct{} // closed and replaced whenever the writer finishes an attempt
+	closed   bool
+	dropped  uint64
+
+	err  atomic.Pointer[error] // why the log cannot be written now
+	wake chan struct{}
+	stop chan struct{}
+	done chan struct{}
+
+	// Used by the writer goroutine only.
+	db        *sql.DB
+	stmt      *sql.Stmt
+	stat      os.FileInfo // of the file when opened: to notice its removal
+	lastPrune time.Time
+	failing   string // the error last reported, to report each once
+
+	// pruneEvery can be shortened by tests.
+	pruneEvery time.Duration
+}
+
+var _ policy.Recorder = (*Log)(nil)
+
+// Open opens the verdict log at file, creating the file and its schema if
+// needed, and starts its writer. The Log it returns is usable even when
+// Open also returns an error: records are queued, the writer keeps trying
+// to open the file, and Err says why it cannot.
+func Open(file string, opts Options, logger *slog.Logger) (*Log, error) {
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	l := &Log{
+		file: file, logger: logger,
+		progress: make(chan struct{}),
+		wake:     make(chan struct{}, 1),
+		stop:     make(chan struct{}),
+		done:     make(chan struct{}),
+		queue:    make([]row, 0, 256),
+
+		pruneEvery: pruneEvery,
+	}
+	l.SetOptions(opts)
+	err := l.open()
+	if err != nil {
+		l.setErr(err)
+	}
+	go l.run()
+	return l, err
+}
+
+// File is the path of the database.
+func (l *Log) File() string { return l.file }
+
+// SetOptions changes the options; records queued from now on use them.
+func (l *Log) SetOptions(opts Options) {
+	if opts.Arguments == "" {
+		opts.Arguments = policy.ArgumentsMasked
+	}
+	l.opts.Store(&opts)
+}
+
+// Record queues rec. It does not wait for the disk.
+func (l *Log) Record(rec policy.Record) error {
+	r := newRow(&rec, l.opts.Load().Arguments)
+	l.mu.Lock()
+	if l.closed {
+		l.mu.Unlock()
+		return policy.ErrRecorderClosed
+	}
+	if len(l.queue) >= maxQueue {
+		l.dropped++
+		l.mu.Unlock()
+		return fmt.Errorf("the verdict log is %d records behind and takes no more: %w", maxQueue, l.Err())
+	}
+	l.queue = append(l.queue, r)
+	l.queued++
+	l.mu.Unlock()
+	select {
+	case l.wake <- struct{}{}:
+	default:
+	}
+	return nil
+}
+
+// Err says why the log cannot be written now, or nil when it can.
+func (l *Log) Err() error {
+	if p := l.err.Load(); p != nil {
+		return *p
+	}
+	return nil
+}
+
+func (l *Log) setErr(err error) {
+	if err == nil {
+		l.err.Store(nil)
+		return
+	}
+	l.err.Store(&err)
+}
+
+// Pending is how many queued records are not written yet.
+func (l *Log) Pending() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return int(l.queued - l.written)
+}
+
+// Flush waits until every record queued before it was called is written,
+// or ctx ends; then it says why they are not.
+func (l *Log) Flush(ctx context.Context) error {
+	l.mu.Lock()
+	target := l.queued
+	l.mu.Unlock()
+	for {
+		l.mu.Lock()
+		written, progress := l.written, l.progress
+		l.mu.Unlock()
+		if written >= target {
+			return nil
+		}
+		select {
+		case l.wake <- struct{}{}:
+		default:
+		}
+		select {
+		case <-progress:
+		case <-ctx.Done():
+			if err := l.Err(); err != nil {
+				return fmt.Errorf("%d records not written: %w", target-written, err)
+			}
+			return fmt.Errorf("%d records not written yet: %w", target-written, ctx.Err())
+		}
+	}
+}
+
+// Close stops taking records, writes those queued (waiting until ctx
+// ends), and closes the database. Records it could not write are not
+// dropped silently: each goes to the logger, masked as it would have been
+// stored, and Close says how many.
+func (l *Log) Close(ctx context.Context) error {
+	l.mu.Lock()
+	if l.closed {
+		l.mu.Unlock()
+		return nil
+	}
+	l.mu.Unlock()
+	flushErr := l.Flush(ctx)
+	l.mu.Lock()
+	l.closed = true
+	l.mu.Unlock()
+	close(l.stop)
+	<-l.done
+	l.mu.Lock()
+	left := l.queue
+	l.queue = nil
+	l.mu.Unlock()
+	for i := range left {
+		b, _ := json.Marshal(left[i])
+		l.logger.Error("verdict log: record not written; here it is", "record", string(b))
+	}
+	if l.db != nil {
+		l.db.Close()
+	}
+	if len(left) > 0 {
+		return fmt.Errorf("verdict log %s: %d records could not be written (they were logged instead): %w", l.file, len(left), flushErr)
+	}
+	return nil
+}
+
+// open opens the database for the writer.
+func (l *Log) open() error {
+	if l.db != nil {
+		l.db.Close()
+		l.db, l.stmt = nil, nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), busyTimeout+5*time.Second)
+	defer cancel()
+	db, err := openWriter(ctx, l.file)
+	if err != nil {
+		return describe(l.file, err)
+	}
+	stmt, err := db.Prepare(`INSERT INTO verdicts (` + columns + `) VALUES (?` + strings.Repeat(", ?", numColumns-1) + `)`)
+	if err != nil {
+		db.Close()
+		return describe(l.file, err)
+	}
+	st, err := os.Stat(l.file)
+	if err != nil {
+		db.Close()
+		return describe(l.file, err)
+	}
+	l.db, l.stmt, l.stat = db, stmt, st
+	return nil
+}
+
+// run is the writer goroutine.
+func (l *Log) run() {
+	defer close(l.done)
+	retry := retryMin
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	for {
+		select {
+		case <-l.wake:
+		case <-tick.C:
+		case <-l.stop:
+			// Close flushed what it could; one last attempt for the rest.
+			l.writeQueued()
+			return
+		}
+		for {
+			err := l.writeQueued()
+			if err == nil {
+				retry = retryMin
+				l.prune()
+				break
+			}
+			select {
+			case <-time.After(retry):
+			case <-l.stop:
+				return
+			}
+			retry = min(2*retry, retryMax)
+		}
+	}
+}
+
+// writeQueued writes every queued record, batch by batch. On failure the
+// records not written go back to the head of the queue, in order.
+func (l *Log) writeQueued() error {
+	l.mu.Lock()
+	pending := l.queue
+	if len(pending) > 0 {
+		l.queue = make([]row, 0, 256)
+	}
+	l.mu.Unlock()
+	for len(pending) > 0 {
+		n := min(len(pending), maxBatch)
+		err := l.insert(pending[:n])
+		l.mu.Lock()
+		if err == nil {
+			l.written += uint64(n)
+			pending = pending[n:]
+		} else {
+			l.queue = append(pending, l.queue...)
+		}
+		close(l.progress)
+		l.progress = make(chan struct{})
+		l.mu.Unlock()
+		l.report(err)
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// insert writes batch in one transaction, reopening the file first if it
+// was removed or replaced.
+func (l *Log) insert(batch []row) error {
+	if err := l.ensureOpen(); err != nil {
+		return err
+	}
+	tx, err := l.db.Begin()
+	if err != nil {
+		return describe(l.file, err)
+	}
+	stmt := tx.Stmt(l.stmt)
+	for i := range batch {
+		if _, err := stmt.Exec(batch[i].values()...); err != nil {
+			tx.Rollback()
+			if isUniqueViolation(err) {
+				// Written before, by an attempt whose commit succeeded
+				// but reported failure: skip it rather than fail for
+				// ever.
+				return l.insertEach(batch)
+			}
+			return describe(l.file, err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		tx.Rollback()
+		return describe(l.file, err)
+	}
+	return nil
+}
+
+// insertEach writes the records of batch that are not in the log yet, one
+// by one.
+func (l *Log) insertEach(batch []row) error {
+	for i := range batch {
+		if _, err := l.db.Exec(`INSERT OR IGNORE INTO verdicts (`+columns+`) VALUES (?`+strings.Repeat(", ?", numColumns-1)+`)`, batch[i].values()...); err != nil {
+			return describe(l.file, err)
+		}
+	}
+	return nil
+}
+
+func isUniqueViolation(err error) bool {
+	return err != nil && strings.Contains(err.Error(), "UNIQUE constraint failed")
+}
+
+// ensureOpen opens the database if it is not open, and reopens it if its
+// file was removed or replaced since: a removed file would take every
+// later record with it.
+func (l *Log) ensureOpen() error {
+	if l.db != nil {
+		st, err := os.Stat(l.file)
+		if err == nil && os.SameFile(st, l.stat) {
+			return nil
+		}
+		if err == nil || errors.Is(err, fs.ErrNotExist) {
+			l.logger.Error("verdict log: the database file was removed or replaced while the gateway ran; records written to it before are gone with it — creating it again", "file", l.file)
+		}
+	}
+	return l.open()
+}
+
+// report says, once per change, that the log cannot be written or can be
+// again: loudly, since calls may be refused meanwhile.
+func (l *Log) report(err error) {
+	if err == nil {
+		if l.failing != "" {
+			l.logger.Warn("verdict log: writable again; the records kept waiting are written", "file", l.file)
+			l.failing = ""
+		}
+		l.setErr(nil)
+		return
+	}
+	l.setErr(err)
+	if msg := err.Error(); msg != l.failing {
+		l.failing = msg
+		l.logger.Error("VERDICT LOG CANNOT BE WRITTEN: records wait in memory; calls of workspaces that require the log are refused until it can", "file", l.file, "pending", l.Pending(), "err", err)
+	}
+}
+
+// prune deletes records older than the retention, a chunk at a time,
+// when it is due.
+func (l *Log) prune() {
+	keep := l.opts.Load().Retention
+	if keep <= 0 || l.db == nil || time.Since(l.lastPrune) < l.pruneEvery {
+		return
+	}
+	l.lastPrune = time.Now()
+	cutoff := formatTime(time.Now().Add(-keep))
+	total := int64(0)
+	for {
+		res, err := l.db.Exec(`DELETE FROM verdicts WHERE seq IN (SELECT seq FROM verdicts WHERE time < ? ORDER BY time LIMIT ?)`, cutoff, pruneChunk)
+		if err != nil {
+			l.logger.Warn("verdict log: pruning old records failed; will try again", "file", l.file, "err", err)
+			return
+		}
+		n, _ := res.RowsAffected()
+		total += n
+		if n < pruneChunk {
+			break
+		}
+		l.mu.Lock()
+		busy := len(l.queue) > 0
+		l.mu.Unlock()
+		if busy {
+			l.lastPrune = time.Time{} // the rest next time round
+			break
+		}
+	}
+	if total > 0 {
+		l.logger.Info("verdict log: pruned records older than the retention", "file", l.file, "records", total, "before", cutoff)
+	}
+}

@@ -1,0 +1,362 @@
+package audit_test
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/oklog/ulid/v2"
+
+	"github.com/gatehouse-mcp/gatehouse/audit"
+	"github.com/gatehouse-mcp/gatehouse/policy"
+)
+
+// Fake credentials, built here so that the file holds no string a secret
+// scanner would take for a real one.
+var secrets = []string{
+	"ghp_" + strings.Repeat("aB3", 12),
+	"sk_live_" + strings.Repeat("aB3", 8),
+	"sk-ant-api03-" + strings.Repeat("aB3xY9", 10),
+	"AKIA" + "IOSFODNN7" + "EXAMPLE",
+	"xoxb-" + "1234567890-1234567890123-" + strings.Repeat("aB3", 8),
+	"4111 1111 1111 1111", // a card number (Luhn-valid)
+	"123-45-6789",         // a US SSN
+}
+
+func newLog(t testing.TB, opts audit.Options) (*audit.Log, string) {
+	t.Helper()
+	file := filepath.Join(t.TempDir(), "verdicts.db")
+	l, err := audit.Open(file, opts, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = l.Close(context.Background()) })
+	return l, file
+}
+
+func record(id string, ws string, args string) policy.Record {
+	return policy.Record{
+		ID: id, Time: time.Now(),
+		Call:     policy.Call{Workspace: ws, Upstream: "up", Tool: "echo", Exposed: "up__echo", User: "ada", Client: "test", Arguments: json.RawMessage(args)},
+		Verdict:  policy.Verdict{Decision: policy.DecisionAllow, Version: "v1"},
+		Upstream: policy.UpstreamOK, UpstreamLatency: time.Millisecond, Overhead: 50 * time.Microsecond,
+	}
+}
+
+func newID() string { return ulid.Make().String() }
+
+func list(t testing.TB, file string, f audit.Filter) []audit.Entry {
+	t.Helper()
+	r, err := audit.OpenReader(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	es, err := r.List(context.Background(), f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return es
+}
+
+// A secret a detector finds never reaches the log, wherever the call put
+// it — an argument's value or key, a JSON document inside a string, split
+// by invisible characters — nor in any free text of the record; in every
+// arguments form.
+func TestNoSecretInAnyColumn(t *testing.T) {
+	engine, err := policy.NewEngine(policy.Set{Global: []policy.Policy{
+		{Name: "note-secrets", Enabled: true, Action: policy.ActionWarn, When: policy.When{Threats: []policy.Threat{policy.ThreatSecret}}, Message: "secret seen"},
+	}}, policy.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, form := range []string{policy.ArgumentsMasked, policy.ArgumentsHash, policy.ArgumentsNone} {
+		l, file := newLog(t, audit.Options{Arguments: form})
+		for i, s := range secrets {
+			q, _ := json.Marshal(s)
+			split, _ := json.Marshal(s[:3] + "\u200b" + s[3:])
+			nested, _ := json.Marshal(`{"inner": ` + string(q) + `}`)
+			for _, args := range []string{
+				`{"message": ` + string(q) + `}`,
+				`{` + string(q) + `: 1}`,
+				`{"doc": ` + string(nested) + `}`,
+				`{"message": ` + string(split) + `}`,
+				`{"list": [1, {"deep": ["x", ` + string(q) + `]}]}`,
+			} {
+				rec := record(newID(), "w", args)
+				rec.Call.Client = "client " + s
+				rec.Call.User = "user " + s
+				rec.UpstreamError = "upstream said " + s
+				rec.Upstream = policy.UpstreamToolError
+				// Half the records carry the engine's verdict (masks it
+				// computed), half none (the log scans itself).
+				if i%2 == 0 {
+					rec.Verdict = engine.Evaluate(context.Background(), rec.Call)
+				}
+				rec.Verdict.Reason = "the judge quoted " + s
+				rec.Verdict.Judge = policy.JudgeOutcome{Asked: true, Err: fmt.Errorf("model echoed %s", s)}
+				rec.Verdict.Results = append(rec.Verdict.Results, policy.Result{Policy: "p", Outcome: policy.OutcomeViolate, Why: "it contains " + s})
+				if err := l.Record(rec); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+		if err := l.Flush(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		assertAbsent(t, file, secrets...)
+		es := list(t, file, audit.Filter{})
+		if len(es) != 5*len(secrets) {
+			t.Fatalf("%s: %d records; want %d", form, len(es), 5*len(secrets))
+		}
+		for _, e := range es {
+			switch form {
+			case policy.ArgumentsMasked:
+				if e.ArgumentsForm != form || !strings.Contains(string(e.Arguments), policy.Redacted) {
+					t.Errorf("masked arguments = %s (%s)", e.Arguments, e.ArgumentsForm)
+				}
+			case policy.ArgumentsHash:
+				if !strings.HasPrefix(string(e.Arguments), `"sha256:`) {
+					t.Errorf("hashed arguments = %s", e.Arguments)
+				}
+			case policy.ArgumentsNone:
+				if e.Arguments != nil || e.ArgumentsForm != "none" {
+					t.Errorf("arguments kept with none: %s", e.Arguments)
+				}
+			}
+		}
+	}
+}
+
+// Equal calls hash alike, whatever the order of their keys; arguments that
+// cannot be read are kept as a hash even in the masked form.
+func TestArgumentsHashAndUnreadable(t *testing.T) {
+	l, file := newLog(t, audit.Options{Arguments: policy.ArgumentsHash})
+	for _, args := range []string{`{"a": 1, "b": "x"}`, `{"b":"x","a":1}`} {
+		if err := l.Record(record(newID(), "w", args)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	l.SetOptions(audit.Options{Arguments: policy.ArgumentsMasked})
+	if err := l.Record(record(newID(), "w", `{"a": 1, "a": 2}`)); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Flush(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	es := list(t, file, audit.Filter{})
+	if string(es[0].Arguments) != string(es[1].Arguments) {
+		t.Errorf("hashes of equal arguments differ: %s, %s", es[0].Arguments, es[1].Arguments)
+	}
+	if es[2].ArgumentsForm != "hash" || !strings.HasPrefix(string(es[2].Arguments), `"sha256:`) {
+		t.Errorf("unreadable arguments kept as %s (%s); want a hash", es[2].Arguments, es[2].ArgumentsForm)
+	}
+}
+
+// Two logs — as two gateway processes would have — and many goroutines
+// write to one file at once: every record is there, none fails.
+func TestConcurrentWritersShareOneFile(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "verdicts.db")
+	var logs []*audit.Log
+	for range 2 {
+		l, err := audit.Open(file, audit.Options{}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		logs = append(logs, l)
+	}
+	const perWriter = 300
+	var wg sync.WaitGroup
+	for w := range 16 {
+		wg.Go(func() {
+			l := logs[w%2]
+			for range perWriter {
+				if err := l.Record(record(newID(), fmt.Sprintf("w%d", w), `{"n":1}`)); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	for _, l := range logs {
+		if err := l.Close(t.Context()); err != nil {
+			t.Errorf("close: %v", err)
+		}
+	}
+	if es := list(t, file, audit.Filter{}); len(es) != 16*perWriter {
+		t.Errorf("%d records; want %d", len(es), 16*perWriter)
+	}
+}
+
+// A log file removed while the gateway runs is created again, and the
+// records after go to it.
+func TestRemovedFileIsCreatedAgain(t *testing.T) {
+	l, file := newLog(t, audit.Options{})
+	if err := l.Record(record(newID(), "w", `{}`)); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Flush(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	for _, suffix := range []string{"", "-wal", "-shm"} {
+		_ = os.Remove(file + suffix)
+	}
+	id := newID()
+	if err := l.Record(record(id, "w", `{}`)); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Flush(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	es := list(t, file, audit.Filter{})
+	if len(es) != 1 || es[0].ID != id {
+		t.Errorf("after removal the file holds %d records; want the one written since", len(es))
+	}
+}
+
+// Close writes everything queued before it returns.
+func TestCloseWritesTheQueue(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "verdicts.db")
+	l, err := audit.Open(file, audit.Options{}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 5000 {
+		if err := l.Record(record(newID(), "w", `{"x":"y"}`)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := l.Close(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Record(record(newID(), "w", `{}`)); err == nil {
+		t.Error("Record after Close succeeded")
+	}
+	if es := list(t, file, audit.Filter{}); len(es) != 5000 {
+		t.Errorf("%d records after Close; want 5000", len(es))
+	}
+}
+
+// Files the gateway cannot use get errors that say what is wrong.
+func TestOpenErrors(t *testing.T) {
+	dir := t.TempDir()
+	garbage := filepath.Join(dir, "garbage.db")
+	if err := os.WriteFile(garbage, []byte(strings.Repeat("not a database ", 100)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	l, err := audit.Open(garbage, audit.Options{}, nil)
+	if err == nil || !strings.Contains(err.Error(), "not a Gatehouse verdict log") {
+		t.Errorf("Open(garbage) = %v", err)
+	}
+	if l.Err() == nil {
+		t.Error("Err() = nil for a log that cannot be written")
+	}
+	_ = l.Close(t.Context())
+	if _, err := audit.Check(t.Context(), garbage); err == nil || !strings.Contains(err.Error(), "not a Gatehouse verdict log") {
+		t.Errorf("Check(garbage) = %v", err)
+	}
+
+	newer := filepath.Join(dir, "newer.db")
+	l, err = audit.Open(newer, audit.Options{}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = l.Close(t.Context())
+	db, err := sql.Open("sqlite3", newer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Exec(`INSERT INTO schema_migrations (version, name, applied_at) VALUES (99, 'future', '')`); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	if _, err := audit.OpenReader(newer); err == nil || !strings.Contains(err.Error(), "newer than this gatehouse knows") {
+		t.Errorf("OpenReader(newer schema) = %v", err)
+	}
+	if _, err := audit.Check(t.Context(), newer); err == nil || !strings.Contains(err.Error(), "newer") {
+		t.Errorf("Check(newer schema) = %v", err)
+	}
+
+	if _, err := audit.OpenReader(filepath.Join(dir, "missing.db")); err == nil || !strings.Contains(err.Error(), "no verdict log") {
+		t.Errorf("OpenReader(missing) = %v", err)
+	}
+	if st, err := audit.Check(t.Context(), filepath.Join(dir, "missing.db")); err != nil || st.Exists {
+		t.Errorf("Check(missing, writable directory) = %+v, %v", st, err)
+	}
+	if _, err := audit.Check(t.Context(), filepath.Join(dir, "no", "such", "dir.db")); err == nil {
+		t.Error("Check(missing directory) succeeded")
+	}
+}
+
+// assertAbsent fails if any column of any record of the log at file holds
+// one of the texts.
+func assertAbsent(t *testing.T, file string, texts ...string) {
+	t.Helper()
+	db, err := sql.Open("sqlite3", "file:"+file+"?mode=ro")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	rows, err := db.Query(`SELECT * FROM verdicts`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	cols, _ := rows.Columns()
+	n := 0
+	for rows.Next() {
+		n++
+		vals := make([]any, len(cols))
+		ptrs := make([]any, len(cols))
+		for i := range vals {
+			ptrs[i] = &vals[i]
+		}
+		if err := rows.Scan(ptrs...); err != nil {
+			t.Fatal(err)
+		}
+		for i, v := range vals {
+			s := fmt.Sprint(v)
+			if b, ok := v.([]byte); ok {
+				s = string(b)
+			}
+			for _, x := range texts {
+				if strings.Contains(s, x) {
+					t.Errorf("column %s holds %q: %s", cols[i], x, s)
+				}
+			}
+		}
+	}
+	if n == 0 {
+		t.Error("no records to check")
+	}
+}
+
+// BenchmarkRecord measures the log's sustained throughput: records queued
+// and written per second, with small masked arguments.
+func BenchmarkRecord(b *testing.B) {
+	l, _ := newLog(b, audit.Options{})
+	ids := make([]string, b.N)
+	for i := range ids {
+		ids[i] = newID()
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	start := time.Now()
+	for i := range b.N {
+		if err := l.Record(record(ids[i], "w", `{"path":"/tmp/report.txt","mode":"read"}`)); err != nil {
+			b.Fatal(err)
+		}
+	}
+	if err := l.Flush(context.Background()); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "records/s")
+}
