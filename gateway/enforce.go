@@ -71,6 +71,15 @@ type Enforcer interface {
 	Enforce(ctx context.Context, call Call) Verdict
 }
 
+// Refuser is implemented by an Enforcer that also wants to know of the
+// calls the gateway refuses without asking it — a tool that does not
+// exist, a retry that answers nothing the gateway asked, a call that
+// arrives while it shuts down — so that it can record them too. Refuse
+// returns the _meta for the refusal's result (its verdict id), if any.
+type Refuser interface {
+	Refuse(ctx context.Context, call Call, reason string) map[string]any
+}
+
 // AllowAll is the Enforcer used until policies are configured: it allows
 // every call unchanged.
 type AllowAll struct{}

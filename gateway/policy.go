@@ -109,6 +109,33 @@ func (p *Policies) refuseUnrecorded(call Call, pc policy.Call, id string, meta m
 	return Verdict{Meta: meta, Message: v.Message}
 }
 
+var _ Refuser = (*Policies)(nil)
+
+// Refuse records a call the gateway refused without deciding it.
+func (p *Policies) Refuse(_ context.Context, call Call, reason string) map[string]any {
+	if p.Recorder == nil {
+		return nil
+	}
+	received := call.Received
+	if received.IsZero() {
+		received = time.Now()
+	}
+	id := NewVerdictID()
+	if p.Logger != nil {
+		p.Logger.Info("tool call refused", "workspace", call.Workspace, "tool", call.Exposed, "user", call.User, "verdict", id, "reason", reason)
+	}
+	p.record(policy.Record{
+		ID: id, Time: received,
+		Call: policy.Call{
+			Workspace: call.Workspace, Upstream: call.Upstream, Tool: call.Tool, Exposed: call.Exposed, Arguments: call.Arguments,
+			User: call.User, Client: call.Client, Session: call.Session,
+		},
+		Verdict:  policy.Verdict{Decision: policy.DecisionBlock, Reason: reason, Version: p.Engine.Version()},
+		Upstream: policy.UpstreamNotRun, Overhead: time.Since(received),
+	})
+	return map[string]any{MetaVerdict: id}
+}
+
 // record hands rec to the Recorder, and says so loudly when it cannot.
 func (p *Policies) record(rec policy.Record) {
 	if p.Recorder == nil {

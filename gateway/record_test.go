@@ -34,7 +34,7 @@ var recordPolicies = policy.Set{Global: []policy.Policy{
 // Every path of a call leaves exactly one record, with the fields that say
 // what happened: allowed, redacted, warned, blocked, sent for approval,
 // judge failed (strict and fail-open), failed upstream (tool error,
-// JSON-RPC error), cancelled.
+// JSON-RPC error), cancelled, and a tool that does not exist.
 func TestEveryCallRecorded(t *testing.T) {
 	const secret = "ghp_abcdefghijklmnopqrstuvwxyz0123456789"
 	file := filepath.Join(t.TempDir(), "verdicts.db")
@@ -146,6 +146,26 @@ func TestEveryCallRecorded(t *testing.T) {
 		checkEntry(t, e, audit.Entry{Decision: "allow", UpstreamOutcome: "cancelled"})
 	})
 
+	t.Run("unknown tool", func(t *testing.T) {
+		req := mcp.CallToolRequest{}
+		req.Params.Name = "up__no_such_tool"
+		req.Params.Arguments = map[string]any{"key": secret}
+		if _, err := c.CallTool(t.Context(), req); err == nil {
+			t.Fatal("calling an unknown tool succeeded")
+		}
+		if err := log.Flush(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		es, err := reader.List(t.Context(), audit.Filter{Tool: "up__no_such_tool"})
+		if err != nil || len(es) != 1 {
+			t.Fatalf("records of the unknown tool: %d (%v); want 1", len(es), err)
+		}
+		checkEntry(t, es[0], audit.Entry{Decision: "block", UpstreamOutcome: "not_run"})
+		if !strings.Contains(es[0].Reason, "no tool of that name") || string(es[0].Arguments) != `{"key":"[REDACTED]"}` {
+			t.Errorf("unknown tool record: reason %q, arguments %s", es[0].Reason, es[0].Arguments)
+		}
+	})
+
 	// Exactly one record per call, and the secret in none of them.
 	if err := log.Flush(t.Context()); err != nil {
 		t.Fatal(err)
@@ -154,8 +174,8 @@ func TestEveryCallRecorded(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(all) != len(tests)+1 {
-		t.Errorf("%d records for %d calls", len(all), len(tests)+1)
+	if len(all) != len(tests)+2 {
+		t.Errorf("%d records for %d calls", len(all), len(tests)+2)
 	}
 	seen := map[string]int{}
 	for _, e := range all {

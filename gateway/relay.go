@@ -239,14 +239,16 @@ func (s *wsServer) await(ctx context.Context, c *parked) (*mcp.CallToolResult, e
 func (s *wsServer) resume(ctx context.Context, exposed string, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
 	c, ok := s.parking.claim(req.Params.RequestState, binding(ctx, exposed, req.Params.Arguments))
 	if !ok {
-		return toolError("Gatehouse refused the retry: " + errStaleState.Error()), nil
+		res := toolError("Gatehouse refused the retry: " + errStaleState.Error())
+		addMeta(res, s.refuse(ctx, exposed, &req, "a retry that answers no request of the gateway: "+errStaleState.Error()))
+		return res, nil
 	}
 	answer, ok := req.Params.InputResponses[inputRequestID]
 	c.mu.Lock()
 	asked := c.waiting
 	c.mu.Unlock()
 	if !ok || asked == nil || answer.DecodeFor(asked.Method) != nil {
-		c.cancel()
+		c.cancel() // the call's own record says it was cancelled
 		return toolError("Gatehouse refused the retry: " + errNoInput.Error()), nil
 	}
 	select {

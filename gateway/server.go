@@ -58,6 +58,11 @@ func newWSServer(ws *workspace.Workspace, version string, enforcer func() Enforc
 	hooks.AddBeforeSubscriptionsListen(func(ctx context.Context, id any, req *mcp.SubscriptionsListenRequest) {
 		s.listen(ctx, req.Params.Notifications.ResourceSubscriptions)
 	})
+	hooks.AddOnError(func(ctx context.Context, _ any, method mcp.MCPMethod, message any, err error) {
+		if req, ok := message.(*mcp.CallToolRequest); ok && method == mcp.MethodToolsCall && errors.Is(err, server.ErrToolNotFound) {
+			s.refuse(ctx, req.Params.Name, req, "the workspace has no tool of that name")
+		}
+	})
 	hooks.AddAfterSetLevel(func(ctx context.Context, id any, req *mcp.SetLevelRequest, _ *mcp.EmptyResult) {
 		s.setLevel(ctx, req.Params.Level)
 	})
@@ -151,7 +156,9 @@ func (s *wsServer) toolHandler(exposed string) server.ToolHandlerFunc {
 	return func(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
 		done, ok := s.calls.begin()
 		if !ok {
-			return toolError("Gatehouse is shutting down; the call was not run."), nil
+			res := toolError("Gatehouse is shutting down; the call was not run.")
+			addMeta(res, s.refuse(ctx, exposed, &req, "the gateway was shutting down"))
+			return res, nil
 		}
 		defer done()
 		return s.callTool(ctx, exposed, req)
@@ -167,7 +174,8 @@ func (s *wsServer) callTool(ctx context.Context, exposed string, req mcp.CallToo
 	}
 	tool, ok := s.ws.Catalog().Tool(exposed)
 	if !ok {
-		// The catalog changed between mcp-go's lookup and ours.
+		// The catalog changed between mcp-go's lookup and ours: the
+		// error hook records the refusal.
 		return nil, fmt.Errorf("tool %q: %w", exposed, server.ErrToolNotFound)
 	}
 	conn, ok := s.ws.Upstream(tool.Upstream)
@@ -217,6 +225,29 @@ func (s *wsServer) callTool(ctx context.Context, exposed string, req mcp.CallToo
 	c := s.startCall(ctx, conn, fwd, exposed, req.Params.Arguments, progressToken, verdict)
 	c.upstream, c.tool = call.Upstream, call.Tool
 	return s.finish(ctx, c)
+}
+
+// maxRefusedName bounds the length of the tool name a refusal records: an
+// unknown name is whatever the client sent.
+const maxRefusedName = 256
+
+// refuse tells the enforcer, if it wants to know, of a call the gateway
+// refused without asking it, and returns the _meta for the refusal.
+func (s *wsServer) refuse(ctx context.Context, exposed string, req *mcp.CallToolRequest, reason string) map[string]any {
+	r, ok := s.enforcer().(Refuser)
+	if !ok {
+		return nil
+	}
+	call := Call{Workspace: s.ws.Name(), Exposed: truncate(exposed, maxRefusedName), User: s.user, Received: time.Now()}
+	if tool, ok := s.ws.Catalog().Tool(exposed); ok {
+		call.Upstream, call.Tool, call.Description = tool.Upstream, tool.Tool.Name, tool.Tool.Description
+	}
+	call.Arguments = req.Params.RawArguments
+	if len(call.Arguments) == 0 {
+		call.Arguments, _ = json.Marshal(req.Params.Arguments)
+	}
+	call.Client, call.Session = clientIdentity(ctx)
+	return r.Refuse(ctx, call, reason)
 }
 
 // finish awaits the call's next event and turns it into what the client
