@@ -63,7 +63,7 @@ func openWriter(ctx context.Context, file string) (*sql.DB, error) {
 }
 
 // openReader opens an existing database for reading only.
-func openReader(file string) (*sql.DB, error) {
+func openReader(ctx context.Context, file string) (*sql.DB, error) {
 	if _, err := os.Stat(file); err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
 			return nil, fmt.Errorf("%w at %s: the gateway creates it with the first call it decides", ErrNoLog, file)
@@ -74,10 +74,14 @@ func openReader(file string) (*sql.DB, error) {
 	if err != nil {
 		return nil, err
 	}
-	v, err := schemaVersion(context.Background(), db)
+	v, err := schemaVersion(ctx, db)
 	if err != nil {
 		db.Close()
 		return nil, describe(file, err)
+	}
+	if v == 0 {
+		db.Close()
+		return nil, fmt.Errorf("%w at %s yet: the file has no verdicts table (a gateway that is creating it, or a file that is not a verdict log)", ErrNoLog, file)
 	}
 	if latest := latestVersion(); v > latest {
 		db.Close()

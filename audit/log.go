@@ -33,6 +33,12 @@ const (
 	maxQueue = 1 << 20
 	// maxBatch is the most records one transaction inserts.
 	maxBatch = 2048
+	// linger is how long the writer lets records gather before it writes
+	// them, unless a batch is full or Flush asks: one transaction per
+	// call would cost each call more than everything else the gateway
+	// does for it. The records wait in memory meanwhile, as they would
+	// during the transaction.
+	linger = 50 * time.Millisecond
 	// retryMin and retryMax bound the pause between attempts to write
 	// while the log cannot be written.
 	retryMin = 100 * time.Millisecond
@@ -61,7 +67,8 @@ type Log struct {
 	dropped  uint64
 
 	err  atomic.Pointer[error] // why the log cannot be written now
-	wake chan struct{}
+	wake chan struct{}         // a record was queued
+	now  chan struct{}         // write without lingering: a batch is full, or Flush waits
 	stop chan struct{}
 	done chan struct{}
 
@@ -90,6 +97,7 @@ func Open(file string, opts Options, logger *slog.Logger) (*Log, error) {
 		file: file, logger: logger,
 		progress: make(chan struct{}),
 		wake:     make(chan struct{}, 1),
+		now:      make(chan struct{}, 1),
 		stop:     make(chan struct{}),
 		done:     make(chan struct{}),
 		queue:    make([]row, 0, 256),
@@ -131,10 +139,11 @@ func (l *Log) Record(rec policy.Record) error {
 	}
 	l.queue = append(l.queue, r)
 	l.queued++
+	full := len(l.queue) >= maxBatch
 	l.mu.Unlock()
-	select {
-	case l.wake <- struct{}{}:
-	default:
+	signal(l.wake)
+	if full {
+		signal(l.now)
 	}
 	return nil
 }
@@ -175,10 +184,7 @@ func (l *Log) Flush(ctx context.Context) error {
 		if written >= target {
 			return nil
 		}
-		select {
-		case l.wake <- struct{}{}:
-		default:
-		}
+		signal(l.now)
 		select {
 		case <-progress:
 		case <-ctx.Done():
@@ -224,6 +230,14 @@ func (l *Log) Close(ctx context.Context) error {
 	return nil
 }
 
+// signal wakes whoever waits on c, without blocking.
+func signal(c chan struct{}) {
+	select {
+	case c <- struct{}{}:
+	default:
+	}
+}
+
 // open opens the database for the writer.
 func (l *Log) open() error {
 	if l.db != nil {
@@ -259,6 +273,14 @@ func (l *Log) run() {
 	for {
 		select {
 		case <-l.wake:
+			t := time.NewTimer(linger)
+			select {
+			case <-t.C:
+			case <-l.now:
+			case <-l.stop:
+			}
+			t.Stop()
+		case <-l.now:
 		case <-tick.C:
 		case <-l.stop:
 			// Close flushed what it could; one last attempt for the rest.

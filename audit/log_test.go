@@ -15,6 +15,7 @@ import (
 	"github.com/oklog/ulid/v2"
 
 	"github.com/gatehouse-mcp/gatehouse/audit"
+	"github.com/gatehouse-mcp/gatehouse/audit/audittest"
 	"github.com/gatehouse-mcp/gatehouse/policy"
 )
 
@@ -111,7 +112,7 @@ func TestNoSecretInAnyColumn(t *testing.T) {
 		if err := l.Flush(t.Context()); err != nil {
 			t.Fatal(err)
 		}
-		assertAbsent(t, file, secrets...)
+		audittest.AssertAbsent(t, file, secrets...)
 		es := list(t, file, audit.Filter{})
 		if len(es) != 5*len(secrets) {
 			t.Fatalf("%s: %d records; want %d", form, len(es), 5*len(secrets))
@@ -293,49 +294,6 @@ func TestOpenErrors(t *testing.T) {
 	}
 	if _, err := audit.Check(t.Context(), filepath.Join(dir, "no", "such", "dir.db")); err == nil {
 		t.Error("Check(missing directory) succeeded")
-	}
-}
-
-// assertAbsent fails if any column of any record of the log at file holds
-// one of the texts.
-func assertAbsent(t *testing.T, file string, texts ...string) {
-	t.Helper()
-	db, err := sql.Open("sqlite3", "file:"+file+"?mode=ro")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	rows, err := db.Query(`SELECT * FROM verdicts`)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rows.Close()
-	cols, _ := rows.Columns()
-	n := 0
-	for rows.Next() {
-		n++
-		vals := make([]any, len(cols))
-		ptrs := make([]any, len(cols))
-		for i := range vals {
-			ptrs[i] = &vals[i]
-		}
-		if err := rows.Scan(ptrs...); err != nil {
-			t.Fatal(err)
-		}
-		for i, v := range vals {
-			s := fmt.Sprint(v)
-			if b, ok := v.([]byte); ok {
-				s = string(b)
-			}
-			for _, x := range texts {
-				if strings.Contains(s, x) {
-					t.Errorf("column %s holds %q: %s", cols[i], x, s)
-				}
-			}
-		}
-	}
-	if n == 0 {
-		t.Error("no records to check")
 	}
 }
 

@@ -21,7 +21,12 @@ type Reader struct {
 // OpenReader opens the verdict log at file for reading. It fails with
 // ErrNoLog when there is none yet.
 func OpenReader(file string) (*Reader, error) {
-	db, err := openReader(file)
+	return OpenReaderContext(context.Background(), file)
+}
+
+// OpenReaderContext is OpenReader bounded by ctx.
+func OpenReaderContext(ctx context.Context, file string) (*Reader, error) {
+	db, err := openReader(ctx, file)
 	if err != nil {
 		return nil, err
 	}

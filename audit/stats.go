@@ -50,7 +50,10 @@ type Count struct {
 type PolicyCount struct {
 	Policy string `json:"policy"`
 	Layer  string `json:"layer"`
-	Count  int    `json:"count"`
+	// Workspace is the workspace of a workspace-layer policy; "" for a
+	// global one.
+	Workspace string `json:"workspace,omitempty"`
+	Count     int    `json:"count"`
 }
 
 // Latency is a distribution in milliseconds.
@@ -114,9 +117,12 @@ func (r *Reader) FireCounts(ctx context.Context, since time.Time, workspace stri
 }
 
 func (r *Reader) fired(ctx context.Context, where string, args []any) ([]PolicyCount, error) {
-	rows, err := r.db.QueryContext(ctx, `SELECT p.value ->> 'policy' AS policy, p.value ->> 'layer' AS layer, count(*) AS n
+	// A workspace policy is told apart by its workspace: two workspaces
+	// may each have one of a name.
+	rows, err := r.db.QueryContext(ctx, `SELECT p.value ->> 'policy', p.value ->> 'layer',
+		CASE WHEN p.value ->> 'layer' = 'workspace' THEN verdicts.workspace ELSE '' END, count(*)
 		FROM verdicts, json_each(verdicts.results) p`+where+andOrWhere(where)+`p.value ->> 'outcome' IN `+firedOutcomes+`
-		GROUP BY policy, layer ORDER BY n DESC, policy, layer`, args...)
+		GROUP BY 1, 2, 3 ORDER BY 4 DESC, 1, 2, 3`, args...)
 	if err != nil {
 		return nil, describe(r.file, err)
 	}
@@ -124,7 +130,7 @@ func (r *Reader) fired(ctx context.Context, where string, args []any) ([]PolicyC
 	out := []PolicyCount{}
 	for rows.Next() {
 		var c PolicyCount
-		if err := rows.Scan(&c.Policy, &c.Layer, &c.Count); err != nil {
+		if err := rows.Scan(&c.Policy, &c.Layer, &c.Workspace, &c.Count); err != nil {
 			return nil, err
 		}
 		out = append(out, c)

@@ -2,7 +2,6 @@ package gateway_test
 
 import (
 	"context"
-	"database/sql"
 	"os"
 	"path/filepath"
 	"strings"
@@ -12,6 +11,7 @@ import (
 	"github.com/mark3labs/mcp-go/mcp"
 
 	"github.com/gatehouse-mcp/gatehouse/audit"
+	"github.com/gatehouse-mcp/gatehouse/audit/audittest"
 	"github.com/gatehouse-mcp/gatehouse/gateway"
 	"github.com/gatehouse-mcp/gatehouse/policy"
 	"github.com/gatehouse-mcp/gatehouse/upstream"
@@ -186,7 +186,7 @@ func TestEveryCallRecorded(t *testing.T) {
 			t.Errorf("verdict %s has %d records; want 1", id, seen[id])
 		}
 	}
-	assertAbsent(t, file, secret, "123-45-6789")
+	audittest.AssertAbsent(t, file, secret, "123-45-6789")
 }
 
 // A workspace that requires the verdict log refuses calls while the log
@@ -315,46 +315,5 @@ func checkEntry(t *testing.T, e, want audit.Entry) {
 	}
 	if len(e.Warnings) != len(want.Warnings) || (len(want.Warnings) > 0 && e.Warnings[0] != want.Warnings[0]) {
 		t.Errorf("warnings = %+v; want %+v", e.Warnings, want.Warnings)
-	}
-}
-
-// assertAbsent fails if any column of any record of the log at file holds
-// one of the texts.
-func assertAbsent(t *testing.T, file string, texts ...string) {
-	t.Helper()
-	db, err := sql.Open("sqlite3", "file:"+file+"?mode=ro")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	rows, err := db.Query(`SELECT * FROM verdicts`)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rows.Close()
-	cols, _ := rows.Columns()
-	for rows.Next() {
-		vals := make([]any, len(cols))
-		ptrs := make([]any, len(cols))
-		for i := range vals {
-			ptrs[i] = &vals[i]
-		}
-		if err := rows.Scan(ptrs...); err != nil {
-			t.Fatal(err)
-		}
-		for i, v := range vals {
-			var s string
-			switch v := v.(type) {
-			case string:
-				s = v
-			case []byte:
-				s = string(v)
-			}
-			for _, x := range texts {
-				if strings.Contains(s, x) {
-					t.Errorf("column %s holds %q: %s", cols[i], x, s)
-				}
-			}
-		}
 	}
 }

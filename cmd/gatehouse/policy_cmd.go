@@ -7,9 +7,11 @@ import (
 	"io"
 	"strings"
 	"text/tabwriter"
+	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/gatehouse-mcp/gatehouse/audit"
 	"github.com/gatehouse-mcp/gatehouse/policy"
 	"github.com/gatehouse-mcp/gatehouse/workspace"
 )
@@ -27,14 +29,20 @@ func newPolicyCommand() *cobra.Command {
 func newPolicyListCommand() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "list",
-		Short: "List the policies with their scope, action, priority and state",
+		Short: "List the policies with their scope, action, priority, state and fire counts",
 		Long: `List prints the policies of the config in evaluation order: the global ones,
 then each workspace's own (only the named workspace's with --workspace).
-Included templates' policies are global ones.`,
+Included templates' policies are global ones.
+
+FIRED is how often each policy fired (matched and acted, or, judged, found a
+violation) in the verdict log over --since: a workspace's own policy in that
+workspace's calls, a global one in all calls (in --workspace's with it).
+Without a verdict log the counts are 0.`,
 		Args: cobra.NoArgs,
 		RunE: runPolicyList,
 	}
 	cmd.Flags().String("workspace", "", "list the policies that apply in this workspace")
+	cmd.Flags().String("since", defaultStatsSince, `count fires over this last period (90s, 2h, 7d); "" for the whole log`)
 	cmd.Flags().Bool("json", false, "print JSON")
 	return cmd
 }
@@ -79,10 +87,19 @@ type listedPolicy struct {
 	Upstreams   []string `json:"upstreams,omitempty"`
 	Description string   `json:"description,omitempty"`
 	Source      string   `json:"source"`
+	// Fired is how often the policy fired in the --since window: a global
+	// policy in the calls of --workspace (or of all), a workspace policy in
+	// its workspace's.
+	Fired int `json:"fired"`
 }
 
 func runPolicyList(cmd *cobra.Command, _ []string) error {
 	s := newSettings(cmd)
+	sinceFlag, _ := cmd.Flags().GetString("since")
+	since, err := parseSince(sinceFlag, time.Now())
+	if err != nil {
+		return err
+	}
 	cfg, err := s.load()
 	if err != nil {
 		return err
@@ -91,38 +108,34 @@ func runPolicyList(cmd *cobra.Command, _ []string) error {
 	if err != nil {
 		return usageError(err)
 	}
-	var names []string
-	if name := s.v.GetString("workspace"); name != "" {
+	name := s.v.GetString("workspace")
+	if name != "" {
 		if _, ok := cfg.Workspace(name); !ok {
 			return usageError(fmt.Errorf("--workspace %q: no such workspace in %s", name, cfg.File))
 		}
-		names = []string{name}
-	} else {
-		for _, w := range cfg.Workspaces {
-			names = append(names, w.Name)
-		}
 	}
-	var out []listedPolicy
-	for i, name := range names {
-		for _, p := range engine.Policies(name) {
-			if p.Layer == policy.LayerGlobal && i > 0 {
-				continue // listed once
-			}
-			out = append(out, listed(p))
-		}
+	fires := newFireCounter(nil, since, name)
+	switch r, err := audit.OpenReader(cfg.Audit.Database); {
+	case errors.Is(err, audit.ErrNoLog):
+		fmt.Fprintf(cmd.ErrOrStderr(), "gatehouse: %v: every FIRED count is 0\n", noLogError(cfg))
+	case err != nil:
+		fmt.Fprintf(cmd.ErrOrStderr(), "gatehouse: the verdict log cannot be read, every FIRED count is 0: %v\n", err)
+	default:
+		defer r.Close()
+		fires.r = r
 	}
-	if len(names) == 0 { // no workspaces: the global policies still exist
-		for _, p := range engine.Policies("") {
-			out = append(out, listed(p))
+	out := []listedPolicy{}
+	for _, p := range policiesInScope(cfg, engine, name) {
+		l := listed(p)
+		if l.Fired, err = fires.count(cmd.Context(), p); err != nil {
+			return runtimeError(err)
 		}
+		out = append(out, l)
 	}
 	w := cmd.OutOrStdout()
 	if asJSON, _ := cmd.Flags().GetBool("json"); asJSON {
 		enc := json.NewEncoder(w)
 		enc.SetIndent("", "  ")
-		if out == nil {
-			out = []listedPolicy{}
-		}
 		return enc.Encode(out)
 	}
 	if len(out) == 0 {
@@ -130,7 +143,7 @@ func runPolicyList(cmd *cobra.Command, _ []string) error {
 		return nil
 	}
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "LAYER\tNAME\tKIND\tPRIORITY\tSTATE\tSCOPE\tSOURCE")
+	fmt.Fprintln(tw, "LAYER\tNAME\tKIND\tPRIORITY\tSTATE\tFIRED\tSCOPE\tSOURCE")
 	for _, p := range out {
 		layer := p.Layer
 		if p.Workspace != "" {
@@ -143,9 +156,31 @@ func runPolicyList(cmd *cobra.Command, _ []string) error {
 		if p.Strict {
 			state += ",strict"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%s\t%s\n", layer, p.Name, p.Kind, p.Priority, state, scope(p.Tools, p.Upstreams), p.Source)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%d\t%s\t%s\n", layer, p.Name, p.Kind, p.Priority, state, p.Fired, scope(p.Tools, p.Upstreams), p.Source)
 	}
 	return tw.Flush()
+}
+
+// policiesInScope are the policies of the config in evaluation order: the
+// global ones and workspace's own, or, for workspace "", the global ones
+// once and then every workspace's own.
+func policiesInScope(cfg *Config, engine *policy.Engine, workspace string) []policy.Listed {
+	if workspace != "" {
+		return engine.Policies(workspace)
+	}
+	if len(cfg.Workspaces) == 0 { // the global policies still exist
+		return engine.Policies("")
+	}
+	var out []policy.Listed
+	for i, w := range cfg.Workspaces {
+		for _, p := range engine.Policies(w.Name) {
+			if p.Layer == policy.LayerGlobal && i > 0 {
+				continue // listed once
+			}
+			out = append(out, p)
+		}
+	}
+	return out
 }
 
 func listed(p policy.Listed) listedPolicy {

@@ -6,7 +6,9 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"reflect"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -147,13 +149,13 @@ func TestPolicyTestUsage(t *testing.T) {
 
 func TestPolicyList(t *testing.T) {
 	cfg := writeConfigText(t, policyTestConfig)
-	out, err := runCLI(t, "policy", "list", "--config", cfg, "--json")
-	if err != nil {
-		t.Fatalf("policy list: %v\n%s", err, out)
+	r := runGatehouse(t, "policy", "list", "--config", cfg, "--json")
+	if r.code != 0 {
+		t.Fatalf("policy list: %s", r)
 	}
 	var ps []listedPolicy
-	if err := json.Unmarshal([]byte(out), &ps); err != nil {
-		t.Fatalf("--json output does not parse: %v\n%s", err, out)
+	if err := json.Unmarshal([]byte(r.stdout), &ps); err != nil {
+		t.Fatalf("--json output does not parse: %v\n%s", err, r.stdout)
 	}
 	var got []string
 	for _, p := range ps {
@@ -178,10 +180,84 @@ func TestPolicyList(t *testing.T) {
 				t.Errorf("prod-db is not strict: a workspace's strict must not reach a global policy")
 			}
 		}
+		if p.Fired != 0 {
+			t.Errorf("%s fired %d times with no verdict log; want 0", p.Name, p.Fired)
+		}
 	}
-	out, err = runCLI(t, "policy", "list", "--config", cfg, "--workspace", "prod")
-	if err != nil || !strings.Contains(out, "DISABLED") || strings.Contains(out, "lax-rule") {
-		t.Errorf("policy list --workspace prod = %v:\n%s", err, out)
+	// No verdict log yet: the list still works, and says why FIRED is 0.
+	if want := "no verdict log at " + filepath.Join(filepath.Dir(cfg), "gatehouse.db") + " yet"; !strings.Contains(r.stderr, want) {
+		t.Errorf("policy list without a verdict log: stderr lacks %q:\n%s", want, r.stderr)
+	}
+	r = runGatehouse(t, "policy", "list", "--config", cfg, "--workspace", "prod")
+	if r.code != 0 || !strings.Contains(r.stdout, "DISABLED") || strings.Contains(r.stdout, "lax-rule") {
+		t.Errorf("policy list --workspace prod = %s", r)
+	}
+}
+
+func TestPolicyListFired(t *testing.T) {
+	v := newVerdictLog(t, true)
+	for _, tc := range []struct {
+		name string
+		args []string
+		want map[string]int // workspace/name: fired
+	}{
+		{
+			// dev's shared never fired in dev; prod's fired twice in prod.
+			"last 7 days", nil,
+			map[string]int{"/no-secrets": 1, "/old-rule": 0, "/warn-all": 2, "/legacy-block": 0,
+				"dev/redact-ssn": 1, "dev/approve-rm": 1, "dev/shared": 0, "prod/shared": 2, "prod/prod-judge": 1},
+		},
+		{
+			"last 30 days", []string{"--since", "30d"},
+			map[string]int{"/no-secrets": 1, "/old-rule": 0, "/warn-all": 2, "/legacy-block": 1,
+				"dev/redact-ssn": 1, "dev/approve-rm": 1, "dev/shared": 0, "prod/shared": 2, "prod/prod-judge": 1},
+		},
+		{
+			// Global policies count in the workspace's calls only.
+			"one workspace", []string{"--workspace", "prod"},
+			map[string]int{"/no-secrets": 0, "/old-rule": 0, "/warn-all": 0, "/legacy-block": 0, "prod/shared": 2, "prod/prod-judge": 1},
+		},
+		{
+			"last 15 minutes", []string{"--since", "15m"},
+			map[string]int{"/no-secrets": 0, "/old-rule": 0, "/warn-all": 0, "/legacy-block": 0,
+				"dev/redact-ssn": 0, "dev/approve-rm": 0, "dev/shared": 0, "prod/shared": 1, "prod/prod-judge": 1},
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := runGatehouse(t, append([]string{"policy", "list", "--config", v.config, "--json"}, tc.args...)...)
+			if r.code != 0 || r.stderr != "" {
+				t.Fatalf("policy list %v: %s", tc.args, r)
+			}
+			var ps []listedPolicy
+			if err := json.Unmarshal([]byte(r.stdout), &ps); err != nil {
+				t.Fatalf("--json output does not parse: %v\n%s", err, r.stdout)
+			}
+			got := map[string]int{}
+			for _, p := range ps {
+				got[p.Workspace+"/"+p.Name] = p.Fired
+			}
+			if !reflect.DeepEqual(got, tc.want) {
+				t.Errorf("policy list %v fired = %v; want %v", tc.args, got, tc.want)
+			}
+
+			// The table shows the same counts in its FIRED column.
+			r = runGatehouse(t, append([]string{"policy", "list", "--config", v.config}, tc.args...)...)
+			lines := strings.Split(strings.TrimSuffix(r.stdout, "\n"), "\n")
+			at := strings.Index(lines[0], "FIRED")
+			if r.code != 0 || at < 0 || len(lines) != len(ps)+1 {
+				t.Fatalf("policy list %v table: %s", tc.args, r)
+			}
+			for i, l := range lines[1:] {
+				cell := strings.Fields(l[at:])[0]
+				if want := strconv.Itoa(ps[i].Fired); cell != want {
+					t.Errorf("policy list %v: FIRED of %s/%s = %s; want %s\n%s", tc.args, ps[i].Workspace, ps[i].Name, cell, want, r.stdout)
+				}
+			}
+		})
+	}
+	r := runGatehouse(t, "policy", "list", "--config", v.config, "--since", "soon")
+	if r.code != 2 || !strings.Contains(r.stderr, `--since "soon"`) {
+		t.Errorf("policy list --since soon = %s; want exit 2", r)
 	}
 }
 

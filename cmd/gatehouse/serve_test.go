@@ -2,7 +2,6 @@ package main
 
 import (
 	"bufio"
-	"context"
 	"fmt"
 	"io"
 	"os"
@@ -18,7 +17,6 @@ import (
 
 	"github.com/gatehouse-mcp/gatehouse/upstream/upstreamtest"
 	"github.com/mark3labs/mcp-go/client"
-	"github.com/mark3labs/mcp-go/client/transport"
 	"github.com/mark3labs/mcp-go/mcp"
 )
 
@@ -202,18 +200,7 @@ func startServeHTTP(t *testing.T, bin, cfgPath string) (*exec.Cmd, *logWatcher, 
 	go logs.read(stderr)
 	addr := logs.wait(t, regexp.MustCompile(`msg=listening addr=(\S+)`), 30*time.Second)[1]
 
-	tr, err := transport.NewStreamableHTTP("http://" + addr + "/w/w/mcp")
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := client.NewClient(tr)
-	if err := c.Start(context.WithoutCancel(t.Context())); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = c.Close() })
-	if _, err := c.Initialize(t.Context(), mcp.InitializeRequest{}); err != nil {
-		t.Fatalf("initialize: %v", err)
-	}
+	c := dialWorkspace(t, addr)
 	return proc, logs, c
 }
 
