@@ -151,7 +151,7 @@ func TestStatsText(t *testing.T) {
 		`most violated policies:\n\s+1  approve-rm\n\s+1  no-secrets\n\s+1  prod-judge\n`,
 		`violations by user:\n\s+2  ada\n\s+1  carol\n`,
 		`violations by tool:\n\s+1  a__query\n\s+1  fs__rm_tree\n\s+1  fs__write_file\n`,
-		`fires per policy:\n\s+2  shared \(workspace\)\n\s+2  warn-all \(global\)\n`,
+		`fires per policy:\n\s+2  shared \(workspace prod\)\n\s+2  warn-all \(global\)\n`,
 		`dead rules \(configured, never fired in the window\):\n  global\s+old-rule\s+block\s+DISABLED\n  global\s+legacy-block\s+block\n  workspace dev\s+shared\s+warn\n\n`,
 		`^judge latency\s+p50 100 ms  p95 300 ms  p99 300 ms  max 300 ms  \(2 calls\)$`,
 		`^gateway overhead\s+p50 3 ms  p95 6 ms  p99 6 ms  max 6 ms  \(6 calls\)$`,
