@@ -270,3 +270,46 @@ func exitCode(err error) int {
 	}
 	return exitUsage
 }
+
+// A reload applies new audit settings to the next call: here the arguments
+// are hashed instead of masked from then on.
+func TestReloadAppliesAuditSettings(t *testing.T) {
+	bin := gatehouseBinary(t)
+	db := filepath.Join(t.TempDir(), "verdicts.db")
+	cfg := auditConfig(t, db)
+	proc, logs, c := startServeHTTP(t, bin, cfg)
+	before, _, err := callVerdict(t.Context(), c, "up__echo", map[string]any{"message": "one"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, err := os.ReadFile(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeAtomically(t, cfg, strings.Replace(string(body), "audit: {database:", "audit: {arguments: hash, database:", 1))
+	logs.wait(t, regexp.MustCompile(`msg="config reloaded"`), 10*time.Second)
+	after, _, err := callVerdict(t.Context(), c, "up__echo", map[string]any{"message": "two"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := proc.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	if err := proc.Wait(); err != nil {
+		t.Fatalf("gateway exit: %v", err)
+	}
+	r, err := audit.OpenReader(db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	for id, want := range map[string]string{before: "masked", after: "hash"} {
+		e, err := r.Get(t.Context(), id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if e.ArgumentsForm != want {
+			t.Errorf("record %s kept arguments as %s (%s); want %s", id, e.ArgumentsForm, e.Arguments, want)
+		}
+	}
+}

@@ -155,6 +155,10 @@ func (r *reloader) reload(w *fsnotify.Watcher, forced bool) {
 	warnUnjudged(r.log, cfg)
 }
 
+// reloadFlushTimeout bounds how long a reload waits for the verdict log to
+// write its queue: a log that cannot be written must not hold reloads up.
+const reloadFlushTimeout = 5 * time.Second
+
 // applyAudit applies the audit settings of a reloaded config, and writes
 // the records queued under the old one.
 func (r *reloader) applyAudit(cfg *Config) {
@@ -163,7 +167,7 @@ func (r *reloader) applyAudit(cfg *Config) {
 			"open", r.verdicts.File(), "configured", cfg.Audit.Database)
 	}
 	r.verdicts.SetOptions(auditOptions(cfg))
-	ctx, cancel := context.WithTimeout(context.Background(), logCloseTimeout)
+	ctx, cancel := context.WithTimeout(context.Background(), reloadFlushTimeout)
 	defer cancel()
 	if err := r.verdicts.Flush(ctx); err != nil {
 		r.log.Error("config reload: the verdict log could not write the records queued", "err", err)
