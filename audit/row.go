@@ -92,7 +92,12 @@ type Finding struct {
 // holds a secret a detector would find.
 func newRow(rec *policy.Record, form string) row {
 	v := &rec.Verdict
-	m := policy.MaskText
+	m := func(s string) string {
+		if s == "" {
+			return s
+		}
+		return policy.MaskText(s)
+	}
 	r := row{
 		ID: rec.ID, Time: formatTime(rec.Time), PID: pid,
 		Workspace: rec.Call.Workspace, User: m(rec.Call.User), Client: m(rec.Call.Client), Session: rec.Call.Session,
@@ -148,7 +153,10 @@ func newRow(rec *policy.Record, form string) row {
 	return r
 }
 
-func jsonText(v any) string {
+func jsonText[T any](v []T) string {
+	if len(v) == 0 {
+		return "[]"
+	}
 	b, err := json.Marshal(v)
 	if err != nil {
 		return "[]" // plain structs of strings and numbers: cannot happen
