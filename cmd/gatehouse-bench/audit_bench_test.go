@@ -7,7 +7,9 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/gatehouse-mcp/gatehouse/audit"
 	"github.com/gatehouse-mcp/gatehouse/gateway"
@@ -21,7 +23,8 @@ import (
 // BenchmarkVerdictLog is the A/B of the verdict log: the same gateway (no
 // policies, the in-process HTTP upstream, a 2026-07-28 client), once
 // without a recorder and once writing every call to a SQLite file, so that
-// the difference is the log's cost and nothing else:
+// the difference is the log's cost and nothing else (cpu-µs/op is the CPU
+// of the whole process — client, gateway, upstream — per call):
 //
 //	go test -run '^$' -bench VerdictLog -count 6 ./cmd/gatehouse-bench | tee log.txt
 //	benchstat -col /log log.txt
@@ -57,6 +60,7 @@ func BenchmarkVerdictLog(b *testing.B) {
 				})
 				b.Run("c=16", func(b *testing.B) {
 					b.SetParallelism((16 + runtime.GOMAXPROCS(0) - 1) / runtime.GOMAXPROCS(0))
+					before := cpuTime()
 					b.RunParallel(func(pb *testing.PB) {
 						for pb.Next() {
 							if err := call(b.Context()); err != nil {
@@ -65,10 +69,18 @@ func BenchmarkVerdictLog(b *testing.B) {
 							}
 						}
 					})
+					b.ReportMetric(float64((cpuTime()-before).Microseconds())/float64(b.N), "cpu-µs/op")
 				})
 			})
 		}
 	}
+}
+
+// cpuTime is the CPU time (user and system) this process has used.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // connectWith starts a gateway enforcing with enf in front of the
