@@ -12,28 +12,28 @@ import (
 // where it must be. Rows are made on the caller's goroutine, so that the
 // raw arguments never wait in the queue and the writer only inserts.
 type row struct {
-	ID, Time                    string
-	PID                         int
-	Workspace, User, Client     string
-	Session, Upstream           string
-	Tool, Exposed               string
-	Arguments                   *string
-	ArgumentsForm               string
-	Decision, Policy, Layer     string
-	Reason, Message             string
-	Results, Warnings           string
-	Redactions, Findings        string
-	Risk                        float64
-	JudgeAsked                  bool
-	JudgeModel, JudgePrompt     string
-	JudgeLatencyMS              *float64
-	JudgeCached                 bool
-	JudgeError                  string
-	FailOpen                    bool
-	PolicyVersion               string
-	UpstreamOutcome, UpstreamEr string
-	UpstreamLatencyMS           *float64
-	OverheadMS                  float64
+	ID, Time                       string
+	PID                            int
+	Workspace, User, Client        string
+	Session, Upstream              string
+	Tool, Exposed                  string
+	Arguments                      *string
+	ArgumentsForm                  string
+	Decision, Policy, Layer        string
+	Reason, Message                string
+	Results, Warnings              string
+	Redactions, Findings           string
+	Risk                           float64
+	JudgeAsked                     bool
+	JudgeModel, JudgePrompt        string
+	JudgeLatencyMS                 *float64
+	JudgeCached                    bool
+	JudgeError                     string
+	FailOpen                       bool
+	PolicyVersion                  string
+	UpstreamOutcome, UpstreamError string
+	UpstreamLatencyMS              *float64
+	OverheadMS                     float64
 }
 
 // columns are the verdicts columns a row fills, in the order of values.
@@ -50,7 +50,7 @@ func (r *row) values() []any {
 		r.Arguments, r.ArgumentsForm, r.Decision, r.Policy, r.Layer, r.Reason, r.Message,
 		r.Results, r.Warnings, r.Redactions, r.Findings, r.Risk,
 		r.JudgeAsked, r.JudgeModel, r.JudgePrompt, r.JudgeLatencyMS, r.JudgeCached, r.JudgeError, r.FailOpen,
-		r.PolicyVersion, r.UpstreamOutcome, r.UpstreamEr, r.UpstreamLatencyMS, r.OverheadMS}
+		r.PolicyVersion, r.UpstreamOutcome, r.UpstreamError, r.UpstreamLatencyMS, r.OverheadMS}
 }
 
 var pid = os.Getpid()
@@ -107,7 +107,7 @@ func newRow(rec *policy.Record, form string) row {
 		Risk:       v.Risk,
 		JudgeAsked: v.Judge.Asked, JudgeModel: v.Judge.Model, JudgeCached: v.Judge.Cached, FailOpen: v.Judge.FailOpen,
 		PolicyVersion:   v.Version,
-		UpstreamOutcome: string(rec.Upstream), UpstreamEr: m(rec.UpstreamError),
+		UpstreamOutcome: string(rec.Upstream), UpstreamError: m(rec.UpstreamError),
 		OverheadMS: ms(rec.Overhead),
 	}
 	if r.Decision == "" {
