@@ -2,6 +2,7 @@ package audit
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"path/filepath"
 	"strconv"
@@ -141,5 +142,50 @@ func BenchmarkNewRow(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		_ = newRow(&r, policy.ArgumentsMasked)
+	}
+}
+
+// A log so far behind that it refuses records says so in Err, as a log
+// that fails does, and recovers once the writer catches up.
+func TestFullQueue(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "v.db")
+	l, err := Open(file, Options{}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close(context.Background())
+	l.mu.Lock()
+	l.maxQueue = 5
+	l.mu.Unlock()
+	// Another process holds the write lock: the writer waits on it.
+	other, err := sql.Open("sqlite3", file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	other.SetMaxOpenConns(1)
+	if _, err := other.Exec(`BEGIN IMMEDIATE`); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Record(rec(time.Now())); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(4 * linger) // the writer takes that one and waits for the lock
+	for i := range 5 {
+		if err := l.Record(rec(time.Now())); err != nil {
+			t.Fatalf("record %d: %v", i, err)
+		}
+	}
+	if err := l.Record(rec(time.Now())); err == nil || l.Err() == nil || !strings.Contains(l.Err().Error(), "takes no more") {
+		t.Fatalf("Record beyond the queue = %v, Err = %v; want both to say the log takes no more", err, l.Err())
+	}
+	if _, err := other.Exec(`ROLLBACK`); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Flush(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if l.Err() != nil || count(t, l) != 6 {
+		t.Errorf("after the writer caught up: Err = %v, %d records; want nil and 6", l.Err(), count(t, l))
 	}
 }

@@ -28,9 +28,9 @@ type Options struct {
 
 // Defaults of the writer.
 const (
-	// maxQueue is how many records may wait for the disk before Record
-	// refuses more: about a gigabyte of memory at worst.
-	maxQueue = 1 << 20
+	// defaultMaxQueue is how many records may wait for the disk before
+	// Record refuses more: about a gigabyte of memory at worst.
+	defaultMaxQueue = 1 << 20
 	// maxBatch is the most records one transaction inserts.
 	maxBatch = 2048
 	// linger is how long the writer lets records gather before it writes
@@ -64,7 +64,8 @@ type Log struct {
 	written  uint64        // records ever written
 	progress chan struct{} // closed and replaced whenever the writer finishes an attempt
 	closed   bool
-	dropped  uint64
+	maxQueue int         // defaultMaxQueue; smaller in tests
+	full     atomic.Bool // a record was refused since the writer last took the queue
 
 	err  atomic.Pointer[error] // why the log cannot be written now
 	wake chan struct{}         // a record was queued
@@ -101,6 +102,7 @@ func Open(file string, opts Options, logger *slog.Logger) (*Log, error) {
 		stop:     make(chan struct{}),
 		done:     make(chan struct{}),
 		queue:    make([]row, 0, 256),
+		maxQueue: defaultMaxQueue,
 
 		pruneEvery: pruneEvery,
 	}
@@ -132,10 +134,11 @@ func (l *Log) Record(rec policy.Record) error {
 		l.mu.Unlock()
 		return policy.ErrRecorderClosed
 	}
-	if len(l.queue) >= maxQueue {
-		l.dropped++
+	if len(l.queue) >= l.maxQueue {
+		l.full.Store(true)
+		err := l.Err() // before the writer can take the queue and clear full
 		l.mu.Unlock()
-		return fmt.Errorf("the verdict log is %d records behind and takes no more: %w", maxQueue, l.Err())
+		return err
 	}
 	l.queue = append(l.queue, r)
 	l.queued++
@@ -148,10 +151,14 @@ func (l *Log) Record(rec policy.Record) error {
 	return nil
 }
 
-// Err says why the log cannot be written now, or nil when it can.
+// Err says why the log cannot be written now — it fails, or it is so far
+// behind that Record refuses records — or nil when it can.
 func (l *Log) Err() error {
 	if p := l.err.Load(); p != nil {
 		return *p
+	}
+	if l.full.Load() {
+		return fmt.Errorf("verdict log %s: %d records wait to be written and it takes no more", l.file, l.maxQueue)
 	}
 	return nil
 }
@@ -311,6 +318,7 @@ func (l *Log) writeQueued() error {
 	pending := l.queue
 	if len(pending) > 0 {
 		l.queue = make([]row, 0, 256)
+		l.full.Store(false)
 	}
 	l.mu.Unlock()
 	for len(pending) > 0 {

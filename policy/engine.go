@@ -142,7 +142,9 @@ func (e *Engine) evaluate(ctx context.Context, call Call, mode evalMode) Verdict
 	g := ev.layer(e.global)
 	w := ev.layer(own)
 	if err := ev.redact(); err != nil {
-		// Never forward what was to be redacted.
+		// Never forward what was to be redacted — nor log it: the same
+		// spans fail the log's masking, which then keeps a hash.
+		ev.keepMask()
 		ev.v.Decision, ev.v.Reason = DecisionBlock, "the call's arguments could not be redacted ("+err.Error()+")"
 		ev.v.Message = "Blocked by Gatehouse: " + ev.v.Reason + "."
 		return ev.v
