@@ -9,6 +9,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/gatehouse-mcp/gatehouse/policy"
 )
 
 // Reader answers queries on a verdict log, on connections of its own: it
@@ -89,7 +91,7 @@ type Judge struct {
 // Filter selects records. Empty fields select everything.
 type Filter struct {
 	Workspace string
-	// Policy selects the records the policy fired in (see Fired) or
+	// Policy selects the records the policy fired in (see firedOutcomes) or
 	// decided.
 	Policy   string
 	Decision string
@@ -103,21 +105,24 @@ type Filter struct {
 	Limit int
 }
 
-// Fired reports whether a policy with this outcome fired for a call: it
+// firedOutcomes are the outcomes with which a policy fired for a call: it
 // matched and acted (allow, block, require_approval, warn, redact, a rate
 // limit counted or exceeded), or, judged, found a violation or asked for
 // approval. A policy that complied, was not judged, or could not be judged
 // did not fire.
-func Fired(outcome string) bool {
-	switch outcome {
-	case "allow", "block", "require_approval", "warn", "redact", "rate_counted", "rate_exceeded", "violate", "needs_approval":
-		return true
-	}
-	return false
+var firedOutcomes = []policy.Outcome{
+	policy.OutcomeAllow, policy.OutcomeBlock, policy.OutcomeApproval, policy.OutcomeWarn, policy.OutcomeRedact,
+	policy.OutcomeCounted, policy.OutcomeRateExceeded, policy.OutcomeViolate, policy.OutcomeNeedsApproval,
 }
 
-// firedOutcomes is Fired as an SQL list.
-const firedOutcomes = `('allow','block','require_approval','warn','redact','rate_counted','rate_exceeded','violate','needs_approval')`
+// firedSQL is firedOutcomes as an SQL list.
+var firedSQL = func() string {
+	quoted := make([]string, len(firedOutcomes))
+	for i, o := range firedOutcomes {
+		quoted[i] = "'" + string(o) + "'"
+	}
+	return "(" + strings.Join(quoted, ",") + ")"
+}()
 
 func (f Filter) where() (string, []any) {
 	var conds []string
@@ -140,7 +145,7 @@ func (f Filter) where() (string, []any) {
 	}
 	if f.Policy != "" {
 		add(`(policy = ? OR EXISTS (SELECT 1 FROM json_each(verdicts.results) r
-			WHERE r.value ->> 'policy' = ? AND r.value ->> 'outcome' IN `+firedOutcomes+`))`, f.Policy, f.Policy)
+			WHERE r.value ->> 'policy' = ? AND r.value ->> 'outcome' IN `+firedSQL+`))`, f.Policy, f.Policy)
 	}
 	if !f.Since.IsZero() {
 		add("time >= ?", formatTime(f.Since))

@@ -31,7 +31,7 @@ type Stats struct {
 	MostViolated []Count `json:"most_violated"`
 	ByUser       []Count `json:"violations_by_user"`
 	ByTool       []Count `json:"violations_by_tool"`
-	// Fired is how often each policy fired (see Fired), most first.
+	// Fired is how often each policy fired (see firedOutcomes), most first.
 	Fired []PolicyCount `json:"fired"`
 	// JudgeLatency is over the calls the judge was asked for (cached
 	// answers included); nil when it was never asked.
@@ -73,10 +73,7 @@ const topN = 10
 func (r *Reader) Stats(ctx context.Context, since time.Time, workspace string) (Stats, error) {
 	s := Stats{Since: since, Workspace: workspace}
 	where, args := Filter{Since: since, Workspace: workspace}.where()
-	and := " WHERE "
-	if where != "" {
-		and = where + " AND "
-	}
+	and := where + andOrWhere(where)
 	err := r.db.QueryRowContext(ctx, `SELECT count(*),
 		coalesce(sum(decision = 'allow'), 0), coalesce(sum(decision = 'block'), 0), coalesce(sum(decision = 'require_approval'), 0),
 		coalesce(sum(fail_open), 0), coalesce(sum(judge_error != ''), 0),
@@ -121,7 +118,7 @@ func (r *Reader) fired(ctx context.Context, where string, args []any) ([]PolicyC
 	// may each have one of a name.
 	rows, err := r.db.QueryContext(ctx, `SELECT p.value ->> 'policy', p.value ->> 'layer',
 		CASE WHEN p.value ->> 'layer' = 'workspace' THEN verdicts.workspace ELSE '' END, count(*)
-		FROM verdicts, json_each(verdicts.results) p`+where+andOrWhere(where)+`p.value ->> 'outcome' IN `+firedOutcomes+`
+		FROM verdicts, json_each(verdicts.results) p`+where+andOrWhere(where)+`p.value ->> 'outcome' IN `+firedSQL+`
 		GROUP BY 1, 2, 3 ORDER BY 4 DESC, 1, 2, 3`, args...)
 	if err != nil {
 		return nil, describe(r.file, err)

@@ -184,20 +184,15 @@ func waitForLog(ctx context.Context, cfg *Config, stderr io.Writer) (*audit.Read
 	tick := time.NewTicker(followInterval)
 	defer tick.Stop()
 	for {
-		r, err := audit.OpenReader(cfg.Audit.Database)
-		if err == nil {
-			// A gateway may have created the file but not its schema yet.
-			if _, err = r.LastSeq(ctx); err == nil {
-				return r, nil
-			}
-			r.Close()
-			if ctx.Err() != nil {
-				return nil, nil
-			}
-			if !strings.Contains(err.Error(), "no such table") {
-				return nil, runtimeError(err)
-			}
-		} else if !errors.Is(err, audit.ErrNoLog) {
+		// A file whose schema a gateway has not created yet is no log yet
+		// either.
+		r, err := audit.OpenReaderContext(ctx, cfg.Audit.Database)
+		switch {
+		case err == nil:
+			return r, nil
+		case ctx.Err() != nil:
+			return nil, nil
+		case !errors.Is(err, audit.ErrNoLog):
 			return nil, runtimeError(err)
 		}
 		if !told {
