@@ -100,7 +100,7 @@ func (c *Conn) subscription(ctx context.Context, uri string, on bool) error {
 	if err != nil {
 		return c.failed(sess, err)
 	}
-	c.listen(c.lifetime, sess)
+	c.listen(c.lifetime, ctx, sess)
 	return nil
 }
 

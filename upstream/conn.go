@@ -345,8 +345,10 @@ type session struct {
 	instructions string
 
 	listenMu   sync.Mutex
-	stopListen func() // closes the subscriptions/listen stream (2026-07-28)
-	idle       func() // closes the HTTP pool's idle connections; nil for stdio
+	stopListen func()        // closes the subscriptions/listen stream (2026-07-28)
+	ackMu      sync.Mutex    // guards ack
+	ack        chan struct{} // closed when the server acknowledges the stream
+	idle       func()        // closes the HTTP pool's idle connections; nil for stdio
 
 	lost     chan struct{}
 	lostOnce sync.Once
@@ -455,12 +457,14 @@ func (c *Conn) connect(ctx context.Context) (*session, *Catalog, error) {
 		return nil, nil, fmt.Errorf("initialize: %w", c.explain(sess, err))
 	}
 	sess.serverInfo, sess.instructions = res.ServerInfo, res.Instructions
+	// The notification stream opens before the catalog is listed, so that
+	// a change made after the listing is never missed.
+	c.listen(ctx, actx, sess)
 	cat, err := c.list(actx, sess)
 	if err != nil {
 		sess.close()
 		return nil, nil, fmt.Errorf("list: %w", c.explain(sess, err))
 	}
-	c.listen(ctx, sess)
 	return sess, cat, nil
 }
 
@@ -549,6 +553,9 @@ func (c *Conn) onNotification(sess *session, n mcp.JSONRPCNotification) {
 		default: // a refresh is already pending
 		}
 		return
+	case mcp.MethodNotificationSubscriptionsAcknowledged:
+		sess.acknowledged()
+		return
 	case mcp.MethodNotificationProgress:
 		if c.routeProgress(n) {
 			return
@@ -572,9 +579,10 @@ func (c *Conn) failed(sess *session, err error) error {
 
 // listen opens (or reopens, with the current resource subscriptions) the
 // subscriptions/listen stream through which a 2026-07-28 server sends its
-// notifications. Earlier protocol versions need no opt-in: there it does
-// nothing.
-func (c *Conn) listen(ctx context.Context, sess *session) {
+// notifications, and waits, within wait, for the server to acknowledge it:
+// a notification sent before that would be lost. The stream lives as long
+// as ctx. Earlier protocol versions need no opt-in: there it does nothing.
+func (c *Conn) listen(ctx, wait context.Context, sess *session) {
 	if !mcp.IsModernProtocol(sess.client.ProtocolVersion()) {
 		return
 	}
@@ -585,6 +593,7 @@ func (c *Conn) listen(ctx context.Context, sess *session) {
 	if sess.stopListen != nil {
 		sess.stopListen()
 	}
+	ack := sess.expectAck()
 	stop, err := sess.client.ListenAsync(ctx, filter, func(err error) {
 		c.log.Debug("upstream notification stream ended", "err", err)
 	})
@@ -593,6 +602,35 @@ func (c *Conn) listen(ctx context.Context, sess *session) {
 		return
 	}
 	sess.stopListen = stop
+	wait, cancel := context.WithTimeout(wait, maxListenWait)
+	defer cancel()
+	select {
+	case <-ack:
+	case <-sess.lost:
+	case <-wait.Done():
+		c.log.Debug("upstream did not acknowledge its notification stream in time; changes it announces meanwhile may be missed")
+	}
+}
+
+// maxListenWait bounds the wait for a subscriptions/listen acknowledgement.
+const maxListenWait = 2 * time.Second
+
+// expectAck returns a fresh channel that the next acknowledgement closes.
+func (s *session) expectAck() <-chan struct{} {
+	s.ackMu.Lock()
+	defer s.ackMu.Unlock()
+	s.ack = make(chan struct{})
+	return s.ack
+}
+
+// acknowledged closes the channel of the pending acknowledgement, if any.
+func (s *session) acknowledged() {
+	s.ackMu.Lock()
+	defer s.ackMu.Unlock()
+	if s.ack != nil {
+		close(s.ack)
+		s.ack = nil
+	}
 }
 
 // limitBodies bounds each line of every response body (a JSON response is
