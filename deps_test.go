@@ -34,6 +34,9 @@ func TestImportGraph(t *testing.T) {
 			if strings.HasPrefix(imp, "github.com/spf13/viper") && pkg != "cmd/gatehouse" {
 				t.Errorf("%s imports viper; only cmd/gatehouse may", pkg)
 			}
+			if strings.HasPrefix(imp, "github.com/tmc/langchaingo") && pkg != "llmjudge" {
+				t.Errorf("%s imports langchaingo; only llmjudge may, behind its Model interface", pkg)
+			}
 			for _, bad := range forbidden[pkg] {
 				if strings.HasPrefix(imp, bad) && imp != mod+pkg {
 					t.Errorf("%s imports %s; DESIGN §2 forbids it", pkg, imp)

@@ -105,7 +105,7 @@ func newRow(rec *policy.Record, form string) row {
 		Decision: string(v.Decision), Policy: v.Policy, Layer: string(v.Layer),
 		Reason: m(v.Reason), Message: m(v.Message),
 		Risk:       v.Risk,
-		JudgeAsked: v.Judge.Asked, JudgeModel: v.Judge.Model, JudgeCached: v.Judge.Cached, FailOpen: v.Judge.FailOpen,
+		JudgeAsked: v.Judge.Asked, JudgeModel: v.Judge.Model, JudgePrompt: v.Judge.PromptVersion, JudgeCached: v.Judge.Cached, FailOpen: v.Judge.FailOpen,
 		PolicyVersion:   v.Version,
 		UpstreamOutcome: string(rec.Upstream), UpstreamError: m(rec.UpstreamError),
 		OverheadMS: ms(rec.Overhead),

@@ -435,7 +435,10 @@ func (ev *evaluation) askJudge(ctx context.Context, rules []*rule) []judged {
 		if err == nil && jctx.Err() != nil {
 			err = jctx.Err() // an answer after the deadline is not trusted
 		}
-		ev.v.Judge.Model, ev.v.Judge.Cached = ans.Model, ans.Cached
+		ev.v.Judge.Model, ev.v.Judge.PromptVersion, ev.v.Judge.Cached = ans.Model, ans.PromptVersion, ans.Cached
+		if ev.mode.explain {
+			ev.v.Judge.Exchange = ans.Exchange
+		}
 	}
 	byID := map[string]JudgeResult{}
 	for _, res := range ans.Results {

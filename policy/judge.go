@@ -54,8 +54,24 @@ type JudgeAnswer struct {
 	Results []JudgeResult
 	// Model is the model that answered.
 	Model string
+	// PromptVersion names the version of the prompt the judge asked with,
+	// so that a record can be read against the prompt that produced it.
+	PromptVersion string
 	// Cached reports an answer served from the judge's cache.
 	Cached bool
+	// Exchange is the request the judge sent and the answer it got, for
+	// `policy test --show-prompt`; nil when no request was sent.
+	Exchange *JudgeExchange
+}
+
+// JudgeExchange is one request to the model, as sent, and its answer.
+type JudgeExchange struct {
+	// Model names the provider and model asked.
+	Model string
+	// System and User are the two messages sent.
+	System, User string
+	// Answer is the text the model answered; empty when it did not.
+	Answer string
 }
 
 // JudgeResult is the judge's verdict on one policy.
@@ -71,13 +87,16 @@ type JudgeResult struct {
 type JudgeOutcome struct {
 	// Asked reports that the judge was consulted (or would have been,
 	// when it failed or is missing).
-	Asked   bool
-	Model   string
-	Latency time.Duration
-	Cached  bool
+	Asked         bool
+	Model         string
+	PromptVersion string
+	Latency       time.Duration
+	Cached        bool
 	// Err is the judge failure, if any.
 	Err error
 	// FailOpen reports that a non-strict policy was allowed because the
 	// judge failed.
 	FailOpen bool
+	// Exchange is the judge's request and answer; kept by Explain only.
+	Exchange *JudgeExchange
 }

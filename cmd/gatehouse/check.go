@@ -49,11 +49,10 @@ func runCheck(cmd *cobra.Command, _ []string) error {
 		n += len(w.Upstreams)
 	}
 	fmt.Fprintf(out, "%s: valid (%d workspaces, %d upstreams)\n", cfg.File, len(specs), n)
-	if _, err := cfg.NewEngine(nil); err != nil {
+	if _, err := cfg.NewEngine(nil, nil); err != nil {
 		return usageError(err)
 	}
-	warnUnjudged(slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), nil)), cfg)
-	logErr := checkVerdictLog(cmd.Context(), out, cfg)
+	logErr := errors.Join(checkVerdictLog(cmd.Context(), out, cfg), checkJudge(cmd.Context(), out, cfg))
 	if connect, _ := cmd.Flags().GetBool("connect"); !connect {
 		return logErr
 	}

@@ -168,11 +168,12 @@ func timeWindow(t *TimeWindowConfig) (*policy.TimeWindow, error) {
 }
 
 // NewEngine builds the policy engine of the config. limiter carries rate
-// limit counts over from the engine it replaces; nil starts afresh.
-func (c *Config) NewEngine(limiter *policy.Limiter) (*policy.Engine, error) {
+// limit counts over from the engine it replaces; nil starts afresh. judge
+// decides the plain-English policies; nil means none is configured.
+func (c *Config) NewEngine(limiter *policy.Limiter, judge policy.Judge) (*policy.Engine, error) {
 	set, err := c.PolicySet()
 	if err != nil {
 		return nil, err
 	}
-	return policy.NewEngine(set, policy.Options{Limiter: limiter, JudgeTimeout: time.Duration(c.Judge.Timeout)})
+	return policy.NewEngine(set, policy.Options{Limiter: limiter, Judge: judge, JudgeTimeout: time.Duration(c.Judge.Timeout)})
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -70,6 +71,7 @@ output, or from "decision" with --json.`,
 	cmd.Flags().String("user", "", "the user (default $GATEHOUSE_USER, then the OS user)")
 	cmd.Flags().String("client", "", "the client's name, as sent in initialize")
 	cmd.Flags().Bool("no-judge", false, "do not ask the judge: report plain-English policies as not judged")
+	cmd.Flags().Bool("show-prompt", false, "also print the exact request sent to the judge and its answer")
 	cmd.Flags().Bool("json", false, "print JSON")
 	return cmd
 }
@@ -104,7 +106,7 @@ func runPolicyList(cmd *cobra.Command, _ []string) error {
 	if err != nil {
 		return err
 	}
-	engine, err := cfg.NewEngine(nil)
+	engine, err := cfg.NewEngine(nil, nil)
 	if err != nil {
 		return usageError(err)
 	}
@@ -265,9 +267,21 @@ type testRedaction struct {
 }
 
 type testJudge struct {
-	Asked    bool   `json:"asked"`
-	Error    string `json:"error"`
-	FailOpen bool   `json:"fail_open"`
+	Asked         bool          `json:"asked"`
+	Model         string        `json:"model"`
+	PromptVersion string        `json:"prompt_version"`
+	LatencyMS     float64       `json:"latency_ms"`
+	Error         string        `json:"error"`
+	FailOpen      bool          `json:"fail_open"`
+	Request       *testExchange `json:"request,omitempty"` // with --show-prompt
+}
+
+// testExchange is the request the judge sent and the answer it got.
+type testExchange struct {
+	Model  string `json:"model"`
+	System string `json:"system"`
+	User   string `json:"user"`
+	Answer string `json:"answer"`
 }
 
 func runPolicyTest(cmd *cobra.Command, _ []string) error {
@@ -300,16 +314,27 @@ func runPolicyTest(cmd *cobra.Command, _ []string) error {
 		call.User = u
 	}
 	call.Client, _ = cmd.Flags().GetString("client")
-	engine, err := cfg.NewEngine(nil)
+	noJudge, _ := cmd.Flags().GetBool("no-judge")
+	var judge policy.Judge
+	if !noJudge {
+		judge = (&judges{log: slog.New(slog.DiscardHandler)}).forConfig(cfg)
+	}
+	engine, err := cfg.NewEngine(nil, judge)
 	if err != nil {
 		return usageError(err)
 	}
-	noJudge, _ := cmd.Flags().GetBool("no-judge")
 	v := engine.Explain(cmd.Context(), call, policy.ExplainOptions{NoJudge: noJudge})
 	if v.Judge.Asked && v.Judge.Err != nil {
 		notes = append(notes, "plain-English policies were put to the judge and it failed: "+v.Judge.Err.Error())
 	}
 	r := report(call, v, notes)
+	if show, _ := cmd.Flags().GetBool("show-prompt"); show {
+		if ex := v.Judge.Exchange; ex != nil {
+			r.Judge.Request = &testExchange{Model: ex.Model, System: ex.System, User: ex.User, Answer: ex.Answer}
+		} else {
+			r.Notes = append(r.Notes, "no request was sent to the judge, so there is no prompt to show")
+		}
+	}
 	if asJSON, _ := cmd.Flags().GetBool("json"); asJSON {
 		enc := json.NewEncoder(cmd.OutOrStdout())
 		enc.SetIndent("", "  ")
@@ -367,7 +392,11 @@ func report(call policy.Call, v policy.Verdict, notes []string) testReport {
 		Decision: string(v.Decision), Policy: v.Policy, Layer: string(v.Layer), Reason: v.Reason, Message: v.Message,
 		RetryAfterSec: int(v.RetryAfter.Seconds()), Risk: v.Risk, PolicyVersion: v.Version,
 		Findings: []testFinding{}, Policies: []testResult{}, Warnings: []testWarning{}, Redactions: []testRedaction{},
-		Judge: testJudge{Asked: v.Judge.Asked, FailOpen: v.Judge.FailOpen}, Notes: notes,
+		Judge: testJudge{
+			Asked: v.Judge.Asked, Model: v.Judge.Model, PromptVersion: v.Judge.PromptVersion,
+			LatencyMS: float64(v.Judge.Latency.Microseconds()) / 1000, FailOpen: v.Judge.FailOpen,
+		},
+		Notes: notes,
 	}
 	if r.Notes == nil {
 		r.Notes = []string{}
@@ -435,6 +464,22 @@ func printReport(w io.Writer, r testReport) {
 	}
 	if r.Arguments != nil {
 		fmt.Fprintf(w, "forwarded: %s\n", *r.Arguments)
+	}
+	if j := r.Judge; j.Asked {
+		switch {
+		case j.Model == "":
+			fmt.Fprintf(w, "judge:     not asked: %s\n", j.Error)
+		case j.Error != "":
+			fmt.Fprintf(w, "judge:     %s (prompt %s) FAILED after %.0f ms: %s\n", j.Model, j.PromptVersion, j.LatencyMS, j.Error)
+		default:
+			fmt.Fprintf(w, "judge:     %s (prompt %s) answered in %.0f ms\n", j.Model, j.PromptVersion, j.LatencyMS)
+		}
+		if j.FailOpen {
+			fmt.Fprintln(w, "           FAIL-OPEN: non-strict policies allowed although not judged")
+		}
+		if q := j.Request; q != nil {
+			fmt.Fprintf(w, "\n--- request to %s: system message ---\n%s\n--- user message ---\n%s\n--- answer ---\n%s\n---\n\n", q.Model, q.System, q.User, orNothing(q.Answer, "(none)"))
+		}
 	}
 	switch {
 	case r.Policy != "":

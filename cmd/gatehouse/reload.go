@@ -35,6 +35,8 @@ type reloader struct {
 	enforcer *gateway.Policies
 	// verdicts is the verdict log, kept across reloads.
 	verdicts *audit.Log
+	// judges keeps the judge across reloads that do not change it.
+	judges *judges
 
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
@@ -128,7 +130,7 @@ func (r *reloader) reload(w *fsnotify.Watcher, forced bool) {
 	if ok && d == r.last && !forced {
 		return
 	}
-	enforcer, err := newEnforcer(cfg, r.log, r.enforcer, r.verdicts)
+	enforcer, err := newEnforcer(cfg, r.log, r.enforcer, r.verdicts, r.judges)
 	if err != nil {
 		r.log.Error("config reload rejected; the previous config keeps serving", "file", r.path, "err", err)
 		return
@@ -152,7 +154,7 @@ func (r *reloader) reload(w *fsnotify.Watcher, forced bool) {
 		r.watch(w, cfg) // workspaces_dir may have moved
 	}
 	r.log.Info("config reloaded", "file", r.path, "workspaces", len(specs), "policy_version", enforcer.Engine.Version())
-	warnUnjudged(r.log, cfg)
+	warnJudge(r.log, cfg, r.judges.judge)
 }
 
 // reloadFlushTimeout bounds how long a reload waits for the verdict log to

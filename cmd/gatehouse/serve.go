@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
-	"strings"
 	"syscall"
 	"time"
 
@@ -98,7 +97,8 @@ func runServe(cmd *cobra.Command, args []string) error {
 
 	verdicts := openVerdictLog(cfg, log)
 	defer closeVerdictLog(log, verdicts) // after the gateway's: its last calls are recorded
-	enforcer, err := newEnforcer(cfg, log, nil, verdicts)
+	judges := &judges{log: log}
+	enforcer, err := newEnforcer(cfg, log, nil, verdicts, judges)
 	if err != nil {
 		return usageError(err)
 	}
@@ -110,14 +110,14 @@ func runServe(cmd *cobra.Command, args []string) error {
 		Enforcer: enforcer,
 	})
 	defer g.Close()
-	warnUnjudged(log, cfg)
+	warnJudge(log, cfg, judges.judge)
 	g.Start(ctx)
 	waitCtx, cancel := context.WithTimeout(ctx, startTimeout)
 	_ = g.WaitReady(waitCtx)
 	cancel()
 	logSummary(log, g)
 
-	reloader := &reloader{path: cfg.File, log: log, gateway: g, enforcer: enforcer, verdicts: verdicts, only: wsNameIfStdio(httpAddr, specs)}
+	reloader := &reloader{path: cfg.File, log: log, gateway: g, enforcer: enforcer, verdicts: verdicts, judges: judges, only: wsNameIfStdio(httpAddr, specs)}
 	reloader.start(ctx, cfg)
 	defer reloader.stop()
 
@@ -258,15 +258,16 @@ func drain(log *slog.Logger, g *gateway.Gateway) {
 	}
 }
 
-// newEnforcer builds the policy enforcement of cfg, recording to verdicts.
+// newEnforcer builds the policy enforcement of cfg, recording to verdicts
+// and judging with the judge judges holds for cfg.
 // prev is the enforcer it replaces on reload, whose rate-limit counts it
 // keeps; nil at start.
-func newEnforcer(cfg *Config, log *slog.Logger, prev *gateway.Policies, verdicts *audit.Log) (*gateway.Policies, error) {
+func newEnforcer(cfg *Config, log *slog.Logger, prev *gateway.Policies, verdicts *audit.Log, judges *judges) (*gateway.Policies, error) {
 	var limiter *policy.Limiter
 	if prev != nil {
 		limiter = prev.Engine.Limiter()
 	}
-	engine, err := cfg.NewEngine(limiter)
+	engine, err := cfg.NewEngine(limiter, judges.forConfig(cfg))
 	if err != nil {
 		return nil, err
 	}
@@ -302,37 +303,5 @@ func closeVerdictLog(log *slog.Logger, l *audit.Log) {
 	defer cancel()
 	if err := l.Close(ctx); err != nil {
 		log.Error("verdict log: closing", "err", err)
-	}
-}
-
-// warnUnjudged says loudly that plain-English policies cannot be judged:
-// this build has no LLM judge, so a strict one blocks every call in its
-// scope and a non-strict one allows them flagged fail-open.
-func warnUnjudged(log *slog.Logger, cfg *Config) {
-	set, err := cfg.PolicySet()
-	if err != nil {
-		return
-	}
-	var strict, lax []string
-	add := func(ps []policy.Policy) {
-		for _, p := range ps {
-			switch {
-			case p.Deterministic() || !p.Enabled:
-			case p.Strict:
-				strict = append(strict, p.Name)
-			default:
-				lax = append(lax, p.Name)
-			}
-		}
-	}
-	add(set.Global)
-	for _, ps := range set.Workspaces {
-		add(ps)
-	}
-	if len(strict) > 0 {
-		log.Warn("plain-English policies cannot be judged (no LLM judge in this build): these strict ones BLOCK every call in their scope", "policies", strings.Join(strict, ","))
-	}
-	if len(lax) > 0 {
-		log.Warn("plain-English policies cannot be judged (no LLM judge in this build): these non-strict ones allow calls flagged fail-open", "policies", strings.Join(lax, ","))
 	}
 }

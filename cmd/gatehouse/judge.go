@@ -1,0 +1,164 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/gatehouse-mcp/gatehouse/llmjudge"
+	"github.com/gatehouse-mcp/gatehouse/policy"
+)
+
+// judgeSetting is what a judge is built from: the judge section and the
+// key it names. Equal settings keep one judge, with its cache and breaker,
+// across reloads.
+type judgeSetting struct {
+	JudgeConfig
+	key string
+}
+
+// judges builds the judge of each config, keeping the previous one when
+// its setting did not change.
+type judges struct {
+	log     *slog.Logger
+	setting judgeSetting
+	judge   policy.Judge
+	built   bool
+}
+
+// forConfig returns the judge of cfg: nil when none is configured.
+func (j *judges) forConfig(cfg *Config) policy.Judge {
+	s := judgeSetting{JudgeConfig: cfg.Judge}
+	if cfg.Judge.APIKeyEnv != "" {
+		s.key = os.Getenv(cfg.Judge.APIKeyEnv)
+	}
+	if j.built && s == j.setting {
+		return j.judge
+	}
+	j.setting, j.built = s, true
+	j.judge = buildJudge(cfg, s.key, j.log)
+	return j.judge
+}
+
+// buildJudge returns the judge of cfg: nil when none is configured, and a
+// judge that fails every judgment with the reason when it cannot be set up
+// (the gateway still starts; strict policies block, and say why).
+func buildJudge(cfg *Config, key string, log *slog.Logger) policy.Judge {
+	jc := cfg.Judge
+	if jc.Provider == "" {
+		return nil
+	}
+	if jc.APIKeyEnv != "" && key == "" {
+		return failedJudge{fmt.Errorf("judge.api_key_env names %s, which is not set in the gateway's environment", jc.APIKeyEnv)}
+	}
+	m, err := llmjudge.NewModel(llmjudge.ModelConfig{Provider: jc.Provider, Model: jc.Model, BaseURL: jc.BaseURL, APIKey: key})
+	if err != nil {
+		return failedJudge{err}
+	}
+	return llmjudge.New(m, llmjudge.Options{CacheTTL: time.Duration(jc.CacheTTL), Logger: log})
+}
+
+// failedJudge is a judge that could not be set up.
+type failedJudge struct{ err error }
+
+func (f failedJudge) Judge(context.Context, policy.JudgeRequest) (policy.JudgeAnswer, error) {
+	return policy.JudgeAnswer{}, f.err
+}
+
+// judgedPolicies names the enabled plain-English policies of cfg, strict
+// and not.
+func judgedPolicies(cfg *Config) (strict, lax []string) {
+	set, err := cfg.PolicySet()
+	if err != nil {
+		return nil, nil
+	}
+	add := func(ps []policy.Policy) {
+		for _, p := range ps {
+			switch {
+			case p.Deterministic() || !p.Enabled:
+			case p.Strict:
+				strict = append(strict, p.Name)
+			default:
+				lax = append(lax, p.Name)
+			}
+		}
+	}
+	add(set.Global)
+	for _, ps := range set.Workspaces {
+		add(ps)
+	}
+	return strict, lax
+}
+
+// warnJudge says loudly when plain-English policies cannot be judged: with
+// no judge configured, or one that could not be set up, every strict one
+// blocks the calls in its scope and every other one allows them fail-open.
+func warnJudge(log *slog.Logger, cfg *Config, j policy.Judge) {
+	strict, lax := judgedPolicies(cfg)
+	if len(strict)+len(lax) == 0 {
+		return
+	}
+	var why string
+	switch f := j.(type) {
+	case nil:
+		why = "no judge is configured (set judge.provider and judge.model)"
+	case failedJudge:
+		why = "the judge cannot be set up: " + f.err.Error()
+	default:
+		return
+	}
+	if len(strict) > 0 {
+		log.Warn("plain-English policies cannot be judged: "+why+"; these strict ones BLOCK every call in their scope", "policies", strings.Join(strict, ","))
+	}
+	if len(lax) > 0 {
+		log.Warn("plain-English policies cannot be judged: "+why+"; these non-strict ones allow calls flagged fail-open", "policies", strings.Join(lax, ","))
+	}
+}
+
+// checkJudge says whether the judge of cfg is configured and answers as it
+// must. A judge that is configured but unusable is a runtime failure.
+func checkJudge(ctx context.Context, out io.Writer, cfg *Config) error {
+	strict, lax := judgedPolicies(cfg)
+	n := len(strict) + len(lax)
+	jc := cfg.Judge
+	if jc.Provider == "" {
+		if n == 0 {
+			fmt.Fprintln(out, "judge: not configured (no plain-English policies need one)")
+			return nil
+		}
+		fmt.Fprintf(out, "judge: NOT CONFIGURED: %d plain-English policies cannot be judged; %d strict ones block every call in their scope\n", n, len(strict))
+		return nil
+	}
+	name := jc.Provider + "/" + jc.Model
+	key := ""
+	if jc.APIKeyEnv != "" {
+		key = os.Getenv(jc.APIKeyEnv)
+	}
+	j := buildJudge(cfg, key, slog.New(slog.DiscardHandler))
+	if f, ok := j.(failedJudge); ok {
+		fmt.Fprintf(out, "judge %s: CANNOT BE SET UP: %v\n", name, f.err)
+		return runtimeError(errors.New("the judge cannot be set up"))
+	}
+	cctx, cancel := context.WithTimeout(ctx, time.Duration(jc.Timeout))
+	defer cancel()
+	start := time.Now()
+	err := j.(*llmjudge.Judge).Check(cctx)
+	if err == nil && cctx.Err() != nil {
+		err = cctx.Err()
+	}
+	took := time.Since(start).Round(time.Millisecond)
+	if err != nil {
+		if errors.Is(err, context.DeadlineExceeded) {
+			err = fmt.Errorf("no answer within judge.timeout (%s)", time.Duration(jc.Timeout))
+		}
+		fmt.Fprintf(out, "judge %s: NOT REACHABLE: %v\n", name, err)
+		return runtimeError(errors.New("the judge is not reachable"))
+	}
+	fmt.Fprintf(out, "judge %s: ok (answered in %s; %d plain-English policies)\n", name, took, n)
+	return nil
+}

@@ -1,0 +1,31 @@
+package llmjudge
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/gatehouse-mcp/gatehouse/policy"
+)
+
+// Check asks the model one small judgment, through the whole path a call
+// takes (prompt, request, strict reading), without the cache or the
+// breaker: `gatehouse check` uses it to say whether the judge is reachable
+// and answers as it must.
+func (j *Judge) Check(ctx context.Context) error {
+	req := policy.JudgeRequest{
+		Call: policy.Call{
+			Workspace: "gatehouse-check", User: "gatehouse", Client: "gatehouse check",
+			Upstream: "gatehouse", Tool: "echo", Description: "Echoes its text back.",
+			Arguments: []byte(`{"text":"hello"}`),
+		},
+		Policies: []policy.JudgedPolicy{{ID: "check", Name: "check", Rules: "Echoing a greeting is always allowed."}},
+	}
+	ans, err := j.attempt(ctx, req)
+	if err != nil {
+		return err
+	}
+	if ans.Results[0].Verdict != policy.JudgeComply { // parseAnswer gave one result per policy
+		return fmt.Errorf("it answered %q for a call that plainly complies; it may not be fit to judge", ans.Results[0].Verdict)
+	}
+	return nil
+}

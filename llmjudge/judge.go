@@ -1,0 +1,307 @@
+// Package llmjudge decides Gatehouse's plain-English policies with a
+// language model: it implements policy.Judge. One request per call puts
+// every plain-English policy in scope to the model, with the call's data
+// fenced off as untrusted; the answer is read strictly, answers are cached,
+// concurrent identical calls share one request, and a circuit breaker
+// keeps an outage from costing a timeout per call.
+package llmjudge
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/hashicorp/golang-lru/v2/expirable"
+	"golang.org/x/sync/singleflight"
+
+	"github.com/gatehouse-mcp/gatehouse/policy"
+)
+
+var _ policy.Judge = (*Judge)(nil)
+
+// ErrUnavailable is the failure of a judgment not attempted because the
+// model failed repeatedly: the circuit breaker is open.
+var ErrUnavailable = errors.New("the policy judge is unavailable: it failed repeatedly, and is asked again after a cool-down")
+
+// The defaults of Options.
+const (
+	DefaultBreakerFailures = 3
+	DefaultBreakerCooldown = 30 * time.Second
+	// DefaultCacheSize bounds the number of cached answers.
+	DefaultCacheSize = 10000
+	// minRetryTime is the least time left in which a retry is tried.
+	minRetryTime = 50 * time.Millisecond
+)
+
+// Options configure a Judge. The zero value judges with no cache, the
+// default argument limit and the default breaker.
+type Options struct {
+	// CacheTTL is how long an answer is reused for an identical call;
+	// zero means answers are not cached.
+	CacheTTL time.Duration
+	// CacheSize bounds the cache; zero means DefaultCacheSize.
+	CacheSize int
+	// MaxArgumentBytes bounds the arguments shown to the model; zero
+	// means DefaultMaxArgumentBytes.
+	MaxArgumentBytes int
+	// BreakerFailures is how many judgments in a row that fail to reach
+	// the model open the breaker; zero means DefaultBreakerFailures.
+	BreakerFailures int
+	// BreakerCooldown is how long an open breaker fails judgments at once
+	// before one is let through to try the model again; zero means
+	// DefaultBreakerCooldown.
+	BreakerCooldown time.Duration
+	// Logger receives breaker transitions; nil means slog.Default().
+	Logger *slog.Logger
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+}
+
+// Judge decides plain-English policies with one Model. It is safe for
+// concurrent use.
+type Judge struct {
+	model   Model
+	opts    Options
+	log     *slog.Logger
+	cache   *expirable.LRU[string, []policy.JudgeResult] // nil without a TTL
+	flights singleflight.Group
+	breaker breaker
+}
+
+// New returns a Judge asking m. It does no I/O.
+func New(m Model, opts Options) *Judge {
+	if opts.MaxArgumentBytes <= 0 {
+		opts.MaxArgumentBytes = DefaultMaxArgumentBytes
+	}
+	if opts.CacheSize <= 0 {
+		opts.CacheSize = DefaultCacheSize
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	log := opts.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	j := &Judge{model: m, opts: opts, log: log}
+	j.breaker = breaker{
+		failures: orInt(opts.BreakerFailures, DefaultBreakerFailures),
+		cooldown: orDuration(opts.BreakerCooldown, DefaultBreakerCooldown),
+		now:      opts.Now,
+	}
+	if opts.CacheTTL > 0 {
+		j.cache = expirable.NewLRU[string, []policy.JudgeResult](opts.CacheSize, nil, opts.CacheTTL)
+	}
+	return j
+}
+
+// Model is the model the judge asks.
+func (j *Judge) Model() Model { return j.model }
+
+// Judge implements policy.Judge. The answer is served from the cache when
+// an identical call was judged within the TTL; otherwise one request is
+// made, shared with identical calls that arrive meanwhile, and retried
+// once when it failed and time remains. ctx bounds the whole judgment.
+func (j *Judge) Judge(ctx context.Context, req policy.JudgeRequest) (policy.JudgeAnswer, error) {
+	ans := policy.JudgeAnswer{Model: j.model.Name(), PromptVersion: PromptVersion}
+	key, err := j.key(req)
+	if err != nil {
+		return ans, err
+	}
+	if j.cache != nil {
+		if results, ok := j.cache.Get(key); ok {
+			ans.Results, ans.Cached = results, true
+			return ans, nil
+		}
+	}
+	// The shared request runs on its own context, bounded by this
+	// caller's deadline: one caller going away must not fail the others.
+	flight := j.flights.DoChan(key, func() (any, error) {
+		fctx := context.WithoutCancel(ctx)
+		if deadline, ok := ctx.Deadline(); ok {
+			var cancel context.CancelFunc
+			fctx, cancel = context.WithDeadline(fctx, deadline)
+			defer cancel()
+		}
+		out, err := j.ask(fctx, req)
+		if err == nil && j.cache != nil {
+			j.cache.Add(key, out.Results)
+		}
+		return out, err
+	})
+	select {
+	case <-ctx.Done():
+		return ans, ctx.Err()
+	case res := <-flight:
+		out, _ := res.Val.(policy.JudgeAnswer)
+		out.Model, out.PromptVersion = ans.Model, ans.PromptVersion
+		return out, res.Err
+	}
+}
+
+// ask asks the model, through the breaker, retrying once.
+func (j *Judge) ask(ctx context.Context, req policy.JudgeRequest) (policy.JudgeAnswer, error) {
+	var ans policy.JudgeAnswer
+	probe, err := j.breaker.allow()
+	if err != nil {
+		return ans, err
+	}
+	start := j.opts.Now()
+	ans, err = j.attempt(ctx, req)
+	if err != nil && j.retry(ctx, err, j.opts.Now().Sub(start)) {
+		ans, err = j.attempt(ctx, req)
+	}
+	if opened := j.breaker.done(probe, err); opened {
+		j.log.Warn("the policy judge failed repeatedly: judgments fail at once until the cool-down ends",
+			"model", j.model.Name(), "cooldown", j.breaker.cooldown, "err", err)
+	}
+	return ans, err
+}
+
+// attempt is one request and its strict reading.
+func (j *Judge) attempt(ctx context.Context, req policy.JudgeRequest) (policy.JudgeAnswer, error) {
+	var ans policy.JudgeAnswer
+	p, err := buildPrompt(req, j.opts.MaxArgumentBytes)
+	if err != nil {
+		return ans, err
+	}
+	ex := &policy.JudgeExchange{Model: j.model.Name(), System: p.system, User: p.user}
+	ans.Exchange = ex
+	text, err := j.model.Complete(ctx, p.system, p.user)
+	if err == nil && ctx.Err() != nil {
+		err = ctx.Err() // an answer after the deadline is not trusted
+	}
+	if err != nil {
+		return ans, err
+	}
+	ex.Answer = text
+	ans.Results, err = parseAnswer(text, req.Policies)
+	return ans, err
+}
+
+// retry reports whether a failed attempt that took took is worth another:
+// not when the judgment's time is up, nor when what remains is less than
+// the first attempt took.
+func (j *Judge) retry(ctx context.Context, err error, took time.Duration) bool {
+	if ctx.Err() != nil {
+		return false
+	}
+	deadline, ok := ctx.Deadline()
+	if !ok {
+		return true
+	}
+	left := deadline.Sub(j.opts.Now())
+	return left >= minRetryTime && left >= took
+}
+
+// unreachable reports whether err is a failure to get an answer at all
+// (timeout, transport or HTTP error), which counts against the breaker. A
+// malformed answer does not: the model is up, and arguments crafted to
+// confuse it must not switch the judge off for everyone.
+func unreachable(err error) bool {
+	if err == nil {
+		return false
+	}
+	var ae *AnswerError
+	return !errors.As(err, &ae)
+}
+
+// key identifies a judgment for the cache and for sharing one request:
+// everything the model is shown except the random delimiter.
+func (j *Judge) key(req policy.JudgeRequest) (string, error) {
+	args, err := policy.Canonicalize(req.Call.Arguments)
+	if err != nil {
+		return "", fmt.Errorf("read the arguments: %w", err)
+	}
+	h := sha256.New()
+	field := func(s string) {
+		var n [8]byte
+		binary.BigEndian.PutUint64(n[:], uint64(len(s)))
+		h.Write(n[:])
+		h.Write([]byte(s))
+	}
+	field(j.model.Name())
+	field(PromptVersion)
+	field(fmt.Sprint(j.opts.MaxArgumentBytes))
+	field(req.Version)
+	for _, p := range req.Policies {
+		field(p.ID)
+		field(p.Rules)
+	}
+	c := req.Call
+	for _, s := range []string{c.Workspace, c.User, c.Client, c.Upstream, c.Tool, c.Description, args} {
+		field(s)
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// breaker opens after a run of failures to reach the model, fails
+// judgments at once while open, and after the cool-down lets one through
+// as a probe: its success closes the breaker, its failure opens it again.
+type breaker struct {
+	failures int
+	cooldown time.Duration
+	now      func() time.Time
+
+	mu       sync.Mutex
+	run      int       // failures in a row
+	openTill time.Time // zero when closed
+	probing  bool
+	lastErr  string
+}
+
+// allow reports whether a judgment may ask the model, and whether it is
+// the probe of a breaker that was open.
+func (b *breaker) allow() (probe bool, err error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.openTill.IsZero() {
+		return false, nil
+	}
+	if b.probing || b.now().Before(b.openTill) {
+		return false, fmt.Errorf("%w (last failure: %s)", ErrUnavailable, b.lastErr)
+	}
+	b.probing = true
+	return true, nil
+}
+
+// done records the outcome of a judgment that asked the model, and
+// reports whether it opened the breaker.
+func (b *breaker) done(probe bool, err error) (opened bool) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if probe {
+		b.probing = false
+	}
+	if !unreachable(err) {
+		b.run, b.openTill = 0, time.Time{}
+		return false
+	}
+	b.run++
+	b.lastErr = err.Error()
+	if probe || (b.openTill.IsZero() && b.run >= b.failures) {
+		b.openTill = b.now().Add(b.cooldown)
+		return true
+	}
+	return false
+}
+
+func orInt(v, def int) int {
+	if v > 0 {
+		return v
+	}
+	return def
+}
+
+func orDuration(v, def time.Duration) time.Duration {
+	if v > 0 {
+		return v
+	}
+	return def
+}
