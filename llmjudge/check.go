@@ -2,10 +2,15 @@ package llmjudge
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/gatehouse-mcp/gatehouse/policy"
 )
+
+// ErrUnfit is Check's failure when the model answers, validly, a verdict
+// no sound judge would give.
+var ErrUnfit = errors.New("the model does not judge as it must")
 
 // Check asks the model one small judgment, through the whole path a call
 // takes (prompt, request, strict reading), without the cache or the
@@ -25,7 +30,7 @@ func (j *Judge) Check(ctx context.Context) error {
 		return err
 	}
 	if ans.Results[0].Verdict != policy.JudgeComply { // parseAnswer gave one result per policy
-		return fmt.Errorf("it answered %q for a call that plainly complies; it may not be fit to judge", ans.Results[0].Verdict)
+		return fmt.Errorf("%w: it answered %q for a call that plainly complies", ErrUnfit, ans.Results[0].Verdict)
 	}
 	return nil
 }

@@ -37,6 +37,8 @@ const (
 	DefaultCacheSize = 10000
 	// minRetryTime is the least time left in which a retry is tried.
 	minRetryTime = 50 * time.Millisecond
+	// maxJudgment bounds a judgment whose caller set no deadline.
+	maxJudgment = time.Minute
 )
 
 // Options configure a Judge. The zero value judges with no cache, the
@@ -123,12 +125,12 @@ func (j *Judge) Judge(ctx context.Context, req policy.JudgeRequest) (policy.Judg
 	// The shared request runs on its own context, bounded by this
 	// caller's deadline: one caller going away must not fail the others.
 	flight := j.flights.DoChan(key, func() (any, error) {
-		fctx := context.WithoutCancel(ctx)
-		if deadline, ok := ctx.Deadline(); ok {
-			var cancel context.CancelFunc
-			fctx, cancel = context.WithDeadline(fctx, deadline)
-			defer cancel()
+		deadline, ok := ctx.Deadline()
+		if !ok {
+			deadline = time.Now().Add(maxJudgment)
 		}
+		fctx, cancel := context.WithDeadline(context.WithoutCancel(ctx), deadline)
+		defer cancel()
 		out, err := j.ask(fctx, req)
 		if err == nil && j.cache != nil {
 			j.cache.Add(key, out.Results)

@@ -465,7 +465,7 @@ func TestCheck(t *testing.T) {
 		t.Errorf("Check = %v; want ok", err)
 	}
 	srv.Respond(answerAll("violate"))
-	if err := j.Check(t.Context()); err == nil || !strings.Contains(err.Error(), "violate") {
+	if err := j.Check(t.Context()); !errors.Is(err, llmjudge.ErrUnfit) || !strings.Contains(err.Error(), "violate") {
 		t.Errorf("Check = %v; want it to say the model answered violate", err)
 	}
 	srv.Script(llmjudgetest.Reply{Status: 401, Content: "Incorrect API key provided"})

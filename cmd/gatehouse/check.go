@@ -52,7 +52,10 @@ func runCheck(cmd *cobra.Command, _ []string) error {
 	if _, err := cfg.NewEngine(nil, nil); err != nil {
 		return usageError(err)
 	}
-	logErr := errors.Join(checkVerdictLog(cmd.Context(), out, cfg), checkJudge(cmd.Context(), out, cfg))
+	logErr := checkVerdictLog(cmd.Context(), out, cfg)
+	if err := checkJudge(cmd.Context(), out, cfg); logErr == nil {
+		logErr = err
+	}
 	if connect, _ := cmd.Flags().GetBool("connect"); !connect {
 		return logErr
 	}

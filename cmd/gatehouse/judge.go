@@ -156,6 +156,11 @@ func checkJudge(ctx context.Context, out io.Writer, cfg *Config) error {
 		if errors.Is(err, context.DeadlineExceeded) {
 			err = fmt.Errorf("no answer within judge.timeout (%s)", time.Duration(jc.Timeout))
 		}
+		var ae *llmjudge.AnswerError
+		if errors.As(err, &ae) || errors.Is(err, llmjudge.ErrUnfit) {
+			fmt.Fprintf(out, "judge %s: NOT USABLE: %v\n", name, err)
+			return runtimeError(errors.New("the judge does not answer as it must"))
+		}
 		fmt.Fprintf(out, "judge %s: NOT REACHABLE: %v\n", name, err)
 		return runtimeError(errors.New("the judge is not reachable"))
 	}
