@@ -5,6 +5,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net"
+	"net/http"
+	"net/http/httptest"
 	"regexp"
 	"strings"
 	"sync"
@@ -471,5 +474,46 @@ func TestCheck(t *testing.T) {
 	srv.Script(llmjudgetest.Reply{Status: 401, Content: "Incorrect API key provided"})
 	if err := j.Check(t.Context()); err == nil || !strings.Contains(err.Error(), "Incorrect API key") {
 		t.Errorf("Check = %v; want the provider's error", err)
+	}
+}
+
+// A redirect is not followed: the key would go with it.
+func TestRedirectNotFollowed(t *testing.T) {
+	srv := llmjudgetest.New(t)
+	srv.Respond(answerAll("comply"))
+	redirect := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, srv.URL+r.URL.Path, http.StatusTemporaryRedirect)
+	}))
+	t.Cleanup(redirect.Close)
+	for _, provider := range []string{llmjudge.ProviderOpenAI, llmjudge.ProviderAnthropic} {
+		m, err := llmjudge.NewModel(llmjudge.ModelConfig{Provider: provider, Model: "m", BaseURL: redirect.URL + "/v1", APIKey: "sk-secret"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := llmjudge.New(m, llmjudge.Options{}).Judge(t.Context(), dbRequest("db")); err == nil || !strings.Contains(err.Error(), "redirect") {
+			t.Errorf("%s: Judge through a redirect = %v; want a failure naming the redirect", provider, err)
+		}
+	}
+	if srv.Count() != 0 {
+		t.Errorf("the redirect was followed: %d requests reached the target", srv.Count())
+	}
+}
+
+// A model that cannot be reached fails with the real cause, which
+// langchaingo's OpenAI client would otherwise hide.
+func TestUnreachableSaysWhy(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close() // nothing listens there now
+	m, err := llmjudge.NewModel(llmjudge.ModelConfig{Provider: llmjudge.ProviderOpenAI, Model: "m", BaseURL: "http://" + addr + "/v1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = llmjudge.New(m, llmjudge.Options{}).Judge(t.Context(), dbRequest("db"))
+	if err == nil || !strings.Contains(err.Error(), "connection refused") {
+		t.Errorf("Judge = %v; want it to say the connection was refused", err)
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"sync"
 
 	"github.com/tmc/langchaingo/llms"
 	"github.com/tmc/langchaingo/llms/anthropic"
@@ -80,7 +81,10 @@ func NewModel(cfg ModelConfig) (Model, error) {
 		pool.MaxIdleConns, pool.MaxIdleConnsPerHost = 256, 256
 		hc = &http.Client{Transport: pool}
 	}
-	hc = &http.Client{Transport: limitBody{base: transportOf(hc)}, CheckRedirect: hc.CheckRedirect, Jar: hc.Jar}
+	// No redirects: a provider's API never needs one, and following one
+	// would carry the key (Anthropic's x-api-key header is not stripped
+	// across hosts) to wherever the redirect points.
+	hc = &http.Client{Transport: limitBody{base: transportOf(hc)}, CheckRedirect: refuseRedirect}
 	key := cfg.APIKey
 	if key == "" {
 		key = noKey
@@ -164,6 +168,7 @@ func (m *lcModel) Complete(ctx context.Context, system, user string) (string, er
 	if m.json {
 		opts = append(opts, llms.WithJSONMode())
 	}
+	ctx, transportErr := withFailure(ctx)
 	resp, err := m.llm.GenerateContent(ctx, []llms.MessageContent{
 		llms.TextParts(llms.ChatMessageTypeSystem, system),
 		llms.TextParts(llms.ChatMessageTypeHuman, user),
@@ -173,12 +178,51 @@ func (m *lcModel) Complete(ctx context.Context, system, user string) (string, er
 		if ctx.Err() != nil {
 			return "", fmt.Errorf("ask %s: %w", m.name, ctx.Err())
 		}
+		if terr := transportErr.get(); terr != nil && !strings.Contains(err.Error(), terr.Error()) {
+			return "", fmt.Errorf("ask %s: %w (%w)", m.name, err, terr)
+		}
 		return "", fmt.Errorf("ask %s: %w", m.name, err)
 	}
 	if len(resp.Choices) != 1 {
 		return "", fmt.Errorf("ask %s: it gave %d answers, want 1", m.name, len(resp.Choices))
 	}
 	return resp.Choices[0].Content, nil
+}
+
+func refuseRedirect(req *http.Request, _ []*http.Request) error {
+	err := fmt.Errorf("the judge's API answered with a redirect to %s; set judge.base_url to the final address", req.URL.Redacted())
+	noteFailure(req, err)
+	return err
+}
+
+// failure keeps the transport's own error of a request: langchaingo's
+// OpenAI client replaces it with "network error: failed to reach API
+// server", which tells a person nothing.
+type failure struct {
+	mu  sync.Mutex
+	err error
+}
+
+type failureKey struct{}
+
+// withFailure returns ctx carrying a place for the transport's error.
+func withFailure(ctx context.Context) (context.Context, *failure) {
+	f := &failure{}
+	return context.WithValue(ctx, failureKey{}, f), f
+}
+
+func noteFailure(r *http.Request, err error) {
+	if f, ok := r.Context().Value(failureKey{}).(*failure); ok {
+		f.mu.Lock()
+		f.err = err
+		f.mu.Unlock()
+	}
+}
+
+func (f *failure) get() error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.err
 }
 
 func orDefault(s, def string) string {
@@ -202,8 +246,12 @@ type limitBody struct{ base http.RoundTripper }
 
 func (l limitBody) RoundTrip(r *http.Request) (*http.Response, error) {
 	resp, err := l.base.RoundTrip(r)
-	if err != nil || resp.Body == nil {
+	if err != nil {
+		noteFailure(r, err)
 		return resp, err
+	}
+	if resp.Body == nil {
+		return resp, nil
 	}
 	resp.Body = &limitedReader{rc: resp.Body, left: maxAnswerBytes}
 	return resp, nil
