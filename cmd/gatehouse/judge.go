@@ -100,16 +100,20 @@ func judgedPolicies(cfg *Config) (strict, lax []string) {
 // blocks the calls in its scope and every other one allows them fail-open.
 func warnJudge(log *slog.Logger, cfg *Config, j policy.Judge) {
 	strict, lax := judgedPolicies(cfg)
-	if len(strict)+len(lax) == 0 {
-		return
-	}
 	var why string
 	switch f := j.(type) {
 	case nil:
 		why = "no judge is configured (set judge.provider and judge.model)"
 	case failedJudge:
 		why = "the judge cannot be set up: " + f.err.Error()
+	case *llmjudge.Judge:
+		log.Info("policy judge", "model", f.Model().Name(), "timeout", time.Duration(cfg.Judge.Timeout),
+			"cache_ttl", time.Duration(cfg.Judge.CacheTTL), "policies", len(strict)+len(lax))
+		return
 	default:
+		return
+	}
+	if len(strict)+len(lax) == 0 {
 		return
 	}
 	if len(strict) > 0 {
@@ -161,7 +165,11 @@ func checkJudge(ctx context.Context, out io.Writer, cfg *Config) error {
 			fmt.Fprintf(out, "judge %s: NOT USABLE: %v\n", name, err)
 			return runtimeError(errors.New("the judge does not answer as it must"))
 		}
-		fmt.Fprintf(out, "judge %s: NOT REACHABLE: %v\n", name, err)
+		hint := ""
+		if strings.Contains(err.Error(), "status code: 404") {
+			hint = " (check judge.base_url and judge.model: an OpenAI-compatible server's URL usually ends in /v1, Ollama's does not)"
+		}
+		fmt.Fprintf(out, "judge %s: NOT REACHABLE: %v%s\n", name, err, hint)
 		return runtimeError(errors.New("the judge is not reachable"))
 	}
 	fmt.Fprintf(out, "judge %s: ok (answered in %s; %d plain-English policies)\n", name, took, n)
