@@ -24,8 +24,9 @@ import (
 type environment struct {
 	dir              string
 	bins             binaries
-	upstreamProtocol string // the gateway config's protocol: for the upstream, if set
-	policies         string // YAML of top-level keys for the gateway config, if set
+	upstreamProtocol string        // the gateway config's protocol: for the upstream, if set
+	policies         string        // YAML of top-level keys for the gateway config, if set
+	judge            *judgeProcess // the fake LLM provider of judged paths, with -judge
 
 	mu    sync.Mutex
 	procs []*process // stopped by close, last first
@@ -109,7 +110,7 @@ func (e *environment) openTransport(ctx context.Context, p path, ep *endpoint) (
 		case forwarder:
 			return transport.NewStdioWithOptions(e.bins.self, nil, []string{forwardCommand, "-command", e.bins.stdioServer}, start), nil
 		}
-		cfgFile, err := e.writeConfig("stdio", fmt.Sprintf("command: %q", e.bins.stdioServer))
+		cfgFile, err := e.writeConfig(p, "stdio", fmt.Sprintf("command: %q", e.bins.stdioServer))
 		if err != nil {
 			return nil, err
 		}
@@ -124,7 +125,7 @@ func (e *environment) openTransport(ctx context.Context, p path, ep *endpoint) (
 		ep.cpu.pids[roleUpstream] = up.cmd.Process.Pid
 		url := up.url
 		if p.route != direct {
-			mid, midURL, err := e.startHTTPMiddle(ctx, p.route, up.url)
+			mid, midURL, err := e.startHTTPMiddle(ctx, p, up.url)
 			if err != nil {
 				return nil, err
 			}
@@ -170,9 +171,13 @@ func stderrOf(cl *client.Client) string {
 	return ""
 }
 
-// writeConfig writes a gatehouse config with one workspace whose one
-// upstream is described by the YAML fields in upstream.
-func (e *environment) writeConfig(name, upstream string) (string, error) {
+// writeConfig writes path p's gatehouse config with one workspace whose
+// one upstream is described by the YAML fields in upstream.
+func (e *environment) writeConfig(p path, name, upstream string) (string, error) {
+	top, err := e.topLevel(p)
+	if err != nil {
+		return "", err
+	}
 	if e.upstreamProtocol != "" {
 		upstream += fmt.Sprintf("\n        protocol: %q", e.upstreamProtocol)
 	}
@@ -183,7 +188,7 @@ workspaces:
     upstreams:
       - name: %s
         %s
-`, e.policies, benchWorkspace, benchUpstream, upstream)
+`, top, benchWorkspace, benchUpstream, upstream)
 	file := filepath.Join(e.dir, name+".yaml")
 	return file, os.WriteFile(file, []byte(yaml), 0o600)
 }
@@ -247,9 +252,10 @@ func (e *environment) startHTTPUpstream(ctx context.Context) (*httpUpstream, err
 	}
 }
 
-// startHTTPMiddle runs `gatehouse serve --http`, or the forwarder, in
-// front of upstreamURL and waits until it accepts connections.
-func (e *environment) startHTTPMiddle(ctx context.Context, via route, upstreamURL string) (*process, string, error) {
+// startHTTPMiddle runs `gatehouse serve --http`, or the forwarder, of
+// path on in front of upstreamURL and waits until it accepts connections.
+func (e *environment) startHTTPMiddle(ctx context.Context, on path, upstreamURL string) (*process, string, error) {
+	via := on.route
 	addr, err := freeLoopbackAddr()
 	if err != nil {
 		return nil, "", err
@@ -259,7 +265,7 @@ func (e *environment) startHTTPMiddle(ctx context.Context, via route, upstreamUR
 	if via == forwarder {
 		cmd = exec.Command(e.bins.self, forwardCommand, "-url", upstreamURL, "-listen", addr)
 	} else {
-		cfgFile, err := e.writeConfig("http", fmt.Sprintf("url: %q", upstreamURL))
+		cfgFile, err := e.writeConfig(on, "http", fmt.Sprintf("url: %q", upstreamURL))
 		if err != nil {
 			return nil, "", err
 		}

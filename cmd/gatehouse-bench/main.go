@@ -10,6 +10,7 @@
 //
 //	go run ./cmd/gatehouse-bench
 //	go run ./cmd/gatehouse-bench -protocol both -forwarder -rounds 3
+//	go run ./cmd/gatehouse-bench -judge 50ms -rounds 3
 //
 // The paths, each in its own processes:
 //
@@ -20,9 +21,17 @@
 //	http forwarder   client → byte forwarder → test server (with -forwarder)
 //	http gateway     client → gatehouse serve --http → test server over streamable HTTP
 //
-// The client is mcp-go's, in this process. The HTTP test server and the
-// forwarder are this program, run as `gatehouse-bench serve-upstream` and
-// `gatehouse-bench forward`. `gatehouse-bench layers` reads a CPU profile of
+// With -judge, each gateway path is measured twice more with one
+// plain-English policy in scope of the echo tool, decided by a fake LLM
+// provider that answers after the given delay: with new arguments on every
+// call (every call asks the provider) and with the same call every time
+// (the judge's cache answers), and a burst of -burst concurrent calls is
+// made on the first.
+//
+// The client is mcp-go's, in this process. The HTTP test server, the
+// forwarder and the fake LLM provider are this program, run as
+// `gatehouse-bench serve-upstream`, `gatehouse-bench forward` and
+// `gatehouse-bench serve-judge`. `gatehouse-bench layers` reads a CPU profile of
 // BenchmarkCallTool (bench_test.go) and charges it to layers.
 package main
 
@@ -53,9 +62,12 @@ type config struct {
 	gatehouse        string   // prebuilt binary, or "" to build
 	stdioServer      string   // prebuilt binary, or "" to build
 	markdown         bool
-	forwarder        bool   // also measure the byte forwarder
-	upstreamProtocol string // protocol: of the gateway's upstream, or "" for its default
-	policies         string // YAML put at the top of the gateway's config: include:, policies:
+	forwarder        bool          // also measure the byte forwarder
+	upstreamProtocol string        // protocol: of the gateway's upstream, or "" for its default
+	policies         string        // YAML put at the top of the gateway's config: include:, policies:
+	judge            time.Duration // with a judge answering after this long, or 0
+	judgeN           int           // sequential judged calls with new arguments
+	burst            int           // concurrent judged calls of the burst
 }
 
 func main() {
@@ -70,6 +82,12 @@ func main() {
 		case forwardCommand:
 			if err := runForward(os.Args[2:], os.Stdin, os.Stdout); err != nil {
 				fmt.Fprintln(os.Stderr, "gatehouse-bench forward:", err)
+				os.Exit(1)
+			}
+			return
+		case serveJudgeCommand:
+			if err := serveJudge(os.Args[2:], os.Stdin, os.Stdout); err != nil {
+				fmt.Fprintln(os.Stderr, "gatehouse-bench serve-judge:", err)
 				os.Exit(1)
 			}
 			return
@@ -116,6 +134,9 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.BoolVar(&cfg.markdown, "markdown", false, "print the table as Markdown")
 	policiesFile := fs.String("policies", "", "YAML file of top-level config keys (include:, policies:) for the gateway's config")
 	fs.BoolVar(&cfg.forwarder, "forwarder", false, "also measure a byte forwarder (no MCP library) in the gateway's place: the cost of the extra hop alone")
+	fs.DurationVar(&cfg.judge, "judge", 0, "also measure the gateway judging every call with a fake LLM that answers after this long (e.g. 50ms): new arguments every call (cache misses), the same call (cache hits), and a burst")
+	fs.IntVar(&cfg.judgeN, "judge-n", 200, "sequential judged calls with new arguments, for their p50 and p99 (with -judge)")
+	fs.IntVar(&cfg.burst, "burst", 200, "concurrent judged calls with new arguments, started at once (with -judge)")
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), "usage: gatehouse-bench [flags]\n\nMeasures tools/call latency and throughput, direct and through the gateway.")
 		fs.PrintDefaults()
@@ -135,6 +156,9 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	}
 	if cfg.n < 1 || cfg.rounds < 1 || cfg.warmup < 0 || cfg.duration <= 0 {
 		return cfg, fmt.Errorf("-n and -rounds must be positive, -warmup not negative and -duration positive")
+	}
+	if cfg.judge < 0 || cfg.judgeN < 1 || cfg.burst < 1 {
+		return cfg, fmt.Errorf("-judge must not be negative, -judge-n and -burst positive")
 	}
 	for _, f := range strings.Split(*conc, ",") {
 		c, err := strconv.Atoi(strings.TrimSpace(f))
@@ -188,6 +212,11 @@ func run(ctx context.Context, cfg config, stdout, stderr io.Writer) error {
 	}
 	env := &environment{dir: dir, bins: bins, upstreamProtocol: cfg.upstreamProtocol, policies: cfg.policies}
 	defer env.close()
+	if cfg.judge > 0 {
+		if env.judge, err = env.startJudge(ctx, cfg.judge); err != nil {
+			return err
+		}
+	}
 
 	rep := report{cfg: cfg, cpus: runtime.NumCPU(), procs: runtime.GOMAXPROCS(0), runs: map[path][]result{}}
 	for _, proto := range cfg.protocols {
@@ -197,6 +226,11 @@ func run(ctx context.Context, cfg config, stdout, stderr io.Writer) error {
 					continue
 				}
 				rep.paths = append(rep.paths, path{transport: tr, route: via, protocol: proto})
+			}
+			if cfg.judge > 0 {
+				for _, j := range []judging{judgedMiss, judgedHit} {
+					rep.paths = append(rep.paths, path{transport: tr, route: gateway, protocol: proto, judge: j})
+				}
 			}
 		}
 	}

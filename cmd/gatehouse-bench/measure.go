@@ -4,7 +4,9 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/mark3labs/mcp-go/client"
@@ -22,6 +24,13 @@ type result struct {
 	// cpu is the CPU time per call of each process of the path (see
 	// roles), over all measured calls.
 	cpu map[string]time.Duration
+	// calls is the number of measured calls.
+	calls int
+	// judgeRequests is the number of requests the fake LLM provider
+	// received during the measured calls, on a judged path.
+	judgeRequests int
+	// burst is the burst of -burst concurrent calls, on a cache-miss path.
+	burst *burst
 }
 
 // latencies are the order statistics of a set of call durations.
@@ -48,11 +57,20 @@ func (e *environment) measure(ctx context.Context, p path, cfg config) (result, 
 		return result{}, err
 	}
 	defer ep.stop()
-	call := echo(ep.client, ep.tool)
+	if p.judge != unjudged && e.judge != nil {
+		ep.cpu.pids[roleJudge] = e.judge.cmd.Process.Pid
+	}
+	// A cache-miss path sends new arguments on every call, and its calls
+	// take the judge's delay: fewer of them.
+	call := echo(ep.client, ep.tool, p.judge == judgedMiss)
+	n, warmup := cfg.n, cfg.warmup
+	if p.judge == judgedMiss {
+		n, warmup = cfg.judgeN, min(warmup, 20)
+	}
 
 	// Warm up: sequential calls, then a short run at the highest
 	// concurrency so that every pool (connections, workers) is filled.
-	for range cfg.warmup {
+	for range warmup {
 		if err := call(ctx); err != nil {
 			return result{}, fmt.Errorf("warm-up: %w", err)
 		}
@@ -62,10 +80,14 @@ func (e *environment) measure(ctx context.Context, p path, cfg config) (result, 
 	}
 
 	var res result
+	asked, err := e.judgeRequests(p)
+	if err != nil {
+		return res, err
+	}
 	cpuBefore := ep.cpu.read()
-	calls := cfg.n
-	durations := make([]time.Duration, 0, cfg.n)
-	for range cfg.n {
+	calls := n
+	durations := make([]time.Duration, 0, n)
+	for range n {
 		start := time.Now()
 		if err := call(ctx); err != nil {
 			return res, err
@@ -81,19 +103,44 @@ func (e *environment) measure(ctx context.Context, p path, cfg config) (result, 
 		res.throughput = append(res.throughput, t)
 		calls += t.calls
 	}
+	if p.judge == judgedMiss {
+		b := runBurst(ctx, call, cfg.burst)
+		res.burst = &b
+		calls += b.calls
+	}
 	res.cpu = perCall(cpuBefore, ep.cpu.read(), calls)
-	return res, nil
+	res.calls = calls
+	after, err := e.judgeRequests(p)
+	res.judgeRequests = after - asked
+	return res, err
+}
+
+// judgeRequests returns how many requests the fake LLM provider has
+// received, on a judged path; 0 on others.
+func (e *environment) judgeRequests(p path) (int, error) {
+	if p.judge == unjudged || e.judge == nil {
+		return 0, nil
+	}
+	return e.judge.requests()
 }
 
 // echo returns a function that makes one echo call and checks its result.
-func echo(cl *client.Client, tool string) func(context.Context) error {
-	const message = "ping"
-	req := mcp.CallToolRequest{}
-	req.Params.Name = tool
-	req.Params.Arguments = map[string]any{"message": message}
+// With distinct, every call's message is new ("ping 1", "ping 2", ...), so
+// that no two calls are identical to the judge's cache.
+func echo(cl *client.Client, tool string, distinct bool) func(context.Context) error {
+	const ping = "ping"
+	fixed := mcp.CallToolRequest{}
+	fixed.Params.Name = tool
+	fixed.Params.Arguments = map[string]any{"message": ping}
+	var seq atomic.Int64
 	return func(ctx context.Context) error {
 		ctx, cancel := context.WithTimeout(ctx, callTimeout)
 		defer cancel()
+		req, message := fixed, ping
+		if distinct {
+			message = ping + " " + strconv.FormatInt(seq.Add(1), 10)
+			req.Params.Arguments = map[string]any{"message": message}
+		}
 		res, err := cl.CallTool(ctx, req)
 		if err != nil {
 			return fmt.Errorf("call %s: %w", tool, err)

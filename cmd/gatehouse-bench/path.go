@@ -41,9 +41,12 @@ type path struct {
 	transport string
 	route     route
 	protocol  protocol
+	judge     judging // on a gateway path
 }
 
-func (p path) String() string { return fmt.Sprintf("%s %s (%s)", p.transport, p.route, p.protocol) }
+func (p path) String() string {
+	return fmt.Sprintf("%s %s%s (%s)", p.transport, p.route, p.judge, p.protocol)
+}
 
 // Names the gateway config gives the workspace and the upstream, and so the
 // tool the client calls through the gateway.

@@ -61,7 +61,11 @@ func (r report) columns() []column {
 		column{fmt.Sprintf("p50 c=%d", c), millis, dur(func(res result) time.Duration { return res.throughput[top].latency.p50 })},
 		column{fmt.Sprintf("p99 c=%d", c), millis, dur(func(res result) time.Duration { return res.throughput[top].latency.p99 })},
 	)
-	for _, role := range roles {
+	shown := roles
+	if r.cfg.judge > 0 {
+		shown = append(slices.Clip(roles), roleJudge)
+	}
+	for _, role := range shown {
 		cols = append(cols, column{role, micros, func(res result) (float64, bool) {
 			d, ok := res.cpu[role]
 			return float64(d), ok
@@ -69,8 +73,10 @@ func (r report) columns() []column {
 	}
 	return append(cols, column{"total", micros, func(res result) (float64, bool) {
 		var sum time.Duration
-		for _, d := range res.cpu {
-			sum += d
+		for role, d := range res.cpu {
+			if role != roleJudge {
+				sum += d
+			}
 		}
 		return float64(sum), len(res.cpu) > 0
 	}})
@@ -87,22 +93,36 @@ func (r report) figure(p path, col column) (float64, bool) {
 	return median(vs), len(vs) > 0
 }
 
-// ratio is the median over the rounds of gateway/direct of col, each
-// round's gateway run divided by the same round's direct run, so that a
-// change in the machine's load between rounds cancels out.
-func (r report) ratio(gw path, col column) (float64, bool) {
-	d := gw
-	d.route = direct
-	gws, ds := r.runs[gw], r.runs[d]
-	if len(gws) == 0 || len(gws) != len(ds) {
+// ratio is the median over the rounds of col on p divided by col on its
+// base (see base), each round's run divided by the same round's base run,
+// so that a change in the machine's load between rounds cancels out.
+func (r report) ratio(p path, col column) (float64, bool) {
+	return r.perRound(p, base(p), col, func(a, b float64) float64 { return a / b })
+}
+
+// base is what path p is compared with: the direct path, or for a judged
+// path the same gateway path unjudged.
+func base(p path) path {
+	if p.judge != unjudged {
+		return judgeBase(p)
+	}
+	p.route = direct
+	return p
+}
+
+// perRound is the median over the rounds of f(col on p, col on b), each
+// round's run of p against the same round's run of b.
+func (r report) perRound(p, b path, col column, f func(a, b float64) float64) (float64, bool) {
+	ps, bs := r.runs[p], r.runs[b]
+	if len(ps) == 0 || len(ps) != len(bs) {
 		return 0, false
 	}
-	vs := make([]float64, 0, len(gws))
-	for i := range gws {
-		g, okg := col.value(gws[i])
-		d, okd := col.value(ds[i])
-		if okg && okd && d != 0 {
-			vs = append(vs, g/d)
+	vs := make([]float64, 0, len(ps))
+	for i := range ps {
+		v, okv := col.value(ps[i])
+		w, okw := col.value(bs[i])
+		if okv && okw && w != 0 {
+			vs = append(vs, f(v, w))
 		}
 	}
 	return median(vs), len(vs) > 0
@@ -130,6 +150,7 @@ func (r report) print(w io.Writer) {
 	r.table(w, cols[cpu:])
 	fmt.Fprintln(w)
 	r.verdict(w, cols)
+	r.judgeVerdict(w, cols)
 }
 
 // table prints cols of every path, and the ratios after each gateway path.
@@ -148,8 +169,13 @@ func (r report) table(w io.Writer, cols []column) {
 	}
 	// tabwriter aligns every column right: pad the names so that they read
 	// left-aligned.
-	const ratioName = "  ÷ direct"
-	width := utf8.RuneCountInString(ratioName)
+	ratioName := func(p path) string {
+		if p.judge != unjudged {
+			return "  ÷ unjudged"
+		}
+		return "  ÷ direct"
+	}
+	width := utf8.RuneCountInString(ratioName(path{judge: judgedMiss}))
 	for _, p := range r.paths {
 		width = max(width, utf8.RuneCountInString(p.String()))
 	}
@@ -179,7 +205,7 @@ func (r report) table(w io.Writer, cols []column) {
 		if p.route == direct {
 			continue
 		}
-		cells = []string{pad(ratioName)}
+		cells = []string{pad(ratioName(p))}
 		for _, c := range cols {
 			if v, ok := r.ratio(p, c); ok {
 				cells = append(cells, fmt.Sprintf("%.2f×", v))
@@ -196,7 +222,7 @@ func (r report) verdict(w io.Writer, cols []column) {
 	p50 := cols[0]
 	thr := slices.IndexFunc(cols, func(c column) bool { return c.name == fmt.Sprintf("calls/s c=%d", targetConcurrency) })
 	for _, p := range r.paths {
-		if p.route != gateway {
+		if p.route != gateway || p.judge != unjudged {
 			continue
 		}
 		v, ok := r.ratio(p, p50)
