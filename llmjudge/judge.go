@@ -61,7 +61,7 @@ type Options struct {
 	BreakerCooldown time.Duration
 	// Logger receives breaker transitions; nil means slog.Default().
 	Logger *slog.Logger
-	// Now is the clock; nil means time.Now.
+	// Now is the breaker's clock; nil means time.Now.
 	Now func() time.Time
 }
 
@@ -154,9 +154,9 @@ func (j *Judge) ask(ctx context.Context, req policy.JudgeRequest) (policy.JudgeA
 	if err != nil {
 		return ans, err
 	}
-	start := j.opts.Now()
+	start := time.Now()
 	ans, err = j.attempt(ctx, req)
-	if err != nil && j.retry(ctx, err, j.opts.Now().Sub(start)) {
+	if err != nil && retry(ctx, time.Since(start)) {
 		ans, err = j.attempt(ctx, req)
 	}
 	if opened := j.breaker.done(probe, err); opened {
@@ -190,7 +190,7 @@ func (j *Judge) attempt(ctx context.Context, req policy.JudgeRequest) (policy.Ju
 // retry reports whether a failed attempt that took took is worth another:
 // not when the judgment's time is up, nor when what remains is less than
 // the first attempt took.
-func (j *Judge) retry(ctx context.Context, err error, took time.Duration) bool {
+func retry(ctx context.Context, took time.Duration) bool {
 	if ctx.Err() != nil {
 		return false
 	}
@@ -198,7 +198,7 @@ func (j *Judge) retry(ctx context.Context, err error, took time.Duration) bool {
 	if !ok {
 		return true
 	}
-	left := deadline.Sub(j.opts.Now())
+	left := time.Until(deadline)
 	return left >= minRetryTime && left >= took
 }
 
