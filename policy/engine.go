@@ -398,6 +398,10 @@ func (ev *evaluation) judge(ctx context.Context, g, w layerOutcome, own []*rule)
 	ev.v.Decision = final.decision
 	if final.rule != nil {
 		ev.v.Policy, ev.v.Layer, ev.v.Reason = final.rule.p.Name, final.rule.layer, final.reason
+		if final.decision == DecisionRequireApproval {
+			rule := final.rule.p.Approval
+			ev.v.Approval = &rule
+		}
 	}
 	ev.v.Message = violationMessage(ev.v)
 }

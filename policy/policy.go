@@ -85,6 +85,9 @@ type Policy struct {
 	// Message is what the person reads when the policy blocks; "" means a
 	// message built from the policy's name and what matched.
 	Message string
+	// Approval says who may approve the calls the policy holds for
+	// approval (require_approval, or the judge's needs_approval).
+	Approval ApprovalRule
 	// Source says where the policy is defined, for explanations and
 	// errors: "gatehouse.yaml:12" or "template code-assistant".
 	Source string

@@ -52,6 +52,8 @@ type Record struct {
 	// Overhead is the time the gateway itself spent on the call: from its
 	// arrival to its answer, less the upstream's time.
 	Overhead time.Duration
+	// Approval is what became of a call held for approval.
+	Approval ApprovalOutcome
 }
 
 // Recorder keeps the verdict records: the verdict log.

@@ -58,6 +58,9 @@ type Verdict struct {
 	Risk float64
 	// Judge is what happened with the judge.
 	Judge JudgeOutcome
+	// Approval says who may approve the call, when the decision is
+	// DecisionRequireApproval: the deciding policy's rule.
+	Approval *ApprovalRule
 	// Version is the version of the policy set that decided.
 	Version string
 

@@ -39,6 +39,7 @@ const (
 	defaultAuditArguments  = "masked"
 	defaultAuditRetention  = Duration(90 * 24 * time.Hour)
 	defaultApprovalTimeout = Duration(2 * time.Minute)
+	defaultApprovalLife    = Duration(time.Hour)
 	defaultJudgeTimeout    = Duration(5 * time.Second)
 	defaultJudgeCacheTTL   = Duration(10 * time.Minute)
 	defaultStrict          = true
@@ -120,6 +121,9 @@ type AuditConfig struct {
 
 // ApprovalConfig is the `approval:` section.
 type ApprovalConfig struct {
+	// Lifetime is how long an out-of-band request waits for a decision,
+	// and how long an approval granted then waits for the call's retry.
+	Lifetime Duration
 	// Timeout is how long a person has to answer an approval request.
 	Timeout Duration
 }
@@ -204,6 +208,11 @@ type PolicyConfig struct {
 	RateLimit *RateLimitConfig
 	// Message is shown to the person when the policy blocks.
 	Message string
+	// Approvers may approve the calls the policy holds, out of band;
+	// empty means anyone but the caller.
+	Approvers []string
+	// InClient is nil when unset (the person at the client may approve).
+	InClient *bool
 	// File and Line say where the policy is defined: File is absolute, or
 	// "template:NAME" for a policy of an included template.
 	File string
@@ -430,7 +439,7 @@ func defaultConfig() *Config {
 			Arguments: defaultAuditArguments,
 			Retention: defaultAuditRetention,
 		},
-		Approval: ApprovalConfig{Timeout: defaultApprovalTimeout},
+		Approval: ApprovalConfig{Timeout: defaultApprovalTimeout, Lifetime: defaultApprovalLife},
 		Judge:    JudgeConfig{Timeout: defaultJudgeTimeout, CacheTTL: defaultJudgeCacheTTL},
 		Strict:   defaultStrict,
 	}

@@ -381,7 +381,10 @@ func (d *configDecoder) config(n *yaml.Node, cfg *Config) {
 			})
 		},
 		"approval": func(n *yaml.Node, field string) {
-			d.fields(n, field, keyHandlers{"timeout": d.duration(&cfg.Approval.Timeout)})
+			d.fields(n, field, keyHandlers{
+				"timeout":  d.duration(&cfg.Approval.Timeout),
+				"lifetime": d.duration(&cfg.Approval.Lifetime),
+			})
 		},
 		"judge": func(n *yaml.Node, field string) {
 			d.fields(n, field, keyHandlers{
@@ -482,7 +485,9 @@ func (d *configDecoder) policy(n *yaml.Node, field string) PolicyConfig {
 			})
 			p.RateLimit = rl
 		},
-		"message": d.str(&p.Message),
+		"message":   d.str(&p.Message),
+		"approvers": d.strs(&p.Approvers),
+		"in_client": d.boolPtr(&p.InClient),
 	})
 	return p
 }

@@ -58,6 +58,7 @@ func (l *configLoader) validateTop(cfg *Config) {
 	l.checkEnum(f, "audit.arguments", cfg.Audit.Arguments, auditArgumentModes)
 	l.checkPositive(f, "audit.retention", cfg.Audit.Retention)
 	l.checkPositive(f, "approval.timeout", cfg.Approval.Timeout)
+	l.checkPositive(f, "approval.lifetime", cfg.Approval.Lifetime)
 	l.validateJudge(f, &cfg.Judge)
 	seen := map[string]bool{}
 	for i, name := range cfg.Include {
@@ -226,6 +227,14 @@ func (l *configLoader) validatePolicy(file, field string, p *PolicyConfig) {
 		}
 	default:
 		l.checkEnum(file, field+".action", p.Action, policyActions)
+	}
+	if (len(p.Approvers) > 0 || p.InClient != nil) && hasAction && p.Action != "require_approval" {
+		l.report(file, field+".approvers", "", errors.New("approvers and in_client only with action: require_approval, or with rules (the judge may answer needs_approval)"))
+	}
+	for i, a := range p.Approvers {
+		if strings.TrimSpace(a) == "" {
+			l.report(file, fmt.Sprintf("%s.approvers[%d]", field, i), a, errors.New("must be a user name"))
+		}
 	}
 	switch {
 	case p.Action == "rate_limit" && p.RateLimit == nil:

@@ -96,6 +96,10 @@ func (p PolicyConfig) policy(strict bool) (policy.Policy, error) {
 		Upstreams:   slices.Clone(p.Upstreams),
 		Message:     p.Message,
 		Source:      p.source(),
+		Approval: policy.ApprovalRule{
+			OutOfBandOnly: p.InClient != nil && !*p.InClient,
+			Approvers:     slices.Clone(p.Approvers),
+		},
 	}
 	if p.Strict != nil {
 		out.Strict = *p.Strict
