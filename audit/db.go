@@ -1,7 +1,8 @@
 // Package audit is Gatehouse's verdict log (DESIGN §5): a policy.Recorder
 // that keeps one record per tools/call in a SQLite database, and the
 // queries behind `gatehouse logs`, `stats` and the fire counts of
-// `policy list`.
+// `policy list`; and, in the same database, the out-of-band approvals
+// (Approvals, a policy.Approvals) that `gatehouse approvals` decides.
 //
 // Writes go through one writer goroutine per process that batches them in
 // immediate transactions; the database is in WAL mode with a busy timeout,

@@ -18,6 +18,11 @@ import (
 type Reader struct {
 	db   *sql.DB
 	file string
+	// version is the schema version of the file: a log not upgraded yet
+	// has no approval columns nor approvals table.
+	version int
+	// cols are the columns scanEntry reads, in its order.
+	cols string
 }
 
 // OpenReader opens the verdict log at file for reading. It fails with
@@ -32,8 +37,21 @@ func OpenReaderContext(ctx context.Context, file string) (*Reader, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Reader{db: db, file: file}, nil
+	v, err := schemaVersion(ctx, db)
+	if err != nil {
+		db.Close()
+		return nil, describe(file, err)
+	}
+	r := &Reader{db: db, file: file, version: v, cols: `seq, ` + columns}
+	if !r.hasApprovals() {
+		r.cols = `seq, ` + baseColumns + `, '', '', '', ''`
+	}
+	return r, nil
 }
+
+// hasApprovals says whether the log has the approval columns and the
+// approvals table (schema version 2 and later).
+func (r *Reader) hasApprovals() bool { return r.version >= 2 }
 
 // Close closes the reader.
 func (r *Reader) Close() error { return r.db.Close() }
@@ -75,6 +93,25 @@ type Entry struct {
 	UpstreamError     string   `json:"upstream_error,omitempty"`
 	UpstreamLatencyMS *float64 `json:"upstream_latency_ms"`
 	OverheadMS        float64  `json:"overhead_ms"`
+	// Approval is what became of a call held for approval; nil when the
+	// call was not held.
+	Approval *EntryApproval `json:"approval,omitempty"`
+}
+
+// EntryApproval is the approval part of a record.
+type EntryApproval struct {
+	// State is approved, declined, cancelled, expired, pending or
+	// unavailable (policy.ApprovalState).
+	State string `json:"state"`
+	// Via is client or out_of_band.
+	Via string `json:"via,omitempty"`
+	// ID is the out-of-band request's id.
+	ID string `json:"id,omitempty"`
+	// By is who approved or denied.
+	By string `json:"by,omitempty"`
+	// Request is the out-of-band request ID names as it stands now: Get
+	// fills it, List does not. Nil when there is none (or it is gone).
+	Request *ApprovalEntry `json:"request,omitempty"`
 }
 
 // Judge is what happened with the LLM judge for a call.
@@ -159,12 +196,10 @@ func (f Filter) where() (string, []any) {
 	return " WHERE " + strings.Join(conds, " AND "), args
 }
 
-const entryColumns = `seq, ` + columns
-
 // List returns the records f selects, oldest first.
 func (r *Reader) List(ctx context.Context, f Filter) ([]Entry, error) {
 	where, args := f.where()
-	q := `SELECT ` + entryColumns + ` FROM verdicts` + where + ` ORDER BY seq DESC`
+	q := `SELECT ` + r.cols + ` FROM verdicts` + where + ` ORDER BY seq DESC`
 	if f.Limit > 0 {
 		q += fmt.Sprintf(" LIMIT %d", f.Limit)
 	}
@@ -194,7 +229,7 @@ func (r *Reader) Get(ctx context.Context, id string) (Entry, error) {
 	if id == "" {
 		return Entry{}, errors.New("no verdict id given")
 	}
-	rows, err := r.db.QueryContext(ctx, `SELECT `+entryColumns+` FROM verdicts WHERE id >= ? AND id < ? ORDER BY id LIMIT 2`, id, id+"\U0010FFFF")
+	rows, err := r.db.QueryContext(ctx, `SELECT `+r.cols+` FROM verdicts WHERE id >= ? AND id < ? ORDER BY id LIMIT 2`, id, id+"\U0010FFFF")
 	if err != nil {
 		return Entry{}, describe(r.file, err)
 	}
@@ -216,7 +251,17 @@ func (r *Reader) Get(ctx context.Context, id string) (Entry, error) {
 	case len(found) > 1 && found[0].ID != id:
 		return Entry{}, fmt.Errorf("%q is the start of more than one verdict id; give more of it", id)
 	}
-	return found[0], nil
+	e := found[0]
+	if a := e.Approval; a != nil && a.ID != "" && r.hasApprovals() {
+		req, err := getApproval(ctx, r.db, a.ID, time.Now())
+		switch {
+		case err == nil:
+			a.Request = &req
+		case !errors.Is(err, ErrApprovalNotFound):
+			return e, describe(r.file, err)
+		}
+	}
+	return e, nil
 }
 
 func scanEntry(rows *sql.Rows) (Entry, error) {
@@ -224,13 +269,18 @@ func scanEntry(rows *sql.Rows) (Entry, error) {
 	var t string
 	var args sql.NullString
 	var results, warnings, redactions, findings string
+	var approval EntryApproval
 	err := rows.Scan(&e.Seq, &e.ID, &t, &e.PID, &e.Workspace, &e.User, &e.Client, &e.Session, &e.Upstream, &e.Tool, &e.Exposed,
 		&args, &e.ArgumentsForm, &e.Decision, &e.Policy, &e.Layer, &e.Reason, &e.Message,
 		&results, &warnings, &redactions, &findings, &e.Risk,
 		&e.Judge.Asked, &e.Judge.Model, &e.Judge.PromptVersion, &e.Judge.LatencyMS, &e.Judge.Cached, &e.Judge.Error, &e.Judge.FailOpen,
-		&e.PolicyVersion, &e.UpstreamOutcome, &e.UpstreamError, &e.UpstreamLatencyMS, &e.OverheadMS)
+		&e.PolicyVersion, &e.UpstreamOutcome, &e.UpstreamError, &e.UpstreamLatencyMS, &e.OverheadMS,
+		&approval.State, &approval.Via, &approval.ID, &approval.By)
 	if err != nil {
 		return e, err
+	}
+	if approval.State != "" {
+		e.Approval = &approval
 	}
 	e.Time = parseTime(t)
 	if args.Valid {

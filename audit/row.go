@@ -34,23 +34,33 @@ type row struct {
 	UpstreamOutcome, UpstreamError string
 	UpstreamLatencyMS              *float64
 	OverheadMS                     float64
+	ApprovalState, ApprovalVia     string
+	ApprovalID, ApprovalBy         string
 }
 
 // columns are the verdicts columns a row fills, in the order of values.
-const columns = `id, time, pid, workspace, user, client, session, upstream, tool, exposed,
+const columns = baseColumns + `, ` + approvalColumns
+
+// baseColumns are the columns of schema version 1; approvalColumns those
+// version 2 added.
+const (
+	baseColumns = `id, time, pid, workspace, user, client, session, upstream, tool, exposed,
 	arguments, arguments_form, decision, policy, layer, reason, message,
 	results, warnings, redactions, findings, risk,
 	judge_asked, judge_model, judge_prompt_version, judge_latency_ms, judge_cached, judge_error, fail_open,
 	policy_version, upstream_outcome, upstream_error, upstream_latency_ms, overhead_ms`
+	approvalColumns = `approval_state, approval_via, approval_id, approval_by`
+)
 
-const numColumns = 34
+const numColumns = 38
 
 func (r *row) values() []any {
 	return []any{r.ID, r.Time, r.PID, r.Workspace, r.User, r.Client, r.Session, r.Upstream, r.Tool, r.Exposed,
 		r.Arguments, r.ArgumentsForm, r.Decision, r.Policy, r.Layer, r.Reason, r.Message,
 		r.Results, r.Warnings, r.Redactions, r.Findings, r.Risk,
 		r.JudgeAsked, r.JudgeModel, r.JudgePrompt, r.JudgeLatencyMS, r.JudgeCached, r.JudgeError, r.FailOpen,
-		r.PolicyVersion, r.UpstreamOutcome, r.UpstreamError, r.UpstreamLatencyMS, r.OverheadMS}
+		r.PolicyVersion, r.UpstreamOutcome, r.UpstreamError, r.UpstreamLatencyMS, r.OverheadMS,
+		r.ApprovalState, r.ApprovalVia, r.ApprovalID, r.ApprovalBy}
 }
 
 var pid = os.Getpid()
@@ -109,6 +119,10 @@ func newRow(rec *policy.Record, form string) row {
 		PolicyVersion:   v.Version,
 		UpstreamOutcome: string(rec.Upstream), UpstreamError: m(rec.UpstreamError),
 		OverheadMS: ms(rec.Overhead),
+		// The approval part is states, ids and user names: nothing a
+		// client sent, nothing to mask.
+		ApprovalState: string(rec.Approval.State), ApprovalVia: rec.Approval.Via,
+		ApprovalID: rec.Approval.ID, ApprovalBy: rec.Approval.By,
 	}
 	if r.Decision == "" {
 		r.Decision = string(policy.DecisionAllow)

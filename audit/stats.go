@@ -38,6 +38,31 @@ type Stats struct {
 	JudgeLatency *Latency `json:"judge_latency_ms"`
 	// Overhead is the gateway's own time per call.
 	Overhead *Latency `json:"overhead_ms"`
+	// Held counts the calls held for approval by what became of them.
+	Held HeldCounts `json:"held_for_approval"`
+	// Requests counts the out-of-band approval requests made in the
+	// window by their status now.
+	Requests RequestCounts `json:"approval_requests"`
+}
+
+// HeldCounts count calls held for approval by their approval state (see
+// policy.ApprovalState).
+type HeldCounts struct {
+	Approved    int `json:"approved"`
+	Declined    int `json:"declined"`
+	Cancelled   int `json:"cancelled"`
+	Expired     int `json:"expired"`
+	Pending     int `json:"pending"`
+	Unavailable int `json:"unavailable"`
+}
+
+// RequestCounts count out-of-band approval requests by status.
+type RequestCounts struct {
+	Pending  int `json:"pending"`
+	Approved int `json:"approved"`
+	Denied   int `json:"denied"`
+	Used     int `json:"used"`
+	Expired  int `json:"expired"`
 }
 
 // Count is a name and how many.
@@ -102,6 +127,22 @@ func (r *Reader) Stats(ctx context.Context, since time.Time, workspace string) (
 	}
 	if s.Overhead, err = r.latency(ctx, `SELECT overhead_ms FROM verdicts`+where+` ORDER BY 1`, args); err != nil {
 		return s, err
+	}
+	if !r.hasApprovals() {
+		return s, nil
+	}
+	h := &s.Held
+	err = r.db.QueryRowContext(ctx, `SELECT
+		coalesce(sum(approval_state = 'approved'), 0), coalesce(sum(approval_state = 'declined'), 0),
+		coalesce(sum(approval_state = 'cancelled'), 0), coalesce(sum(approval_state = 'expired'), 0),
+		coalesce(sum(approval_state = 'pending'), 0), coalesce(sum(approval_state = 'unavailable'), 0)
+		FROM verdicts`+and+`approval_state != ''`, args...).
+		Scan(&h.Approved, &h.Declined, &h.Cancelled, &h.Expired, &h.Pending, &h.Unavailable)
+	if err != nil {
+		return s, describe(r.file, err)
+	}
+	if s.Requests, err = requestCounts(ctx, r.db, since, workspace, time.Now()); err != nil {
+		return s, describe(r.file, err)
 	}
 	return s, nil
 }

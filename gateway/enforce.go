@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/mark3labs/mcp-go/mcp"
+
+	"github.com/gatehouse-mcp/gatehouse/policy"
 )
 
 // Call is one tools/call as the enforcement step sees it.
@@ -27,6 +29,10 @@ type Call struct {
 	User      string // who the gateway acts for
 	Client    string // the client's name from initialize (or request _meta)
 	Session   string // the downstream session, empty when stateless
+	// CanAsk says the client can put a question to the person (it
+	// declared elicitation), so a call held for approval can be approved
+	// there.
+	CanAsk bool
 	// Received is when the call reached the gateway.
 	Received time.Time
 }
@@ -42,11 +48,28 @@ type Verdict struct {
 	Arguments json.RawMessage
 	// Meta is added to the result's _meta (for example the verdict id).
 	Meta map[string]any
+	// Approval, when not nil, holds the call (Allow is false) until the
+	// person at the client approves it; only a client with CanAsk gets
+	// such a verdict. Message is then the reason it is held.
+	Approval *Approval
 	// Done, if not nil, is called exactly once when a forwarded call ends
 	// — answered, failed, cancelled or expired — before the client gets
 	// the answer. It may change the upstream's result (to redact secrets
-	// in it). It is not called for a call that is not allowed.
+	// in it). For a call held for approval it is called exactly once too:
+	// when the call ends after its approval, or when the approval is not
+	// given (CallEnd.Approval says why, and Result is nil). It is not
+	// called for a call that is simply not allowed.
 	Done func(ctx context.Context, end CallEnd)
+}
+
+// Approval is the question a call held for approval puts to the person at
+// the client: by elicitation/create for a 2025-11-25 client, by an
+// input_required result with a signed requestState for a 2026-07-28 one.
+type Approval struct {
+	// Message is the question, as the person reads it.
+	Message string
+	// Timeout bounds the wait for the answer.
+	Timeout time.Duration
 }
 
 // CallEnd is how a forwarded call ended.
@@ -62,6 +85,9 @@ type CallEnd struct {
 	// Latency is how long the upstream took, from sending the call to its
 	// end.
 	Latency time.Duration
+	// Approval is what became of a call held for approval: approved when
+	// it ran, else why it did not; empty for a call not held.
+	Approval policy.ApprovalState
 }
 
 // Enforcer decides every tools/call before it is forwarded. Enforce must

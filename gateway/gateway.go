@@ -164,7 +164,11 @@ func (g *Gateway) Apply(specs []workspace.Spec) {
 // Shutdown stops taking tool calls and waits for the ones in flight, or for
 // ctx to end.
 func (g *Gateway) Shutdown(ctx context.Context) error {
-	return g.calls.drain(ctx)
+	err := g.calls.drain(ctx)
+	for _, s := range g.snapshot() {
+		s.parking.expireAll() // held calls end, recorded, as expired
+	}
+	return err
 }
 
 // Close stops every upstream, and with them their child processes.
@@ -172,6 +176,7 @@ func (g *Gateway) Close() error {
 	var wg sync.WaitGroup
 	for _, s := range g.snapshot() {
 		wg.Go(func() {
+			s.parking.expireAll()
 			_ = s.ws.Close()
 			s.workers.stop()
 		})

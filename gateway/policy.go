@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/json"
+	"fmt"
 	"log/slog"
 	"strings"
 	"sync"
@@ -41,7 +42,22 @@ type Policies struct {
 	// Logger receives one line per call that is not simply allowed; nil
 	// discards.
 	Logger *slog.Logger
+	// Approvals keeps out-of-band approvals; nil means calls held for
+	// approval can only be approved at the client.
+	Approvals policy.Approvals
+	// ApprovalTimeout bounds the wait for the person at the client;
+	// zero means DefaultApprovalTimeout.
+	ApprovalTimeout time.Duration
+	// ApprovalLifetime is how long an out-of-band request waits for a
+	// decision; zero means DefaultApprovalLifetime.
+	ApprovalLifetime time.Duration
 }
+
+// The defaults of Policies' approval settings.
+const (
+	DefaultApprovalTimeout  = 2 * time.Minute
+	DefaultApprovalLifetime = time.Hour
+)
 
 var _ Enforcer = (*Policies)(nil)
 
@@ -86,9 +102,7 @@ func (p *Policies) Enforce(ctx context.Context, call Call) Verdict {
 			p.record(rec)
 		}}
 	case policy.DecisionRequireApproval:
-		rec.Overhead = time.Since(received)
-		p.record(rec)
-		return Verdict{Meta: meta, Message: v.Message + " Gatehouse cannot ask for approval yet, so the call was not run; ask an administrator to change the policy if it must run."}
+		return p.hold(ctx, call, pc, v, rec, meta, received)
 	default:
 		rec.Overhead = time.Since(received)
 		p.record(rec)
@@ -292,4 +306,112 @@ func NewVerdictID() string {
 	ulidMu.Lock()
 	defer ulidMu.Unlock()
 	return ulid.MustNew(ulid.Timestamp(time.Now()), ulidEntropy).String()
+}
+
+// hold settles a call that a policy holds for approval: it runs at once on
+// an out-of-band approval granted for this very call; else the person at
+// the client is asked, when the policy lets them approve and the client
+// can ask; else it is parked for an out-of-band decision. Every way ends in
+// one record.
+func (p *Policies) hold(ctx context.Context, call Call, pc policy.Call, v policy.Verdict, rec policy.Record, meta map[string]any, received time.Time) Verdict {
+	rule := policy.ApprovalRule{}
+	if v.Approval != nil {
+		rule = *v.Approval
+	}
+	key := policy.ApprovalKey{Workspace: call.Workspace, User: call.User, Tool: call.Tool, Arguments: policy.HashArguments(call.Arguments)}
+	ran := func(end CallEnd) {
+		rec.Upstream, rec.UpstreamError = upstreamOutcome(end)
+		rec.UpstreamLatency = end.Latency
+		rec.Overhead = max(0, time.Since(received)-end.Latency)
+	}
+	scan := p.ScanOutput[call.Workspace]
+
+	if p.Approvals != nil {
+		a, ok, err := p.Approvals.Claim(ctx, key)
+		if err != nil && p.Logger != nil {
+			p.Logger.Error("approvals: cannot look up an out-of-band approval", "workspace", call.Workspace, "tool", call.Tool, "user", call.User, "err", err)
+		}
+		if ok {
+			rec.Approval = policy.ApprovalOutcome{State: policy.ApprovalApproved, Via: policy.ApprovalViaOutOfBand, ID: a.ID, By: a.By}
+			return Verdict{Allow: true, Arguments: v.Arguments, Meta: meta, Done: func(_ context.Context, end CallEnd) {
+				if scan && end.Result != nil {
+					p.scanOutput(call, rec.ID, end.Result)
+				}
+				ran(end)
+				p.record(rec)
+			}}
+		}
+	}
+
+	if !rule.OutOfBandOnly && call.CanAsk {
+		return Verdict{Meta: meta, Message: v.Message, Arguments: v.Arguments,
+			Approval: &Approval{Message: p.question(call, v), Timeout: orDuration(p.ApprovalTimeout, DefaultApprovalTimeout)},
+			Done: func(_ context.Context, end CallEnd) {
+				rec.Approval = policy.ApprovalOutcome{State: end.Approval, Via: policy.ApprovalViaClient, By: call.User}
+				if end.Approval == policy.ApprovalApproved {
+					if scan && end.Result != nil {
+						p.scanOutput(call, rec.ID, end.Result)
+					}
+					ran(end)
+				} else {
+					rec.Overhead = time.Since(received)
+				}
+				p.record(rec)
+			}}
+	}
+
+	rec.Overhead = time.Since(received)
+	if p.Approvals != nil {
+		masked, _ := policy.AuditArguments(call.Arguments, &v, policy.ArgumentsMasked)
+		life := orDuration(p.ApprovalLifetime, DefaultApprovalLifetime)
+		id, err := p.Approvals.Request(ctx, policy.ApprovalRequest{
+			Key: key, Upstream: call.Upstream, Exposed: call.Exposed, Arguments: masked,
+			Policy: v.Policy, Reason: v.Reason, Approvers: rule.Approvers, Verdict: rec.ID,
+			Expires: time.Now().Add(life),
+		})
+		if err == nil {
+			rec.Approval = policy.ApprovalOutcome{State: policy.ApprovalPending, Via: policy.ApprovalViaOutOfBand, ID: id}
+			p.record(rec)
+			meta[MetaApproval] = id
+			who := "someone allowed to approve it"
+			if len(rule.Approvers) > 0 {
+				who = strings.Join(rule.Approvers, " or ")
+			}
+			return Verdict{Meta: meta, Message: fmt.Sprintf("%s It waits for approval %s: %s can run `gatehouse approvals approve %s`; then make the same call again, within %s, and it runs once.",
+				v.Message, id, who, id, life)}
+		}
+		if p.Logger != nil {
+			p.Logger.Error("approvals: cannot park a call for approval", "workspace", call.Workspace, "tool", call.Tool, "user", call.User, "err", err)
+		}
+	}
+	rec.Approval = policy.ApprovalOutcome{State: policy.ApprovalUnavailable}
+	p.record(rec)
+	why := "this client cannot ask you"
+	if call.CanAsk {
+		why = "the policy wants an approval from someone else"
+	}
+	return Verdict{Meta: meta, Message: v.Message + " Nobody could be asked to approve it (" + why + ", and out-of-band approvals are not available), so it was not run."}
+}
+
+// MetaApproval is the key under which a call parked for an out-of-band
+// approval carries the approval's id in its result's _meta.
+const MetaApproval = "io.gatehouse/approval"
+
+// maxQuestionArguments bounds the arguments shown in an approval question.
+const maxQuestionArguments = 2000
+
+// question is what the person at the client is asked: the tool, the
+// upstream, the arguments masked as in the verdict log, the policy and
+// why.
+func (p *Policies) question(call Call, v policy.Verdict) string {
+	masked, _ := policy.AuditArguments(call.Arguments, &v, policy.ArgumentsMasked)
+	return fmt.Sprintf("Gatehouse: approve this tool call?\n\nTool: %s (upstream %q)\nArguments: %s\n\nPolicy %q holds it for approval: %s\n\nYes runs it once; no refuses it.",
+		call.Tool, call.Upstream, truncate(masked, maxQuestionArguments), v.Policy, v.Reason)
+}
+
+func orDuration(d, def time.Duration) time.Duration {
+	if d > 0 {
+		return d
+	}
+	return def
 }

@@ -58,8 +58,12 @@ type parked struct {
 
 	events  chan parkEvent         // from the call: an input request, or its end
 	answers chan mcp.InputResponse // to the relay waiting in the call
-	cancel  context.CancelFunc     // ends the upstream call
+	cancel  context.CancelFunc     // ends the upstream call (a held call: ends it as expired)
 	rounds  int
+
+	// hold, for a call held for the person's approval rather than
+	// running, forwards it once approved, with the retry's request.
+	hold func(ctx context.Context, retry mcp.CallToolRequest) (*mcp.CallToolResult, error)
 
 	mu      sync.Mutex
 	waiting *mcp.InputRequest // the request the client was asked
@@ -132,8 +136,26 @@ func (p *parking) claim(state, binding string) (*parked, bool) {
 	return c, true
 }
 
-// park keeps c until the client answers or inputTimeout passes.
-func (p *parking) park(c *parked) {
+// expireAll ends every parked call as its timeout would: the gateway is
+// stopping, and no answer can reach them any more.
+func (p *parking) expireAll() {
+	p.mu.Lock()
+	calls := p.calls
+	p.calls = map[string]*parked{}
+	p.mu.Unlock()
+	for _, c := range calls {
+		c.mu.Lock()
+		if c.timer != nil {
+			c.timer.Stop()
+		}
+		c.mu.Unlock()
+		c.cancel()
+	}
+}
+
+// park keeps c until the client answers or timeout passes; then c is
+// cancelled.
+func (p *parking) park(c *parked, timeout time.Duration) {
 	if c.id == "" { // most calls never park: name and bind only those that do
 		idb := make([]byte, 16)
 		_, _ = rand.Read(idb) // crypto/rand never fails on Linux
@@ -144,7 +166,7 @@ func (p *parking) park(c *parked) {
 	p.calls[c.id] = c
 	p.mu.Unlock()
 	c.mu.Lock()
-	c.timer = time.AfterFunc(inputTimeout, func() {
+	c.timer = time.AfterFunc(timeout, func() {
 		p.mu.Lock()
 		_, still := p.calls[c.id]
 		delete(p.calls, c.id)
@@ -225,7 +247,7 @@ func (s *wsServer) await(ctx context.Context, c *parked) (*mcp.CallToolResult, e
 		c.mu.Lock()
 		c.waiting = ev.input
 		c.mu.Unlock()
-		s.parking.park(c)
+		s.parking.park(c, inputTimeout)
 		res := &mcp.CallToolResult{
 			Result:               mcp.Result{ResultType: mcp.ResultTypeInputRequired},
 			MultiRoundTripResult: mcp.MultiRoundTripResult{InputRequests: mcp.InputRequests{inputRequestID: *ev.input}, RequestState: s.parking.state(c)},
@@ -242,6 +264,9 @@ func (s *wsServer) resume(ctx context.Context, exposed string, req mcp.CallToolR
 		res := toolError("Gatehouse refused the retry: " + errStaleState.Error())
 		addMeta(res, s.refuse(ctx, exposed, &req, "a retry that answers no request of the gateway: "+errStaleState.Error()))
 		return res, nil
+	}
+	if c.hold != nil {
+		return s.resumeApproval(ctx, c, req)
 	}
 	answer, ok := req.Params.InputResponses[inputRequestID]
 	c.mu.Lock()

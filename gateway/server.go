@@ -168,9 +168,17 @@ func (s *wsServer) toolHandler(exposed string) server.ToolHandlerFunc {
 func (s *wsServer) callTool(ctx context.Context, exposed string, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
 	received := time.Now()
 	if req.Params.RequestState != "" {
-		// The client's answer to an upstream's request for input: the call
-		// was decided and started in an earlier round.
+		// The client's answer to an upstream's request for input, or to
+		// the gateway's question for approval: the call was decided in an
+		// earlier round.
 		return s.resume(ctx, exposed, req)
+	}
+	if len(req.Params.InputResponses) > 0 {
+		// Answers to a question nobody asked: a forged approval, or a
+		// client confused about which call it retries.
+		res := toolError("Gatehouse refused the call: " + errUnaskedInput.Error())
+		addMeta(res, s.refuse(ctx, exposed, &req, "answers to input requests the gateway never issued: "+errUnaskedInput.Error()))
+		return res, nil
 	}
 	tool, ok := s.ws.Catalog().Tool(exposed)
 	if !ok {
@@ -200,13 +208,22 @@ func (s *wsServer) callTool(ctx context.Context, exposed string, req mcp.CallToo
 		Received:    received,
 	}
 	call.Client, call.Session = clientIdentity(ctx)
+	call.CanAsk = canAsk(ctx)
 
 	verdict := s.enforcer().Enforce(ctx, call)
+	if verdict.Approval != nil && call.CanAsk {
+		return s.askApproval(ctx, exposed, req, conn, tool.Tool.Name, call.Upstream, args, verdict)
+	}
 	if !verdict.Allow {
 		res := toolError(verdict.Message)
 		addMeta(res, verdict.Meta)
 		return res, nil
 	}
+	return s.forward(ctx, exposed, req, conn, tool.Tool.Name, call.Upstream, args, verdict)
+}
+
+// forward sends an allowed call to its upstream and awaits its answer.
+func (s *wsServer) forward(ctx context.Context, exposed string, req mcp.CallToolRequest, conn *upstream.Conn, toolName, upstreamName string, args json.RawMessage, verdict Verdict) (*mcp.CallToolResult, error) {
 	// The upstream gets exactly the bytes the enforcement step judged.
 	var arguments any
 	if string(args) != "null" {
@@ -216,14 +233,14 @@ func (s *wsServer) callTool(ctx context.Context, exposed string, req mcp.CallToo
 		arguments = verdict.Arguments
 	}
 
-	fwd := upstream.Call{Name: tool.Tool.Name, Arguments: arguments}
+	fwd := upstream.Call{Name: toolName, Arguments: arguments}
 	var progressToken mcp.ProgressToken
 	if m := req.Params.Meta; m != nil {
 		fwd.Meta = forwardMeta(m)
 		progressToken = m.ProgressToken
 	}
 	c := s.startCall(ctx, conn, fwd, exposed, req.Params.Arguments, progressToken, verdict)
-	c.upstream, c.tool = call.Upstream, call.Tool
+	c.upstream, c.tool = upstreamName, toolName
 	return s.finish(ctx, c)
 }
 

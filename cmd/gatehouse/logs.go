@@ -313,10 +313,24 @@ func tableRow(e audit.Entry) []string {
 		orDash(oneLine(e.Workspace)),
 		orDash(oneLine(e.User)),
 		orDash(oneLine(e.Exposed)),
-		e.Decision,
+		decisionCell(e),
 		orDash(oneLine(e.Policy)),
 		truncate(oneLine(reason), reasonWidth),
 	}
+}
+
+// decisionCell is e's decision and, for a call held for approval, what
+// became of it: "require_approval (approved)", "(pending ap-…)".
+func decisionCell(e audit.Entry) string {
+	a := e.Approval
+	if a == nil {
+		return e.Decision
+	}
+	what := a.State
+	if a.ID != "" {
+		what += " " + a.ID
+	}
+	return e.Decision + " (" + oneLine(what) + ")"
 }
 
 // oneLine makes s one line of printable text: newlines, tabs and other
@@ -413,6 +427,12 @@ func printEntry(w io.Writer, e audit.Entry) {
 	if e.Message != "" {
 		field("message", "%s", e.Message)
 	}
+	if a := e.Approval; a != nil {
+		field("approval", "%s", approvalSummary(a))
+		if a.Request != nil {
+			field("request", "%s", requestSummary(a.Request))
+		}
+	}
 	field("risk", "%.2f", e.Risk)
 	field("arguments", "%s", argumentsText(e))
 
@@ -494,6 +514,67 @@ func argumentsText(e audit.Entry) string {
 		}
 		return "(" + e.ArgumentsForm + ") " + s
 	}
+}
+
+// approvalSummary is what became of a call held for approval, as its
+// record says.
+func approvalSummary(a *audit.EntryApproval) string {
+	s := strings.ToUpper(a.State)
+	switch a.Via {
+	case policy.ApprovalViaClient:
+		s += ", asked in the client"
+	case policy.ApprovalViaOutOfBand:
+		s += ", out of band"
+	}
+	if a.By != "" {
+		s += ", by " + a.By
+	}
+	if a.ID != "" {
+		s += " (request " + a.ID + ")"
+	}
+	return s
+}
+
+// requestSummary is an out-of-band request as it stands now.
+func requestSummary(r *audit.ApprovalEntry) string {
+	at := func(t time.Time) string { return t.Local().Format(timeFormat) }
+	var parts []string
+	switch {
+	case r.DecidedBy == "" && r.Status == audit.StatusExpired:
+		parts = append(parts, "nobody decided")
+	case r.DecidedBy == "":
+		parts = append(parts, r.Status)
+	case r.Status == audit.StatusDenied:
+		d := "denied by " + r.DecidedBy + " at " + at(r.DecidedAt)
+		if r.DecisionReason != "" {
+			d += ": " + r.DecisionReason
+		}
+		parts = append(parts, d)
+	default:
+		parts = append(parts, "approved by "+r.DecidedBy+" at "+at(r.DecidedAt))
+	}
+	switch r.Status {
+	case audit.StatusPending:
+		parts = append(parts, "expires "+at(r.Expires))
+	case audit.StatusApproved:
+		parts = append(parts, "the call may run once until "+at(r.Expires))
+	case audit.StatusExpired:
+		if r.DecidedBy != "" {
+			parts = append(parts, "expired unused at "+at(r.Expires))
+		} else {
+			parts = append(parts, "expired at "+at(r.Expires))
+		}
+	case audit.StatusUsed:
+		used := "used at " + at(r.UsedAt)
+		if r.UsedVerdict != "" {
+			used += " by verdict " + r.UsedVerdict
+		}
+		parts = append(parts, used)
+	}
+	if len(r.Approvers) > 0 {
+		parts = append(parts, "approvers "+strings.Join(r.Approvers, ", "))
+	}
+	return r.ID + ": " + strings.Join(parts, "; ")
 }
 
 func judgeSummary(j audit.Judge) string {

@@ -15,6 +15,7 @@ import (
 	"github.com/fsnotify/fsnotify"
 	"github.com/gatehouse-mcp/gatehouse/audit"
 	"github.com/gatehouse-mcp/gatehouse/gateway"
+	"github.com/gatehouse-mcp/gatehouse/policy"
 	"github.com/gatehouse-mcp/gatehouse/workspace"
 )
 
@@ -37,6 +38,8 @@ type reloader struct {
 	verdicts *audit.Log
 	// judges keeps the judge across reloads that do not change it.
 	judges *judges
+	// approvals keeps the out-of-band approvals; nil when unavailable.
+	approvals policy.Approvals
 
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
@@ -130,7 +133,7 @@ func (r *reloader) reload(w *fsnotify.Watcher, forced bool) {
 	if ok && d == r.last && !forced {
 		return
 	}
-	enforcer, err := newEnforcer(cfg, r.log, r.enforcer, r.verdicts, r.judges)
+	enforcer, err := newEnforcer(cfg, r.log, r.enforcer, r.verdicts, r.judges, r.approvals)
 	if err != nil {
 		r.log.Error("config reload rejected; the previous config keeps serving", "file", r.path, "err", err)
 		return

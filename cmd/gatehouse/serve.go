@@ -97,8 +97,12 @@ func runServe(cmd *cobra.Command, args []string) error {
 
 	verdicts := openVerdictLog(cfg, log)
 	defer closeVerdictLog(log, verdicts) // after the gateway's: its last calls are recorded
+	approvals := openApprovals(cfg, log)
+	if approvals != nil {
+		defer approvals.Close()
+	}
 	judges := &judges{log: log}
-	enforcer, err := newEnforcer(cfg, log, nil, verdicts, judges)
+	enforcer, err := newEnforcer(cfg, log, nil, verdicts, judges, asApprovals(approvals))
 	if err != nil {
 		return usageError(err)
 	}
@@ -117,7 +121,7 @@ func runServe(cmd *cobra.Command, args []string) error {
 	cancel()
 	logSummary(log, g)
 
-	reloader := &reloader{path: cfg.File, log: log, gateway: g, enforcer: enforcer, verdicts: verdicts, judges: judges, only: wsNameIfStdio(httpAddr, specs)}
+	reloader := &reloader{path: cfg.File, log: log, gateway: g, enforcer: enforcer, verdicts: verdicts, judges: judges, approvals: asApprovals(approvals), only: wsNameIfStdio(httpAddr, specs)}
 	reloader.start(ctx, cfg)
 	defer reloader.stop()
 
@@ -258,11 +262,12 @@ func drain(log *slog.Logger, g *gateway.Gateway) {
 	}
 }
 
-// newEnforcer builds the policy enforcement of cfg, recording to verdicts
-// and judging with the judge judges holds for cfg.
+// newEnforcer builds the policy enforcement of cfg, recording to verdicts,
+// judging with the judge judges holds for cfg, and keeping out-of-band
+// approvals in approvals (nil: none).
 // prev is the enforcer it replaces on reload, whose rate-limit counts it
 // keeps; nil at start.
-func newEnforcer(cfg *Config, log *slog.Logger, prev *gateway.Policies, verdicts *audit.Log, judges *judges) (*gateway.Policies, error) {
+func newEnforcer(cfg *Config, log *slog.Logger, prev *gateway.Policies, verdicts *audit.Log, judges *judges, approvals policy.Approvals) (*gateway.Policies, error) {
 	var limiter *policy.Limiter
 	if prev != nil {
 		limiter = prev.Engine.Limiter()
@@ -274,7 +279,30 @@ func newEnforcer(cfg *Config, log *slog.Logger, prev *gateway.Policies, verdicts
 	return &gateway.Policies{
 		Engine: engine, ScanOutput: cfg.ScanOutputWorkspaces(), Logger: log,
 		Recorder: verdicts, AuditRequired: cfg.AuditRequired(),
+		Approvals:        approvals,
+		ApprovalTimeout:  time.Duration(cfg.Approval.Timeout),
+		ApprovalLifetime: time.Duration(cfg.Approval.Lifetime),
 	}, nil
+}
+
+// openApprovals opens the out-of-band approvals kept in the verdict log's
+// database. When it cannot be opened the gateway runs on, and calls held
+// for approval can only be approved at the client.
+func openApprovals(cfg *Config, log *slog.Logger) *audit.Approvals {
+	a, err := audit.OpenApprovals(cfg.Audit.Database, time.Duration(cfg.Approval.Lifetime))
+	if err != nil {
+		log.Error("out-of-band approvals are unavailable: calls held for approval can only be approved at the client", "file", cfg.Audit.Database, "err", err)
+		return nil
+	}
+	return a
+}
+
+// asApprovals is a as a policy.Approvals, nil when a is.
+func asApprovals(a *audit.Approvals) policy.Approvals {
+	if a == nil {
+		return nil
+	}
+	return a
 }
 
 // logCloseTimeout bounds how long shutdown waits to write the verdicts

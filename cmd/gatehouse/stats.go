@@ -24,7 +24,8 @@ func newStatsCommand() *cobra.Command {
 		Short: "Summarise the verdict log: violations, policies that fire and never do, latency",
 		Long: `Stats summarises the calls of the verdict log over a window (--since, 7 days
 by default; "" for the whole log): how many were allowed, blocked or sent
-for approval, allowed fail-open, judge and upstream failures, the most
+for approval, allowed fail-open, judge and upstream failures, what became
+of the calls held for approval and of the out-of-band requests, the most
 violated policies, violations by user and by tool, how often each policy
 fired, the judge's latency and the gateway's own.
 
@@ -176,6 +177,23 @@ func printStats(w io.Writer, file string, r statsReport) {
 	line("allowed fail-open", r.FailOpen)
 	line("judge failures", r.JudgeFailures)
 	line("upstream errors", r.UpstreamErrors)
+
+	sub := func(label string, n int) { fmt.Fprintf(w, "  %-18s%6d\n", label, n) }
+	h := r.Held
+	fmt.Fprintln(w, "\ncalls held for approval, by outcome:")
+	sub("approved", h.Approved)
+	sub("declined", h.Declined)
+	sub("cancelled", h.Cancelled)
+	sub("expired", h.Expired)
+	sub("pending", h.Pending)
+	sub("unavailable", h.Unavailable)
+	q := r.Requests
+	fmt.Fprintln(w, "out-of-band approval requests, by status now:")
+	sub("pending", q.Pending)
+	sub("approved", q.Approved)
+	sub("denied", q.Denied)
+	sub("used", q.Used)
+	sub("expired", q.Expired)
 
 	counts := func(title string, cs []audit.Count) {
 		fmt.Fprintf(w, "\n%s:\n", title)
