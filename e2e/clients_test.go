@@ -45,7 +45,9 @@ func initialize(t *testing.T, cl *client.Client, gen generation) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(t.Context(), startTimeout)
 	defer cancel()
-	if err := cl.Start(ctx); err != nil {
+	// The transport keeps Start's context to answer the server's requests
+	// (elicitation, sampling): it must live as long as the client.
+	if err := cl.Start(context.WithoutCancel(t.Context())); err != nil {
 		t.Fatalf("start client: %v", err)
 	}
 	res, err := cl.Initialize(ctx, mcp.InitializeRequest{Params: mcp.InitializeParams{ClientInfo: clientInfo}})

@@ -131,6 +131,7 @@ func (s *wsServer) askApproval(ctx context.Context, exposed string, req mcp.Call
 		case expired:
 			state = policy.ApprovalExpired
 		default:
+			s.log.Warn("the approval question could not be put to the client", "tool", toolName, "err", err)
 			state = policy.ApprovalCancelled
 		}
 		if state != policy.ApprovalApproved {
