@@ -76,6 +76,7 @@ func TestEngineVerdicts(t *testing.T) {
 		rulesPolicy("no-deletes", "Never delete rows in production.", true),
 		rulesPolicy("be-polite", "Messages are polite.", false),
 	}}
+	set.Global[0].Approval = policy.ApprovalRule{OutOfBandOnly: true, Approvers: []string{"dba"}}
 	srv := llmjudgetest.New(t)
 	j := newJudge(t, srv, llmjudge.ProviderOpenAI, llmjudge.Options{})
 	e := engine(t, set, j, 5*time.Second)
@@ -86,8 +87,8 @@ func TestEngineVerdicts(t *testing.T) {
 		t.Errorf("violate: %s by %q: %q", v.Decision, v.Policy, v.Message)
 	}
 	srv.Script(llmjudgetest.Reply{Content: `{"results":[{"policy":"no-deletes","verdict":"needs_approval","reason":"a person must agree"},{"policy":"be-polite","verdict":"comply","reason":"fine"}]}`})
-	if v := e.Evaluate(t.Context(), dbCall); v.Decision != policy.DecisionRequireApproval || v.Policy != "no-deletes" {
-		t.Errorf("needs_approval: %s by %q", v.Decision, v.Policy)
+	if v := e.Evaluate(t.Context(), dbCall); v.Decision != policy.DecisionRequireApproval || v.Policy != "no-deletes" || v.Approval == nil || !v.Approval.OutOfBandOnly || v.Approval.Approvers[0] != "dba" {
+		t.Errorf("needs_approval: %s by %q, approval rule %+v; want the policy's rule, to hold the call for a dba", v.Decision, v.Policy, v.Approval)
 	}
 
 	for name, reply := range map[string]llmjudgetest.Reply{
