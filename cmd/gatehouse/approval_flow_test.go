@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
 	"path/filepath"
 	"regexp"
@@ -156,4 +157,40 @@ func resultText(res *mcp.CallToolResult) string {
 		}
 	}
 	return b.String()
+}
+
+// policy list says who may approve what each policy holds.
+func TestPolicyListApprovalRules(t *testing.T) {
+	cfg := writeConfigText(t, fmt.Sprintf(`version: 1
+audit: {database: %q}
+policies:
+  - {name: deploys, tools: ["*deploy*"], action: require_approval, in_client: false, approvers: [alice, bob]}
+  - {name: moves, tools: ["*move*"], action: require_approval}
+  - {name: no-shell, tools: ["*shell*"], action: block}
+workspaces:
+  w:
+    upstreams:
+      - {name: a, command: /bin/true}
+`, filepath.Join(t.TempDir(), "v.db")))
+	out, err := runCLI(t, "policy", "list", "--config", cfg)
+	if err != nil || !strings.Contains(out, "enabled,strict,out-of-band,approvers=alice+bob") {
+		t.Errorf("policy list = %v\n%s", err, out)
+	}
+	out, err = runCLI(t, "policy", "list", "--config", cfg, "--json")
+	var got []listedPolicy
+	if i := strings.Index(out, "["); i > 0 { // after the note that the log does not exist yet
+		out = out[i:]
+	}
+	if err != nil || json.Unmarshal([]byte(out), &got) != nil || len(got) != 3 {
+		t.Fatalf("policy list --json = %v\n%s", err, out)
+	}
+	if a := got[0].Approval; a == nil || a.InClient || strings.Join(a.Approvers, ",") != "alice,bob" {
+		t.Errorf("deploys approval = %+v", a)
+	}
+	if a := got[1].Approval; a == nil || !a.InClient || len(a.Approvers) != 0 {
+		t.Errorf("moves approval = %+v", a)
+	}
+	if got[2].Approval != nil {
+		t.Errorf("a block policy lists an approval rule: %+v", got[2].Approval)
+	}
 }

@@ -93,6 +93,15 @@ type listedPolicy struct {
 	// policy in the calls of --workspace (or of all), a workspace policy in
 	// its workspace's.
 	Fired int `json:"fired"`
+	// Approval says who may approve the calls the policy holds; set for
+	// require_approval and plain-English policies.
+	Approval *listedApproval `json:"approval,omitempty"`
+}
+
+// listedApproval is a policy's approval rule as `policy list` prints it.
+type listedApproval struct {
+	InClient  bool     `json:"in_client"`
+	Approvers []string `json:"approvers"`
 }
 
 func runPolicyList(cmd *cobra.Command, _ []string) error {
@@ -158,6 +167,12 @@ func runPolicyList(cmd *cobra.Command, _ []string) error {
 		if p.Strict {
 			state += ",strict"
 		}
+		if a := p.Approval; a != nil && !a.InClient {
+			state += ",out-of-band"
+		}
+		if a := p.Approval; a != nil && len(a.Approvers) > 0 {
+			state += ",approvers=" + strings.Join(a.Approvers, "+")
+		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%d\t%s\t%s\n", layer, p.Name, p.Kind, p.Priority, state, p.Fired, scope(p.Tools, p.Upstreams), p.Source)
 	}
 	return tw.Flush()
@@ -190,11 +205,15 @@ func listed(p policy.Listed) listedPolicy {
 	if !p.Deterministic() {
 		kind = "rules"
 	}
-	return listedPolicy{
+	l := listedPolicy{
 		Name: p.Name, Layer: string(p.Layer), Workspace: p.Workspace, Kind: kind, Priority: p.Priority,
 		Enabled: p.Enabled, Strict: p.Strict, Tools: p.Tools, Upstreams: p.Upstreams,
 		Description: p.Description, Source: p.Source,
 	}
+	if kind == "rules" || p.Action == policy.ActionRequireApproval {
+		l.Approval = &listedApproval{InClient: !p.Approval.OutOfBandOnly, Approvers: append([]string{}, p.Approval.Approvers...)}
+	}
+	return l
 }
 
 func scope(tools, upstreams []string) string {
