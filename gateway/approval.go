@@ -159,6 +159,7 @@ func (s *wsServer) askApproval(ctx context.Context, exposed string, req mcp.Call
 		Result:               mcp.Result{ResultType: mcp.ResultTypeInputRequired},
 		MultiRoundTripResult: mcp.MultiRoundTripResult{InputRequests: mcp.InputRequests{approvalRequestID: q}, RequestState: s.parking.state(c)},
 	}
+	addMeta(res, verdict.Meta) // the held call's verdict id, as on every result
 	return res, nil
 }
 
