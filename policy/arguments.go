@@ -646,9 +646,7 @@ func parseDocument(src string, inner bool) (document, error) {
 	if p.pos == len(src) && !inner {
 		return emptyDocument(src), nil
 	}
-	// Strings and numbers make most of the nodes.
-	quotes := strings.Count(src, `"`)
-	p.nodes = make([]node, 0, quotes/2+quotes/8+8)
+	p.nodes = make([]node, 0, nodesAtMost(src))
 	if err := p.value(); err != nil {
 		return document{}, err
 	}
@@ -674,6 +672,15 @@ func parseDocument(src string, inner bool) (document, error) {
 		return document{}, errInner
 	}
 	return p.finish()
+}
+
+// nodesAtMost bounds the nodes of the document in src, so that the parser
+// never grows its slice: besides the top value, every key and member value
+// follows a ':' and every array element a ',' or a '['. A string holding
+// these bytes makes it more, so it is held to one node per two bytes.
+func nodesAtMost(src string) int {
+	n := 1 + 2*strings.Count(src, ":") + strings.Count(src, ",") + strings.Count(src, "[")
+	return min(n, len(src)/2+2)
 }
 
 var kindWord = [...]string{kindString: "string", kindNumber: "number", kindTrue: "boolean", kindFalse: "boolean"}

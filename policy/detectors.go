@@ -368,10 +368,16 @@ func appendFindings(dst []Finding, text string, want threatSet) []Finding {
 	if want == 0 || text == "" {
 		return dst
 	}
+	return scanFindings(dst, text, want, startBytesIn(text))
+}
+
+// scanFindings is appendFindings told which start bytes text may hold: the
+// search for a byte whose bit is clear in has is skipped.
+func scanFindings(dst []Finding, text string, want threatSet, has uint8) []Finding {
 	s := scanner{text: text, want: want, out: dst}
 	s.sh.reset(0)
 	s.scanWords()
-	s.scanBytes()
+	s.scanBytes(has)
 	if n := len(dst); len(s.out)-n > 1 {
 		kept := tidy(s.out[n:])
 		s.out = s.out[:n+len(kept)]
@@ -775,40 +781,88 @@ func (s *scanner) fire(tr *trigger, w int) {
 // ---- The byte searches ---------------------------------------------------
 
 // scanBytes runs the detectors that start from a rare byte.
-func (s *scanner) scanBytes() {
+// has holds a bit for each start byte t may hold (see startBytesIn).
+func (s *scanner) scanBytes(has uint8) {
 	t := s.text
-	if s.want&(setSecret|setPII) != 0 {
+	if s.want&(setSecret|setPII) != 0 && has&startAt != 0 {
 		for i := indexByte(t, 0, '@'); i >= 0; i = indexByte(t, i+1, '@') {
 			s.atSign(i)
 		}
 	}
 	if s.want&setShell != 0 {
-		for i := indexByte(t, 0, '$'); i >= 0; i = indexByte(t, i+1, '$') {
-			s.dollarParen(i)
+		if has&startDollar != 0 {
+			for i := indexByte(t, 0, '$'); i >= 0; i = indexByte(t, i+1, '$') {
+				s.dollarParen(i)
+			}
 		}
-		for i := indexByte(t, 0, '`'); i >= 0; i = indexByte(t, i+1, '`') {
-			i = s.backtick(i)
+		if has&startTick != 0 {
+			for i := indexByte(t, 0, '`'); i >= 0; i = indexByte(t, i+1, '`') {
+				i = s.backtick(i)
+			}
 		}
-		for i := indexByte(t, 0, '|'); i >= 0; i = indexByte(t, i+1, '|') {
-			s.forkBomb(i)
+		if has&startPipe != 0 {
+			for i := indexByte(t, 0, '|'); i >= 0; i = indexByte(t, i+1, '|') {
+				s.forkBomb(i)
+			}
 		}
 	}
-	if s.want&setPath != 0 {
+	if s.want&setPath != 0 && has&startPercent != 0 {
 		for i := indexByte(t, 0, '%'); i >= 0; i = indexByte(t, i+1, '%') {
 			s.encodedDotDot(i)
 		}
 	}
 	if s.want&setPrompt != 0 {
-		for i := indexByte(t, 0, '<'); i >= 0; i = indexByte(t, i+1, '<') {
-			s.pipeMarker(i)
+		if has&startLess != 0 {
+			for i := indexByte(t, 0, '<'); i >= 0; i = indexByte(t, i+1, '<') {
+				s.pipeMarker(i)
+			}
 		}
-		for i := indexByte(t, 0, 0xF3); i >= 0; i = indexByte(t, i+1, 0xF3) {
-			i = s.tagCharacters(i)
+		if has&startF3 != 0 {
+			for i := indexByte(t, 0, 0xF3); i >= 0; i = indexByte(t, i+1, 0xF3) {
+				i = s.tagCharacters(i)
+			}
 		}
-		for i := indexByte(t, 0, 0xE2); i >= 0; i = indexByte(t, i+1, 0xE2) {
-			i = s.bidiControls(i)
+		if has&startE2 != 0 {
+			for i := indexByte(t, 0, 0xE2); i >= 0; i = indexByte(t, i+1, 0xE2) {
+				i = s.bidiControls(i)
+			}
 		}
 	}
+}
+
+// The bytes scanBytes starts from, one bit each.
+const (
+	startAt uint8 = 1 << iota
+	startDollar
+	startTick
+	startPipe
+	startPercent
+	startLess
+	startF3
+	startE2
+)
+
+// startByte maps each byte scanBytes starts from to its bit.
+var startByte = func() (t [256]uint8) {
+	t['@'], t['$'], t['`'], t['|'], t['%'], t['<'], t[0xF3], t[0xE2] = startAt, startDollar, startTick, startPipe, startPercent, startLess, startF3, startE2
+	return t
+}()
+
+// shortText is the length up to which one pass over a text, looking up
+// each byte, is cheaper than a vectorised search for each start byte.
+const shortText = 96
+
+// startBytesIn returns the start bytes a short text holds (every bit for
+// a longer one, whose searches are cheap enough per byte).
+func startBytesIn(t string) uint8 {
+	if len(t) > shortText {
+		return 0xff
+	}
+	var has uint8
+	for i := 0; i < len(t); i++ {
+		has |= startByte[t[i]]
+	}
+	return has
 }
 
 // indexByte is strings.IndexByte(t[from:], c) as an offset in t, or -1.

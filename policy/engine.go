@@ -95,6 +95,9 @@ type evaluation struct {
 	risk     float64
 	lower    string   // lower-cased canonical JSON, for keywords
 	grams    *bigrams // of lower, from bigramPool
+	// tool and exposed are the call's tool names in lower case, for the
+	// tool globs; computed on first need.
+	tool, exposed string
 	// lowerFields caches lower-cased argument fields.
 	lowerFields []loweredField
 	spans       []Span
@@ -154,18 +157,34 @@ func (e *Engine) evaluate(ctx context.Context, call Call, mode evalMode) Verdict
 	return ev.v
 }
 
-// scan runs the detectors over every leaf of the arguments.
+// scan runs the detectors over every leaf of the arguments, once per
+// distinct text.
 func (ev *evaluation) scan() {
+	leaves := ev.args.Leaves()
+	memo := newLeafMemo(len(leaves))
+	defer memo.release()
 	var buf []Finding
-	for i, l := range ev.args.Leaves() {
+	for i, l := range leaves {
+		slot := memo.find(leaves, i)
+		if slot != nil && slot.leaf != 0 {
+			// An earlier leaf has this text: the same findings.
+			for _, f := range ev.findings[slot.from:slot.to] {
+				f.leaf = i
+				ev.findings = append(ev.findings, f)
+			}
+			continue
+		}
+		from := len(ev.findings)
 		buf = AppendFindings(buf[:0], l.Text)
 		for _, f := range buf {
 			ev.findings = append(ev.findings, leafFinding{leaf: i, Finding: f})
 			ev.risk = max(ev.risk, f.Severity)
 		}
+		if slot != nil {
+			*slot = memoSlot{leaf: int32(i) + 1, from: int32(from), to: int32(len(ev.findings))}
+		}
 	}
 	ev.v.Risk = ev.risk
-	leaves := ev.args.Leaves()
 	for i, f := range ev.findings {
 		if shownInside(leaves, ev.findings, i) {
 			continue

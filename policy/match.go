@@ -18,9 +18,11 @@ func (ev *evaluation) inScope(r *rule) bool {
 	if len(r.tools) == 0 {
 		return true
 	}
-	tool, exposed := strings.ToLower(ev.call.Tool), strings.ToLower(ev.call.Exposed)
+	if ev.tool == "" && ev.exposed == "" {
+		ev.tool, ev.exposed = strings.ToLower(ev.call.Tool), strings.ToLower(ev.call.Exposed)
+	}
 	for _, g := range r.tools {
-		if g.Match(tool) || g.Match(exposed) {
+		if g.Match(ev.tool) || g.Match(ev.exposed) {
 			return true
 		}
 	}
@@ -43,34 +45,34 @@ func (ev *evaluation) matches(r *rule) (string, bool) {
 	}
 	if len(r.users) > 0 {
 		if !matchAny(r.users, ev.call.User) {
-			return ev.nof("user %q is not one of its users", ev.call.User), false
+			return ev.nof(func() string { return fmt.Sprintf("user %q is not one of its users", ev.call.User) }), false
 		}
 		why = append(why, fmt.Sprintf("user %q", ev.call.User))
 	}
 	if len(r.clients) > 0 {
 		if !matchAny(r.clients, ev.call.Client) {
-			return ev.nof("client %q is not one of its clients", ev.call.Client), false
+			return ev.nof(func() string { return fmt.Sprintf("client %q is not one of its clients", ev.call.Client) }), false
 		}
 		why = append(why, fmt.Sprintf("client %q", ev.call.Client))
 	}
 	if t := w.Time; t != nil {
 		if !t.contains(ev.now) {
-			return ev.nof("the time is outside its window (%s)", t), false
+			return ev.nof(func() string { return fmt.Sprintf("the time is outside its window (%s)", t) }), false
 		}
 		why = append(why, "within its time window ("+t.String()+")")
 	}
 	if w.RiskMin != nil && ev.risk < *w.RiskMin {
-		return ev.nof("risk %.2f is below its risk_min %.2f", ev.risk, *w.RiskMin), false
+		return ev.nof(func() string { return fmt.Sprintf("risk %.2f is below its risk_min %.2f", ev.risk, *w.RiskMin) }), false
 	}
 	if w.RiskMax != nil && ev.risk > *w.RiskMax {
-		return ev.nof("risk %.2f is above its risk_max %.2f", ev.risk, *w.RiskMax), false
+		return ev.nof(func() string { return fmt.Sprintf("risk %.2f is above its risk_max %.2f", ev.risk, *w.RiskMax) }), false
 	}
 	if w.RiskMin != nil || w.RiskMax != nil {
 		why = append(why, fmt.Sprintf("risk %.2f", ev.risk))
 	}
 	for _, t := range r.threats {
 		if !ev.fired(t) {
-			return ev.nof("detector %s did not fire", t), false
+			return ev.nof(func() string { return fmt.Sprintf("detector %s did not fire", t) }), false
 		}
 	}
 	if len(r.threats) > 0 {
@@ -98,10 +100,10 @@ func (ev *evaluation) matches(r *rule) (string, bool) {
 	for _, f := range r.fields {
 		text, _, ok := ev.args.Field(f.path)
 		if !ok {
-			return ev.nof("the arguments have no field %q", f.path), false
+			return ev.nof(func() string { return fmt.Sprintf("the arguments have no field %q", f.path) }), false
 		}
 		if !f.re.match(text, func() string { return ev.lowerField(f.path, text) }, nil) {
-			return ev.nof("field %q does not match its pattern", f.path), false
+			return ev.nof(func() string { return fmt.Sprintf("field %q does not match its pattern", f.path) }), false
 		}
 		why = append(why, fmt.Sprintf("field %q matches its pattern", f.path))
 	}
@@ -115,7 +117,7 @@ func (ev *evaluation) matches(r *rule) (string, bool) {
 // computed once.
 func (ev *evaluation) lowerCanonical() string {
 	if ev.lower == "" {
-		ev.lower = strings.ToLower(ev.args.Canonical())
+		ev.lower = toLower(ev.args.Canonical())
 	}
 	return ev.lower
 }
@@ -128,7 +130,7 @@ func (ev *evaluation) lowerField(path, text string) string {
 			return f.lower
 		}
 	}
-	l := strings.ToLower(text)
+	l := toLower(text)
 	ev.lowerFields = append(ev.lowerFields, loweredField{path, l})
 	return l
 }
@@ -141,18 +143,21 @@ type loweredField struct{ path, lower string }
 func (ev *evaluation) canonicalGrams() *bigrams {
 	if ev.grams == nil {
 		ev.grams = bigramPool.Get().(*bigrams)
-		ev.grams.fill(ev.lowerCanonical())
+		if !ev.grams.fillLower(ev.args.Canonical()) {
+			ev.grams.fill(ev.lowerCanonical())
+		}
 	}
 	return ev.grams
 }
 
-// nof formats why a policy did not apply — only when explaining, the one
-// time anyone reads it, so that the common path does not pay for it.
-func (ev *evaluation) nof(format string, args ...any) string {
+// nof says why a policy did not apply — only when explaining, the one
+// time anyone reads it, so that the common path does not pay for it (not
+// even for boxing the arguments of a format).
+func (ev *evaluation) nof(why func() string) string {
 	if !ev.mode.explain {
 		return ""
 	}
-	return fmt.Sprintf(format, args...)
+	return why()
 }
 
 func matchAny(gs []*glob.Pattern, s string) bool {

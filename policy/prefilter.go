@@ -5,6 +5,7 @@ import (
 	"regexp/syntax"
 	"strings"
 	"sync"
+	"unicode/utf8"
 )
 
 // pattern is a compiled regular expression with a cheap test in front: a
@@ -97,27 +98,115 @@ func (p *pattern) match(text string, lower func() string, grams func() *bigrams)
 // against it costs a few lookups, where a substring search reads the
 // whole text, so it screens the keywords and required literals of many
 // policies against one call's arguments cheaply.
-type bigrams [1 << 16 / 64]uint64
+//
+// A pair is in the set when its entry holds the set's epoch: a set is
+// refilled without clearing it (but once every 255 fills), and adding a
+// pair is one store, without reading what was there.
+type bigrams struct {
+	seen  [1 << 16]uint8
+	epoch uint8
+}
 
 var bigramPool = sync.Pool{New: func() any { return new(bigrams) }}
 
-// fill makes b the set of pairs of s.
-func (b *bigrams) fill(s string) {
-	clear(b[:])
-	for i := 0; i+1 < len(s); i++ {
-		k := uint32(s[i])<<8 | uint32(s[i+1])
-		b[k>>6] |= 1 << (k & 63)
+// The byte maps fill and fillLower read the text through.
+var (
+	identityByte [256]byte
+	lowerByte    [256]byte // ASCII upper case to lower, the rest as is
+)
+
+func init() {
+	for c := range 256 {
+		identityByte[c], lowerByte[c] = byte(c), lower(byte(c))
 	}
+}
+
+// fill makes b the set of pairs of s.
+func (b *bigrams) fill(s string) { b.add(s, &identityByte) }
+
+// fillLower makes b the set of pairs of strings.ToLower(s) and reports
+// true when s is ASCII, where lower-casing is byte by byte; otherwise it
+// reports false and b must be filled from the lower-cased text. It spares
+// the lower-cased copy when the screen alone answers.
+func (b *bigrams) fillLower(s string) bool {
+	return b.add(s, &lowerByte) < utf8.RuneSelf
+}
+
+// add empties b and adds the pairs of s read through m; it returns every
+// byte of s or-ed together.
+func (b *bigrams) add(s string, m *[256]byte) byte {
+	b.epoch++
+	if b.epoch == 0 {
+		clear(b.seen[:])
+		b.epoch = 1
+	}
+	if len(s) == 0 {
+		return 0
+	}
+	e, all := b.epoch, s[0]
+	prev := uint16(m[s[0]])
+	for i := 1; i < len(s); i++ {
+		all |= s[i]
+		c := uint16(m[s[i]])
+		b.seen[prev<<8|c] = e
+		prev = c
+	}
+	return all
 }
 
 // mayContain reports whether lit may occur in the text b was filled from:
 // false means it certainly does not.
 func (b *bigrams) mayContain(lit string) bool {
 	for i := 0; i+1 < len(lit); i++ {
-		k := uint32(lit[i])<<8 | uint32(lit[i+1])
-		if b[k>>6]&(1<<(k&63)) == 0 {
+		if b.seen[uint16(lit[i])<<8|uint16(lit[i+1])] != b.epoch {
 			return false
 		}
 	}
 	return true
+}
+
+// toLower is strings.ToLower(s), eight bytes at a time on ASCII text (the
+// common case: canonical JSON, field values); other text goes to
+// strings.ToLower. Like it, it returns s itself when nothing changes.
+func toLower(s string) string {
+	var b strings.Builder
+	done := 0 // s[:done] is written to b
+	i := 0
+	for ; i+8 <= len(s); i += 8 {
+		x := le64(s[i : i+8])
+		if x&highs != 0 {
+			return strings.ToLower(s)
+		}
+		upper := inRange(x, 'A', 'Z')
+		if upper == 0 {
+			continue
+		}
+		if done == 0 {
+			b.Grow(len(s))
+		}
+		b.WriteString(s[done:i])
+		x |= upper >> 2 // 0x80 of an upper-case byte becomes its 0x20
+		w := [8]byte{byte(x), byte(x >> 8), byte(x >> 16), byte(x >> 24), byte(x >> 32), byte(x >> 40), byte(x >> 48), byte(x >> 56)}
+		b.Write(w[:])
+		done = i + 8
+	}
+	for ; i < len(s); i++ {
+		c := s[i]
+		if c >= utf8.RuneSelf {
+			return strings.ToLower(s)
+		}
+		if 'A' <= c && c <= 'Z' {
+			if done == 0 {
+				b.Grow(len(s))
+			}
+			b.WriteString(s[done:i])
+			b.WriteByte(c + 'a' - 'A')
+			done = i + 1
+		}
+	}
+	if done == 0 {
+		return s
+	}
+	b.WriteString(s[done:])
+	return b.String()
 }

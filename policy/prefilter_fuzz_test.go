@@ -59,3 +59,40 @@ func FuzzGlob(f *testing.F) {
 		}
 	})
 }
+
+// FuzzToLower checks the fast lower-casing against strings.ToLower.
+func FuzzToLower(f *testing.F) {
+	for _, seed := range []string{"", "a", "ABC", `{"SQL":"SELECT * FROM Orders WHERE id = 1"}`, "already lower case text", "Straße ÄÖÜ", "MiXeD CaSe 12345678Z", "\xff\xfeABCDEFGH", "ABCDEFGH\u212a"} {
+		f.Add(seed)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if got, want := toLower(s), strings.ToLower(s); got != want {
+			t.Errorf("toLower(%q) = %q; want %q", s, got, want)
+		}
+	})
+}
+
+// FuzzFillLower checks that the bigrams of a text lower-cased on the fly
+// are those of strings.ToLower, whenever fillLower says it could.
+func FuzzFillLower(f *testing.F) {
+	for _, seed := range []string{"", "A", "Ab", `{"SQL":"DROP TABLE x"}`, "ÄB", "ab\u212a", "x\xffY"} {
+		f.Add(seed)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		var got, want bigrams
+		got.fill("SOME Earlier Text") // a set is refilled, not cleared
+		ascii := got.fillLower(s)
+		if ascii != isASCII(s) {
+			t.Fatalf("fillLower(%q) = %v; want %v", s, ascii, isASCII(s))
+		}
+		if !ascii {
+			return
+		}
+		want.fill(strings.ToLower(s))
+		for k := range got.seen {
+			if in, wantIn := got.seen[k] == got.epoch, want.seen[k] == want.epoch; in != wantIn {
+				t.Fatalf("fillLower(%q) has pair %q: %v; fill(strings.ToLower(%q)) has it: %v", s, []byte{byte(k >> 8), byte(k)}, in, s, wantIn)
+			}
+		}
+	})
+}
