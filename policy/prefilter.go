@@ -21,7 +21,22 @@ type pattern struct {
 	fold bool
 	// lower is lit in lower case, for the bigram screen.
 	lower string
+	// anyOf, when there is no single required literal, are literals of
+	// which every match contains at least one (an alternation's); empty
+	// when the expression has no such set.
+	anyOf []literal
 }
+
+// literal is one literal of a pattern's screen.
+type literal struct {
+	text  string // lower case when fold
+	fold  bool   // looked for in the lower-cased text
+	lower string // text in lower case, for the bigram screen
+}
+
+// maxAnyOf bounds a pattern's set of alternative literals: past it, the
+// screen would cost more than it saves.
+const maxAnyOf = 32
 
 // compilePattern compiles expr and works out its required literal.
 func compilePattern(expr string) (*pattern, error) {
@@ -36,8 +51,69 @@ func compilePattern(expr string) (*pattern, error) {
 			p.lit = strings.ToLower(p.lit)
 		}
 		p.lower = strings.ToLower(p.lit)
+		if p.lit == "" {
+			p.anyOf, _ = anyOfLiterals(tree.Simplify())
+			for i, l := range p.anyOf {
+				if l.fold {
+					p.anyOf[i].text = strings.ToLower(l.text)
+				}
+				p.anyOf[i].lower = strings.ToLower(l.text)
+			}
+		}
 	}
 	return p, nil
+}
+
+// anyOfLiterals is a set of ASCII literals of which every match of re
+// contains at least one, and whether there is such a set: an alternation's
+// is the union of its branches' (each branch must have one); a
+// concatenation's is the most selective of its parts' (a single literal
+// when a part has one, else the set whose shortest literal is longest).
+func anyOfLiterals(re *syntax.Regexp) ([]literal, bool) {
+	switch re.Op {
+	case syntax.OpLiteral:
+		if s := string(re.Rune); isASCII(s) {
+			return []literal{{text: s, fold: re.Flags&syntax.FoldCase != 0}}, true
+		}
+	case syntax.OpCapture, syntax.OpPlus:
+		return anyOfLiterals(re.Sub[0])
+	case syntax.OpRepeat:
+		if re.Min >= 1 {
+			return anyOfLiterals(re.Sub[0])
+		}
+	case syntax.OpAlternate:
+		var set []literal
+		for _, sub := range re.Sub {
+			lits, ok := anyOfLiterals(sub)
+			if !ok || len(set)+len(lits) > maxAnyOf {
+				return nil, false
+			}
+			set = append(set, lits...)
+		}
+		return set, true
+	case syntax.OpConcat:
+		var best []literal
+		for _, sub := range re.Sub {
+			if lits, ok := anyOfLiterals(sub); ok && (best == nil || selective(lits) > selective(best)) {
+				best = lits
+			}
+		}
+		return best, best != nil
+	}
+	return nil, false
+}
+
+// selective rates a set of alternative literals: the length of its
+// shortest, a set of one ahead of a larger set with as short a literal.
+func selective(lits []literal) int {
+	shortest := len(lits[0].text)
+	for _, l := range lits[1:] {
+		shortest = min(shortest, len(l.text))
+	}
+	if len(lits) == 1 {
+		return 2*shortest + 1
+	}
+	return 2 * shortest
 }
 
 // requiredLiteral is the longest ASCII literal that every match of re
@@ -90,7 +166,32 @@ func (p *pattern) match(text string, lower func() string, grams func() *bigrams)
 			return false
 		}
 	}
+	if len(p.anyOf) > 0 && !p.mayMatchAnyOf(text, lower, grams) {
+		return false
+	}
 	return p.re.MatchString(text)
+}
+
+// mayMatchAnyOf reports whether text holds one of the pattern's
+// alternative literals.
+func (p *pattern) mayMatchAnyOf(text string, lower func() string, grams func() *bigrams) bool {
+	var g *bigrams
+	if grams != nil {
+		g = grams()
+	}
+	for _, l := range p.anyOf {
+		if g != nil && !g.mayContain(l.lower) {
+			continue
+		}
+		t := text
+		if l.fold {
+			t = lower()
+		}
+		if strings.Contains(t, l.text) {
+			return true
+		}
+	}
+	return false
 }
 
 // bigrams is the set of adjacent byte pairs of a text: a literal whose

@@ -19,6 +19,11 @@ func FuzzPattern(f *testing.F) {
 		{`(?i)straße`, `STRASSE`},
 		{`a{2,}b`, `aab`},
 		{`(?i)ſ`, `S`},
+		{`(?i)(^|/)(\.env|\.netrc|id_(rsa|dsa))($|")`, `{"path":"/home/a/.ssh/ID_RSA"}`},
+		{`foo|bar\d|(?i)baz`, `xBAZx`},
+		{`(a|b)(cd|ef)+`, `zbefcd`},
+		{`x(?:abc|ab)?y|qq`, `xy`},
+		{`\.(ssh|gnupg)[/\\]|/etc/(shadow|sudoers)\b`, `/ETC/sudoers`},
 	} {
 		f.Add(seed[0], seed[1])
 	}
@@ -34,7 +39,7 @@ func FuzzPattern(f *testing.F) {
 		want := p.re.MatchString(text)
 		got := p.match(text, func() string { return lower }, func() *bigrams { return &g })
 		if got != want {
-			t.Errorf("pattern %q (literal %q, fold %v) on %q = %v; the regexp alone says %v", expr, p.lit, p.fold, text, got, want)
+			t.Errorf("pattern %q (literal %q, fold %v, any of %v) on %q = %v; the regexp alone says %v", expr, p.lit, p.fold, p.anyOf, text, got, want)
 		}
 	})
 }
