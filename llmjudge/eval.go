@@ -140,8 +140,21 @@ type Report struct {
 	Model         string `json:"model"`
 	PromptVersion string `json:"prompt_version"`
 	Cases         int    `json:"cases"`
-	// Verdicts counts the policy verdicts asked for (a case may have
-	// several policies).
+	// Score is over every policy verdict asked for (a case may have
+	// several policies); its latency is per case.
+	Score
+	Policies []PolicyReport `json:"policies"`
+	Results  []CaseResult   `json:"results"`
+}
+
+// PolicyReport is a Report's figures for one policy.
+type PolicyReport struct {
+	Policy string `json:"policy"`
+	Score
+}
+
+// Score counts verdicts against their labels.
+type Score struct {
 	Verdicts int `json:"verdicts"`
 	Correct  int `json:"correct"`
 	// Accuracy is Correct / Verdicts.
@@ -154,22 +167,29 @@ type Report struct {
 	FalseBlocks int `json:"false_blocks"`
 	// Failures are verdicts the judge could not give (no answer in time,
 	// malformed answer, transport error).
-	Failures  int            `json:"failures"`
-	LatencyMS Latency        `json:"latency_ms"`
-	Policies  []PolicyReport `json:"policies"`
-	Results   []CaseResult   `json:"results"`
+	Failures  int     `json:"failures"`
+	LatencyMS Latency `json:"latency_ms"`
 }
 
-// PolicyReport is a Report's figures for one policy.
-type PolicyReport struct {
-	Policy      string  `json:"policy"`
-	Verdicts    int     `json:"verdicts"`
-	Correct     int     `json:"correct"`
-	Accuracy    float64 `json:"accuracy"`
-	FalseAllows int     `json:"false_allows"`
-	FalseBlocks int     `json:"false_blocks"`
-	Failures    int     `json:"failures"`
-	LatencyMS   Latency `json:"latency_ms"`
+// count adds one verdict; failed says the judge gave none.
+func (s *Score) count(vr VerdictResult, failed bool) {
+	s.Verdicts++
+	switch {
+	case failed:
+		s.Failures++
+	case vr.Correct:
+		s.Correct++
+	case vr.Got == policy.JudgeComply:
+		s.FalseAllows++
+	case vr.Expected == policy.JudgeComply:
+		s.FalseBlocks++
+	}
+}
+
+// finish works out the accuracy and the latency of ms.
+func (s *Score) finish(ms []float64) {
+	s.Accuracy = ratio(s.Correct, s.Verdicts)
+	s.LatencyMS = latency(ms)
 }
 
 // Latency is a latency distribution in milliseconds.
@@ -238,29 +258,13 @@ func Evaluate(ctx context.Context, j *Judge, cases []Case, timeout time.Duration
 				byPolicy[p.Name] = t
 			}
 			t.lat = append(t.lat, took)
-			want := c.Expected[p.Name]
-			vr := VerdictResult{Policy: p.Name, Expected: want}
-			t.Verdicts++
-			rep.Verdicts++
-			if err != nil {
-				t.Failures++
-				rep.Failures++
-				res.Verdicts = append(res.Verdicts, vr)
-				continue
+			vr := VerdictResult{Policy: p.Name, Expected: c.Expected[p.Name]}
+			if err == nil {
+				vr.Got, vr.Reason = got[p.Name].Verdict, got[p.Name].Reason
+				vr.Correct = vr.Got == vr.Expected
 			}
-			vr.Got, vr.Reason = got[p.Name].Verdict, got[p.Name].Reason
-			vr.Correct = vr.Got == want
-			switch {
-			case vr.Correct:
-				t.Correct++
-				rep.Correct++
-			case vr.Got == policy.JudgeComply:
-				t.FalseAllows++
-				rep.FalseAllows++
-			case want == policy.JudgeComply:
-				t.FalseBlocks++
-				rep.FalseBlocks++
-			}
+			t.count(vr, err != nil)
+			rep.count(vr, err != nil)
 			res.Verdicts = append(res.Verdicts, vr)
 		}
 		rep.Results = append(rep.Results, res)
@@ -268,11 +272,9 @@ func Evaluate(ctx context.Context, j *Judge, cases []Case, timeout time.Duration
 			progress(i+1, res)
 		}
 	}
-	rep.Accuracy = ratio(rep.Correct, rep.Verdicts)
-	rep.LatencyMS = latency(all)
+	rep.finish(all)
 	for _, t := range byPolicy {
-		t.Accuracy = ratio(t.Correct, t.Verdicts)
-		t.LatencyMS = latency(t.lat)
+		t.finish(t.lat)
 		rep.Policies = append(rep.Policies, t.PolicyReport)
 	}
 	sort.Slice(rep.Policies, func(a, b int) bool { return rep.Policies[a].Policy < rep.Policies[b].Policy })
