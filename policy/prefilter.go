@@ -46,13 +46,14 @@ func compilePattern(expr string) (*pattern, error) {
 	}
 	p := &pattern{re: re}
 	if tree, err := syntax.Parse(expr, syntax.Perl); err == nil {
-		p.lit, p.fold = requiredLiteral(tree.Simplify())
+		simple := tree.Simplify()
+		p.lit, p.fold = requiredLiteral(simple)
 		if p.fold {
 			p.lit = strings.ToLower(p.lit)
 		}
 		p.lower = strings.ToLower(p.lit)
 		if p.lit == "" {
-			p.anyOf, _ = anyOfLiterals(tree.Simplify())
+			p.anyOf, _ = anyOfLiterals(simple)
 			for i, l := range p.anyOf {
 				if l.fold {
 					p.anyOf[i].text = strings.ToLower(l.text)
