@@ -91,22 +91,28 @@ func (p *Policies) Enforce(ctx context.Context, call Call) Verdict {
 	rec := policy.Record{ID: id, Time: received, Call: pc, Verdict: v, Upstream: policy.UpstreamNotRun}
 	switch v.Decision {
 	case policy.DecisionAllow:
-		scan := p.ScanOutput[call.Workspace]
-		return Verdict{Allow: true, Arguments: v.Arguments, Meta: meta, Done: func(_ context.Context, end CallEnd) {
-			if scan && end.Result != nil {
-				p.scanOutput(call, id, end.Result)
-			}
-			rec.Upstream, rec.UpstreamError = upstreamOutcome(end)
-			rec.UpstreamLatency = end.Latency
-			rec.Overhead = max(0, time.Since(received)-end.Latency)
-			p.record(rec)
-		}}
+		return Verdict{Allow: true, Arguments: v.Arguments, Meta: meta, Done: p.forwarded(call, rec, received)}
 	case policy.DecisionRequireApproval:
 		return p.hold(ctx, call, pc, v, rec, meta, received)
 	default:
 		rec.Overhead = time.Since(received)
 		p.record(rec)
 		return Verdict{Meta: meta, Message: v.Message}
+	}
+}
+
+// forwarded is the Done of a call that runs: it scans the result when the
+// workspace says so, and records how the call ended.
+func (p *Policies) forwarded(call Call, rec policy.Record, received time.Time) func(context.Context, CallEnd) {
+	scan := p.ScanOutput[call.Workspace]
+	return func(_ context.Context, end CallEnd) {
+		if scan && end.Result != nil {
+			p.scanOutput(call, rec.ID, end.Result)
+		}
+		rec.Upstream, rec.UpstreamError = upstreamOutcome(end)
+		rec.UpstreamLatency = end.Latency
+		rec.Overhead = max(0, time.Since(received)-end.Latency)
+		p.record(rec)
 	}
 }
 
@@ -319,12 +325,6 @@ func (p *Policies) hold(ctx context.Context, call Call, pc policy.Call, v policy
 		rule = *v.Approval
 	}
 	key := policy.ApprovalKey{Workspace: call.Workspace, User: call.User, Tool: call.Tool, Arguments: policy.HashArguments(call.Arguments)}
-	ran := func(end CallEnd) {
-		rec.Upstream, rec.UpstreamError = upstreamOutcome(end)
-		rec.UpstreamLatency = end.Latency
-		rec.Overhead = max(0, time.Since(received)-end.Latency)
-	}
-	scan := p.ScanOutput[call.Workspace]
 
 	if p.Approvals != nil {
 		a, ok, err := p.Approvals.Claim(ctx, key)
@@ -333,29 +333,20 @@ func (p *Policies) hold(ctx context.Context, call Call, pc policy.Call, v policy
 		}
 		if ok {
 			rec.Approval = policy.ApprovalOutcome{State: policy.ApprovalApproved, Via: policy.ApprovalViaOutOfBand, ID: a.ID, By: a.By}
-			return Verdict{Allow: true, Arguments: v.Arguments, Meta: meta, Done: func(_ context.Context, end CallEnd) {
-				if scan && end.Result != nil {
-					p.scanOutput(call, rec.ID, end.Result)
-				}
-				ran(end)
-				p.record(rec)
-			}}
+			return Verdict{Allow: true, Arguments: v.Arguments, Meta: meta, Done: p.forwarded(call, rec, received)}
 		}
 	}
 
 	if !rule.OutOfBandOnly && call.CanAsk {
 		return Verdict{Meta: meta, Message: v.Message, Arguments: v.Arguments,
 			Approval: &Approval{Message: p.question(call, v), Timeout: orDuration(p.ApprovalTimeout, DefaultApprovalTimeout)},
-			Done: func(_ context.Context, end CallEnd) {
+			Done: func(ctx context.Context, end CallEnd) {
 				rec.Approval = policy.ApprovalOutcome{State: end.Approval, Via: policy.ApprovalViaClient, By: call.User}
 				if end.Approval == policy.ApprovalApproved {
-					if scan && end.Result != nil {
-						p.scanOutput(call, rec.ID, end.Result)
-					}
-					ran(end)
-				} else {
-					rec.Overhead = time.Since(received)
+					p.forwarded(call, rec, received)(ctx, end)
+					return
 				}
+				rec.Overhead = time.Since(received)
 				p.record(rec)
 			}}
 	}
