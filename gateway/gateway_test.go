@@ -565,6 +565,45 @@ func TestEnforcerSeesEveryCall(t *testing.T) {
 	<-e.seen
 }
 
+// panicEcho is an Enforcer that panics on one tool.
+type panicEcho struct{}
+
+func (panicEcho) Enforce(ctx context.Context, c gateway.Call) gateway.Verdict {
+	if c.Tool == "echo" {
+		panic("enforcer bug")
+	}
+	return gateway.Verdict{Allow: true}
+}
+
+func first[A, B any](a A, _ B) A { return a }
+
+// A panic in the enforcement step fails that call, not the gateway, and the
+// call does not reach the upstream.
+func TestEnforcerPanicFailsTheCallOnly(t *testing.T) {
+	up := upstreamtest.NewServer(upstreamtest.Options{})
+	g := startGateway(t, gateway.Options{Enforcer: panicEcho{}}, workspace.Spec{Name: "w", Upstreams: []upstream.Spec{httpUpstream("up", up.ServeHTTP(t))}})
+	for _, tc := range []struct {
+		name string
+		c    *client.Client
+	}{
+		{"stdio", first(connectStdio(t, g, "w", legacy))},
+		{"http", first(connectHTTP(t, serveHTTP(t, g)+"/w/w/mcp", modern))},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			res, err := tc.c.CallTool(t.Context(), mcp.CallToolRequest{Params: mcp.CallToolParams{Name: "up__echo", Arguments: map[string]any{"message": "x"}}})
+			if err == nil && !res.IsError {
+				t.Fatalf("call whose enforcement panicked = %+v; want an error", res)
+			}
+			if n := up.Calls.CallCount("echo"); n != 0 {
+				t.Errorf("a call whose enforcement panicked reached the upstream %d times", n)
+			}
+			if got := text(call(t, tc.c, "up__add", map[string]any{"a": 1, "b": 1})); got != "2" {
+				t.Errorf("the next call = %q; want 2", got)
+			}
+		})
+	}
+}
+
 // An upstream that cannot be reached does not stop the others, and is
 // retried in the background.
 func TestFailedUpstreamDoesNotStopOthers(t *testing.T) {

@@ -210,39 +210,55 @@ func (s *wsServer) callTool(ctx context.Context, exposed string, req mcp.CallToo
 	call.Client, call.Session = clientIdentity(ctx)
 	call.CanAsk = canAsk(ctx)
 
-	verdict := s.enforcer().Enforce(ctx, call)
+	// The enforcement step runs on the worker that then runs the call, not
+	// on this goroutine: see startCall.
+	decide := func() (Verdict, bool) {
+		v := s.enforcer().Enforce(ctx, call)
+		return v, v.Allow && (v.Approval == nil || !call.CanAsk)
+	}
+	res, err := s.run(ctx, exposed, req, conn, tool.Tool.Name, call.Upstream, args, decide)
+	var held notRun
+	if !errors.As(err, &held) {
+		return res, err
+	}
+	verdict := held.verdict
 	if verdict.Approval != nil && call.CanAsk {
 		return s.askApproval(ctx, exposed, req, conn, tool.Tool.Name, call.Upstream, args, verdict)
 	}
-	if !verdict.Allow {
-		res := toolError(verdict.Message)
-		addMeta(res, verdict.Meta)
-		return res, nil
-	}
-	return s.forward(ctx, exposed, req, conn, tool.Tool.Name, call.Upstream, args, verdict)
+	res = toolError(verdict.Message)
+	addMeta(res, verdict.Meta)
+	return res, nil
 }
 
 // forward sends an allowed call to its upstream and awaits its answer.
 func (s *wsServer) forward(ctx context.Context, exposed string, req mcp.CallToolRequest, conn *upstream.Conn, toolName, upstreamName string, args json.RawMessage, verdict Verdict) (*mcp.CallToolResult, error) {
+	return s.run(ctx, exposed, req, conn, toolName, upstreamName, args, func() (Verdict, bool) { return verdict, true })
+}
+
+// run decides a call with decide and, if decide lets it run, sends it to its
+// upstream, and awaits its answer; a call decide does not let run ends with
+// a notRun error carrying the verdict, and nothing was sent upstream.
+func (s *wsServer) run(ctx context.Context, exposed string, req mcp.CallToolRequest, conn *upstream.Conn, toolName, upstreamName string, args json.RawMessage, decide func() (Verdict, bool)) (*mcp.CallToolResult, error) {
 	// The upstream gets exactly the bytes the enforcement step judged.
 	var arguments any
 	if string(args) != "null" {
 		arguments = args
 	}
-	if verdict.Arguments != nil {
-		arguments = verdict.Arguments
-	}
-
 	fwd := upstream.Call{Name: toolName, Arguments: arguments}
 	var progressToken mcp.ProgressToken
 	if m := req.Params.Meta; m != nil {
 		fwd.Meta = forwardMeta(m)
 		progressToken = m.ProgressToken
 	}
-	c := s.startCall(ctx, conn, fwd, exposed, req.Params.Arguments, progressToken, verdict)
+	c := s.startCall(ctx, conn, fwd, exposed, req.Params.Arguments, progressToken, decide)
 	c.upstream, c.tool = upstreamName, toolName
 	return s.finish(ctx, c)
 }
+
+// notRun is how run reports a call that its decision did not let run.
+type notRun struct{ verdict Verdict }
+
+func (notRun) Error() string { return "the call was not let run" }
 
 // maxRefusedName bounds the length of the tool name a refusal records: an
 // unknown name is whatever the client sent.
@@ -276,6 +292,9 @@ func (s *wsServer) finish(ctx context.Context, c *parked) (*mcp.CallToolResult, 
 		return res, nil // the gateway's own: see await
 	}
 	if err != nil {
+		if _, ok := err.(notRun); ok {
+			return nil, err
+		}
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
 		}
