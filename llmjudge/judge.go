@@ -116,11 +116,8 @@ func (j *Judge) Judge(ctx context.Context, req policy.JudgeRequest) (policy.Judg
 	if err != nil {
 		return ans, err
 	}
-	if j.cache != nil {
-		if results, ok := j.cache.Get(key); ok {
-			ans.Results, ans.Cached = results, true
-			return ans, nil
-		}
+	if cached, ok := j.lookup(key); ok {
+		return cached, nil
 	}
 	// The shared request runs on its own context, bounded by this
 	// caller's deadline: one caller going away must not fail the others.
@@ -145,6 +142,32 @@ func (j *Judge) Judge(ctx context.Context, req policy.JudgeRequest) (policy.Judg
 		out.Model, out.PromptVersion = ans.Model, ans.PromptVersion
 		return out, res.Err
 	}
+}
+
+var _ policy.CachingJudge = (*Judge)(nil)
+
+// Cached returns the cached answer to req, if there is one.
+func (j *Judge) Cached(req policy.JudgeRequest) (policy.JudgeAnswer, bool) {
+	if j.cache == nil {
+		return policy.JudgeAnswer{}, false
+	}
+	key, err := j.key(req)
+	if err != nil {
+		return policy.JudgeAnswer{}, false // Judge reports the error
+	}
+	return j.lookup(key)
+}
+
+// lookup returns the cached answer under key, if there is one.
+func (j *Judge) lookup(key string) (policy.JudgeAnswer, bool) {
+	if j.cache == nil {
+		return policy.JudgeAnswer{}, false
+	}
+	results, ok := j.cache.Get(key)
+	if !ok {
+		return policy.JudgeAnswer{}, false
+	}
+	return policy.JudgeAnswer{Model: j.model.Name(), PromptVersion: PromptVersion, Results: results, Cached: true}, true
 }
 
 // ask asks the model, through the breaker, retrying once.

@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"reflect"
 	"regexp"
 	"strings"
 	"sync"
@@ -401,6 +402,40 @@ func TestSharedAndCached(t *testing.T) {
 	n := srv.Count()
 	if ans, _ := j.Judge(t.Context(), dbRequest("db")); ans.Cached || srv.Count() != n+1 {
 		t.Errorf("after the TTL: cached %v; want a fresh request", ans.Cached)
+	}
+}
+
+// Cached answers at once what Judge would answer from the cache, and
+// nothing it would have to ask the model for.
+func TestCachedAgreesWithJudge(t *testing.T) {
+	srv := llmjudgetest.New(t)
+	srv.SetDefault(llmjudgetest.Reply{Content: answer("db", "violate")})
+	j := newJudge(t, srv, llmjudge.ProviderOpenAI, llmjudge.Options{CacheTTL: time.Minute})
+	if _, ok := j.Cached(dbRequest("db")); ok {
+		t.Fatal("Cached answered before anything was judged")
+	}
+	want, err := j.Judge(t.Context(), dbRequest("db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, ok := j.Cached(dbRequest("db"))
+	if !ok || !got.Cached || got.Model != want.Model || got.PromptVersion != want.PromptVersion || !reflect.DeepEqual(got.Results, want.Results) {
+		t.Errorf("Cached = %+v, %v; want the judged answer %+v, marked cached", got, ok, want)
+	}
+	other := dbRequest("db")
+	other.Call.User = "bob"
+	if _, ok := j.Cached(other); ok {
+		t.Error("Cached answered another user's call from this one's verdict")
+	}
+	if srv.Count() != 1 {
+		t.Errorf("%d requests; want 1: Cached never asks the model", srv.Count())
+	}
+	uncached := newJudge(t, srv, llmjudge.ProviderOpenAI, llmjudge.Options{})
+	if _, err := uncached.Judge(t.Context(), dbRequest("db")); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := uncached.Cached(dbRequest("db")); ok {
+		t.Error("a judge without a cache answered from one")
 	}
 }
 

@@ -434,6 +434,20 @@ type judged struct {
 
 // askJudge asks the judge about rules and turns its answer, or its
 // failure, into a decision per rule.
+// askWithin asks j under the engine's judge timeout.
+func (ev *evaluation) askWithin(ctx context.Context, j Judge, req JudgeRequest) (JudgeAnswer, error) {
+	if t := ev.e.opts.JudgeTimeout; t > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, t)
+		defer cancel()
+	}
+	ans, err := j.Judge(ctx, req)
+	if err == nil && ctx.Err() != nil {
+		err = ctx.Err() // an answer after the deadline is not trusted
+	}
+	return ans, err
+}
+
 func (ev *evaluation) askJudge(ctx context.Context, rules []*rule) []judged {
 	req := JudgeRequest{Call: ev.call, Version: ev.e.version}
 	if ev.v.Arguments != nil {
@@ -446,18 +460,16 @@ func (ev *evaluation) askJudge(ctx context.Context, rules []*rule) []judged {
 	var ans JudgeAnswer
 	err := ErrNoJudge
 	if j := ev.e.opts.Judge; j != nil {
-		jctx := ctx
-		if t := ev.e.opts.JudgeTimeout; t > 0 {
-			var cancel context.CancelFunc
-			jctx, cancel = context.WithTimeout(ctx, t)
-			defer cancel()
-		}
 		start := time.Now()
-		ans, err = j.Judge(jctx, req)
-		ev.v.Judge.Latency = time.Since(start)
-		if err == nil && jctx.Err() != nil {
-			err = jctx.Err() // an answer after the deadline is not trusted
+		if cj, ok := j.(CachingJudge); ok {
+			if ans, ok = cj.Cached(req); ok {
+				err = nil
+			}
 		}
+		if err != nil {
+			ans, err = ev.askWithin(ctx, j, req)
+		}
+		ev.v.Judge.Latency = time.Since(start)
 		ev.v.Judge.Model, ev.v.Judge.PromptVersion, ev.v.Judge.Cached = ans.Model, ans.PromptVersion, ans.Cached
 		if ev.mode.explain {
 			ev.v.Judge.Exchange = ans.Exchange

@@ -299,3 +299,57 @@ func writeVerdict(b *strings.Builder, v policy.Verdict) {
 		b.WriteString("\n")
 	}
 }
+
+// cachingJudge is a scriptedJudge that holds the answers of the calls it
+// has judged, keyed by their arguments.
+type cachingJudge struct {
+	scriptedJudge
+	held map[string]policy.JudgeAnswer
+}
+
+func (j *cachingJudge) Cached(req policy.JudgeRequest) (policy.JudgeAnswer, bool) {
+	ans, ok := j.held[string(req.Call.Arguments)]
+	ans.Cached = ok
+	return ans, ok
+}
+
+func (j *cachingJudge) Judge(ctx context.Context, req policy.JudgeRequest) (policy.JudgeAnswer, error) {
+	if err := ctx.Err(); err != nil {
+		return policy.JudgeAnswer{}, err
+	}
+	ans, err := j.scriptedJudge.Judge(ctx, req)
+	if err == nil {
+		j.held[string(req.Call.Arguments)] = ans
+	}
+	return ans, err
+}
+
+// An answer the judge holds decides the call without a request, even when
+// the judge timeout leaves no time to ask; one it does not hold is asked
+// for under the timeout.
+func TestEngineUsesCachedAnswers(t *testing.T) {
+	j := &cachingJudge{scriptedJudge: scriptedJudge{answers: map[string]string{"no-deletes": "violate: it deletes rows"}, model: "m"}, held: map[string]policy.JudgeAnswer{}}
+	set := policy.Set{Global: []policy.Policy{{Name: "no-deletes", Enabled: true, Strict: true, Rules: "Never delete rows."}}}
+	call := policy.Call{Workspace: "w", Upstream: "db", Tool: "query", Exposed: "db__query", Arguments: []byte(`{"sql":"DELETE FROM t"}`)}
+	e, err := policy.NewEngine(set, policy.Options{Judge: j, JudgeTimeout: time.Minute})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v := e.Evaluate(t.Context(), call); v.Decision != policy.DecisionBlock || v.Judge.Cached || v.Judge.Err != nil || len(j.asked) != 1 {
+		t.Fatalf("first call: %s, cached %v, %d requests; want blocked by a fresh judgment", v.Decision, v.Judge.Cached, len(j.asked))
+	}
+	// A timeout no request could meet: only an answer at hand decides.
+	e, err = policy.NewEngine(set, policy.Options{Judge: j, JudgeTimeout: time.Nanosecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := e.Evaluate(t.Context(), call)
+	if v.Decision != policy.DecisionBlock || !v.Judge.Cached || v.Judge.Err != nil || v.Judge.Model != "m" || len(j.asked) != 1 || !strings.Contains(v.Message, "no-deletes") {
+		t.Errorf("repeat: %s %q, cached %v, err %v, %d requests; want blocked by the held answer without a request", v.Decision, v.Message, v.Judge.Cached, v.Judge.Err, len(j.asked))
+	}
+	other := call
+	other.Arguments = []byte(`{"sql":"DELETE FROM u"}`)
+	if v := e.Evaluate(t.Context(), other); v.Judge.Cached || v.Judge.Err == nil || len(j.asked) != 1 {
+		t.Errorf("new arguments: cached %v, err %v, %d requests; want a judge failure (no time to ask)", v.Judge.Cached, v.Judge.Err, len(j.asked))
+	}
+}

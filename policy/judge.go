@@ -18,6 +18,16 @@ type Judge interface {
 	Judge(ctx context.Context, req JudgeRequest) (JudgeAnswer, error)
 }
 
+// CachingJudge is a Judge that may already hold the answer to a request.
+// The engine asks Cached first, and calls Judge, under the judge timeout,
+// only when it does not: an answer at hand costs no timer.
+type CachingJudge interface {
+	Judge
+	// Cached returns the answer to req if the judge has it at hand, at once
+	// and without asking anyone; ok is false when it would have to ask.
+	Cached(req JudgeRequest) (ans JudgeAnswer, ok bool)
+}
+
 // JudgeRequest is what the judge decides.
 type JudgeRequest struct {
 	// Call is the call with its arguments after redaction.
