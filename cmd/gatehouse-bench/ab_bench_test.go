@@ -34,7 +34,7 @@ const abConcurrency = 16
 // the metrics.
 //
 //	go test -c -o /tmp/ab.test ./cmd/gatehouse-bench
-//	/tmp/ab.test -test.run '^$' -test.bench 'AB' -test.benchtime 1x   # ≈ 4 min, all three
+//	/tmp/ab.test -test.run '^$' -test.bench 'AB' -test.benchtime 1x   # ≈ 5 min, all four
 func BenchmarkABPolicies(b *testing.B) {
 	for _, tr := range []string{"stdio", "http"} {
 		b.Run(tr, func(b *testing.B) {
@@ -65,6 +65,30 @@ func BenchmarkABVerdictLog(b *testing.B) {
 				settle: l.Flush,
 			}
 			runAB(b, without, with)
+		})
+	}
+}
+
+// BenchmarkABJudgeHit is the paired A/B of issue 5's cache hits: the
+// gateway of BenchmarkVerdictLog with no policy against the same gateway
+// with one plain-English policy in scope of the echo tool, every call of it
+// the same, so that after the first the judge's cache answers (the fake
+// provider of BenchmarkJudge, which a hit never reaches). See runAB for the
+// method and the metrics.
+func BenchmarkABJudgeHit(b *testing.B) {
+	for _, tr := range []string{"stdio", "http"} {
+		b.Run(tr, func(b *testing.B) {
+			without := abSide{call: echo(connectWith(b, tr, &gateway.Policies{Engine: newEngine(b, policy.Set{})}), "up__echo")}
+			srv := fakeJudge(b)
+			engine, err := policy.NewEngine(judgedSet(), policy.Options{Judge: newJudge(b, srv), JudgeTimeout: 5 * time.Second})
+			if err != nil {
+				b.Fatal(err)
+			}
+			with := abSide{call: echoJudged(connectWith(b, tr, &gateway.Policies{Engine: engine}), "up__echo", false)}
+			runAB(b, without, with)
+			if n := srv.Count(); n != 1 {
+				b.Errorf("the provider was asked %d times; want once, for the first call", n)
+			}
 		})
 	}
 }
