@@ -14,6 +14,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strconv"
 	"sync"
 	"time"
 
@@ -240,7 +241,7 @@ func unreachable(err error) bool {
 // key identifies a judgment for the cache and for sharing one request:
 // everything the model is shown except the random delimiter.
 func (j *Judge) key(req policy.JudgeRequest) (string, error) {
-	args, err := policy.Canonicalize(req.Call.Arguments)
+	args, err := req.CanonicalArgs()
 	if err != nil {
 		return "", fmt.Errorf("read the arguments: %w", err)
 	}
@@ -253,7 +254,7 @@ func (j *Judge) key(req policy.JudgeRequest) (string, error) {
 	}
 	field(j.model.Name())
 	field(PromptVersion)
-	field(fmt.Sprint(j.opts.MaxArgumentBytes))
+	field(strconv.Itoa(j.opts.MaxArgumentBytes))
 	field(req.Version)
 	for _, p := range req.Policies {
 		field(p.ID)

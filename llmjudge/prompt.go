@@ -46,7 +46,7 @@ type prompt struct {
 func buildPrompt(req policy.JudgeRequest, maxArgs int) (prompt, error) {
 	args := "{}"
 	if len(bytes.TrimSpace(req.Call.Arguments)) > 0 {
-		canonical, err := policy.Canonicalize(req.Call.Arguments)
+		canonical, err := req.CanonicalArgs()
 		if err != nil {
 			return prompt{}, fmt.Errorf("read the arguments: %w", err)
 		}

@@ -451,7 +451,9 @@ func (ev *evaluation) askWithin(ctx context.Context, j Judge, req JudgeRequest) 
 func (ev *evaluation) askJudge(ctx context.Context, rules []*rule) []judged {
 	req := JudgeRequest{Call: ev.call, Version: ev.e.version}
 	if ev.v.Arguments != nil {
-		req.Call.Arguments = ev.v.Arguments
+		req.Call.Arguments = ev.v.Arguments // redacted: read by the judge
+	} else {
+		req.CanonicalArguments = ev.args.Canonical()
 	}
 	for _, r := range rules {
 		req.Policies = append(req.Policies, JudgedPolicy{ID: r.judgeID, Layer: r.layer, Name: r.p.Name, Rules: r.p.Rules})

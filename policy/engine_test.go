@@ -130,6 +130,7 @@ type scriptedJudge struct {
 	model   string
 	asked   []string // the policy IDs of each request, joined
 	saw     []string // the arguments of each request
+	reqs    []policy.JudgeRequest
 }
 
 func (j *scriptedJudge) Judge(ctx context.Context, req policy.JudgeRequest) (policy.JudgeAnswer, error) {
@@ -139,6 +140,7 @@ func (j *scriptedJudge) Judge(ctx context.Context, req policy.JudgeRequest) (pol
 	}
 	j.asked = append(j.asked, strings.Join(ids, ","))
 	j.saw = append(j.saw, string(req.Call.Arguments))
+	j.reqs = append(j.reqs, req)
 	if j.err != nil {
 		return policy.JudgeAnswer{}, j.err
 	}
@@ -351,5 +353,44 @@ func TestEngineUsesCachedAnswers(t *testing.T) {
 	other.Arguments = []byte(`{"sql":"DELETE FROM u"}`)
 	if v := e.Evaluate(t.Context(), other); v.Judge.Cached || v.Judge.Err == nil || len(j.asked) != 1 {
 		t.Errorf("new arguments: cached %v, err %v, %d requests; want a judge failure (no time to ask)", v.Judge.Cached, v.Judge.Err, len(j.asked))
+	}
+}
+
+// The judge is handed the canonical arguments the engine read, and asked
+// to read them itself when a redaction changed them; either way
+// CanonicalArgs is the canonical form of the arguments it is shown.
+func TestJudgeRequestCanonicalArguments(t *testing.T) {
+	j := &scriptedJudge{answers: map[string]string{"no-deletes": "comply: fine"}}
+	set := policy.Set{Global: []policy.Policy{
+		{Name: "hide-ssn", Enabled: true, Action: policy.ActionRedact, When: policy.When{Args: `\d{3}-\d{2}-\d{4}`}},
+		{Name: "no-deletes", Enabled: true, Strict: true, Rules: "Never delete rows."},
+	}}
+	e, err := policy.NewEngine(set, policy.Options{Judge: j})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct{ name, args string }{
+		{"as sent", ` { "sql" : "SELECT 1",  "n": 1.50 } `},
+		{"redacted", `{"sql":"SELECT 1","ssn":"123-45-6789"}`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			j.reqs = nil
+			e.Evaluate(t.Context(), policy.Call{Workspace: "w", Upstream: "db", Tool: "query", Exposed: "db__query", Arguments: []byte(tc.args)})
+			if len(j.reqs) != 1 {
+				t.Fatalf("%d requests; want 1", len(j.reqs))
+			}
+			req := j.reqs[0]
+			want, err := policy.Canonicalize(req.Call.Arguments)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := req.CanonicalArgs()
+			if err != nil || got != want {
+				t.Errorf("CanonicalArgs = %q, %v; want %q, the canonical form of the arguments shown (%s)", got, err, want, req.Call.Arguments)
+			}
+			if strings.Contains(got, "123-45-6789") {
+				t.Errorf("the judge was handed the unredacted value: %s", got)
+			}
+		})
 	}
 }

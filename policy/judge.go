@@ -36,6 +36,19 @@ type JudgeRequest struct {
 	Policies []JudgedPolicy
 	// Version is the policy-set version, for caching.
 	Version string
+	// CanonicalArguments is Canonicalize(Call.Arguments) when the engine
+	// has it at hand, so that the judge need not read the arguments again;
+	// empty when it has not.
+	CanonicalArguments string
+}
+
+// CanonicalArgs is the canonical JSON of the request's arguments: the one
+// the engine passed, or else read from them.
+func (r JudgeRequest) CanonicalArgs() (string, error) {
+	if r.CanonicalArguments != "" {
+		return r.CanonicalArguments, nil
+	}
+	return Canonicalize(r.Call.Arguments)
 }
 
 // JudgedPolicy is one plain-English policy put to the judge.
