@@ -69,27 +69,41 @@ func BenchmarkABVerdictLog(b *testing.B) {
 	}
 }
 
-// BenchmarkABJudgeHit is the paired A/B of issue 5's cache hits: the
-// gateway of BenchmarkVerdictLog with no policy against the same gateway
-// with one plain-English policy in scope of the echo tool, every call of it
-// the same, so that after the first the judge's cache answers (the fake
-// provider of BenchmarkJudge, which a hit never reaches). See runAB for the
-// method and the metrics.
+// BenchmarkABJudgeHit is the paired A/B of issue 5's cache hits. B is the
+// gateway of BenchmarkVerdictLog with one plain-English policy in scope of
+// the echo tool, every call of it the same, so that after the first the
+// judge's cache answers (the fake provider of BenchmarkJudge, which a hit
+// never reaches). A is, in vs-none, the same gateway with no policy at
+// all; in vs-unjudged, the same gateway and judge with the policy scoped to
+// another tool, so that A's calls run the engine (read the arguments, run
+// the detectors) but need no judgment: the unjudged path of a gateway that
+// has plain-English policies. See runAB for the method and the metrics.
 func BenchmarkABJudgeHit(b *testing.B) {
 	for _, tr := range []string{"stdio", "http"} {
-		b.Run(tr, func(b *testing.B) {
-			without := abSide{call: echo(connectWith(b, tr, &gateway.Policies{Engine: newEngine(b, policy.Set{})}), "up__echo")}
-			srv := fakeJudge(b)
-			engine, err := policy.NewEngine(judgedSet(), policy.Options{Judge: newJudge(b, srv), JudgeTimeout: 5 * time.Second})
-			if err != nil {
-				b.Fatal(err)
-			}
-			with := abSide{call: echoJudged(connectWith(b, tr, &gateway.Policies{Engine: engine}), "up__echo", false)}
-			runAB(b, without, with)
-			if n := srv.Count(); n != 1 {
-				b.Errorf("the provider was asked %d times; want once, for the first call", n)
-			}
-		})
+		for _, base := range []string{"vs-none", "vs-unjudged"} {
+			b.Run(tr+"/"+base, func(b *testing.B) {
+				srv := fakeJudge(b)
+				judged := func(set policy.Set) *gateway.Policies {
+					e, err := policy.NewEngine(set, policy.Options{Judge: newJudge(b, srv), JudgeTimeout: 5 * time.Second})
+					if err != nil {
+						b.Fatal(err)
+					}
+					return &gateway.Policies{Engine: e}
+				}
+				a := &gateway.Policies{Engine: newEngine(b, policy.Set{})}
+				if base == "vs-unjudged" {
+					elsewhere := judgedSet()
+					elsewhere.Global[0].Tools = []string{"not_echo"}
+					a = judged(elsewhere)
+				}
+				without := abSide{call: echo(connectWith(b, tr, a), "up__echo")}
+				with := abSide{call: echoJudged(connectWith(b, tr, judged(judgedSet())), "up__echo", false)}
+				runAB(b, without, with)
+				if n := srv.Count(); n != 1 {
+					b.Errorf("the provider was asked %d times; want once, for B's first call", n)
+				}
+			})
+		}
 	}
 }
 
