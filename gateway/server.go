@@ -17,6 +17,9 @@ import (
 	"github.com/mark3labs/mcp-go/server"
 )
 
+// serverName is the name the gateway gives itself in MCP.
+const serverName = "gatehouse"
+
 // MetaVerdict is the key under which a blocked call's verdict id goes in
 // the result's _meta.
 const MetaVerdict = "io.gatehouse/verdict"
@@ -27,6 +30,7 @@ const MetaVerdict = "io.gatehouse/verdict"
 type wsServer struct {
 	ws       *workspace.Workspace
 	mcp      *server.MCPServer
+	version  string
 	enforcer func() Enforcer
 	user     string
 	log      *slog.Logger
@@ -42,7 +46,7 @@ type wsServer struct {
 }
 
 func newWSServer(ws *workspace.Workspace, version string, enforcer func() Enforcer, user string, calls *callTracker, logger *slog.Logger) *wsServer {
-	s := &wsServer{ws: ws, enforcer: enforcer, user: user, log: logger.With("workspace", ws.Name()), calls: calls}
+	s := &wsServer{ws: ws, version: version, enforcer: enforcer, user: user, log: logger.With("workspace", ws.Name()), calls: calls}
 	s.sessions.init()
 	s.parking = newParking()
 	s.workers = newWorkers()
@@ -66,7 +70,7 @@ func newWSServer(ws *workspace.Workspace, version string, enforcer func() Enforc
 	hooks.AddAfterSetLevel(func(ctx context.Context, id any, req *mcp.SetLevelRequest, _ *mcp.EmptyResult) {
 		s.setLevel(ctx, req.Params.Level)
 	})
-	s.mcp = server.NewMCPServer("gatehouse", version,
+	s.mcp = server.NewMCPServer(serverName, version,
 		server.WithToolCapabilities(true),
 		server.WithPromptCapabilities(true),
 		server.WithResourceCapabilities(true, true),

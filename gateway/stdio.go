@@ -26,7 +26,13 @@ func (g *Gateway) ServeStdio(ctx context.Context, name string, in io.Reader, out
 	server.WithWorkerPoolSize(stdioWorkers)(stdio)
 	server.WithQueueSize(4 * stdioWorkers)(stdio)
 	stdio.SetErrorLogger(slog.NewLogLogger(s.log.Handler(), slog.LevelError))
-	err := stdio.Listen(ctx, in, out)
+	fast := newFastCalls(s, out)
+	stdio.SetContextFunc(fast.started)
+	lines, toMCP := io.Pipe()
+	go fast.pump(in, toMCP)
+	err := stdio.Listen(ctx, lines, fast.out)
+	lines.Close() // the pump stops at its next line
+	fast.finish()
 	if ctx.Err() != nil {
 		return nil
 	}

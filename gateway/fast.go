@@ -1,0 +1,346 @@
+package gateway
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"sync"
+	"sync/atomic"
+
+	"github.com/mark3labs/mcp-go/mcp"
+	"github.com/mark3labs/mcp-go/server"
+)
+
+// The stdio fast path. mcp-go's StdioServer decodes every line it reads
+// five to six times before a tools/call reaches the gateway's handler
+// (three tries as a response to a request of its own, then HandleMessage's
+// passes for the method, the protocol generation, _meta and the request),
+// which was half of the gateway's CPU per call (BENCHMARKS.md). The lines
+// that are plain tools/call requests of a 2026-07-28 client — the common
+// case, and a stateless one — are read once here and handed to the same
+// handler mcp-go would call, toolHandler, with the context mcp-go would give
+// it; the answer is decorated as mcp-go decorates it and written. Every
+// other line, and any call with something unusual about it, goes to mcp-go
+// unchanged, through a pipe.
+
+// fastMaxCalls bounds the calls one stdio client runs on the fast path at
+// once; beyond it calls go to mcp-go, whose worker pool and queue bound
+// them further.
+var fastMaxCalls = 1024
+
+// stdioFastPath switches the fast path off when false, for tests that
+// compare it with mcp-go's.
+var stdioFastPath atomic.Bool
+
+func init() { stdioFastPath.Store(true) }
+
+// fastServed counts the calls the fast path took, for tests.
+var fastServed atomic.Int64
+
+// lockedWriter serialises writes to w. The fast path and mcp-go write
+// whole messages with one Write each.
+type lockedWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
+}
+
+// fastCalls serves the fast path of one stdio client.
+type fastCalls struct {
+	s   *wsServer
+	out *lockedWriter
+
+	ready chan struct{}      // closed when base is set
+	base  context.Context    // mcp-go's context for the stdio session
+	stop  context.CancelFunc // cancels the calls: the client is gone
+	slots chan struct{}      // one per running call
+
+	mu       sync.Mutex
+	inflight map[string]context.CancelFunc // by the request's raw id
+	closed   bool                          // finish has begun: no more calls
+	wg       sync.WaitGroup
+}
+
+func newFastCalls(s *wsServer, out io.Writer) *fastCalls {
+	return &fastCalls{s: s, out: &lockedWriter{w: out}, ready: make(chan struct{}), slots: make(chan struct{}, fastMaxCalls), inflight: map[string]context.CancelFunc{}}
+}
+
+// started is mcp-go's StdioServer context function: its context carries the
+// stdio session, which the fast path's calls need as mcp-go's calls have it.
+func (f *fastCalls) started(ctx context.Context) context.Context {
+	f.base, f.stop = context.WithCancel(ctx)
+	close(f.ready)
+	return ctx
+}
+
+// finish cancels the calls still running and waits for them: mcp-go does
+// the same for its own when the client's input ends.
+func (f *fastCalls) finish() {
+	f.mu.Lock()
+	f.closed = true
+	f.mu.Unlock()
+	select {
+	case <-f.ready:
+		f.stop()
+	default:
+	}
+	f.wg.Wait()
+}
+
+// pump reads the client's lines, serves those it can and writes the others
+// to mcp, which it closes at the end of the input.
+func (f *fastCalls) pump(in io.Reader, mcp *io.PipeWriter) {
+	defer mcp.Close()
+	r := bufio.NewReaderSize(in, 64<<10)
+	for {
+		line, err := r.ReadSlice('\n')
+		if errors.Is(err, bufio.ErrBufferFull) {
+			// A long line is never a call the fast path takes: pass it on
+			// as it comes.
+			for errors.Is(err, bufio.ErrBufferFull) {
+				if _, werr := mcp.Write(line); werr != nil {
+					return
+				}
+				line, err = r.ReadSlice('\n')
+			}
+		} else if len(line) > 0 && f.serve(line) {
+			line = nil
+		}
+		if len(line) > 0 {
+			if _, werr := mcp.Write(line); werr != nil {
+				return
+			}
+		}
+		if err != nil {
+			return
+		}
+	}
+}
+
+var (
+	toolsCallMethod = []byte(`"tools/call"`)
+	cancelledMethod = []byte(`"notifications/cancelled"`)
+)
+
+// fastLine is what the fast path reads of a line.
+type fastLine struct {
+	JSONRPC string          `json:"jsonrpc"`
+	ID      json.RawMessage `json:"id"`
+	Method  string          `json:"method"`
+	Result  json.RawMessage `json:"result"`
+	Error   json.RawMessage `json:"error"`
+	Params  struct {
+		Name           string          `json:"name"`
+		Arguments      json.RawMessage `json:"arguments"`
+		Meta           json.RawMessage `json:"_meta"`
+		Task           json.RawMessage `json:"task"`
+		RequestState   json.RawMessage `json:"requestState"`
+		InputResponses json.RawMessage `json:"inputResponses"`
+		RequestID      json.RawMessage `json:"requestId"` // of notifications/cancelled
+	} `json:"params"`
+}
+
+// serve takes line if it is a call the fast path runs, and reports whether
+// it did. It also cancels a fast call that the client cancels, and then
+// still passes the notification on: it may be about a call of mcp-go's.
+func (f *fastCalls) serve(line []byte) bool {
+	isCall := bytes.Contains(line, toolsCallMethod)
+	if !isCall && !bytes.Contains(line, cancelledMethod) {
+		return false
+	}
+	if !stdioFastPath.Load() {
+		return false
+	}
+	select {
+	case <-f.ready:
+	default:
+		return false // mcp-go has not started: it takes everything
+	}
+	var m fastLine
+	if json.Unmarshal(line, &m) != nil || m.JSONRPC != mcp.JSONRPC_VERSION || len(m.Result) > 0 || len(m.Error) > 0 {
+		return false
+	}
+	if m.Method == string(mcp.MethodNotificationCancelled) {
+		if len(m.ID) == 0 {
+			f.mu.Lock()
+			cancel := f.inflight[string(bytes.TrimSpace(m.Params.RequestID))]
+			f.mu.Unlock()
+			if cancel != nil {
+				cancel()
+			}
+		}
+		return false
+	}
+	req, info, ok := f.fastCall(&m)
+	if !ok {
+		return false
+	}
+	select {
+	case f.slots <- struct{}{}:
+	default:
+		return false // enough running: mcp-go queues the rest
+	}
+	id := string(m.ID)
+	f.mu.Lock()
+	if _, dup := f.inflight[id]; dup || f.closed {
+		// Two calls of one id: let mcp-go answer the second as it would.
+		// Or the client is gone: so is mcp-go.
+		f.mu.Unlock()
+		<-f.slots
+		return false
+	}
+	ctx, cancel := context.WithCancel(server.WithRequestProtocolInfo(f.base, info))
+	f.inflight[id] = cancel
+	f.wg.Add(1)
+	f.mu.Unlock()
+	if sess := server.ClientSessionFromContext(ctx); sess != nil {
+		applyProtocolInfo(sess, info)
+	}
+	fastServed.Add(1)
+	f.s.workers.run(func() {
+		defer f.wg.Done()
+		defer func() {
+			f.mu.Lock()
+			delete(f.inflight, id)
+			f.mu.Unlock()
+			cancel()
+			<-f.slots
+		}()
+		f.respond(ctx, m.ID, req)
+	})
+	return true
+}
+
+// fastCall is the request of line m if the fast path runs it: a tools/call
+// of a 2026-07-28 client, with an id, of a tool in the catalog, without a
+// progress token (mcp-go keeps progress in order with the answer), a task,
+// or the retry of a call that asked for input.
+func (f *fastCalls) fastCall(m *fastLine) (mcp.CallToolRequest, *server.RequestProtocolInfo, bool) {
+	var req mcp.CallToolRequest
+	p := &m.Params
+	if m.Method != string(mcp.MethodToolsCall) || !validID(m.ID) || len(p.Meta) == 0 ||
+		len(p.Task) > 0 || len(p.RequestState) > 0 || len(p.InputResponses) > 0 {
+		return req, nil, false
+	}
+	var meta mcp.Meta
+	if json.Unmarshal(p.Meta, &meta) != nil || meta.ProgressToken != nil {
+		return req, nil, false
+	}
+	version := meta.ProtocolVersion()
+	caps := meta.ClientCapabilities()
+	if !mcp.IsModernProtocol(version) || !mcp.IsValidProtocolVersion(version) || caps == nil {
+		return req, nil, false
+	}
+	tool, ok := f.s.ws.Catalog().Tool(p.Name)
+	if !ok || tool.Tool.Execution != nil {
+		return req, nil, false // mcp-go's error for an unknown tool, its rules for tasks
+	}
+	req.Method = string(mcp.MethodToolsCall)
+	req.Params.Name = p.Name
+	req.Params.Meta = &meta
+	if args := bytes.TrimSpace(p.Arguments); len(args) > 0 && string(args) != "null" {
+		var decoded any
+		if json.Unmarshal(args, &decoded) != nil {
+			return req, nil, false
+		}
+		req.Params.Arguments = decoded
+		req.Params.RawArguments = p.Arguments
+	}
+	info := &server.RequestProtocolInfo{Modern: true, ProtocolVersion: version, ClientInfo: meta.ClientInfo(), ClientCapabilities: caps, LogLevel: meta.LogLevel()}
+	return req, info, true
+}
+
+// validID is a JSON-RPC request id: a string or a number.
+func validID(id json.RawMessage) bool {
+	id = bytes.TrimSpace(id)
+	if len(id) == 0 {
+		return false
+	}
+	if id[0] == '"' {
+		return true // json.Unmarshal has checked it is a string
+	}
+	var n json.Number
+	return json.Unmarshal(id, &n) == nil
+}
+
+// applyProtocolInfo is what mcp-go does to the session for every request of
+// a 2026-07-28 client: the request carries the client's identity and
+// capabilities.
+func applyProtocolInfo(sess server.ClientSession, info *server.RequestProtocolInfo) {
+	if withInfo, ok := sess.(server.SessionWithClientInfo); ok {
+		if info.ClientInfo != nil {
+			withInfo.SetClientInfo(*info.ClientInfo)
+		}
+		if info.ClientCapabilities != nil {
+			withInfo.SetClientCapabilities(*info.ClientCapabilities)
+		}
+	}
+	if !sess.Initialized() {
+		sess.Initialize()
+	}
+}
+
+// fastResponse is a JSON-RPC response with the request's id as it came.
+type fastResponse struct {
+	JSONRPC string                   `json:"jsonrpc"`
+	ID      json.RawMessage          `json:"id"`
+	Result  *mcp.CallToolResult      `json:"result,omitempty"`
+	Error   *mcp.JSONRPCErrorDetails `json:"error,omitempty"`
+}
+
+// respond runs the call and writes its answer as mcp-go would have.
+func (f *fastCalls) respond(ctx context.Context, id json.RawMessage, req mcp.CallToolRequest) {
+	res, err := f.call(ctx, req)
+	resp := fastResponse{JSONRPC: mcp.JSONRPC_VERSION, ID: id}
+	switch {
+	case err != nil:
+		resp.Error = errorDetails(mcp.INTERNAL_ERROR, err.Error())
+	case res == nil:
+		resp.Error = errorDetails(mcp.INTERNAL_ERROR, fmt.Sprintf("tool %q returned no result", req.Params.Name))
+	default:
+		// What mcp-go adds to every result for a 2026-07-28 client.
+		if res.GetResultType() == "" {
+			res.SetResultType(mcp.ResultTypeComplete)
+		}
+		if meta := res.EnsureResultMeta(); meta.ServerInfo() == nil {
+			meta.SetServerInfo(mcp.Implementation{Name: serverName, Version: f.s.version})
+		}
+		resp.Result = res
+	}
+	b, merr := json.Marshal(resp)
+	if merr != nil {
+		b, _ = json.Marshal(fastResponse{JSONRPC: mcp.JSONRPC_VERSION, ID: id, Error: errorDetails(mcp.INTERNAL_ERROR, merr.Error())})
+	}
+	if _, err := f.out.Write(append(b, '\n')); err != nil {
+		f.s.log.Debug("answer not delivered", "err", err)
+	}
+}
+
+func errorDetails(code int, message string) *mcp.JSONRPCErrorDetails {
+	d := mcp.NewJSONRPCErrorDetails(code, message, nil)
+	return &d
+}
+
+// call runs the tool handler as mcp-go would: through its recovery, and
+// with its error hook for a tool that left the catalog meanwhile.
+func (f *fastCalls) call(ctx context.Context, req mcp.CallToolRequest) (res *mcp.CallToolResult, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			res, err = nil, fmt.Errorf("panic recovered in %s tool handler: %v", req.Params.Name, r)
+		}
+	}()
+	res, err = f.s.toolHandler(req.Params.Name)(ctx, req)
+	if errors.Is(err, server.ErrToolNotFound) {
+		f.s.refuse(ctx, req.Params.Name, &req, "the workspace has no tool of that name")
+	}
+	return res, err
+}

@@ -1,0 +1,202 @@
+package gateway_test
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gatehouse-mcp/gatehouse/gateway"
+	"github.com/gatehouse-mcp/gatehouse/upstream"
+	"github.com/gatehouse-mcp/gatehouse/upstream/upstreamtest"
+	"github.com/gatehouse-mcp/gatehouse/workspace"
+)
+
+// rawStdio serves workspace ws over pipes and returns the client's ends:
+// write a line to in, read lines from out. closeIn ends the client's input.
+func rawStdio(t *testing.T, g *gateway.Gateway, ws string) (in io.Writer, out <-chan map[string]any, closeIn func(), served <-chan error) {
+	t.Helper()
+	toServer, fromClient := io.Pipe()
+	toClient, fromServer := io.Pipe()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- g.ServeStdio(ctx, ws, toServer, fromServer) }()
+	lines := make(chan map[string]any, 64)
+	go func() {
+		sc := bufio.NewScanner(toClient)
+		sc.Buffer(nil, 1<<20)
+		for sc.Scan() {
+			var m map[string]any
+			if err := json.Unmarshal(sc.Bytes(), &m); err != nil {
+				t.Errorf("the gateway wrote a line that is not JSON: %q", sc.Text())
+				continue
+			}
+			lines <- m
+		}
+	}()
+	t.Cleanup(func() {
+		cancel()
+		_ = fromClient.Close()
+		_ = fromServer.Close()
+	})
+	return fromClient, lines, func() { _ = fromClient.Close() }, done
+}
+
+// answer waits for the response to id, skipping notifications.
+func answer(t *testing.T, out <-chan map[string]any, id any) map[string]any {
+	t.Helper()
+	timeout := time.After(20 * time.Second)
+	for {
+		select {
+		case m := <-out:
+			if _, isNote := m["method"]; isNote {
+				continue
+			}
+			if fmt.Sprint(m["id"]) != fmt.Sprint(id) {
+				t.Fatalf("answer %v; want the answer to %v", m, id)
+			}
+			return m
+		case <-timeout:
+			t.Fatalf("no answer to %v", id)
+		}
+	}
+}
+
+// modernMeta is the _meta of a 2026-07-28 request.
+const modernMeta = `"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientInfo":{"name":"raw","version":"1"},"io.modelcontextprotocol/clientCapabilities":{}}`
+
+// The fast path answers every call it takes exactly as mcp-go does:
+// the same JSON-RPC response, field for field.
+func TestStdioFastPathAnswersAsMCPGo(t *testing.T) {
+	up := upstreamtest.NewServer(upstreamtest.Options{})
+	g := startGateway(t, gateway.Options{Enforcer: blockEcho{seen: make(chan gateway.Call, 100)}}, workspace.Spec{Name: "w", Upstreams: []upstream.Spec{httpUpstream("up", up.ServeHTTP(t))}})
+	in, out, _, _ := rawStdio(t, g, "w")
+	defer gateway.SetStdioFastPath(true)
+	n := 0
+	for _, tc := range []struct {
+		name, params string
+		fast         bool // the fast path takes it
+	}{
+		{"structured content", `"name":"up__add","arguments":{"a":1,"b":2.5}`, true},
+		{"every content kind", `"name":"up__kinds","arguments":{}`, true},
+		{"tool error", `"name":"up__fail","arguments":{"message":"no"}`, true},
+		{"upstream JSON-RPC error", `"name":"up__jsonrpc_error","arguments":{}`, true},
+		{"blocked by the enforcer", `"name":"up__echo","arguments":{"message":"x"}`, true},
+		{"no arguments", `"name":"up__kinds"`, true},
+		{"unknown tool", `"name":"up__nope","arguments":{}`, false},
+		{"arguments not an object", `"name":"up__add","arguments":[1,2]`, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var got [2]map[string]any
+			for i, fast := range []bool{false, true} {
+				gateway.SetStdioFastPath(fast)
+				n++
+				id := fmt.Sprintf(`"%s-%d"`, strings.ReplaceAll(tc.name, " ", "-"), n)
+				before := gateway.FastServed()
+				fmt.Fprintf(in, `{"jsonrpc":"2.0","id":%s,"method":"tools/call","params":{%s,%s}}`+"\n", id, tc.params, modernMeta)
+				got[i] = answer(t, out, strings.Trim(id, `"`))
+				if took := gateway.FastServed() > before; took != (fast && tc.fast) {
+					t.Errorf("fast path on %v: took the call %v; want %v", fast, took, fast && tc.fast)
+				}
+				delete(got[i], "id")
+			}
+			if !reflect.DeepEqual(got[0], got[1]) {
+				t.Errorf("answers differ:\nmcp-go:    %v\nfast path: %v", got[0], got[1])
+			}
+		})
+	}
+}
+
+// Calls the fast path does not take go to mcp-go and are answered as
+// before: a progress token, a notification, a call without a protocol
+// version in its _meta (a 2025-11-25 client's).
+func TestStdioFastPathPassesTheRestOn(t *testing.T) {
+	up := upstreamtest.NewServer(upstreamtest.Options{})
+	g := startGateway(t, gateway.Options{}, workspace.Spec{Name: "w", Upstreams: []upstream.Spec{httpUpstream("up", up.ServeHTTP(t))}})
+	in, out, _, _ := rawStdio(t, g, "w")
+	before := gateway.FastServed()
+	fmt.Fprintf(in, `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"up__echo","arguments":{"message":"m"},"_meta":{"progressToken":"p","io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientInfo":{"name":"raw","version":"1"},"io.modelcontextprotocol/clientCapabilities":{}}}}`+"\n")
+	if res := answer(t, out, 1)["result"]; res == nil {
+		t.Errorf("call with a progress token: no result")
+	}
+	fmt.Fprintf(in, `{"jsonrpc":"2.0","method":"tools/call","params":{"name":"up__echo","arguments":{"message":"m"},%s}}`+"\n", modernMeta)
+	fmt.Fprintf(in, `{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"up__echo","arguments":{"message":"m"}}}`+"\n")
+	if a := answer(t, out, 2); a["result"] == nil {
+		t.Errorf("call without a protocol version = %v; want mcp-go's answer", a)
+	}
+	if gateway.FastServed() != before {
+		t.Errorf("the fast path took %d of these calls; want none", gateway.FastServed()-before)
+	}
+}
+
+// A call the client cancels is cancelled upstream; the end of the
+// client's input cancels the calls still running, and ServeStdio returns.
+func TestStdioFastPathCancels(t *testing.T) {
+	up := upstreamtest.NewServer(upstreamtest.Options{})
+	g := startGateway(t, gateway.Options{}, workspace.Spec{Name: "w", Upstreams: []upstream.Spec{httpUpstream("up", up.ServeHTTP(t))}})
+	in, out, closeIn, served := rawStdio(t, g, "w")
+	before := gateway.FastServed()
+	fmt.Fprintf(in, `{"jsonrpc":"2.0","id":"slow-1","method":"tools/call","params":{"name":"up__slow","arguments":{"ms":10000,"steps":1},%s}}`+"\n", modernMeta)
+	waitFor(t, "the slow call to start", 5*time.Second, func() bool { return up.Calls.CallCount("slow") == 1 })
+	if gateway.FastServed() != before+1 {
+		t.Fatal("the fast path did not take the call")
+	}
+	cancelled := up.Cancelled()
+	fmt.Fprintf(in, `{"jsonrpc":"2.0","method":"notifications/cancelled","params":{"requestId":"slow-1"}}`+"\n")
+	waitFor(t, "the upstream to see the cancellation", 5*time.Second, func() bool { return up.Cancelled() > cancelled })
+	select {
+	case a := <-out:
+		if a["id"] != "slow-1" || a["error"] == nil {
+			t.Errorf("answer to a cancelled call = %v; want an error", a)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("no answer to the cancelled call")
+	}
+
+	fmt.Fprintf(in, `{"jsonrpc":"2.0","id":"slow-2","method":"tools/call","params":{"name":"up__slow","arguments":{"ms":10000,"steps":1},%s}}`+"\n", modernMeta)
+	waitFor(t, "the second slow call to start", 5*time.Second, func() bool { return up.Calls.CallCount("slow") == 2 })
+	cancelled = up.Cancelled()
+	closeIn()
+	select {
+	case err := <-served:
+		if err != nil {
+			t.Errorf("ServeStdio = %v", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("ServeStdio did not return when the input ended")
+	}
+	waitFor(t, "the upstream to see the second call cancelled", 5*time.Second, func() bool { return up.Cancelled() > cancelled })
+}
+
+// Beyond its bound on running calls the fast path hands calls to mcp-go,
+// which runs them all the same.
+func TestStdioFastPathBound(t *testing.T) {
+	defer gateway.SetFastMaxCalls(1)()
+	up := upstreamtest.NewServer(upstreamtest.Options{})
+	g := startGateway(t, gateway.Options{}, workspace.Spec{Name: "w", Upstreams: []upstream.Spec{httpUpstream("up", up.ServeHTTP(t))}})
+	in, out, _, _ := rawStdio(t, g, "w")
+	before := gateway.FastServed()
+	for i := range 3 {
+		fmt.Fprintf(in, `{"jsonrpc":"2.0","id":%d,"method":"tools/call","params":{"name":"up__slow","arguments":{"ms":300,"steps":1},%s}}`+"\n", i, modernMeta)
+	}
+	seen := map[string]bool{}
+	for range 3 {
+		select {
+		case a := <-out:
+			if a["result"] == nil {
+				t.Errorf("answer %v; want a result", a)
+			}
+			seen[fmt.Sprint(a["id"])] = true
+		case <-time.After(10 * time.Second):
+			t.Fatalf("answers so far: %v; want 3", seen)
+		}
+	}
+	if got := gateway.FastServed() - before; got != 1 {
+		t.Errorf("the fast path took %d of 3 concurrent calls; want 1 (its bound)", got)
+	}
+}
