@@ -231,8 +231,8 @@ func (f *fastCalls) fastCall(m *fastLine) (mcp.CallToolRequest, *server.RequestP
 		len(p.Task) > 0 || len(p.RequestState) > 0 || len(p.InputResponses) > 0 {
 		return req, nil, false
 	}
-	var meta mcp.Meta
-	if json.Unmarshal(p.Meta, &meta) != nil || meta.ProgressToken != nil {
+	meta, ok := fastMeta(p.Meta)
+	if !ok {
 		return req, nil, false
 	}
 	version := meta.ProtocolVersion()
@@ -246,7 +246,7 @@ func (f *fastCalls) fastCall(m *fastLine) (mcp.CallToolRequest, *server.RequestP
 	}
 	req.Method = string(mcp.MethodToolsCall)
 	req.Params.Name = p.Name
-	req.Params.Meta = &meta
+	req.Params.Meta = meta
 	if args := bytes.TrimSpace(p.Arguments); len(args) > 0 && string(args) != "null" {
 		var decoded any
 		if json.Unmarshal(args, &decoded) != nil {
@@ -257,6 +257,48 @@ func (f *fastCalls) fastCall(m *fastLine) (mcp.CallToolRequest, *server.RequestP
 	}
 	info := &server.RequestProtocolInfo{Modern: true, ProtocolVersion: version, ClientInfo: meta.ClientInfo(), ClientCapabilities: caps, LogLevel: meta.LogLevel()}
 	return req, info, true
+}
+
+// fastMeta reads a request's _meta as mcp-go's Meta.UnmarshalJSON does,
+// but the protocol's own keys straight into the types their accessors
+// return (which then need not encode and decode them again). A progress
+// token, or a protocol key of the wrong shape, is not for the fast path:
+// mcp-go answers those.
+func fastMeta(raw json.RawMessage) (*mcp.Meta, bool) {
+	var fields map[string]json.RawMessage
+	if json.Unmarshal(raw, &fields) != nil || fields == nil {
+		return nil, false
+	}
+	if _, ok := fields["progressToken"]; ok {
+		return nil, false
+	}
+	meta := &mcp.Meta{AdditionalFields: make(map[string]any, len(fields))}
+	for k, v := range fields {
+		var value any
+		var err error
+		switch {
+		case string(bytes.TrimSpace(v)) == "null":
+		case k == mcp.MetaKeyProtocolVersion:
+			var version string
+			err = json.Unmarshal(v, &version)
+			value = version
+		case k == mcp.MetaKeyClientInfo:
+			info := new(mcp.Implementation)
+			err = json.Unmarshal(v, info)
+			value = info
+		case k == mcp.MetaKeyClientCapabilities:
+			caps := new(mcp.ClientCapabilities)
+			err = json.Unmarshal(v, caps)
+			value = caps
+		default:
+			err = json.Unmarshal(v, &value)
+		}
+		if err != nil {
+			return nil, false
+		}
+		meta.AdditionalFields[k] = value
+	}
+	return meta, true
 }
 
 // validID is a JSON-RPC request id: a string or a number.

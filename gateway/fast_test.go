@@ -90,16 +90,30 @@ func TestStdioFastPathAnswersAsMCPGo(t *testing.T) {
 		{"no arguments", `"name":"up__kinds"`, true},
 		{"unknown tool", `"name":"up__nope","arguments":{}`, false},
 		{"arguments not an object", `"name":"up__add","arguments":[1,2]`, true},
+		{"_meta of the request's own", `"name":"up__add","arguments":{"a":1,"b":1},"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientInfo":{"name":"raw","version":"2"},"io.modelcontextprotocol/clientCapabilities":{"elicitation":{},"sampling":{}},"example.com/trace":{"span":"s1","n":[1,2.5]},"example.com/null":null}`, true},
+		{"malformed client capabilities", `"name":"up__echo","arguments":{"message":"m"},"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientCapabilities":"all"}`, false},
+		{"unsupported protocol version", `"name":"up__echo","arguments":{"message":"m"},"_meta":{"io.modelcontextprotocol/protocolVersion":"2099-01-01","io.modelcontextprotocol/clientCapabilities":{}}`, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var got [2]map[string]any
+			var sent [2][]upstreamtest.Call // what the upstream received
 			for i, fast := range []bool{false, true} {
 				gateway.SetStdioFastPath(fast)
 				n++
 				id := fmt.Sprintf(`"%s-%d"`, strings.ReplaceAll(tc.name, " ", "-"), n)
 				before := gateway.FastServed()
-				fmt.Fprintf(in, `{"jsonrpc":"2.0","id":%s,"method":"tools/call","params":{%s,%s}}`+"\n", id, tc.params, modernMeta)
+				params := tc.params
+				if !strings.Contains(params, `"_meta"`) {
+					params += "," + modernMeta
+				}
+				calls := len(up.Calls.All())
+				fmt.Fprintf(in, `{"jsonrpc":"2.0","id":%s,"method":"tools/call","params":{%s}}`+"\n", id, params)
 				got[i] = answer(t, out, strings.Trim(id, `"`))
+				if all := up.Calls.All(); len(all) > calls {
+					sent[i] = all[calls:]
+				} else {
+					sent[i] = nil
+				}
 				if took := gateway.FastServed() > before; took != (fast && tc.fast) {
 					t.Errorf("fast path on %v: took the call %v; want %v", fast, took, fast && tc.fast)
 				}
@@ -107,6 +121,9 @@ func TestStdioFastPathAnswersAsMCPGo(t *testing.T) {
 			}
 			if !reflect.DeepEqual(got[0], got[1]) {
 				t.Errorf("answers differ:\nmcp-go:    %v\nfast path: %v", got[0], got[1])
+			}
+			if !reflect.DeepEqual(sent[0], sent[1]) {
+				t.Errorf("the upstream received different calls:\nmcp-go:    %+v\nfast path: %+v", sent[0], sent[1])
 			}
 		})
 	}

@@ -15,6 +15,8 @@ type Call struct {
 	// Args is the arguments object exactly as it arrived on the wire, or nil
 	// when the request had none.
 	Args json.RawMessage
+	// Meta is the request's _meta without its progress token, or nil.
+	Meta map[string]any
 }
 
 // Calls records every tools/call request a [Server] receives, unknown tools
@@ -32,6 +34,12 @@ type Calls struct {
 // record is the BeforeCallTool hook that fills the record.
 func (c *Calls) record(_ context.Context, _ any, request *mcp.CallToolRequest) {
 	call := Call{Tool: request.Params.Name}
+	if m := request.Params.Meta; m != nil && len(m.AdditionalFields) > 0 {
+		call.Meta = make(map[string]any, len(m.AdditionalFields))
+		for k, v := range m.AdditionalFields {
+			call.Meta[k] = v
+		}
+	}
 	switch {
 	case len(request.Params.RawArguments) > 0:
 		call.Args = append(json.RawMessage(nil), request.Params.RawArguments...)
