@@ -432,8 +432,6 @@ type judged struct {
 	reason   string
 }
 
-// askJudge asks the judge about rules and turns its answer, or its
-// failure, into a decision per rule.
 // askWithin asks j under the engine's judge timeout.
 func (ev *evaluation) askWithin(ctx context.Context, j Judge, req JudgeRequest) (JudgeAnswer, error) {
 	if t := ev.e.opts.JudgeTimeout; t > 0 {
@@ -448,6 +446,9 @@ func (ev *evaluation) askWithin(ctx context.Context, j Judge, req JudgeRequest) 
 	return ans, err
 }
 
+// askJudge asks the judge about rules and turns its answer, or its
+// failure, into a decision per rule. An answer the judge has at hand
+// (CachingJudge) is taken without setting the timeout.
 func (ev *evaluation) askJudge(ctx context.Context, rules []*rule) []judged {
 	req := JudgeRequest{Call: ev.call, Version: ev.e.version}
 	if ev.v.Arguments != nil {
