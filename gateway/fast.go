@@ -202,7 +202,7 @@ func (f *fastCalls) serve(line []byte) bool {
 	f.inflight[id] = cancel
 	f.wg.Add(1)
 	f.mu.Unlock()
-	if sess := server.ClientSessionFromContext(ctx); sess != nil {
+	if sess := server.ClientSessionFromContext(ctx); sess != nil && info.Modern {
 		applyProtocolInfo(sess, info)
 	}
 	fastServed.Add(1)
@@ -215,30 +215,39 @@ func (f *fastCalls) serve(line []byte) bool {
 			cancel()
 			<-f.slots
 		}()
-		f.respond(ctx, m.ID, req)
+		f.respond(ctx, m.ID, req, info.Modern)
 	})
 	return true
 }
 
 // fastCall is the request of line m if the fast path runs it: a tools/call
-// of a 2026-07-28 client, with an id, of a tool in the catalog, without a
-// progress token (mcp-go keeps progress in order with the answer), a task,
-// or the retry of a call that asked for input.
+// with an id, of a tool in the catalog, without a progress token (mcp-go
+// keeps progress in order with the answer), a task, or the retry of a call
+// that asked for input; from a 2026-07-28 client, whose request carries a
+// supported protocol version and its capabilities, or from an earlier one.
+// info is the protocol information mcp-go would give the request.
 func (f *fastCalls) fastCall(m *fastLine) (mcp.CallToolRequest, *server.RequestProtocolInfo, bool) {
 	var req mcp.CallToolRequest
 	p := &m.Params
-	if m.Method != string(mcp.MethodToolsCall) || !validID(m.ID) || len(p.Meta) == 0 ||
+	if m.Method != string(mcp.MethodToolsCall) || !validID(m.ID) ||
 		len(p.Task) > 0 || len(p.RequestState) > 0 || len(p.InputResponses) > 0 {
 		return req, nil, false
 	}
-	meta, ok := fastMeta(p.Meta)
-	if !ok {
-		return req, nil, false
+	var meta *mcp.Meta
+	if len(p.Meta) > 0 {
+		var ok bool
+		if meta, ok = fastMeta(p.Meta); !ok {
+			return req, nil, false
+		}
 	}
 	version := meta.ProtocolVersion()
-	caps := meta.ClientCapabilities()
-	if !mcp.IsModernProtocol(version) || !mcp.IsValidProtocolVersion(version) || caps == nil {
-		return req, nil, false
+	info := &server.RequestProtocolInfo{ProtocolVersion: version}
+	if mcp.IsModernProtocol(version) {
+		caps := meta.ClientCapabilities()
+		if !mcp.IsValidProtocolVersion(version) || caps == nil {
+			return req, nil, false // mcp-go's errors
+		}
+		info = &server.RequestProtocolInfo{Modern: true, ProtocolVersion: version, ClientInfo: meta.ClientInfo(), ClientCapabilities: caps, LogLevel: meta.LogLevel()}
 	}
 	tool, ok := f.s.ws.Catalog().Tool(p.Name)
 	if !ok || tool.Tool.Execution != nil {
@@ -255,7 +264,6 @@ func (f *fastCalls) fastCall(m *fastLine) (mcp.CallToolRequest, *server.RequestP
 		req.Params.Arguments = decoded
 		req.Params.RawArguments = p.Arguments
 	}
-	info := &server.RequestProtocolInfo{Modern: true, ProtocolVersion: version, ClientInfo: meta.ClientInfo(), ClientCapabilities: caps, LogLevel: meta.LogLevel()}
 	return req, info, true
 }
 
@@ -340,14 +348,19 @@ type fastResponse struct {
 }
 
 // respond runs the call and writes its answer as mcp-go would have.
-func (f *fastCalls) respond(ctx context.Context, id json.RawMessage, req mcp.CallToolRequest) {
+func (f *fastCalls) respond(ctx context.Context, id json.RawMessage, req mcp.CallToolRequest, modern bool) {
 	res, err := f.call(ctx, req)
+	if err == nil && res != nil && !modern {
+		res, err = f.resolveInput(ctx, req, res)
+	}
 	resp := fastResponse{JSONRPC: mcp.JSONRPC_VERSION, ID: id}
 	switch {
 	case err != nil:
 		resp.Error = errorDetails(mcp.INTERNAL_ERROR, err.Error())
 	case res == nil:
 		resp.Error = errorDetails(mcp.INTERNAL_ERROR, fmt.Sprintf("tool %q returned no result", req.Params.Name))
+	case !modern:
+		resp.Result = res
 	default:
 		// What mcp-go adds to every result for a 2026-07-28 client.
 		if res.GetResultType() == "" {
@@ -385,4 +398,109 @@ func (f *fastCalls) call(ctx context.Context, req mcp.CallToolRequest) (res *mcp
 		f.s.refuse(ctx, req.Params.Name, &req, "the workspace has no tool of that name")
 	}
 	return res, err
+}
+
+// maxInputRoundTrips is mcp-go's bound on the input a handler may ask a
+// 2025-11-25 client for in one call.
+const maxInputRoundTrips = 10
+
+// resolveInput is mcp-go's bridge for a client before 2026-07-28, whose
+// protocol has no input_required results: while the handler's result asks
+// for input, ask the client with the requests of its generation
+// (elicitation/create, sampling/createMessage, roots/list) and call the
+// handler again with the answers.
+func (f *fastCalls) resolveInput(ctx context.Context, req mcp.CallToolRequest, res *mcp.CallToolResult) (*mcp.CallToolResult, error) {
+	for attempt := 0; res != nil && res.NeedsInput(); attempt++ {
+		if len(res.InputRequests) == 0 {
+			return nil, fmt.Errorf("multi round-trip: %w", server.ErrLoadShedding)
+		}
+		if attempt >= maxInputRoundTrips {
+			return nil, fmt.Errorf("multi round-trip: handler asked for input more than %d times", maxInputRoundTrips)
+		}
+		answers, err := f.askClient(ctx, res.InputRequests)
+		if err != nil {
+			return nil, err
+		}
+		retry := req
+		retry.Params.MultiRoundTripParams = mcp.MultiRoundTripParams{InputResponses: answers, RequestState: res.RequestState}
+		if res, err = f.call(ctx, retry); err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+// askClient puts each input request to the client at once; the first
+// failure cancels the others.
+func (f *fastCalls) askClient(ctx context.Context, requests mcp.InputRequests) (mcp.InputResponses, error) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var (
+		mu       sync.Mutex
+		wg       sync.WaitGroup
+		answers  = make(mcp.InputResponses, len(requests))
+		firstErr error
+	)
+	for id, request := range requests {
+		wg.Go(func() {
+			answer, err := f.askOne(ctx, request)
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil {
+				if firstErr == nil {
+					firstErr = fmt.Errorf("fulfilling input request %q: %w", id, err)
+					cancel()
+				}
+				return
+			}
+			answers[id] = answer
+		})
+	}
+	wg.Wait()
+	if firstErr != nil {
+		return nil, fmt.Errorf("multi round-trip: %w", firstErr)
+	}
+	return answers, nil
+}
+
+// askOne puts one input request to the client.
+func (f *fastCalls) askOne(ctx context.Context, request mcp.InputRequest) (mcp.InputResponse, error) {
+	srv := f.s.mcp
+	switch request.Method {
+	case mcp.MethodElicitationCreate:
+		if request.Elicitation == nil {
+			return mcp.InputResponse{}, errors.New("elicitation input request has no params")
+		}
+		res, err := srv.RequestElicitation(ctx, mcp.ElicitationRequest{Request: mcp.Request{Method: string(mcp.MethodElicitationCreate)}, Params: *request.Elicitation})
+		if err != nil {
+			return mcp.InputResponse{}, err
+		}
+		if res == nil {
+			return mcp.InputResponse{}, errors.New("session returned no elicitation result")
+		}
+		return mcp.NewElicitationInputResponse(*res), nil
+	case mcp.MethodSamplingCreateMessage:
+		if request.Sampling == nil {
+			return mcp.InputResponse{}, errors.New("sampling input request has no params")
+		}
+		res, err := srv.RequestSampling(ctx, mcp.CreateMessageRequest{Request: mcp.Request{Method: string(mcp.MethodSamplingCreateMessage)}, CreateMessageParams: *request.Sampling})
+		if err != nil {
+			return mcp.InputResponse{}, err
+		}
+		if res == nil {
+			return mcp.InputResponse{}, errors.New("session returned no sampling result")
+		}
+		return mcp.NewSamplingInputResponse(*res), nil
+	case mcp.MethodListRoots:
+		res, err := srv.RequestRoots(ctx, mcp.ListRootsRequest{Request: mcp.Request{Method: string(mcp.MethodListRoots)}})
+		if err != nil {
+			return mcp.InputResponse{}, err
+		}
+		if res == nil {
+			return mcp.InputResponse{}, errors.New("session returned no roots result")
+		}
+		return mcp.NewRootsInputResponse(*res), nil
+	default:
+		return mcp.InputResponse{}, fmt.Errorf("unsupported input request method %q", request.Method)
+	}
 }

@@ -70,15 +70,14 @@ func answer(t *testing.T, out <-chan map[string]any, id any) map[string]any {
 // modernMeta is the _meta of a 2026-07-28 request.
 const modernMeta = `"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientInfo":{"name":"raw","version":"1"},"io.modelcontextprotocol/clientCapabilities":{}}`
 
-// The fast path answers every call it takes exactly as mcp-go does:
-// the same JSON-RPC response, field for field.
+// The fast path answers every call it takes exactly as mcp-go does, for
+// clients of both protocol generations: the same JSON-RPC response, field
+// for field, and the same call at the upstream.
 func TestStdioFastPathAnswersAsMCPGo(t *testing.T) {
 	up := upstreamtest.NewServer(upstreamtest.Options{})
 	g := startGateway(t, gateway.Options{Enforcer: blockEcho{seen: make(chan gateway.Call, 100)}}, workspace.Spec{Name: "w", Upstreams: []upstream.Spec{httpUpstream("up", up.ServeHTTP(t))}})
-	in, out, _, _ := rawStdio(t, g, "w")
 	defer gateway.SetStdioFastPath(true)
-	n := 0
-	for _, tc := range []struct {
+	cases := []struct {
 		name, params string
 		fast         bool // the fast path takes it
 	}{
@@ -90,48 +89,76 @@ func TestStdioFastPathAnswersAsMCPGo(t *testing.T) {
 		{"no arguments", `"name":"up__kinds"`, true},
 		{"unknown tool", `"name":"up__nope","arguments":{}`, false},
 		{"arguments not an object", `"name":"up__add","arguments":[1,2]`, true},
-		{"_meta of the request's own", `"name":"up__add","arguments":{"a":1,"b":1},"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientInfo":{"name":"raw","version":"2"},"io.modelcontextprotocol/clientCapabilities":{"elicitation":{},"sampling":{}},"example.com/trace":{"span":"s1","n":[1,2.5]},"example.com/null":null}`, true},
-		{"malformed client capabilities", `"name":"up__echo","arguments":{"message":"m"},"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientCapabilities":"all"}`, false},
-		{"unsupported protocol version", `"name":"up__echo","arguments":{"message":"m"},"_meta":{"io.modelcontextprotocol/protocolVersion":"2099-01-01","io.modelcontextprotocol/clientCapabilities":{}}`, false},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			var got [2]map[string]any
-			var sent [2][]upstreamtest.Call // what the upstream received
-			for i, fast := range []bool{false, true} {
-				gateway.SetStdioFastPath(fast)
-				n++
-				id := fmt.Sprintf(`"%s-%d"`, strings.ReplaceAll(tc.name, " ", "-"), n)
-				before := gateway.FastServed()
-				params := tc.params
-				if !strings.Contains(params, `"_meta"`) {
-					params += "," + modernMeta
-				}
-				calls := len(up.Calls.All())
-				fmt.Fprintf(in, `{"jsonrpc":"2.0","id":%s,"method":"tools/call","params":{%s}}`+"\n", id, params)
-				got[i] = answer(t, out, strings.Trim(id, `"`))
-				if all := up.Calls.All(); len(all) > calls {
-					sent[i] = all[calls:]
-				} else {
-					sent[i] = nil
-				}
-				if took := gateway.FastServed() > before; took != (fast && tc.fast) {
-					t.Errorf("fast path on %v: took the call %v; want %v", fast, took, fast && tc.fast)
-				}
-				delete(got[i], "id")
+	}
+	for _, gen := range []string{"2026-07-28", "2025-11-25"} {
+		t.Run(gen, func(t *testing.T) {
+			in, out, _, _ := rawStdio(t, g, "w")
+			meta := modernMeta
+			cases := cases
+			if gen == "2026-07-28" {
+				cases = append(cases,
+					struct {
+						name, params string
+						fast         bool
+					}{"_meta of the request's own", `"name":"up__add","arguments":{"a":1,"b":1},"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientInfo":{"name":"raw","version":"2"},"io.modelcontextprotocol/clientCapabilities":{"elicitation":{},"sampling":{}},"example.com/trace":{"span":"s1","n":[1,2.5]},"example.com/null":null}`, true},
+					struct {
+						name, params string
+						fast         bool
+					}{"malformed client capabilities", `"name":"up__echo","arguments":{"message":"m"},"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientCapabilities":"all"}`, false},
+					struct {
+						name, params string
+						fast         bool
+					}{"unsupported protocol version", `"name":"up__echo","arguments":{"message":"m"},"_meta":{"io.modelcontextprotocol/protocolVersion":"2099-01-01","io.modelcontextprotocol/clientCapabilities":{}}`, false},
+				)
+			} else {
+				meta = ""
+				fmt.Fprintf(in, `{"jsonrpc":"2.0","id":"init","method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"raw","version":"1"}}}`+"\n")
+				answer(t, out, "init")
+				fmt.Fprintf(in, `{"jsonrpc":"2.0","method":"notifications/initialized"}`+"\n")
+				cases = append(cases, struct {
+					name, params string
+					fast         bool
+				}{"_meta of the request's own", `"name":"up__add","arguments":{"a":1,"b":1},"_meta":{"example.com/trace":{"span":"s1"}}`, true})
 			}
-			if !reflect.DeepEqual(got[0], got[1]) {
-				t.Errorf("answers differ:\nmcp-go:    %v\nfast path: %v", got[0], got[1])
-			}
-			if !reflect.DeepEqual(sent[0], sent[1]) {
-				t.Errorf("the upstream received different calls:\nmcp-go:    %+v\nfast path: %+v", sent[0], sent[1])
+			n := 0
+			for _, tc := range cases {
+				t.Run(tc.name, func(t *testing.T) {
+					var got [2]map[string]any
+					var sent [2][]upstreamtest.Call // what the upstream received
+					for i, fast := range []bool{false, true} {
+						gateway.SetStdioFastPath(fast)
+						n++
+						id := fmt.Sprintf(`"%s-%d"`, strings.ReplaceAll(tc.name, " ", "-"), n)
+						before := gateway.FastServed()
+						params := tc.params
+						if meta != "" && !strings.Contains(params, `"_meta"`) {
+							params += "," + meta
+						}
+						calls := len(up.Calls.All())
+						fmt.Fprintf(in, `{"jsonrpc":"2.0","id":%s,"method":"tools/call","params":{%s}}`+"\n", id, params)
+						got[i] = answer(t, out, strings.Trim(id, `"`))
+						if all := up.Calls.All(); len(all) > calls {
+							sent[i] = all[calls:]
+						}
+						if took := gateway.FastServed() > before; took != (fast && tc.fast) {
+							t.Errorf("fast path on %v: took the call %v; want %v", fast, took, fast && tc.fast)
+						}
+						delete(got[i], "id")
+					}
+					if !reflect.DeepEqual(got[0], got[1]) {
+						t.Errorf("answers differ:\nmcp-go:    %v\nfast path: %v", got[0], got[1])
+					}
+					if !reflect.DeepEqual(sent[0], sent[1]) {
+						t.Errorf("the upstream received different calls:\nmcp-go:    %+v\nfast path: %+v", sent[0], sent[1])
+					}
+				})
 			}
 		})
 	}
 }
 
 // Calls the fast path does not take go to mcp-go and are answered as
-// before: a progress token, a notification, a call without a protocol
-// version in its _meta (a 2025-11-25 client's).
+// before: a progress token, a call without an id.
 func TestStdioFastPathPassesTheRestOn(t *testing.T) {
 	up := upstreamtest.NewServer(upstreamtest.Options{})
 	g := startGateway(t, gateway.Options{}, workspace.Spec{Name: "w", Upstreams: []upstream.Spec{httpUpstream("up", up.ServeHTTP(t))}})
@@ -142,9 +169,9 @@ func TestStdioFastPathPassesTheRestOn(t *testing.T) {
 		t.Errorf("call with a progress token: no result")
 	}
 	fmt.Fprintf(in, `{"jsonrpc":"2.0","method":"tools/call","params":{"name":"up__echo","arguments":{"message":"m"},%s}}`+"\n", modernMeta)
-	fmt.Fprintf(in, `{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"up__echo","arguments":{"message":"m"}}}`+"\n")
+	fmt.Fprintf(in, `{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"up__echo","arguments":{"message":"m"},"_meta":{"progressToken":7}}}`+"\n")
 	if a := answer(t, out, 2); a["result"] == nil {
-		t.Errorf("call without a protocol version = %v; want mcp-go's answer", a)
+		t.Errorf("2025-11-25 call with a progress token = %v; want mcp-go's answer", a)
 	}
 	if gateway.FastServed() != before {
 		t.Errorf("the fast path took %d of these calls; want none", gateway.FastServed()-before)
@@ -215,5 +242,49 @@ func TestStdioFastPathBound(t *testing.T) {
 	}
 	if got := gateway.FastServed() - before; got != 1 {
 		t.Errorf("the fast path took %d of 3 concurrent calls; want 1 (its bound)", got)
+	}
+}
+
+// A 2025-11-25 client has no input_required results: when an upstream asks
+// for input during a fast call, the gateway asks the client with a request
+// of its generation and answers the call when the client has answered, as
+// mcp-go does for the calls it serves.
+func TestStdioFastPathAsksOlderClients(t *testing.T) {
+	up := upstreamtest.NewServer(upstreamtest.Options{})
+	g := startGateway(t, gateway.Options{}, workspace.Spec{Name: "w", Upstreams: []upstream.Spec{httpUpstream("up", up.ServeHTTP(t))}})
+	defer gateway.SetStdioFastPath(true)
+	for _, fast := range []bool{false, true} {
+		t.Run(fmt.Sprint("fast=", fast), func(t *testing.T) {
+			gateway.SetStdioFastPath(fast)
+			in, out, _, _ := rawStdio(t, g, "w")
+			fmt.Fprintf(in, `{"jsonrpc":"2.0","id":"init","method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{"sampling":{},"elicitation":{}},"clientInfo":{"name":"raw","version":"1"}}}`+"\n")
+			answer(t, out, "init")
+			fmt.Fprintf(in, `{"jsonrpc":"2.0","method":"notifications/initialized"}`+"\n")
+			before := gateway.FastServed()
+			fmt.Fprintf(in, `{"jsonrpc":"2.0","id":"s1","method":"tools/call","params":{"name":"up__sample","arguments":{"prompt":"hi"}}}`+"\n")
+			var asked map[string]any
+			timeout := time.After(20 * time.Second)
+			for asked == nil {
+				select {
+				case m := <-out:
+					if m["method"] == "sampling/createMessage" && m["id"] != nil {
+						asked = m
+					} else if m["id"] == "s1" {
+						t.Fatalf("the call was answered before the client was asked: %v", m)
+					}
+				case <-timeout:
+					t.Fatal("the client was never asked for a sample")
+				}
+			}
+			id, _ := json.Marshal(asked["id"])
+			fmt.Fprintf(in, `{"jsonrpc":"2.0","id":%s,"result":{"role":"assistant","content":{"type":"text","text":"the sampled answer"},"model":"m"}}`+"\n", id)
+			res, _ := answer(t, out, "s1")["result"].(map[string]any)
+			if b, _ := json.Marshal(res); !strings.Contains(string(b), "the sampled answer") || res["resultType"] != nil {
+				t.Errorf("result = %s; want the client's sample, and no resultType (not of its protocol)", b)
+			}
+			if took := gateway.FastServed() > before; took != fast {
+				t.Errorf("fast path took the call: %v; want %v", took, fast)
+			}
+		})
 	}
 }
