@@ -20,12 +20,13 @@ import (
 // (three tries as a response to a request of its own, then HandleMessage's
 // passes for the method, the protocol generation, _meta and the request),
 // which was half of the gateway's CPU per call (BENCHMARKS.md). The lines
-// that are plain tools/call requests of a 2026-07-28 client — the common
-// case, and a stateless one — are read once here and handed to the same
-// handler mcp-go would call, toolHandler, with the context mcp-go would give
-// it; the answer is decorated as mcp-go decorates it and written. Every
-// other line, and any call with something unusual about it, goes to mcp-go
-// unchanged, through a pipe.
+// that are plain tools/call requests — the common case — are read once here
+// and handed to the same handler mcp-go would call, toolHandler, with the
+// context mcp-go would give it; the answer gets what mcp-go does for the
+// client's protocol generation (decoration for 2026-07-28, the input
+// bridge for 2025-11-25) and is written. Every other line, and any call
+// with something unusual about it, goes to mcp-go unchanged, through a
+// pipe.
 
 // fastMaxCalls bounds the calls one stdio client runs on the fast path at
 // once; beyond it calls go to mcp-go, whose worker pool and queue bound

@@ -25,7 +25,11 @@ func rawStdio(t *testing.T, g *gateway.Gateway, ws string) (in io.Writer, out <-
 	toClient, fromServer := io.Pipe()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- g.ServeStdio(ctx, ws, toServer, fromServer) }()
+	finished := make(chan struct{})
+	go func() {
+		done <- g.ServeStdio(ctx, ws, toServer, fromServer)
+		close(finished)
+	}()
 	lines := make(chan map[string]any, 64)
 	go func() {
 		sc := bufio.NewScanner(toClient)
@@ -43,6 +47,7 @@ func rawStdio(t *testing.T, g *gateway.Gateway, ws string) (in io.Writer, out <-
 		cancel()
 		_ = fromClient.Close()
 		_ = fromServer.Close()
+		<-finished // mcp-go has one stdio session per process: let it go
 	})
 	return fromClient, lines, func() { _ = fromClient.Close() }, done
 }
