@@ -222,10 +222,11 @@ func (f *fastCalls) serve(line []byte) bool {
 }
 
 // fastCall is the request of line m if the fast path runs it: a tools/call
-// with an id, of a tool in the catalog, without a progress token (mcp-go
-// keeps progress in order with the answer), a task, or the retry of a call
-// that asked for input; from a 2026-07-28 client, whose request carries a
-// supported protocol version and its capabilities, or from an earlier one.
+// with an id, of a tool in the catalog, without a task, and not the retry of
+// a call that asked for input; from a 2026-07-28 client, whose request
+// carries a supported protocol version and its capabilities, or from an
+// earlier one. (Progress goes to the client through the session, as on
+// mcp-go's path, whose answers do not wait for it either.)
 // info is the protocol information mcp-go would give the request.
 func (f *fastCalls) fastCall(m *fastLine) (mcp.CallToolRequest, *server.RequestProtocolInfo, bool) {
 	var req mcp.CallToolRequest
@@ -270,15 +271,11 @@ func (f *fastCalls) fastCall(m *fastLine) (mcp.CallToolRequest, *server.RequestP
 
 // fastMeta reads a request's _meta as mcp-go's Meta.UnmarshalJSON does,
 // but the protocol's own keys straight into the types their accessors
-// return (which then need not encode and decode them again). A progress
-// token, or a protocol key of the wrong shape, is not for the fast path:
-// mcp-go answers those.
+// return (which then need not encode and decode them again). A protocol key
+// of the wrong shape is not for the fast path: mcp-go answers those.
 func fastMeta(raw json.RawMessage) (*mcp.Meta, bool) {
 	var fields map[string]json.RawMessage
 	if json.Unmarshal(raw, &fields) != nil || fields == nil {
-		return nil, false
-	}
-	if _, ok := fields["progressToken"]; ok {
 		return nil, false
 	}
 	meta := &mcp.Meta{AdditionalFields: make(map[string]any, len(fields))}
@@ -286,6 +283,11 @@ func fastMeta(raw json.RawMessage) (*mcp.Meta, bool) {
 		var value any
 		var err error
 		switch {
+		case k == "progressToken":
+			if err := json.Unmarshal(v, &meta.ProgressToken); err != nil {
+				return nil, false
+			}
+			continue
 		case string(bytes.TrimSpace(v)) == "null":
 		case k == mcp.MetaKeyProtocolVersion:
 			var version string
