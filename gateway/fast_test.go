@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -75,6 +76,13 @@ func answer(t *testing.T, out <-chan map[string]any, id any) map[string]any {
 // modernMeta is the _meta of a 2026-07-28 request.
 const modernMeta = `"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientInfo":{"name":"raw","version":"1"},"io.modelcontextprotocol/clientCapabilities":{}}`
 
+// fastCase is the params of one tools/call, and whether the fast path
+// takes it.
+type fastCase struct {
+	name, params string
+	fast         bool
+}
+
 // The fast path answers every call it takes exactly as mcp-go does, for
 // clients of both protocol generations: the same JSON-RPC response, field
 // for field, and the same call at the upstream.
@@ -82,10 +90,7 @@ func TestStdioFastPathAnswersAsMCPGo(t *testing.T) {
 	up := upstreamtest.NewServer(upstreamtest.Options{})
 	g := startGateway(t, gateway.Options{Enforcer: blockEcho{seen: make(chan gateway.Call, 100)}}, workspace.Spec{Name: "w", Upstreams: []upstream.Spec{httpUpstream("up", up.ServeHTTP(t))}})
 	defer gateway.SetStdioFastPath(true)
-	cases := []struct {
-		name, params string
-		fast         bool // the fast path takes it
-	}{
+	cases := []fastCase{
 		{"structured content", `"name":"up__add","arguments":{"a":1,"b":2.5}`, true},
 		{"every content kind", `"name":"up__kinds","arguments":{}`, true},
 		{"tool error", `"name":"up__fail","arguments":{"message":"no"}`, true},
@@ -99,38 +104,22 @@ func TestStdioFastPathAnswersAsMCPGo(t *testing.T) {
 		t.Run(gen, func(t *testing.T) {
 			in, out, _, _ := rawStdio(t, g, "w")
 			meta := modernMeta
-			cases := cases
+			cases := slices.Clone(cases)
 			if gen == "2026-07-28" {
 				cases = append(cases,
-					struct {
-						name, params string
-						fast         bool
-					}{"_meta of the request's own", `"name":"up__add","arguments":{"a":1,"b":1},"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientInfo":{"name":"raw","version":"2"},"io.modelcontextprotocol/clientCapabilities":{"elicitation":{},"sampling":{}},"example.com/trace":{"span":"s1","n":[1,2.5]},"example.com/null":null}`, true},
-					struct {
-						name, params string
-						fast         bool
-					}{"malformed client capabilities", `"name":"up__echo","arguments":{"message":"m"},"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientCapabilities":"all"}`, false},
-					struct {
-						name, params string
-						fast         bool
-					}{"unsupported protocol version", `"name":"up__echo","arguments":{"message":"m"},"_meta":{"io.modelcontextprotocol/protocolVersion":"2099-01-01","io.modelcontextprotocol/clientCapabilities":{}}`, false},
-					struct {
-						name, params string
-						fast         bool
-					}{"progress token", `"name":"up__slow","arguments":{"ms":20,"steps":2},"_meta":{"progressToken":"tok","io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientInfo":{"name":"raw","version":"1"},"io.modelcontextprotocol/clientCapabilities":{}}`, true},
+					fastCase{"_meta of the request's own", `"name":"up__add","arguments":{"a":1,"b":1},"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientInfo":{"name":"raw","version":"2"},"io.modelcontextprotocol/clientCapabilities":{"elicitation":{},"sampling":{}},"example.com/trace":{"span":"s1","n":[1,2.5]},"example.com/null":null}`, true},
+					fastCase{"malformed client capabilities", `"name":"up__echo","arguments":{"message":"m"},"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientCapabilities":"all"}`, false},
+					fastCase{"unsupported protocol version", `"name":"up__echo","arguments":{"message":"m"},"_meta":{"io.modelcontextprotocol/protocolVersion":"2099-01-01","io.modelcontextprotocol/clientCapabilities":{}}`, false},
+					fastCase{"progress token", `"name":"up__slow","arguments":{"ms":20,"steps":2},"_meta":{"progressToken":"tok","io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientInfo":{"name":"raw","version":"1"},"io.modelcontextprotocol/clientCapabilities":{}}`, true},
 				)
 			} else {
 				meta = ""
 				fmt.Fprintf(in, `{"jsonrpc":"2.0","id":"init","method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"raw","version":"1"}}}`+"\n")
 				answer(t, out, "init")
 				fmt.Fprintf(in, `{"jsonrpc":"2.0","method":"notifications/initialized"}`+"\n")
-				cases = append(cases, struct {
-					name, params string
-					fast         bool
-				}{"_meta of the request's own", `"name":"up__add","arguments":{"a":1,"b":1},"_meta":{"example.com/trace":{"span":"s1"}}`, true}, struct {
-					name, params string
-					fast         bool
-				}{"progress token", `"name":"up__slow","arguments":{"ms":20,"steps":2},"_meta":{"progressToken":7}`, true})
+				cases = append(cases,
+					fastCase{"_meta of the request's own", `"name":"up__add","arguments":{"a":1,"b":1},"_meta":{"example.com/trace":{"span":"s1"}}`, true},
+					fastCase{"progress token", `"name":"up__slow","arguments":{"ms":20,"steps":2},"_meta":{"progressToken":7}`, true})
 			}
 			n := 0
 			for _, tc := range cases {
