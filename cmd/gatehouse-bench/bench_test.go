@@ -214,12 +214,17 @@ func echo(cl *client.Client, tool string) func(context.Context) error {
 	req.Params.Arguments = map[string]any{"message": "ping"}
 	return func(ctx context.Context) error {
 		res, err := cl.CallTool(ctx, req)
-		if err != nil {
-			return fmt.Errorf("CallTool(%s) = %w", tool, err)
-		}
-		if res.IsError || len(res.Content) != 1 {
-			return fmt.Errorf("CallTool(%s) = %+v; want the echo", tool, res.Content)
-		}
-		return nil
+		return echoed(tool, res, err)
 	}
+}
+
+// echoed checks the answer to an echo call.
+func echoed(tool string, res *mcp.CallToolResult, err error) error {
+	if err != nil {
+		return fmt.Errorf("CallTool(%s) = %w", tool, err)
+	}
+	if res.IsError || len(res.Content) != 1 {
+		return fmt.Errorf("CallTool(%s) = %+v; want the echo", tool, res.Content)
+	}
+	return nil
 }

@@ -165,23 +165,18 @@ func newJudge(b *testing.B, srv *llmjudgetest.Server) *llmjudge.Judge {
 
 // echoJudged returns a function that makes one echo call and checks that
 // it echoed; with distinct, every call's message is new.
+// Without distinct it is echo, so that an A/B of hits against unjudged
+// calls runs the same client code on both sides.
 func echoJudged(cl *client.Client, tool string, distinct bool) func(context.Context) error {
+	if !distinct {
+		return echo(cl, tool)
+	}
 	var seq atomic.Int64
 	return func(ctx context.Context) error {
-		message := "ping"
-		if distinct {
-			message += " " + strconv.FormatInt(seq.Add(1), 10)
-		}
 		req := mcp.CallToolRequest{}
 		req.Params.Name = tool
-		req.Params.Arguments = map[string]any{"message": message}
+		req.Params.Arguments = map[string]any{"message": "ping " + strconv.FormatInt(seq.Add(1), 10)}
 		res, err := cl.CallTool(ctx, req)
-		if err != nil {
-			return fmt.Errorf("CallTool(%s) = %w", tool, err)
-		}
-		if res.IsError || len(res.Content) != 1 {
-			return fmt.Errorf("CallTool(%s) = %+v; want the echo", tool, res.Content)
-		}
-		return nil
+		return echoed(tool, res, err)
 	}
 }
