@@ -296,7 +296,7 @@ func (s *wsServer) finish(ctx context.Context, c *parked) (*mcp.CallToolResult, 
 		return res, nil // the gateway's own: see await
 	}
 	if err != nil {
-		if _, ok := err.(notRun); ok {
+		if errors.As(err, new(notRun)) {
 			return nil, err
 		}
 		if ctx.Err() != nil {
