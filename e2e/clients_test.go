@@ -150,3 +150,23 @@ func resultText(res *mcp.CallToolResult) string {
 	}
 	return s
 }
+
+// eachFace runs f in a subtest for each protocol generation and each face
+// of workspace dev — a stdio gateway of its own, or a client of gw over
+// HTTP — with a connected client and a prefix unique to the subtest.
+func eachFace(t *testing.T, cfg string, gw *httpGateway, f func(t *testing.T, cl *client.Client, prefix string)) {
+	t.Helper()
+	for _, gen := range generations {
+		for _, face := range []string{"stdio", "http"} {
+			t.Run(gen.name+"/"+face, func(t *testing.T) {
+				var cl *client.Client
+				if face == "stdio" {
+					cl = startStdio(t, cfg, "dev", gen).client
+				} else {
+					cl = connectHTTP(t, gw.url("/w/dev/mcp"), gen)
+				}
+				f(t, cl, gen.name+"-"+face)
+			})
+		}
+	}
+}

@@ -70,51 +70,40 @@ func TestJudgeEnforced(t *testing.T) {
 	sandbox := sandboxDir(t)
 	cfg, db := judgeConfig(t, sandbox, judge.URL)
 	httpGW := startHTTP(t, cfg)
-	for _, gen := range generations {
-		for _, face := range []string{"stdio", "http"} {
-			t.Run(gen.name+"/"+face, func(t *testing.T) {
-				var cl *client.Client
-				if face == "stdio" {
-					cl = startStdio(t, cfg, "dev", gen).client
-				} else {
-					cl = connectHTTP(t, httpGW.url("/w/dev/mcp"), gen)
-				}
-				prefix := gen.name + "-" + face
-				before := judge.Count()
+	eachFace(t, cfg, httpGW, func(t *testing.T, cl *client.Client, prefix string) {
+		before := judge.Count()
 
-				important := filepath.Join(sandbox, prefix+"-important.txt")
-				res, err := callTool(t, cl, "fs__write_file", map[string]any{"path": important, "content": "overwritten"})
-				if err != nil {
-					t.Fatalf("write_file: %v", err)
-				}
-				want := `Blocked by policy "protect-notes": it would overwrite a file marked important`
-				if !res.IsError || !strings.HasPrefix(resultText(res), want) {
-					t.Errorf("violating write_file = %q (isError %v); want %q", resultText(res), res.IsError, want)
-				}
-				if _, err := os.Stat(important); !os.IsNotExist(err) {
-					t.Errorf("the blocked call reached the upstream: %s exists (%v)", important, err)
-				}
-
-				plain := filepath.Join(sandbox, prefix+"-plain.txt")
-				res, err = callTool(t, cl, "fs__write_file", map[string]any{"path": plain, "content": "hello"})
-				if err != nil || res.IsError {
-					t.Fatalf("complying write_file = %v, %q; want it run", err, resultText(res))
-				}
-				if data, err := os.ReadFile(plain); err != nil || string(data) != "hello" {
-					t.Errorf("complying write_file wrote %q, %v", data, err)
-				}
-
-				// A read is not in the policy's scope: no request.
-				n := judge.Count()
-				if res, err := callTool(t, cl, "fs__read_text_file", map[string]any{"path": plain}); err != nil || res.IsError {
-					t.Errorf("read_text_file = %v, %v", err, res)
-				}
-				if judge.Count() != n || n-before != 2 {
-					t.Errorf("the judge got %d requests for two writes and %d for a read", n-before, judge.Count()-n)
-				}
-			})
+		important := filepath.Join(sandbox, prefix+"-important.txt")
+		res, err := callTool(t, cl, "fs__write_file", map[string]any{"path": important, "content": "overwritten"})
+		if err != nil {
+			t.Fatalf("write_file: %v", err)
 		}
-	}
+		want := `Blocked by policy "protect-notes": it would overwrite a file marked important`
+		if !res.IsError || !strings.HasPrefix(resultText(res), want) {
+			t.Errorf("violating write_file = %q (isError %v); want %q", resultText(res), res.IsError, want)
+		}
+		if _, err := os.Stat(important); !os.IsNotExist(err) {
+			t.Errorf("the blocked call reached the upstream: %s exists (%v)", important, err)
+		}
+
+		plain := filepath.Join(sandbox, prefix+"-plain.txt")
+		res, err = callTool(t, cl, "fs__write_file", map[string]any{"path": plain, "content": "hello"})
+		if err != nil || res.IsError {
+			t.Fatalf("complying write_file = %v, %q; want it run", err, resultText(res))
+		}
+		if data, err := os.ReadFile(plain); err != nil || string(data) != "hello" {
+			t.Errorf("complying write_file wrote %q, %v", data, err)
+		}
+
+		// A read is not in the policy's scope: no request.
+		n := judge.Count()
+		if res, err := callTool(t, cl, "fs__read_text_file", map[string]any{"path": plain}); err != nil || res.IsError {
+			t.Errorf("read_text_file = %v, %v", err, res)
+		}
+		if judge.Count() != n || n-before != 2 {
+			t.Errorf("the judge got %d requests for two writes and %d for a read", n-before, judge.Count()-n)
+		}
+	})
 	for _, r := range judge.Requests() {
 		if got := r.Header.Get("Authorization"); got != "Bearer "+secretKey {
 			t.Errorf("the judge was asked with Authorization %q; want the key api_key_env names", got)

@@ -54,72 +54,60 @@ func TestPoliciesEnforced(t *testing.T) {
 	sandbox := sandboxDir(t)
 	cfg := policyConfig(t, sandbox)
 	httpGW := startHTTP(t, cfg)
-	for _, gen := range generations {
-		for _, face := range []string{"stdio", "http"} {
-			t.Run(gen.name+"/"+face, func(t *testing.T) {
-				var cl *client.Client
-				if face == "stdio" {
-					cl = startStdio(t, cfg, "dev", gen).client
-				} else {
-					cl = connectHTTP(t, httpGW.url("/w/dev/mcp"), gen)
-				}
-				prefix := gen.name + "-" + face
-
-				// Blocked: the file is never written.
-				secretFile := filepath.Join(sandbox, prefix+"-secret.txt")
-				res, err := callTool(t, cl, "fs__write_file", map[string]any{"path": secretFile, "content": "aws_access_key_id = AKIAIOSFODNN7EXAMPLE"})
-				if err != nil {
-					t.Fatalf("write_file with a secret: %v", err)
-				}
-				want := `Blocked by policy "no-secrets-out": Secrets must not leave through tool arguments.`
-				if !res.IsError || resultText(res) != want {
-					t.Errorf("write_file with a secret = %q (isError %v); want isError and %q", resultText(res), res.IsError, want)
-				}
-				if id := verdictID(res); len(id) != 26 {
-					t.Errorf("blocked result _meta verdict id = %q; want a ULID", id)
-				}
-				if _, err := os.Stat(secretFile); !os.IsNotExist(err) {
-					t.Errorf("blocked write_file reached the upstream: %s exists (%v)", secretFile, err)
-				}
-
-				// Redacted: the file holds the redacted text; warned.
-				noteFile := filepath.Join(sandbox, prefix+"-note.txt")
-				res, err = callTool(t, cl, "fs__write_file", map[string]any{"path": noteFile, "content": "caller ssn 123-45-6789, call back"})
-				if err != nil || res.IsError {
-					t.Fatalf("write_file with an SSN = %v, %q; want it written", err, resultText(res))
-				}
-				data, err := os.ReadFile(noteFile)
-				if err != nil {
-					t.Fatalf("redacted write_file did not reach the upstream: %v", err)
-				}
-				if got := string(data); got != "caller ssn [REDACTED], call back" {
-					t.Errorf("upstream wrote %q; want the SSN redacted", got)
-				}
-				if w := warnings(res); !strings.Contains(w, "note-writes") || !strings.Contains(w, "reviewed weekly") {
-					t.Errorf("result _meta warnings = %s; want the note-writes warning", w)
-				}
-
-				// Approval required: not run.
-				moved := filepath.Join(sandbox, prefix+"-moved.txt")
-				res, err = callTool(t, cl, "fs__move_file", map[string]any{"source": noteFile, "destination": moved})
-				if err != nil {
-					t.Fatalf("move_file: %v", err)
-				}
-				if !res.IsError || !strings.Contains(resultText(res), `Policy "approve-moves" requires approval`) {
-					t.Errorf("move_file = %q; want a tool error saying approval is required", resultText(res))
-				}
-				if _, err := os.Stat(moved); !os.IsNotExist(err) {
-					t.Errorf("move_file needing approval reached the upstream: %s exists", moved)
-				}
-
-				// Allowed, and nothing in the way.
-				res, err = callTool(t, cl, "fs__read_text_file", map[string]any{"path": noteFile})
-				if err != nil || res.IsError || !strings.Contains(resultText(res), "[REDACTED]") {
-					t.Errorf("read_text_file = %v, %q; want the redacted note", err, resultText(res))
-				}
-			})
+	eachFace(t, cfg, httpGW, func(t *testing.T, cl *client.Client, prefix string) {
+		// Blocked: the file is never written.
+		secretFile := filepath.Join(sandbox, prefix+"-secret.txt")
+		res, err := callTool(t, cl, "fs__write_file", map[string]any{"path": secretFile, "content": "aws_access_key_id = AKIAIOSFODNN7EXAMPLE"})
+		if err != nil {
+			t.Fatalf("write_file with a secret: %v", err)
 		}
-	}
+		want := `Blocked by policy "no-secrets-out": Secrets must not leave through tool arguments.`
+		if !res.IsError || resultText(res) != want {
+			t.Errorf("write_file with a secret = %q (isError %v); want isError and %q", resultText(res), res.IsError, want)
+		}
+		if id := verdictID(res); len(id) != 26 {
+			t.Errorf("blocked result _meta verdict id = %q; want a ULID", id)
+		}
+		if _, err := os.Stat(secretFile); !os.IsNotExist(err) {
+			t.Errorf("blocked write_file reached the upstream: %s exists (%v)", secretFile, err)
+		}
+
+		// Redacted: the file holds the redacted text; warned.
+		noteFile := filepath.Join(sandbox, prefix+"-note.txt")
+		res, err = callTool(t, cl, "fs__write_file", map[string]any{"path": noteFile, "content": "caller ssn 123-45-6789, call back"})
+		if err != nil || res.IsError {
+			t.Fatalf("write_file with an SSN = %v, %q; want it written", err, resultText(res))
+		}
+		data, err := os.ReadFile(noteFile)
+		if err != nil {
+			t.Fatalf("redacted write_file did not reach the upstream: %v", err)
+		}
+		if got := string(data); got != "caller ssn [REDACTED], call back" {
+			t.Errorf("upstream wrote %q; want the SSN redacted", got)
+		}
+		if w := warnings(res); !strings.Contains(w, "note-writes") || !strings.Contains(w, "reviewed weekly") {
+			t.Errorf("result _meta warnings = %s; want the note-writes warning", w)
+		}
+
+		// Approval required: not run.
+		moved := filepath.Join(sandbox, prefix+"-moved.txt")
+		res, err = callTool(t, cl, "fs__move_file", map[string]any{"source": noteFile, "destination": moved})
+		if err != nil {
+			t.Fatalf("move_file: %v", err)
+		}
+		if !res.IsError || !strings.Contains(resultText(res), `Policy "approve-moves" requires approval`) {
+			t.Errorf("move_file = %q; want a tool error saying approval is required", resultText(res))
+		}
+		if _, err := os.Stat(moved); !os.IsNotExist(err) {
+			t.Errorf("move_file needing approval reached the upstream: %s exists", moved)
+		}
+
+		// Allowed, and nothing in the way.
+		res, err = callTool(t, cl, "fs__read_text_file", map[string]any{"path": noteFile})
+		if err != nil || res.IsError || !strings.Contains(resultText(res), "[REDACTED]") {
+			t.Errorf("read_text_file = %v, %q; want the redacted note", err, resultText(res))
+		}
+	})
 }
 
 func verdictID(res *mcp.CallToolResult) string {
