@@ -312,10 +312,12 @@ func fastMeta(raw json.RawMessage) (*mcp.Meta, bool) {
 	return meta, true
 }
 
-// validID is a JSON-RPC request id: a string or a number.
+// validID is a JSON-RPC request id: a string or a number. (Not null:
+// mcp-go takes a request with a null id for a notification and does not
+// answer it, so the fast path must not run it either.)
 func validID(id json.RawMessage) bool {
 	id = bytes.TrimSpace(id)
-	if len(id) == 0 {
+	if len(id) == 0 || string(id) == "null" {
 		return false
 	}
 	if id[0] == '"' {

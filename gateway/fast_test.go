@@ -159,19 +159,24 @@ func TestStdioFastPathAnswersAsMCPGo(t *testing.T) {
 }
 
 // Calls the fast path does not take go to mcp-go and are answered as
-// before: a task, a call without an id.
+// before: a task, a call without an id or with a null one (which mcp-go
+// neither runs nor answers).
 func TestStdioFastPathPassesTheRestOn(t *testing.T) {
 	up := upstreamtest.NewServer(upstreamtest.Options{})
 	g := startGateway(t, gateway.Options{}, workspace.Spec{Name: "w", Upstreams: []upstream.Spec{httpUpstream("up", up.ServeHTTP(t))}})
 	in, out, _, _ := rawStdio(t, g, "w")
 	before := gateway.FastServed()
-	fmt.Fprintf(in, `{"jsonrpc":"2.0","method":"tools/call","params":{"name":"up__echo","arguments":{"message":"m"},%s}}`+"\n", modernMeta)
+	fmt.Fprintf(in, `{"jsonrpc":"2.0","method":"tools/call","params":{"name":"up__add","arguments":{"a":1,"b":2},%s}}`+"\n", modernMeta)
+	fmt.Fprintf(in, `{"jsonrpc":"2.0","id":null,"method":"tools/call","params":{"name":"up__add","arguments":{"a":1,"b":2},%s}}`+"\n", modernMeta)
 	fmt.Fprintf(in, `{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"up__echo","arguments":{"message":"m"},"task":{"ttl":1000}}}`+"\n")
 	if a := answer(t, out, 2); a["result"] == nil && a["error"] == nil {
 		t.Errorf("call with a task = %v; want mcp-go's answer", a)
 	}
 	if gateway.FastServed() != before {
 		t.Errorf("the fast path took %d of these calls; want none", gateway.FastServed()-before)
+	}
+	if n := up.Calls.CallCount("add"); n != 0 {
+		t.Errorf("the upstream ran %d calls that had no id to answer; want none", n)
 	}
 }
 
