@@ -207,8 +207,10 @@ func serveStdio(ctx context.Context, log *slog.Logger, g *gateway.Gateway, name 
 	signal.Ignore(syscall.SIGPIPE)
 	listenCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancel()
+	stdin, restore := pollable(os.Stdin)
+	defer restore()
 	done := make(chan error, 1)
-	go func() { done <- g.ServeStdio(listenCtx, name, os.Stdin, os.Stdout) }()
+	go func() { done <- g.ServeStdio(listenCtx, name, stdin, os.Stdout) }()
 	log.Info("serving over stdio", "workspace", name)
 	select {
 	case err := <-done:
