@@ -13,6 +13,7 @@ import (
 // binaries are the programs the paths run.
 type binaries struct {
 	gatehouse   string
+	compare     string // the second gatehouse of -compare, if any
 	stdioServer string
 	self        string // this program: the HTTP upstream and the forwarder
 }
@@ -25,8 +26,13 @@ const (
 
 // prepareBinaries builds into dir what cfg does not name.
 func prepareBinaries(ctx context.Context, cfg config, dir string, log io.Writer) (binaries, error) {
-	bins := binaries{gatehouse: cfg.gatehouse, stdioServer: cfg.stdioServer}
+	bins := binaries{gatehouse: cfg.gatehouse, compare: cfg.compare, stdioServer: cfg.stdioServer}
 	var err error
+	if bins.compare != "" {
+		if _, err := exec.LookPath(bins.compare); err != nil {
+			return bins, fmt.Errorf("-compare: %w", err)
+		}
+	}
 	if bins.self, err = os.Executable(); err != nil {
 		return bins, err
 	}

@@ -115,7 +115,7 @@ func (e *environment) openTransport(ctx context.Context, p path, ep *endpoint) (
 			return nil, err
 		}
 		args := []string{"serve", "--config", cfgFile, "--workspace", benchWorkspace, "--log-level", "warn"}
-		return transport.NewStdioWithOptions(e.bins.gatehouse, nil, args, start), nil
+		return transport.NewStdioWithOptions(e.gatehouseOf(p), nil, args, start), nil
 	case transportHTTP:
 		up, err := e.startHTTPUpstream(ctx)
 		if err != nil {
@@ -169,6 +169,14 @@ func stderrOf(cl *client.Client) string {
 	case <-time.After(200 * time.Millisecond):
 	}
 	return ""
+}
+
+// gatehouseOf is the gatehouse binary of gateway path p.
+func (e *environment) gatehouseOf(p path) string {
+	if p.route == compared {
+		return e.bins.compare
+	}
+	return e.bins.gatehouse
 }
 
 // writeConfig writes path p's gatehouse config with one workspace whose
@@ -269,7 +277,7 @@ func (e *environment) startHTTPMiddle(ctx context.Context, on path, upstreamURL 
 		if err != nil {
 			return nil, "", err
 		}
-		cmd = exec.Command(e.bins.gatehouse, "serve", "--config", cfgFile, "--http", addr, "--log-level", "warn")
+		cmd = exec.Command(e.gatehouseOf(on), "serve", "--config", cfgFile, "--http", addr, "--log-level", "warn")
 	}
 	p, err := e.start(cmd)
 	if err != nil {

@@ -65,6 +65,7 @@ type config struct {
 	forwarder        bool          // also measure the byte forwarder
 	upstreamProtocol string        // protocol: of the gateway's upstream, or "" for its default
 	policies         string        // YAML put at the top of the gateway's config: include:, policies:
+	compare          string        // a second gatehouse binary, measured against the first, or ""
 	judge            time.Duration // with a judge answering after this long, or 0
 	judgeN           int           // sequential judged calls with new arguments
 	burst            int           // concurrent judged calls of the burst
@@ -130,6 +131,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	transports := fs.String("transport", "stdio,http", "comma-separated transports to measure: stdio, http")
 	upstreamProto := fs.String("upstream-protocol", "", "protocol the gateway speaks to the upstream: modern or legacy (default: the config's default)")
 	fs.StringVar(&cfg.gatehouse, "gatehouse", "", "gatehouse binary to measure (default: build ./cmd/gatehouse)")
+	fs.StringVar(&cfg.compare, "compare", "", "a second gatehouse binary (B) to measure on every unjudged gateway path, alternating with the first (A) within each round, with ratios B ÷ A")
 	fs.StringVar(&cfg.stdioServer, "stdioserver", "", "stdio test server binary (default: build upstream/upstreamtest/testdata/stdioserver)")
 	fs.BoolVar(&cfg.markdown, "markdown", false, "print the table as Markdown")
 	policiesFile := fs.String("policies", "", "YAML file of top-level config keys (include:, policies:) for the gateway's config")
@@ -198,6 +200,22 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	return cfg, nil
 }
 
+// measuringOrder is the order in which round measures paths: as listed,
+// except that on even rounds a compared gateway goes before the gateway it
+// is compared with, so that neither always runs on a machine warmed by the
+// other.
+func measuringOrder(paths []path, round int) []path {
+	order := slices.Clone(paths)
+	if round%2 == 0 {
+		for i := 1; i < len(order); i++ {
+			if order[i].route == compared && order[i-1].route == gateway {
+				order[i-1], order[i] = order[i], order[i-1]
+			}
+		}
+	}
+	return order
+}
+
 // run prepares the binaries, measures every path and prints the report.
 func run(ctx context.Context, cfg config, stdout, stderr io.Writer) error {
 	dir, err := os.MkdirTemp("", "gatehouse-bench-")
@@ -221,8 +239,8 @@ func run(ctx context.Context, cfg config, stdout, stderr io.Writer) error {
 	rep := report{cfg: cfg, cpus: runtime.NumCPU(), procs: runtime.GOMAXPROCS(0), runs: map[path][]result{}}
 	for _, proto := range cfg.protocols {
 		for _, tr := range cfg.transports {
-			for _, via := range []route{direct, forwarder, gateway} {
-				if via == forwarder && !cfg.forwarder {
+			for _, via := range []route{direct, forwarder, gateway, compared} {
+				if via == forwarder && !cfg.forwarder || via == compared && cfg.compare == "" {
 					continue
 				}
 				rep.paths = append(rep.paths, path{transport: tr, route: via, protocol: proto})
@@ -236,7 +254,7 @@ func run(ctx context.Context, cfg config, stdout, stderr io.Writer) error {
 	}
 	started := time.Now()
 	for round := 1; round <= cfg.rounds; round++ {
-		for _, p := range rep.paths {
+		for _, p := range measuringOrder(rep.paths, round) {
 			fmt.Fprintf(stderr, "round %d/%d: measuring %s ...\n", round, cfg.rounds, p)
 			res, err := env.measure(ctx, p, cfg)
 			if err != nil {

@@ -20,9 +20,10 @@ const (
 	direct    route = iota // nothing: the client talks to the upstream
 	forwarder              // a byte forwarder (see forwardCommand)
 	gateway                // the gatehouse binary
+	compared               // the second gatehouse binary of -compare
 )
 
-func (r route) String() string { return [...]string{"direct", "forwarder", "gateway"}[r] }
+func (r route) String() string { return [...]string{"direct", "forwarder", "gateway", "gateway B"}[r] }
 
 // protocol is the MCP protocol generation the client speaks.
 type protocol int

@@ -100,11 +100,16 @@ func (r report) ratio(p path, col column) (float64, bool) {
 	return r.perRound(p, base(p), col, func(a, b float64) float64 { return a / b })
 }
 
-// base is what path p is compared with: the direct path, or for a judged
-// path the same gateway path unjudged.
+// base is what path p is compared with: the direct path, for a judged
+// path the same gateway path unjudged, and for the compared gateway the
+// first one.
 func base(p path) path {
-	if p.judge != unjudged {
+	switch {
+	case p.judge != unjudged:
 		return judgeBase(p)
+	case p.route == compared:
+		p.route = gateway
+		return p
 	}
 	p.route = direct
 	return p
@@ -113,9 +118,15 @@ func base(p path) path {
 // perRound is the median over the rounds of f(col on p, col on b), each
 // round's run of p against the same round's run of b.
 func (r report) perRound(p, b path, col column, f func(a, b float64) float64) (float64, bool) {
+	vs := r.rounds(p, b, col, f)
+	return median(vs), len(vs) > 0
+}
+
+// rounds is f(col on p, col on b) of every round, sorted.
+func (r report) rounds(p, b path, col column, f func(a, b float64) float64) []float64 {
 	ps, bs := r.runs[p], r.runs[b]
-	if len(ps) == 0 || len(ps) != len(bs) {
-		return 0, false
+	if len(ps) != len(bs) {
+		return nil
 	}
 	vs := make([]float64, 0, len(ps))
 	for i := range ps {
@@ -125,7 +136,8 @@ func (r report) perRound(p, b path, col column, f func(a, b float64) float64) (f
 			vs = append(vs, f(v, w))
 		}
 	}
-	return median(vs), len(vs) > 0
+	slices.Sort(vs)
+	return vs
 }
 
 func (r report) print(w io.Writer) {
@@ -150,7 +162,41 @@ func (r report) print(w io.Writer) {
 	r.table(w, cols[cpu:])
 	fmt.Fprintln(w)
 	r.verdict(w, cols)
+	r.compareVerdict(w, cols)
 	r.judgeVerdict(w, cols)
+}
+
+// compareVerdict prints, for every compared gateway path, B ÷ A of the
+// p50, the throughput at the highest concurrency and the CPU per call:
+// the median of the rounds' ratios and their range.
+func (r report) compareVerdict(w io.Writer, cols []column) {
+	if r.cfg.compare == "" {
+		return
+	}
+	top := fmt.Sprintf("calls/s c=%d", slices.Max(r.cfg.concurrency))
+	shown := []string{"p50", top, "total"}
+	for _, p := range r.paths {
+		if p.route != compared {
+			continue
+		}
+		var parts []string
+		for _, name := range shown {
+			i := slices.IndexFunc(cols, func(c column) bool { return c.name == name })
+			if i < 0 {
+				continue
+			}
+			vs := r.rounds(p, base(p), cols[i], func(a, b float64) float64 { return a / b })
+			if len(vs) == 0 {
+				continue
+			}
+			label := name
+			if name == "total" {
+				label = "CPU/call"
+			}
+			parts = append(parts, fmt.Sprintf("%s %.3f [%.3f, %.3f]", label, median(vs), vs[0], vs[len(vs)-1]))
+		}
+		fmt.Fprintf(w, "%s ÷ gateway (%s) over %d rounds, median [min, max]: %s\n", p, r.cfg.compare, len(r.runs[p]), strings.Join(parts, "; "))
+	}
 }
 
 // table prints cols of every path, and the ratios after each gateway path.
@@ -170,8 +216,11 @@ func (r report) table(w io.Writer, cols []column) {
 	// tabwriter aligns every column right: pad the names so that they read
 	// left-aligned.
 	ratioName := func(p path) string {
-		if p.judge != unjudged {
+		switch {
+		case p.judge != unjudged:
 			return "  ÷ unjudged"
+		case p.route == compared:
+			return "  ÷ gateway"
 		}
 		return "  ÷ direct"
 	}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -80,6 +81,67 @@ func TestParseTracesAndCharge(t *testing.T) {
 		layer, kind := s.charge()
 		if got := (charge{s.side, layer, kind, s.value}); got != want[i] {
 			t.Errorf("sample %d = %+v; want %+v", i, got, want[i])
+		}
+	}
+}
+
+// On even rounds the compared gateway is measured before the gateway it is
+// compared with; everything else keeps its place.
+func TestMeasuringOrder(t *testing.T) {
+	paths := []path{
+		{transport: transportStdio, route: direct},
+		{transport: transportStdio, route: gateway},
+		{transport: transportStdio, route: compared},
+		{transport: transportHTTP, route: direct},
+		{transport: transportHTTP, route: gateway},
+		{transport: transportHTTP, route: compared},
+	}
+	routes := func(ps []path) []route {
+		var rs []route
+		for _, p := range ps {
+			rs = append(rs, p.route)
+		}
+		return rs
+	}
+	if got, want := routes(measuringOrder(paths, 1)), routes(paths); !slices.Equal(got, want) {
+		t.Errorf("round 1 order = %v; want %v", got, want)
+	}
+	want := []route{direct, compared, gateway, direct, compared, gateway}
+	if got := routes(measuringOrder(paths, 2)); !slices.Equal(got, want) {
+		t.Errorf("round 2 order = %v; want %v", got, want)
+	}
+	if paths[1].route != gateway {
+		t.Error("measuringOrder changed its argument")
+	}
+}
+
+// -compare prints B ÷ A per round: the median and the range, against the
+// same round's first gateway.
+func TestCompareVerdict(t *testing.T) {
+	cfg := config{compare: "/bin/gh-b", concurrency: []int{1, 16}, n: 10, duration: time.Second, rounds: 3}
+	a := path{transport: transportStdio, route: gateway}
+	b := path{transport: transportStdio, route: compared}
+	res := func(p50 time.Duration, calls int) result {
+		return result{
+			latency:    latencies{p50: p50, p99: 2 * p50},
+			throughput: []throughput{{calls: calls, elapsed: time.Second}, {calls: calls, elapsed: time.Second}},
+			cpu:        map[string]time.Duration{roleGateway: 100 * time.Microsecond},
+		}
+	}
+	rep := report{cfg: cfg, paths: []path{a, b}, runs: map[path][]result{
+		// A's p50 drifts between rounds; B is 10, 20 and 30 % slower than
+		// the A of its round.
+		a: {res(100*time.Microsecond, 1000), res(200*time.Microsecond, 1000), res(400*time.Microsecond, 1000)},
+		b: {res(110*time.Microsecond, 1000), res(240*time.Microsecond, 900), res(520*time.Microsecond, 800)},
+	}}
+	if base(b) != a {
+		t.Fatalf("base(%v) = %v; want %v", b, base(b), a)
+	}
+	var out strings.Builder
+	rep.compareVerdict(&out, rep.columns())
+	for _, want := range []string{"p50 1.200 [1.100, 1.300]", "calls/s c=16 0.900 [0.800, 1.000]", "CPU/call 1.000 [1.000, 1.000]", "over 3 rounds"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("compare verdict %q lacks %q", out.String(), want)
 		}
 	}
 }

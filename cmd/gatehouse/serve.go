@@ -280,7 +280,7 @@ func newEnforcer(cfg *Config, log *slog.Logger, prev *gateway.Policies, verdicts
 	}
 	return &gateway.Policies{
 		Engine: engine, ScanOutput: cfg.ScanOutputWorkspaces(), Logger: log,
-		Recorder: verdicts, AuditRequired: cfg.AuditRequired(),
+		Recorder: recorder(verdicts, log), AuditRequired: cfg.AuditRequired(),
 		Approvals:        approvals,
 		ApprovalTimeout:  time.Duration(cfg.Approval.Timeout),
 		ApprovalLifetime: time.Duration(cfg.Approval.Lifetime),
