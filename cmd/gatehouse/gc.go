@@ -70,4 +70,3 @@ func tuneGC(ctx context.Context, getenv func(string) string) {
 		}
 	}()
 }
-
