@@ -13,9 +13,9 @@ import (
 // cycle paying its fixed cost (stopping the world twice, starting a mark
 // worker per core, scanning every goroutine's stack) for little garbage.
 // Letting the heap grow to five times its live size instead of twice cut
-// the gateway's CPU per call by 8 % over stdio and 13 % over HTTP, and
-// raised throughput at 16 concurrent calls by 13 % and 21 %, for a peak of
-// about 40 MB resident (BENCHMARKS.md, "Garbage collection").
+// the gateway's own CPU per call by 22 % over stdio and 17 % over HTTP, and
+// raised throughput at 16 concurrent calls by 21 % and 16 %, for a peak of
+// about 40 MB resident instead of 30 (BENCHMARKS.md, "Garbage collection").
 //
 // A large live heap — a verdict log that cannot be written keeps its
 // records in memory, up to a gigabyte — goes back to GOGC=100, so that the
