@@ -7,8 +7,8 @@ import (
 )
 
 // TestImportGraph pins the direction of imports between Gatehouse's
-// packages (DESIGN §2): cmd → gateway → workspace → upstream, and
-// gateway, workspace, llmjudge, audit → policy.
+// packages (DESIGN §2): cmd → gateway → workspace → upstream, gateway →
+// enforce, and gateway, enforce, workspace, llmjudge, audit → policy.
 func TestImportGraph(t *testing.T) {
 	const mod = "github.com/gatehouse-mcp/gatehouse/"
 	out, err := exec.Command("go", "list", "-deps=false", "-f", `{{.ImportPath}}{{range .Imports}} {{.}}{{end}}`, "./...").Output()
@@ -26,6 +26,7 @@ func TestImportGraph(t *testing.T) {
 		"upstream":  {mod + "policy", mod + "gateway", mod + "workspace", mod + "cmd", mod + "audit", mod + "llmjudge"},
 		"workspace": {mod + "gateway", mod + "cmd"},
 		"gateway":   {mod + "cmd", mod + "audit", mod + "llmjudge"},
+		"enforce":   {mod + "gateway", mod + "cmd", mod + "audit", mod + "llmjudge", mod + "workspace", mod + "upstream", "net/http", "github.com/spf13/"},
 		"llmjudge":  {mod + "gateway", mod + "workspace", mod + "upstream", mod + "audit", mod + "cmd"},
 		"audit":     {mod + "gateway", mod + "workspace", mod + "upstream", mod + "llmjudge", mod + "cmd"},
 	}

@@ -13,6 +13,7 @@ import (
 	"github.com/mark3labs/mcp-go/client"
 	"github.com/mark3labs/mcp-go/mcp"
 
+	"github.com/gatehouse-mcp/gatehouse/enforce"
 	"github.com/gatehouse-mcp/gatehouse/gateway"
 	"github.com/gatehouse-mcp/gatehouse/policy"
 	"github.com/gatehouse-mcp/gatehouse/upstream"
@@ -100,7 +101,7 @@ func approvalGateway(t *testing.T, timeout time.Duration) (*gateway.Gateway, *up
 		t.Fatal(err)
 	}
 	recs := &records{}
-	enf := &gateway.Policies{Engine: engine, Recorder: recs, Logger: testLogger(t), ApprovalTimeout: timeout}
+	enf := &enforce.Enforcer{Engine: engine, Recorder: recs, Logger: testLogger(t), ApprovalTimeout: timeout}
 	up := upstreamtest.NewServer(upstreamtest.Options{})
 	g := startGateway(t, gateway.Options{Enforcer: enf, User: "ada"}, workspace.Spec{Name: "w", Upstreams: []upstream.Spec{httpUpstream("up", up.ServeHTTP(t))}})
 	return g, up, recs
@@ -286,7 +287,7 @@ func TestApprovalForgeryRefused(t *testing.T) {
 			return
 		}
 		meta, _ := res["_meta"].(map[string]any)
-		id, _ := meta[gateway.MetaVerdict].(string)
+		id, _ := meta[enforce.MetaVerdict].(string)
 		if rec := recs.byID(t, id); rec.Verdict.Decision != policy.DecisionBlock || !strings.Contains(rec.Verdict.Reason, "gateway") {
 			t.Errorf("%s: record %s %q; want a refusal recorded", name, rec.Verdict.Decision, rec.Verdict.Reason)
 		}

@@ -400,7 +400,7 @@ func (f *fastCalls) call(ctx context.Context, req mcp.CallToolRequest) (res *mcp
 	}()
 	res, err = f.s.toolHandler(req.Params.Name)(ctx, req)
 	if errors.Is(err, server.ErrToolNotFound) {
-		f.s.refuse(ctx, req.Params.Name, &req, "the workspace has no tool of that name")
+		f.s.refuse(ctx, req.Params.Name, &req, "", "the workspace has no tool of that name")
 	}
 	return res, err
 }

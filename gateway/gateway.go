@@ -1,3 +1,8 @@
+// Package gateway is Gatehouse's downstream face: one MCP server per
+// workspace, served over stdio or streamable HTTP, that passes tools,
+// prompts, resources, completions, logging and progress through to the
+// workspace's upstreams — and sends every tools/call through the
+// enforcement step (package enforce) before it is forwarded.
 package gateway
 
 import (
@@ -8,6 +13,7 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"github.com/gatehouse-mcp/gatehouse/enforce"
 	"github.com/gatehouse-mcp/gatehouse/upstream"
 	"github.com/gatehouse-mcp/gatehouse/workspace"
 	"github.com/mark3labs/mcp-go/mcp"
@@ -22,8 +28,9 @@ type Options struct {
 	// User is who the gateway acts for over stdio (the --user flag, or the
 	// OS user).
 	User string
-	// Enforcer decides every tools/call; nil means AllowAll.
-	Enforcer Enforcer
+	// Enforcer decides every tools/call; nil allows every call and
+	// records none.
+	Enforcer *enforce.Enforcer
 	// HTTP configures the streamable HTTP face.
 	HTTP HTTPOptions
 }
@@ -33,7 +40,7 @@ type Options struct {
 type Gateway struct {
 	opts     Options
 	log      *slog.Logger
-	enforcer atomic.Pointer[Enforcer]
+	enforcer atomic.Pointer[enforce.Enforcer]
 	calls    callTracker
 
 	mu      sync.RWMutex
@@ -53,11 +60,7 @@ func New(specs []workspace.Spec, opts Options) *Gateway {
 		opts.Version = "dev"
 	}
 	g := &Gateway{opts: opts, log: opts.Logger, servers: map[string]*wsServer{}}
-	e := opts.Enforcer
-	if e == nil {
-		e = AllowAll{}
-	}
-	g.enforcer.Store(&e)
+	g.SetEnforcer(opts.Enforcer)
 	for _, spec := range specs {
 		g.servers[spec.Name] = g.newServer(spec)
 		g.order = append(g.order, spec.Name)
@@ -81,14 +84,15 @@ func (g *Gateway) newServer(spec workspace.Spec) *wsServer {
 	return s
 }
 
-func (g *Gateway) currentEnforcer() Enforcer { return *g.enforcer.Load() }
+func (g *Gateway) currentEnforcer() *enforce.Enforcer { return g.enforcer.Load() }
 
-// SetEnforcer replaces the enforcement step for calls that start from now.
-func (g *Gateway) SetEnforcer(e Enforcer) {
+// SetEnforcer replaces the enforcement step for calls that start from now;
+// nil allows every call and records none.
+func (g *Gateway) SetEnforcer(e *enforce.Enforcer) {
 	if e == nil {
-		e = AllowAll{}
+		e = &enforce.Enforcer{}
 	}
-	g.enforcer.Store(&e)
+	g.enforcer.Store(e)
 }
 
 // Start connects every workspace's upstreams in the background.

@@ -13,7 +13,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gatehouse-mcp/gatehouse/enforce"
 	"github.com/gatehouse-mcp/gatehouse/gateway"
+	"github.com/gatehouse-mcp/gatehouse/policy"
 	"github.com/gatehouse-mcp/gatehouse/upstream"
 	"github.com/gatehouse-mcp/gatehouse/upstream/upstreamtest"
 	"github.com/gatehouse-mcp/gatehouse/workspace"
@@ -531,48 +533,64 @@ func TestHTTPGuards(t *testing.T) {
 	}
 }
 
-// blockEcho is an Enforcer that blocks one tool, to show the seam is on the
-// path of every call.
-type blockEcho struct{ seen chan gateway.Call }
-
-func (b blockEcho) Enforce(ctx context.Context, c gateway.Call) gateway.Verdict {
-	b.seen <- c
-	if c.Tool == "echo" {
-		return gateway.Verdict{Message: `Blocked by policy "no-echo": echo is not allowed.`, Meta: map[string]any{gateway.MetaVerdict: "v1"}}
+// blockEcho is an enforcer whose one policy blocks the upstream's echo, to
+// show the seam is on the path of every call; its records say what it saw.
+func blockEcho(t *testing.T) (*enforce.Enforcer, *records) {
+	t.Helper()
+	engine, err := policy.NewEngine(policy.Set{Global: []policy.Policy{
+		{Name: "no-echo", Enabled: true, Strict: true, Tools: []string{"echo"}, Action: policy.ActionBlock, Message: "echo is not allowed."},
+	}}, policy.Options{})
+	if err != nil {
+		t.Fatal(err)
 	}
-	return gateway.Verdict{Allow: true}
+	recs := &records{}
+	return &enforce.Enforcer{Engine: engine, Recorder: recs, Logger: testLogger(t)}, recs
 }
 
 func TestEnforcerSeesEveryCall(t *testing.T) {
 	up := upstreamtest.NewServer(upstreamtest.Options{})
-	e := blockEcho{seen: make(chan gateway.Call, 10)}
+	e, recs := blockEcho(t)
 	g := startGateway(t, gateway.Options{Enforcer: e, User: "ada"}, workspace.Spec{Name: "w", Upstreams: []upstream.Spec{httpUpstream("up", up.ServeHTTP(t))}})
 	c, _ := connectStdio(t, g, "w", legacy)
 	res := call(t, c, "up__echo", map[string]any{"message": "x"})
-	seen := <-e.seen
+	id, _ := res.Meta.AdditionalFields[enforce.MetaVerdict].(string)
+	seen := recs.byID(t, id).Call
 	if seen.Workspace != "w" || seen.Upstream != "up" || seen.Tool != "echo" || seen.Exposed != "up__echo" || seen.User != "ada" || seen.Client != "gateway-test" || string(seen.Arguments) != `{"message":"x"}` {
-		t.Errorf("Enforce saw %+v", seen)
+		t.Errorf("the enforcer saw %+v", seen)
 	}
-	if !res.IsError || !strings.Contains(text(res), `policy "no-echo"`) || res.Meta == nil || res.Meta.AdditionalFields[gateway.MetaVerdict] != "v1" {
+	if !res.IsError || text(res) != `Blocked by policy "no-echo": echo is not allowed.` {
 		t.Errorf("blocked call = %+v; want isError, the message and the verdict id in _meta", res)
 	}
 	if n := up.Calls.CallCount("echo"); n != 0 {
 		t.Errorf("a blocked call reached the upstream %d times", n)
 	}
-	if got := text(call(t, c, "up__add", map[string]any{"a": 1, "b": 1})); got != "2" {
+	res = call(t, c, "up__add", map[string]any{"a": 1, "b": 1})
+	if got := text(res); got != "2" {
 		t.Errorf("allowed call = %q", got)
 	}
-	<-e.seen
+	id, _ = res.Meta.AdditionalFields[enforce.MetaVerdict].(string)
+	if rec := recs.byID(t, id); rec.Call.Tool != "add" || rec.Upstream != policy.UpstreamOK {
+		t.Errorf("allowed call's record = %+v; want add, run", rec)
+	}
 }
 
-// panicEcho is an Enforcer that panics on one tool.
-type panicEcho struct{}
+// panicJudge is a judge with a bug: it panics.
+type panicJudge struct{}
 
-func (panicEcho) Enforce(ctx context.Context, c gateway.Call) gateway.Verdict {
-	if c.Tool == "echo" {
-		panic("enforcer bug")
+func (panicJudge) Judge(context.Context, policy.JudgeRequest) (policy.JudgeAnswer, error) {
+	panic("judge bug")
+}
+
+// panicEcho is an enforcer whose judge panics on the echo tool.
+func panicEcho(t *testing.T) *enforce.Enforcer {
+	t.Helper()
+	engine, err := policy.NewEngine(policy.Set{Global: []policy.Policy{
+		{Name: "judged-echo", Enabled: true, Strict: true, Tools: []string{"echo"}, Rules: "Echo only kind words."},
+	}}, policy.Options{Judge: panicJudge{}})
+	if err != nil {
+		t.Fatal(err)
 	}
-	return gateway.Verdict{Allow: true}
+	return &enforce.Enforcer{Engine: engine}
 }
 
 func first[A, B any](a A, _ B) A { return a }
@@ -581,7 +599,7 @@ func first[A, B any](a A, _ B) A { return a }
 // call does not reach the upstream.
 func TestEnforcerPanicFailsTheCallOnly(t *testing.T) {
 	up := upstreamtest.NewServer(upstreamtest.Options{})
-	g := startGateway(t, gateway.Options{Enforcer: panicEcho{}}, workspace.Spec{Name: "w", Upstreams: []upstream.Spec{httpUpstream("up", up.ServeHTTP(t))}})
+	g := startGateway(t, gateway.Options{Enforcer: panicEcho(t)}, workspace.Spec{Name: "w", Upstreams: []upstream.Spec{httpUpstream("up", up.ServeHTTP(t))}})
 	for _, tc := range []struct {
 		name string
 		c    *client.Client

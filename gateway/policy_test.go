@@ -8,6 +8,7 @@ import (
 
 	"github.com/mark3labs/mcp-go/mcp"
 
+	"github.com/gatehouse-mcp/gatehouse/enforce"
 	"github.com/gatehouse-mcp/gatehouse/gateway"
 	"github.com/gatehouse-mcp/gatehouse/policy"
 	"github.com/gatehouse-mcp/gatehouse/upstream"
@@ -34,7 +35,7 @@ func TestPoliciesEnforcer(t *testing.T) {
 		t.Fatal(err)
 	}
 	up := upstreamtest.NewServer(upstreamtest.Options{})
-	enf := &gateway.Policies{Engine: engine, ScanOutput: map[string]bool{"w": true}, Logger: testLogger(t)}
+	enf := &enforce.Enforcer{Engine: engine, ScanOutput: map[string]bool{"w": true}, Logger: testLogger(t)}
 	g := startGateway(t, gateway.Options{Enforcer: enf, User: "ada"}, workspace.Spec{Name: "w", Upstreams: []upstream.Spec{httpUpstream("up", up.ServeHTTP(t))}})
 	base := serveHTTP(t, g)
 	for i, p := range []protocol{legacy, modern} {
@@ -44,7 +45,7 @@ func TestPoliciesEnforcer(t *testing.T) {
 		if !res.IsError || text(res) != `Blocked by policy "no-secret-echo": That word is not allowed.` {
 			t.Errorf("blocked echo = %q (isError %v)", text(res), res.IsError)
 		}
-		if id, _ := res.Meta.AdditionalFields[gateway.MetaVerdict].(string); len(id) != 26 {
+		if id, _ := res.Meta.AdditionalFields[enforce.MetaVerdict].(string); len(id) != 26 {
 			t.Errorf("blocked echo verdict id = %v; want a ULID", res.Meta.AdditionalFields)
 		}
 		if n := up.Calls.CallCount("echo"); n != i {
@@ -69,7 +70,7 @@ func TestPoliciesEnforcer(t *testing.T) {
 		switch {
 		case i < 2 && (res.IsError || text(res) != "3"):
 			t.Errorf("add %d = %q; want 3", i, text(res))
-		case i < 2 && !strings.Contains(metaString(res, gateway.MetaWarnings), "adding is watched"):
+		case i < 2 && !strings.Contains(metaString(res, enforce.MetaWarnings), "adding is watched"):
 			t.Errorf("add %d _meta = %v; want the warning", i, res.Meta)
 		case i == 2 && (!res.IsError || !strings.Contains(text(res), `Blocked by policy "two-adds": the limit of 2 calls per 1h for this user was reached; retry after 3600 s.`)):
 			t.Errorf("add over the limit = %q", text(res))

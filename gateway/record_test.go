@@ -12,6 +12,7 @@ import (
 
 	"github.com/gatehouse-mcp/gatehouse/audit"
 	"github.com/gatehouse-mcp/gatehouse/audit/audittest"
+	"github.com/gatehouse-mcp/gatehouse/enforce"
 	"github.com/gatehouse-mcp/gatehouse/gateway"
 	"github.com/gatehouse-mcp/gatehouse/policy"
 	"github.com/gatehouse-mcp/gatehouse/upstream"
@@ -48,7 +49,7 @@ func TestEveryCallRecorded(t *testing.T) {
 		t.Fatal(err)
 	}
 	up := upstreamtest.NewServer(upstreamtest.Options{})
-	enf := &gateway.Policies{Engine: engine, Recorder: log, Logger: testLogger(t)}
+	enf := &enforce.Enforcer{Engine: engine, Recorder: log, Logger: testLogger(t)}
 	g := startGateway(t, gateway.Options{Enforcer: enf, User: "ada"}, workspace.Spec{Name: "w", Upstreams: []upstream.Spec{
 		httpUpstream("up", up.ServeHTTP(t)),
 	}})
@@ -206,7 +207,7 @@ func TestAuditRequiredRefusesUnrecordedCalls(t *testing.T) {
 	}
 	up := upstreamtest.NewServer(upstreamtest.Options{})
 	url := up.ServeHTTP(t)
-	enf := &gateway.Policies{Engine: engine, Recorder: log, AuditRequired: map[string]bool{"strict": true}, Logger: testLogger(t)}
+	enf := &enforce.Enforcer{Engine: engine, Recorder: log, AuditRequired: map[string]bool{"strict": true}, Logger: testLogger(t)}
 	g := startGateway(t, gateway.Options{Enforcer: enf},
 		workspace.Spec{Name: "strict", Upstreams: []upstream.Spec{httpUpstream("up", url)}},
 		workspace.Spec{Name: "lax", Upstreams: []upstream.Spec{httpUpstream("up", url)}})
@@ -246,7 +247,7 @@ func TestAuditRequiredRefusesUnrecordedCalls(t *testing.T) {
 func metaVerdict(t *testing.T, res *mcp.CallToolResult) string {
 	t.Helper()
 	if res.Meta != nil {
-		if id, ok := res.Meta.AdditionalFields[gateway.MetaVerdict].(string); ok {
+		if id, ok := res.Meta.AdditionalFields[enforce.MetaVerdict].(string); ok {
 			return id
 		}
 	}

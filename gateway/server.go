@@ -11,6 +11,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/gatehouse-mcp/gatehouse/enforce"
+	"github.com/gatehouse-mcp/gatehouse/policy"
 	"github.com/gatehouse-mcp/gatehouse/upstream"
 	"github.com/gatehouse-mcp/gatehouse/workspace"
 	"github.com/mark3labs/mcp-go/mcp"
@@ -20,10 +22,6 @@ import (
 // serverName is the name the gateway gives itself in MCP.
 const serverName = "gatehouse"
 
-// MetaVerdict is the key under which a blocked call's verdict id goes in
-// the result's _meta.
-const MetaVerdict = "io.gatehouse/verdict"
-
 // wsServer is the MCP server of one workspace: an mcp-go server whose
 // tools, prompts and resources mirror the workspace's catalog, and whose
 // handlers forward to the upstreams.
@@ -31,7 +29,7 @@ type wsServer struct {
 	ws       *workspace.Workspace
 	mcp      *server.MCPServer
 	version  string
-	enforcer func() Enforcer
+	enforcer func() *enforce.Enforcer
 	user     string
 	log      *slog.Logger
 	calls    *callTracker
@@ -45,7 +43,7 @@ type wsServer struct {
 	http     http.Handler // the streamable HTTP face
 }
 
-func newWSServer(ws *workspace.Workspace, version string, enforcer func() Enforcer, user string, calls *callTracker, logger *slog.Logger) *wsServer {
+func newWSServer(ws *workspace.Workspace, version string, enforcer func() *enforce.Enforcer, user string, calls *callTracker, logger *slog.Logger) *wsServer {
 	s := &wsServer{ws: ws, version: version, enforcer: enforcer, user: user, log: logger.With("workspace", ws.Name()), calls: calls}
 	s.sessions.init()
 	s.parking = newParking()
@@ -64,7 +62,7 @@ func newWSServer(ws *workspace.Workspace, version string, enforcer func() Enforc
 	})
 	hooks.AddOnError(func(ctx context.Context, _ any, method mcp.MCPMethod, message any, err error) {
 		if req, ok := message.(*mcp.CallToolRequest); ok && method == mcp.MethodToolsCall && errors.Is(err, server.ErrToolNotFound) {
-			s.refuse(ctx, req.Params.Name, req, "the workspace has no tool of that name")
+			s.refuse(ctx, req.Params.Name, req, "", "the workspace has no tool of that name")
 		}
 	})
 	hooks.AddAfterSetLevel(func(ctx context.Context, id any, req *mcp.SetLevelRequest, _ *mcp.EmptyResult) {
@@ -154,36 +152,37 @@ func (s *wsServer) sync() {
 	s.lastSync = next
 }
 
-// toolHandler is the one path of every tools/call: resolve the exposed
-// name, enforce, forward.
+// toolHandler is the handler of every tools/call: the call is counted for
+// shutdown's drain, then takes callTool.
 func (s *wsServer) toolHandler(exposed string) server.ToolHandlerFunc {
 	return func(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
 		done, ok := s.calls.begin()
 		if !ok {
-			res := toolError("Gatehouse is shutting down; the call was not run.")
-			addMeta(res, s.refuse(ctx, exposed, &req, "the gateway was shutting down"))
-			return res, nil
+			return s.refuse(ctx, exposed, &req, "Gatehouse is shutting down; the call was not run.", "the gateway was shutting down"), nil
 		}
 		defer done()
 		return s.callTool(ctx, exposed, req)
 	}
 }
 
+// callTool is the path of every tools/call: resolve the exposed name,
+// decide the call (policies, and approval if they hold it), forward it,
+// record how it ended. The call runs on a flight, which can outlive this
+// request while the client is asked something (see flight.go).
 func (s *wsServer) callTool(ctx context.Context, exposed string, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
 	received := time.Now()
 	if req.Params.RequestState != "" {
-		// The client's answer to an upstream's request for input, or to
-		// the gateway's question for approval: the call was decided in an
-		// earlier round.
+		// The client's answer to a question of a call in flight.
 		return s.resume(ctx, exposed, req)
 	}
 	if len(req.Params.InputResponses) > 0 {
 		// Answers to a question nobody asked: a forged approval, or a
 		// client confused about which call it retries.
-		res := toolError("Gatehouse refused the call: " + errUnaskedInput.Error())
-		addMeta(res, s.refuse(ctx, exposed, &req, "answers to input requests the gateway never issued: "+errUnaskedInput.Error()))
-		return res, nil
+		return s.refuse(ctx, exposed, &req, "Gatehouse refused the call: "+errUnaskedInput.Error(),
+			"answers to input requests the gateway never issued: "+errUnaskedInput.Error()), nil
 	}
+
+	// Resolve.
 	tool, ok := s.ws.Catalog().Tool(exposed)
 	if !ok {
 		// The catalog changed between mcp-go's lookup and ours: the
@@ -194,121 +193,67 @@ func (s *wsServer) callTool(ctx context.Context, exposed string, req mcp.CallToo
 	if !ok {
 		return nil, fmt.Errorf("tool %q: %w", exposed, server.ErrToolNotFound)
 	}
-	args := req.Params.RawArguments // exact, where mcp-go kept the wire bytes
-	if len(args) == 0 {
-		var err error
-		if args, err = json.Marshal(req.Params.Arguments); err != nil {
-			return nil, fmt.Errorf("encode arguments: %w", err)
+	call := s.newCall(ctx, exposed, &req)
+	call.Upstream, call.Tool, call.Description = tool.Upstream, tool.Tool.Name, tool.Tool.Description
+	enf, ask := s.enforcer(), canAsk(ctx)
+
+	return s.fly(ctx, exposed, req, func(f *flight) *mcp.CallToolResult {
+		// Decide; a call held for approval is settled here too.
+		var asker enforce.Asker
+		if ask {
+			asker = f
 		}
-	}
-	call := Call{
-		Workspace:   s.ws.Name(),
-		Upstream:    tool.Upstream,
-		Tool:        tool.Tool.Name,
-		Exposed:     exposed,
-		Description: tool.Tool.Description,
-		Arguments:   args,
-		User:        s.user,
-		Received:    received,
+		d := enf.Decide(f.ctx, call, received, asker)
+		if !d.Allowed {
+			return withMeta(toolError(d.Message), d.Meta)
+		}
+
+		// Forward exactly the bytes the enforcement step judged.
+		fwd := upstream.Call{Name: call.Tool, Meta: forwardMeta(req.Params.Meta), Relay: f}
+		if string(d.Arguments) != "null" {
+			fwd.Arguments = d.Arguments
+		}
+		if m := req.Params.Meta; m != nil && m.ProgressToken != nil {
+			fwd.OnProgress = f.progressTo(m.ProgressToken)
+		}
+		start := time.Now()
+		res, err := conn.CallTool(f.ctx, fwd)
+
+		// Record, then answer.
+		enf.Finish(f.ctx, d, enforce.End{Result: res, Err: err, Cancelled: err != nil && f.ctx.Err() != nil, Latency: time.Since(start)})
+		if err != nil {
+			s.log.Warn("upstream call failed", "upstream", call.Upstream, "tool", call.Tool, "err", err)
+			return withMeta(toolError(upstreamFailure(call.Upstream, err)), d.Meta)
+		}
+		clearProtocolFields(&res.Result)
+		return withMeta(res, d.Meta)
+	})
+}
+
+// newCall is the call as the enforcement step sees it, from what the
+// client sent: the arguments exactly as they came where mcp-go kept the
+// wire bytes.
+func (s *wsServer) newCall(ctx context.Context, exposed string, req *mcp.CallToolRequest) policy.Call {
+	call := policy.Call{Workspace: s.ws.Name(), Exposed: exposed, User: s.user, Arguments: req.Params.RawArguments}
+	if len(call.Arguments) == 0 {
+		call.Arguments, _ = json.Marshal(req.Params.Arguments) // decoded from JSON: encodes
 	}
 	call.Client, call.Session = clientIdentity(ctx)
-	call.CanAsk = canAsk(ctx)
-
-	// The enforcement step runs on the worker that then runs the call, not
-	// on this goroutine: see startCall.
-	decide := func() (Verdict, bool) {
-		v := s.enforcer().Enforce(ctx, call)
-		return v, v.Allow && (v.Approval == nil || !call.CanAsk)
-	}
-	res, err := s.run(ctx, exposed, req, conn, tool.Tool.Name, call.Upstream, args, decide)
-	var held notRun
-	if !errors.As(err, &held) {
-		return res, err
-	}
-	verdict := held.verdict
-	if verdict.Approval != nil && call.CanAsk {
-		return s.askApproval(ctx, exposed, req, conn, tool.Tool.Name, call.Upstream, args, verdict)
-	}
-	res = toolError(verdict.Message)
-	addMeta(res, verdict.Meta)
-	return res, nil
+	return call
 }
-
-// forward sends an allowed call to its upstream and awaits its answer.
-func (s *wsServer) forward(ctx context.Context, exposed string, req mcp.CallToolRequest, conn *upstream.Conn, toolName, upstreamName string, args json.RawMessage, verdict Verdict) (*mcp.CallToolResult, error) {
-	return s.run(ctx, exposed, req, conn, toolName, upstreamName, args, func() (Verdict, bool) { return verdict, true })
-}
-
-// run decides a call with decide and, if decide lets it run, sends it to its
-// upstream, and awaits its answer; a call decide does not let run ends with
-// a notRun error carrying the verdict, and nothing was sent upstream.
-func (s *wsServer) run(ctx context.Context, exposed string, req mcp.CallToolRequest, conn *upstream.Conn, toolName, upstreamName string, args json.RawMessage, decide func() (Verdict, bool)) (*mcp.CallToolResult, error) {
-	// The upstream gets exactly the bytes the enforcement step judged.
-	var arguments any
-	if string(args) != "null" {
-		arguments = args
-	}
-	fwd := upstream.Call{Name: toolName, Arguments: arguments}
-	var progressToken mcp.ProgressToken
-	if m := req.Params.Meta; m != nil {
-		fwd.Meta = forwardMeta(m)
-		progressToken = m.ProgressToken
-	}
-	c := s.startCall(ctx, conn, fwd, exposed, req.Params.Arguments, progressToken, decide)
-	c.upstream, c.tool = upstreamName, toolName
-	return s.finish(ctx, c)
-}
-
-// notRun is how run reports a call that its decision did not let run.
-type notRun struct{ verdict Verdict }
-
-func (notRun) Error() string { return "the call was not let run" }
 
 // maxRefusedName bounds the length of the tool name a refusal records: an
 // unknown name is whatever the client sent.
 const maxRefusedName = 256
 
-// refuse tells the enforcer, if it wants to know, of a call the gateway
-// refused without asking it, and returns the _meta for the refusal.
-func (s *wsServer) refuse(ctx context.Context, exposed string, req *mcp.CallToolRequest, reason string) map[string]any {
-	r, ok := s.enforcer().(Refuser)
-	if !ok {
-		return nil
-	}
-	call := Call{Workspace: s.ws.Name(), Exposed: truncate(exposed, maxRefusedName), User: s.user, Received: time.Now()}
+// refuse records a call the gateway refuses without deciding it, for
+// reason, and returns the tool error the client reads.
+func (s *wsServer) refuse(ctx context.Context, exposed string, req *mcp.CallToolRequest, message, reason string) *mcp.CallToolResult {
+	call := s.newCall(ctx, enforce.Truncate(exposed, maxRefusedName), req)
 	if tool, ok := s.ws.Catalog().Tool(exposed); ok {
-		call.Upstream, call.Tool, call.Description = tool.Upstream, tool.Tool.Name, tool.Tool.Description
+		call.Upstream, call.Tool = tool.Upstream, tool.Tool.Name
 	}
-	call.Arguments = req.Params.RawArguments
-	if len(call.Arguments) == 0 {
-		call.Arguments, _ = json.Marshal(req.Params.Arguments)
-	}
-	call.Client, call.Session = clientIdentity(ctx)
-	return r.Refuse(ctx, call, reason)
-}
-
-// finish awaits the call's next event and turns it into what the client
-// gets: an input request, the upstream's result, or a tool error naming the
-// upstream.
-func (s *wsServer) finish(ctx context.Context, c *parked) (*mcp.CallToolResult, error) {
-	res, err := s.await(ctx, c)
-	if err == nil && res.ResultType == mcp.ResultTypeInputRequired {
-		return res, nil // the gateway's own: see await
-	}
-	if err != nil {
-		if errors.As(err, new(notRun)) {
-			return nil, err
-		}
-		if ctx.Err() != nil {
-			return nil, ctx.Err()
-		}
-		s.log.Warn("upstream call failed", "upstream", c.upstream, "tool", c.tool, "err", err)
-		res = toolError(upstreamFailure(c.upstream, err))
-	} else {
-		clearProtocolFields(&res.Result)
-	}
-	addMeta(res, c.verdict.Meta)
-	return res, nil
+	return withMeta(toolError(message), s.enforcer().Refuse(ctx, call, time.Now(), reason))
 }
 
 // connectionMeta are the _meta keys of protocol 2026-07-28 that describe the
@@ -360,25 +305,6 @@ func upstreamFailure(name string, err error) string {
 		return fmt.Sprintf("Upstream %q is unavailable (%v); Gatehouse is reconnecting, try again shortly.", name, ue.Err)
 	}
 	return fmt.Sprintf("Upstream %q failed: %v", name, err)
-}
-
-// progressTo returns a callback that passes an upstream's progress to the
-// calling client under the client's own progress token, on the stream of
-// the client request that currently awaits the call.
-func (s *wsServer) progressTo(c *parked, token mcp.ProgressToken) func(mcp.ProgressNotificationParams) {
-	return func(p mcp.ProgressNotificationParams) {
-		ctx := c.requestCtx()
-		params := map[string]any{"progressToken": token, "progress": p.Progress}
-		if p.Total != 0 {
-			params["total"] = p.Total
-		}
-		if p.Message != "" {
-			params["message"] = p.Message
-		}
-		if err := s.mcp.SendNotificationToClient(ctx, string(mcp.MethodNotificationProgress), params); err != nil {
-			s.log.Debug("progress not delivered", "err", err)
-		}
-	}
 }
 
 func (s *wsServer) promptHandler(exposed string) server.PromptHandlerFunc {
@@ -439,9 +365,10 @@ func toolError(text string) *mcp.CallToolResult {
 	return &mcp.CallToolResult{Content: []mcp.Content{mcp.NewTextContent(text)}, IsError: true}
 }
 
-func addMeta(res *mcp.CallToolResult, meta map[string]any) {
+// withMeta adds meta to res's _meta and returns res.
+func withMeta(res *mcp.CallToolResult, meta map[string]any) *mcp.CallToolResult {
 	if len(meta) == 0 {
-		return
+		return res
 	}
 	if res.Meta == nil {
 		res.Meta = &mcp.Meta{}
@@ -452,6 +379,7 @@ func addMeta(res *mcp.CallToolResult, meta map[string]any) {
 	for k, v := range meta {
 		res.Meta.AdditionalFields[k] = v
 	}
+	return res
 }
 
 // clientIdentity is the calling client's name and session id.

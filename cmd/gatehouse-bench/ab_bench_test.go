@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"github.com/gatehouse-mcp/gatehouse/audit"
-	"github.com/gatehouse-mcp/gatehouse/gateway"
+	"github.com/gatehouse-mcp/gatehouse/enforce"
 	"github.com/gatehouse-mcp/gatehouse/policy"
 )
 
@@ -38,8 +38,8 @@ const abConcurrency = 16
 func BenchmarkABPolicies(b *testing.B) {
 	for _, tr := range []string{"stdio", "http"} {
 		b.Run(tr, func(b *testing.B) {
-			without := abSide{call: echo(connectWith(b, tr, &gateway.Policies{Engine: newEngine(b, policy.Set{})}), "up__echo")}
-			with := abSide{call: echo(connectWith(b, tr, &gateway.Policies{Engine: newEngine(b, examplePolicies())}), "up__echo")}
+			without := abSide{call: echo(connectWith(b, tr, &enforce.Enforcer{Engine: newEngine(b, policy.Set{})}), "up__echo")}
+			with := abSide{call: echo(connectWith(b, tr, &enforce.Enforcer{Engine: newEngine(b, examplePolicies())}), "up__echo")}
 			runAB(b, without, with)
 		})
 	}
@@ -54,14 +54,14 @@ func BenchmarkABPolicies(b *testing.B) {
 func BenchmarkABVerdictLog(b *testing.B) {
 	for _, tr := range []string{"stdio", "http"} {
 		b.Run(tr, func(b *testing.B) {
-			without := abSide{call: echo(connectWith(b, tr, &gateway.Policies{Engine: newEngine(b, policy.Set{})}), "up__echo")}
+			without := abSide{call: echo(connectWith(b, tr, &enforce.Enforcer{Engine: newEngine(b, policy.Set{})}), "up__echo")}
 			l, err := audit.Open(filepath.Join(b.TempDir(), "verdicts.db"), audit.Options{}, nil)
 			if err != nil {
 				b.Fatal(err)
 			}
 			b.Cleanup(func() { _ = l.Close(context.Background()) })
 			with := abSide{
-				call:   echo(connectWith(b, tr, &gateway.Policies{Engine: newEngine(b, policy.Set{}), Recorder: l}), "up__echo"),
+				call:   echo(connectWith(b, tr, &enforce.Enforcer{Engine: newEngine(b, policy.Set{}), Recorder: l}), "up__echo"),
 				settle: l.Flush,
 			}
 			runAB(b, without, with)
@@ -83,14 +83,14 @@ func BenchmarkABJudgeHit(b *testing.B) {
 		for _, base := range []string{"vs-none", "vs-unjudged"} {
 			b.Run(tr+"/"+base, func(b *testing.B) {
 				srv := fakeJudge(b)
-				judged := func(set policy.Set) *gateway.Policies {
+				judged := func(set policy.Set) *enforce.Enforcer {
 					e, err := policy.NewEngine(set, policy.Options{Judge: newJudge(b, srv), JudgeTimeout: 5 * time.Second})
 					if err != nil {
 						b.Fatal(err)
 					}
-					return &gateway.Policies{Engine: e}
+					return &enforce.Enforcer{Engine: e}
 				}
-				a := &gateway.Policies{Engine: newEngine(b, policy.Set{})}
+				a := &enforce.Enforcer{Engine: newEngine(b, policy.Set{})}
 				if base == "vs-unjudged" {
 					elsewhere := judgedSet()
 					elsewhere.Global[0].Tools = []string{"not_echo"}
@@ -113,8 +113,8 @@ func BenchmarkABJudgeHit(b *testing.B) {
 func BenchmarkABControl(b *testing.B) {
 	for _, tr := range []string{"stdio", "http"} {
 		b.Run(tr, func(b *testing.B) {
-			one := abSide{call: echo(connectWith(b, tr, &gateway.Policies{Engine: newEngine(b, policy.Set{})}), "up__echo")}
-			two := abSide{call: echo(connectWith(b, tr, &gateway.Policies{Engine: newEngine(b, policy.Set{})}), "up__echo")}
+			one := abSide{call: echo(connectWith(b, tr, &enforce.Enforcer{Engine: newEngine(b, policy.Set{})}), "up__echo")}
+			two := abSide{call: echo(connectWith(b, tr, &enforce.Enforcer{Engine: newEngine(b, policy.Set{})}), "up__echo")}
 			runAB(b, one, two)
 		})
 	}

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/gatehouse-mcp/gatehouse/audit"
+	"github.com/gatehouse-mcp/gatehouse/enforce"
 	"github.com/gatehouse-mcp/gatehouse/gateway"
 	"github.com/gatehouse-mcp/gatehouse/policy"
 	"github.com/gatehouse-mcp/gatehouse/upstream"
@@ -40,7 +41,7 @@ func BenchmarkVerdictLog(b *testing.B) {
 				if err != nil {
 					b.Fatal(err)
 				}
-				enf := &gateway.Policies{Engine: engine}
+				enf := &enforce.Enforcer{Engine: engine}
 				if on {
 					l, err := audit.Open(filepath.Join(b.TempDir(), "verdicts.db"), audit.Options{}, nil)
 					if err != nil {
@@ -85,7 +86,7 @@ func cpuTime() time.Duration {
 
 // connectWith starts a gateway enforcing with enf in front of the
 // in-process HTTP upstream and returns a 2026-07-28 client of it over tr.
-func connectWith(b *testing.B, tr string, enf gateway.Enforcer) *client.Client {
+func connectWith(b *testing.B, tr string, enf *enforce.Enforcer) *client.Client {
 	b.Helper()
 	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	up := upstream.Spec{Name: "up", Transport: upstream.TransportHTTP, URL: serveUpstream(b), Prefix: true}

@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gatehouse-mcp/gatehouse/gateway"
+	"github.com/gatehouse-mcp/gatehouse/enforce"
 	"github.com/gatehouse-mcp/gatehouse/llmjudge"
 	"github.com/gatehouse-mcp/gatehouse/llmjudge/llmjudgetest"
 	"github.com/gatehouse-mcp/gatehouse/policy"
@@ -75,7 +75,7 @@ func BenchmarkJudge(b *testing.B) {
 				if err != nil {
 					b.Fatal(err)
 				}
-				cl := connectWith(b, tr, &gateway.Policies{Engine: engine})
+				cl := connectWith(b, tr, &enforce.Enforcer{Engine: engine})
 				runLoads(b, srv, echoJudged(cl, "up__echo", mode == "miss"))
 			})
 		}

@@ -12,7 +12,7 @@ import (
 	"github.com/mark3labs/mcp-go/mcp"
 
 	"github.com/gatehouse-mcp/gatehouse/audit"
-	"github.com/gatehouse-mcp/gatehouse/gateway"
+	"github.com/gatehouse-mcp/gatehouse/enforce"
 	"github.com/gatehouse-mcp/gatehouse/upstream/upstreamtest"
 )
 
@@ -51,7 +51,7 @@ workspaces:
 		}
 		id := ""
 		if res.Meta != nil {
-			id, _ = res.Meta.AdditionalFields[gateway.MetaApproval].(string)
+			id, _ = res.Meta.AdditionalFields[enforce.MetaApproval].(string)
 		}
 		return res, id
 	}

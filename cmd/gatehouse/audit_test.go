@@ -18,7 +18,7 @@ import (
 	"github.com/mark3labs/mcp-go/mcp"
 
 	"github.com/gatehouse-mcp/gatehouse/audit"
-	"github.com/gatehouse-mcp/gatehouse/gateway"
+	"github.com/gatehouse-mcp/gatehouse/enforce"
 	"github.com/gatehouse-mcp/gatehouse/upstream/upstreamtest"
 )
 
@@ -79,7 +79,7 @@ func callVerdict(ctx context.Context, c *client.Client, tool string, args map[st
 	}
 	id := ""
 	if res.Meta != nil {
-		id, _ = res.Meta.AdditionalFields[gateway.MetaVerdict].(string)
+		id, _ = res.Meta.AdditionalFields[enforce.MetaVerdict].(string)
 	}
 	return id, res, nil
 }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/fsnotify/fsnotify"
 	"github.com/gatehouse-mcp/gatehouse/audit"
+	"github.com/gatehouse-mcp/gatehouse/enforce"
 	"github.com/gatehouse-mcp/gatehouse/gateway"
 	"github.com/gatehouse-mcp/gatehouse/policy"
 	"github.com/gatehouse-mcp/gatehouse/workspace"
@@ -33,7 +34,7 @@ type reloader struct {
 	gateway *gateway.Gateway
 	only    string // over stdio: the one workspace served
 	// enforcer is the policy enforcement applied last.
-	enforcer *gateway.Policies
+	enforcer *enforce.Enforcer
 	// verdicts is the verdict log, kept across reloads.
 	verdicts *audit.Log
 	// judges keeps the judge across reloads that do not change it.

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/gatehouse-mcp/gatehouse/audit"
+	"github.com/gatehouse-mcp/gatehouse/enforce"
 	"github.com/gatehouse-mcp/gatehouse/gateway"
 	"github.com/gatehouse-mcp/gatehouse/policy"
 	"github.com/gatehouse-mcp/gatehouse/upstream"
@@ -270,7 +271,7 @@ func drain(log *slog.Logger, g *gateway.Gateway) {
 // approvals in approvals (nil: none).
 // prev is the enforcer it replaces on reload, whose rate-limit counts it
 // keeps; nil at start.
-func newEnforcer(cfg *Config, log *slog.Logger, prev *gateway.Policies, verdicts *audit.Log, judges *judges, approvals policy.Approvals) (*gateway.Policies, error) {
+func newEnforcer(cfg *Config, log *slog.Logger, prev *enforce.Enforcer, verdicts *audit.Log, judges *judges, approvals policy.Approvals) (*enforce.Enforcer, error) {
 	var limiter *policy.Limiter
 	if prev != nil {
 		limiter = prev.Engine.Limiter()
@@ -279,7 +280,7 @@ func newEnforcer(cfg *Config, log *slog.Logger, prev *gateway.Policies, verdicts
 	if err != nil {
 		return nil, err
 	}
-	return &gateway.Policies{
+	return &enforce.Enforcer{
 		Engine: engine, ScanOutput: cfg.ScanOutputWorkspaces(), Logger: log,
 		Recorder: recorder(verdicts, log), AuditRequired: cfg.AuditRequired(),
 		Approvals:        approvals,

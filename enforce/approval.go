@@ -1,0 +1,191 @@
+package enforce
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/mark3labs/mcp-go/mcp"
+
+	"github.com/gatehouse-mcp/gatehouse/policy"
+)
+
+// A call that a policy holds for approval (require_approval, or the
+// judge's needs_approval) runs only once a person agrees. This file is the
+// one place that settles it, in this order:
+//
+//  1. an out-of-band approval granted for this very call (`gatehouse
+//     approvals approve`) lets it run, once;
+//  2. else, when the policy lets the caller approve and the client can
+//     ask, the person at the client is asked (Asker) and their yes lets it
+//     run;
+//  3. else it is parked for an out-of-band decision, and the client is
+//     told how to get it approved and to call again.
+//
+// Every way ends in one record.
+
+// Asker puts a question to the person at the client: by elicitation/create
+// for a 2025-11-25 client, by an input_required result for a 2026-07-28
+// one (the gateway implements both).
+type Asker interface {
+	// Ask puts q and waits at most timeout for the answer. It returns
+	// ErrExpired when nobody answered in time, and another error when the
+	// question could not be put or the call was cancelled.
+	Ask(ctx context.Context, q mcp.ElicitationParams, timeout time.Duration) (*mcp.ElicitationResult, error)
+}
+
+// ErrExpired is the Asker's error when nobody answered in time.
+var ErrExpired = errors.New("nobody answered in time")
+
+// hold settles the decision d of a call its verdict holds for approval.
+func (e *Enforcer) hold(ctx context.Context, d *Decision, ask Asker) {
+	v := d.rec.Verdict
+	rule := policy.ApprovalRule{}
+	if v.Approval != nil {
+		rule = *v.Approval
+	}
+	c := d.call
+	key := policy.ApprovalKey{Workspace: c.Workspace, User: c.User, Tool: c.Tool, Arguments: policy.HashArguments(c.Arguments)}
+
+	if e.Approvals != nil {
+		a, ok, err := e.Approvals.Claim(ctx, key)
+		if err != nil && e.Logger != nil {
+			e.Logger.Error("approvals: cannot look up an out-of-band approval", "workspace", c.Workspace, "tool", c.Tool, "user", c.User, "err", err)
+		}
+		if ok {
+			d.rec.Approval = policy.ApprovalOutcome{State: policy.ApprovalApproved, Via: policy.ApprovalViaOutOfBand, ID: a.ID, By: a.By}
+			d.allow(v)
+			return
+		}
+	}
+	if !rule.OutOfBandOnly && ask != nil {
+		e.askClient(ctx, d, ask)
+		return
+	}
+	e.park(ctx, d, key, rule, ask != nil)
+}
+
+// askClient puts the held call to the person at the client.
+func (e *Enforcer) askClient(ctx context.Context, d *Decision, ask Asker) {
+	v := d.rec.Verdict
+	timeout := orDuration(e.ApprovalTimeout, DefaultApprovalTimeout)
+	res, err := ask.Ask(ctx, approvalQuestion(question(d.call, v)), timeout)
+	state := approvalAnswer(res)
+	switch {
+	case err == nil:
+	case errors.Is(err, ErrExpired):
+		state = policy.ApprovalExpired
+	default:
+		if ctx.Err() == nil && e.Logger != nil {
+			e.Logger.Warn("the approval question could not be put to the client", "workspace", d.call.Workspace, "tool", d.call.Tool, "err", err)
+		}
+		state = policy.ApprovalCancelled
+	}
+	d.rec.Approval = policy.ApprovalOutcome{State: state, Via: policy.ApprovalViaClient, By: d.call.User}
+	if state == policy.ApprovalApproved {
+		d.allow(v)
+		return
+	}
+	why := map[policy.ApprovalState]string{
+		policy.ApprovalDeclined:  "the person declined",
+		policy.ApprovalCancelled: "the question was dismissed",
+		policy.ApprovalExpired:   fmt.Sprintf("nobody answered within %s", timeout),
+	}[state]
+	d.Message = v.Message + " The call was not approved (" + why + "), so it was not run."
+	e.record(d)
+}
+
+// park leaves the held call for an out-of-band decision, when approvals
+// are kept; the client is told how to have it approved.
+func (e *Enforcer) park(ctx context.Context, d *Decision, key policy.ApprovalKey, rule policy.ApprovalRule, canAsk bool) {
+	v, c := d.rec.Verdict, d.call
+	if e.Approvals != nil {
+		masked, _ := policy.AuditArguments(c.Arguments, &v, policy.ArgumentsMasked)
+		life := orDuration(e.ApprovalLifetime, DefaultApprovalLifetime)
+		id, err := e.Approvals.Request(ctx, policy.ApprovalRequest{
+			Key: key, Upstream: c.Upstream, Exposed: c.Exposed, Arguments: masked,
+			Policy: v.Policy, Reason: v.Reason, Approvers: rule.Approvers, Verdict: d.ID,
+			Expires: time.Now().Add(life),
+		})
+		if err == nil {
+			d.rec.Approval = policy.ApprovalOutcome{State: policy.ApprovalPending, Via: policy.ApprovalViaOutOfBand, ID: id}
+			e.record(d)
+			d.Meta[MetaApproval] = id
+			who := "someone allowed to approve it"
+			if len(rule.Approvers) > 0 {
+				who = strings.Join(rule.Approvers, " or ")
+			}
+			d.Message = fmt.Sprintf("%s It waits for approval %s: %s can run `gatehouse approvals approve %s`; then make the same call again, within %s, and it runs once.",
+				v.Message, id, who, id, life)
+			return
+		}
+		if e.Logger != nil {
+			e.Logger.Error("approvals: cannot park a call for approval", "workspace", c.Workspace, "tool", c.Tool, "user", c.User, "err", err)
+		}
+	}
+	d.rec.Approval = policy.ApprovalOutcome{State: policy.ApprovalUnavailable}
+	e.record(d)
+	why := "this client cannot ask you"
+	if canAsk {
+		why = "the policy wants an approval from someone else"
+	}
+	d.Message = v.Message + " Nobody could be asked to approve it (" + why + ", and out-of-band approvals are not available), so it was not run."
+}
+
+// maxQuestionArguments bounds the arguments shown in an approval question.
+const maxQuestionArguments = 2000
+
+// question is what the person at the client is asked: the tool, the
+// upstream, the arguments masked as in the verdict log, the policy and
+// why.
+func question(c policy.Call, v policy.Verdict) string {
+	masked, _ := policy.AuditArguments(c.Arguments, &v, policy.ArgumentsMasked)
+	return fmt.Sprintf("Gatehouse: approve this tool call?\n\nTool: %s (upstream %q)\nArguments: %s\n\nPolicy %q holds it for approval: %s\n\nYes runs it once; no refuses it.",
+		c.Tool, c.Upstream, Truncate(masked, maxQuestionArguments), v.Policy, v.Reason)
+}
+
+// approvalQuestion is the elicitation that asks for a yes or a no.
+func approvalQuestion(message string) mcp.ElicitationParams {
+	return mcp.ElicitationParams{
+		Message: message,
+		RequestedSchema: map[string]any{
+			"type": "object",
+			"properties": map[string]any{
+				"approve": map[string]any{
+					"type":        "boolean",
+					"title":       "Approve this call",
+					"description": "Yes runs this call once; no refuses it.",
+					"default":     false,
+				},
+			},
+			"required": []string{"approve"},
+		},
+	}
+}
+
+// approvalAnswer reads the person's answer: only an accepted form with
+// approve set to true approves.
+func approvalAnswer(r *mcp.ElicitationResult) policy.ApprovalState {
+	if r == nil {
+		return policy.ApprovalCancelled
+	}
+	switch r.Action {
+	case mcp.ElicitationResponseActionAccept:
+		if m, ok := r.Content.(map[string]any); ok && m["approve"] == true {
+			return policy.ApprovalApproved
+		}
+		return policy.ApprovalDeclined
+	case mcp.ElicitationResponseActionDecline:
+		return policy.ApprovalDeclined
+	}
+	return policy.ApprovalCancelled
+}
+
+func orDuration(d, def time.Duration) time.Duration {
+	if d > 0 {
+		return d
+	}
+	return def
+}
