@@ -1,16 +1,17 @@
 package gateway
 
-// SetStdioFastPath switches the stdio fast path on or off for the calls
-// that follow.
-func SetStdioFastPath(on bool) { stdioFastPath.Store(on) }
+import "github.com/gatehouse-mcp/gatehouse/gateway/internal/stdiofast"
 
-// FastServed is how many calls the stdio fast path has taken.
-func FastServed() int64 { return fastServed.Load() }
+// FastServed is how many calls g's stdio fast path has taken.
+func FastServed(g *Gateway) int64 { return g.fastServed.Load() }
 
 // SetFastMaxCalls sets the fast path's bound on running calls for the
-// stdio sessions served from now on, and returns a function restoring it.
-func SetFastMaxCalls(n int) (restore func()) {
-	old := fastMaxCalls
-	fastMaxCalls = n
-	return func() { fastMaxCalls = old }
+// stdio sessions g serves from now on.
+func SetFastMaxCalls(g *Gateway, n int) { g.fastMaxCalls = n }
+
+// FastPathMirrors reports whether the stdio fast path can serve workspace
+// ws of g (stdiofast.Mirrors of its MCP server).
+func FastPathMirrors(g *Gateway, ws string) bool {
+	s, ok := g.server(ws)
+	return ok && stdiofast.Mirrors(s.mcp)
 }

@@ -90,8 +90,11 @@ type fastCase struct {
 func TestStdioFastPathAnswersAsMCPGo(t *testing.T) {
 	up := upstreamtest.NewServer(upstreamtest.Options{})
 	enf, _ := blockEcho(t)
-	g := startGateway(t, gateway.Options{Enforcer: enf}, workspace.Spec{Name: "w", Upstreams: []upstream.Spec{httpUpstream("up", up.ServeHTTP(t))}})
-	defer gateway.SetStdioFastPath(true)
+	spec := workspace.Spec{Name: "w", Upstreams: []upstream.Spec{httpUpstream("up", up.ServeHTTP(t))}}
+	gateways := [2]*gateway.Gateway{ // without and with the fast path
+		startGateway(t, gateway.Options{Enforcer: enf, PlainStdio: true}, spec),
+		startGateway(t, gateway.Options{Enforcer: enf}, spec),
+	}
 	cases := []fastCase{
 		{"structured content", `"name":"up__add","arguments":{"a":1,"b":2.5}`, true},
 		{"every content kind", `"name":"up__kinds","arguments":{}`, true},
@@ -104,7 +107,6 @@ func TestStdioFastPathAnswersAsMCPGo(t *testing.T) {
 	}
 	for _, gen := range []string{"2026-07-28", "2025-11-25"} {
 		t.Run(gen, func(t *testing.T) {
-			in, out, _, _ := rawStdio(t, g, "w")
 			meta := modernMeta
 			cases := slices.Clone(cases)
 			if gen == "2026-07-28" {
@@ -116,44 +118,54 @@ func TestStdioFastPathAnswersAsMCPGo(t *testing.T) {
 				)
 			} else {
 				meta = ""
-				fmt.Fprintf(in, `{"jsonrpc":"2.0","id":"init","method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"raw","version":"1"}}}`+"\n")
-				answer(t, out, "init")
-				fmt.Fprintf(in, `{"jsonrpc":"2.0","method":"notifications/initialized"}`+"\n")
 				cases = append(cases,
 					fastCase{"_meta of the request's own", `"name":"up__add","arguments":{"a":1,"b":1},"_meta":{"example.com/trace":{"span":"s1"}}`, true},
 					fastCase{"progress token", `"name":"up__slow","arguments":{"ms":20,"steps":2},"_meta":{"progressToken":7}`, true})
 			}
-			n := 0
-			for _, tc := range cases {
+			// Each case is sent to the gateway without the fast path, then
+			// to the one with it, each in one stdio session (mcp-go has
+			// one per process: the first must end before the second).
+			var got [2][]map[string]any
+			var sent [2][][]upstreamtest.Call // what the upstream received
+			var took [2][]bool
+			for i, g := range gateways {
+				in, out, closeIn, served := rawStdio(t, g, "w")
+				if meta == "" {
+					fmt.Fprintf(in, `{"jsonrpc":"2.0","id":"init","method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"raw","version":"1"}}}`+"\n")
+					answer(t, out, "init")
+					fmt.Fprintf(in, `{"jsonrpc":"2.0","method":"notifications/initialized"}`+"\n")
+				}
+				for n, tc := range cases {
+					id := fmt.Sprintf(`"%s-%d"`, strings.ReplaceAll(tc.name, " ", "-"), n)
+					before := gateway.FastServed(g)
+					params := tc.params
+					if meta != "" && !strings.Contains(params, `"_meta"`) {
+						params += "," + meta
+					}
+					calls := len(up.Calls.All())
+					fmt.Fprintf(in, `{"jsonrpc":"2.0","id":%s,"method":"tools/call","params":{%s}}`+"\n", id, params)
+					a := answer(t, out, strings.Trim(id, `"`))
+					var s []upstreamtest.Call
+					if all := up.Calls.All(); len(all) > calls {
+						s = all[calls:]
+					}
+					delete(a, "id")
+					sameVerdictID(a)
+					got[i], sent[i], took[i] = append(got[i], a), append(sent[i], s), append(took[i], gateway.FastServed(g) > before)
+				}
+				closeIn()
+				<-served
+			}
+			for n, tc := range cases {
 				t.Run(tc.name, func(t *testing.T) {
-					var got [2]map[string]any
-					var sent [2][]upstreamtest.Call // what the upstream received
-					for i, fast := range []bool{false, true} {
-						gateway.SetStdioFastPath(fast)
-						n++
-						id := fmt.Sprintf(`"%s-%d"`, strings.ReplaceAll(tc.name, " ", "-"), n)
-						before := gateway.FastServed()
-						params := tc.params
-						if meta != "" && !strings.Contains(params, `"_meta"`) {
-							params += "," + meta
-						}
-						calls := len(up.Calls.All())
-						fmt.Fprintf(in, `{"jsonrpc":"2.0","id":%s,"method":"tools/call","params":{%s}}`+"\n", id, params)
-						got[i] = answer(t, out, strings.Trim(id, `"`))
-						if all := up.Calls.All(); len(all) > calls {
-							sent[i] = all[calls:]
-						}
-						if took := gateway.FastServed() > before; took != (fast && tc.fast) {
-							t.Errorf("fast path on %v: took the call %v; want %v", fast, took, fast && tc.fast)
-						}
-						delete(got[i], "id")
-						sameVerdictID(got[i])
+					if took[0][n] || took[1][n] != tc.fast {
+						t.Errorf("the fast path took the call: without it %v, with it %v; want false, %v", took[0][n], took[1][n], tc.fast)
 					}
-					if !reflect.DeepEqual(got[0], got[1]) {
-						t.Errorf("answers differ:\nmcp-go:    %v\nfast path: %v", got[0], got[1])
+					if !reflect.DeepEqual(got[0][n], got[1][n]) {
+						t.Errorf("answers differ:\nmcp-go:    %v\nfast path: %v", got[0][n], got[1][n])
 					}
-					if !reflect.DeepEqual(sent[0], sent[1]) {
-						t.Errorf("the upstream received different calls:\nmcp-go:    %+v\nfast path: %+v", sent[0], sent[1])
+					if !reflect.DeepEqual(sent[0][n], sent[1][n]) {
+						t.Errorf("the upstream received different calls:\nmcp-go:    %+v\nfast path: %+v", sent[0][n], sent[1][n])
 					}
 				})
 			}
@@ -178,15 +190,15 @@ func TestStdioFastPathPassesTheRestOn(t *testing.T) {
 	up := upstreamtest.NewServer(upstreamtest.Options{})
 	g := startGateway(t, gateway.Options{}, workspace.Spec{Name: "w", Upstreams: []upstream.Spec{httpUpstream("up", up.ServeHTTP(t))}})
 	in, out, _, _ := rawStdio(t, g, "w")
-	before := gateway.FastServed()
+	before := gateway.FastServed(g)
 	fmt.Fprintf(in, `{"jsonrpc":"2.0","method":"tools/call","params":{"name":"up__add","arguments":{"a":1,"b":2},%s}}`+"\n", modernMeta)
 	fmt.Fprintf(in, `{"jsonrpc":"2.0","id":null,"method":"tools/call","params":{"name":"up__add","arguments":{"a":1,"b":2},%s}}`+"\n", modernMeta)
 	fmt.Fprintf(in, `{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"up__echo","arguments":{"message":"m"},"task":{"ttl":1000}}}`+"\n")
 	if a := answer(t, out, 2); a["result"] == nil && a["error"] == nil {
 		t.Errorf("call with a task = %v; want mcp-go's answer", a)
 	}
-	if gateway.FastServed() != before {
-		t.Errorf("the fast path took %d of these calls; want none", gateway.FastServed()-before)
+	if gateway.FastServed(g) != before {
+		t.Errorf("the fast path took %d of these calls; want none", gateway.FastServed(g)-before)
 	}
 	if n := up.Calls.CallCount("add"); n != 0 {
 		t.Errorf("the upstream ran %d calls that had no id to answer; want none", n)
@@ -199,10 +211,10 @@ func TestStdioFastPathCancels(t *testing.T) {
 	up := upstreamtest.NewServer(upstreamtest.Options{})
 	g := startGateway(t, gateway.Options{}, workspace.Spec{Name: "w", Upstreams: []upstream.Spec{httpUpstream("up", up.ServeHTTP(t))}})
 	in, out, closeIn, served := rawStdio(t, g, "w")
-	before := gateway.FastServed()
+	before := gateway.FastServed(g)
 	fmt.Fprintf(in, `{"jsonrpc":"2.0","id":"slow-1","method":"tools/call","params":{"name":"up__slow","arguments":{"ms":10000,"steps":1},%s}}`+"\n", modernMeta)
 	waitFor(t, "the slow call to start", 5*time.Second, func() bool { return up.Calls.CallCount("slow") == 1 })
-	if gateway.FastServed() != before+1 {
+	if gateway.FastServed(g) != before+1 {
 		t.Fatal("the fast path did not take the call")
 	}
 	cancelled := up.Cancelled()
@@ -235,11 +247,11 @@ func TestStdioFastPathCancels(t *testing.T) {
 // Beyond its bound on running calls the fast path hands calls to mcp-go,
 // which runs them all the same.
 func TestStdioFastPathBound(t *testing.T) {
-	defer gateway.SetFastMaxCalls(1)()
 	up := upstreamtest.NewServer(upstreamtest.Options{})
 	g := startGateway(t, gateway.Options{}, workspace.Spec{Name: "w", Upstreams: []upstream.Spec{httpUpstream("up", up.ServeHTTP(t))}})
+	gateway.SetFastMaxCalls(g, 1)
 	in, out, _, _ := rawStdio(t, g, "w")
-	before := gateway.FastServed()
+	before := gateway.FastServed(g)
 	for i := range 3 {
 		fmt.Fprintf(in, `{"jsonrpc":"2.0","id":%d,"method":"tools/call","params":{"name":"up__slow","arguments":{"ms":300,"steps":1},%s}}`+"\n", i, modernMeta)
 	}
@@ -255,7 +267,7 @@ func TestStdioFastPathBound(t *testing.T) {
 			t.Fatalf("answers so far: %v; want 3", seen)
 		}
 	}
-	if got := gateway.FastServed() - before; got != 1 {
+	if got := gateway.FastServed(g) - before; got != 1 {
 		t.Errorf("the fast path took %d of 3 concurrent calls; want 1 (its bound)", got)
 	}
 }
@@ -266,16 +278,14 @@ func TestStdioFastPathBound(t *testing.T) {
 // mcp-go does for the calls it serves.
 func TestStdioFastPathAsksOlderClients(t *testing.T) {
 	up := upstreamtest.NewServer(upstreamtest.Options{})
-	g := startGateway(t, gateway.Options{}, workspace.Spec{Name: "w", Upstreams: []upstream.Spec{httpUpstream("up", up.ServeHTTP(t))}})
-	defer gateway.SetStdioFastPath(true)
 	for _, fast := range []bool{false, true} {
 		t.Run(fmt.Sprint("fast=", fast), func(t *testing.T) {
-			gateway.SetStdioFastPath(fast)
+			g := startGateway(t, gateway.Options{PlainStdio: !fast}, workspace.Spec{Name: "w", Upstreams: []upstream.Spec{httpUpstream("up", up.ServeHTTP(t))}})
 			in, out, _, _ := rawStdio(t, g, "w")
 			fmt.Fprintf(in, `{"jsonrpc":"2.0","id":"init","method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{"sampling":{},"elicitation":{}},"clientInfo":{"name":"raw","version":"1"}}}`+"\n")
 			answer(t, out, "init")
 			fmt.Fprintf(in, `{"jsonrpc":"2.0","method":"notifications/initialized"}`+"\n")
-			before := gateway.FastServed()
+			before := gateway.FastServed(g)
 			fmt.Fprintf(in, `{"jsonrpc":"2.0","id":"s1","method":"tools/call","params":{"name":"up__sample","arguments":{"prompt":"hi"}}}`+"\n")
 			var asked map[string]any
 			timeout := time.After(20 * time.Second)
@@ -297,9 +307,19 @@ func TestStdioFastPathAsksOlderClients(t *testing.T) {
 			if b, _ := json.Marshal(res); !strings.Contains(string(b), "the sampled answer") || res["resultType"] != nil {
 				t.Errorf("result = %s; want the client's sample, and no resultType (not of its protocol)", b)
 			}
-			if took := gateway.FastServed() > before; took != fast {
+			if took := gateway.FastServed(g) > before; took != fast {
 				t.Errorf("fast path took the call: %v; want %v", took, fast)
 			}
 		})
+	}
+}
+
+// The gateway's MCP servers use nothing of mcp-go's tools/call machinery
+// that the fast path does not repeat; if one did, the fast path would
+// stand aside and every stdio call would be slow without a word.
+func TestGatewayServersSuitTheFastPath(t *testing.T) {
+	g := gateway.New([]workspace.Spec{{Name: "w"}}, gateway.Options{})
+	if !gateway.FastPathMirrors(g, "w") {
+		t.Error("the stdio fast path cannot serve the gateway's workspace server: see stdiofast.Mirrors")
 	}
 }

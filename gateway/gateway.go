@@ -33,6 +33,9 @@ type Options struct {
 	Enforcer *enforce.Enforcer
 	// HTTP configures the streamable HTTP face.
 	HTTP HTTPOptions
+	// PlainStdio serves stdio through mcp-go alone, without the fast path
+	// for tools/call (package stdiofast).
+	PlainStdio bool
 }
 
 // Gateway serves a set of workspaces. Its workspaces can be replaced while
@@ -49,6 +52,9 @@ type Gateway struct {
 	ctx     context.Context
 
 	retiring sync.WaitGroup // workspaces removed by Apply, closing
+
+	fastMaxCalls int          // the stdio fast path's bound; zero: its default
+	fastServed   atomic.Int64 // calls the stdio fast path took
 }
 
 // New returns a Gateway for the workspaces. It does no I/O: Start does.
@@ -166,11 +172,14 @@ func (g *Gateway) Apply(specs []workspace.Spec) {
 }
 
 // Shutdown stops taking tool calls and waits for the ones in flight, or for
-// ctx to end.
+// ctx to end; then calls held for a question end as expired, and the HTTP
+// sessions' streams end, so that the HTTP server's own Shutdown can
+// complete.
 func (g *Gateway) Shutdown(ctx context.Context) error {
 	err := g.calls.drain(ctx)
 	for _, s := range g.snapshot() {
 		s.parking.expireAll() // held calls end, recorded, as expired
+		s.http.CloseSessions(context.WithoutCancel(ctx))
 	}
 	return err
 }

@@ -28,7 +28,7 @@ type HTTPOptions struct {
 	MaxRequestBytes int64
 }
 
-func (g *Gateway) newHTTPHandler(s *wsServer) http.Handler {
+func (g *Gateway) newHTTPHandler(s *wsServer) *server.StreamableHTTPServer {
 	return server.NewStreamableHTTPServer(s.mcp,
 		server.WithStreamableHTTPLogger(s.log),
 		// A 2025-11-25 client that vanished without DELETE must not hold

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/http"
 	"slices"
 	"sync"
 	"time"
@@ -40,7 +39,7 @@ type wsServer struct {
 	sessions sessions
 	parking  *parking
 	workers  *workers
-	http     http.Handler // the streamable HTTP face
+	http     *server.StreamableHTTPServer // the streamable HTTP face
 }
 
 func newWSServer(ws *workspace.Workspace, version string, enforcer func() *enforce.Enforcer, user string, calls *callTracker, logger *slog.Logger) *wsServer {
@@ -77,7 +76,6 @@ func newWSServer(ws *workspace.Workspace, version string, enforcer func() *enfor
 		server.WithPromptCompletionProvider(completer{s}),
 		server.WithResourceCompletionProvider(completer{s}),
 		server.WithHooks(hooks),
-		server.WithRecovery(),
 		server.WithInstructions(fmt.Sprintf("Gatehouse workspace %q: tools of several MCP servers, checked against the organisation's policies before they run.", ws.Name())),
 	)
 	return s
@@ -153,9 +151,17 @@ func (s *wsServer) sync() {
 }
 
 // toolHandler is the handler of every tools/call: the call is counted for
-// shutdown's drain, then takes callTool.
+// shutdown's drain, then takes callTool. A panic on the way fails the call,
+// in mcp-go's words, and not the gateway (the handler recovers itself
+// rather than through mcp-go's WithRecovery middleware, which the stdio
+// fast path does not run).
 func (s *wsServer) toolHandler(exposed string) server.ToolHandlerFunc {
-	return func(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+	return func(ctx context.Context, req mcp.CallToolRequest) (res *mcp.CallToolResult, err error) {
+		defer func() {
+			if r := recover(); r != nil {
+				res, err = nil, fmt.Errorf("panic recovered in %s tool handler: %v", exposed, r)
+			}
+		}()
 		done, ok := s.calls.begin()
 		if !ok {
 			return s.refuse(ctx, exposed, &req, "Gatehouse is shutting down; the call was not run.", "the gateway was shutting down"), nil

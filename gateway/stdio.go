@@ -6,6 +6,8 @@ import (
 	"io"
 	"log/slog"
 
+	"github.com/gatehouse-mcp/gatehouse/gateway/internal/stdiofast"
+	"github.com/mark3labs/mcp-go/mcp"
 	"github.com/mark3labs/mcp-go/server"
 )
 
@@ -26,13 +28,18 @@ func (g *Gateway) ServeStdio(ctx context.Context, name string, in io.Reader, out
 	server.WithWorkerPoolSize(stdioWorkers)(stdio)
 	server.WithQueueSize(4 * stdioWorkers)(stdio)
 	stdio.SetErrorLogger(slog.NewLogLogger(s.log.Handler(), slog.LevelError))
-	fast := newFastCalls(s, out)
-	stdio.SetContextFunc(fast.started)
-	lines, toMCP := io.Pipe()
-	go fast.pump(in, toMCP)
-	err := stdio.Listen(ctx, lines, fast.out)
-	lines.Close() // the pump stops at its next line
-	fast.finish()
+	var err error
+	if g.opts.PlainStdio {
+		err = stdio.Listen(ctx, in, out)
+	} else {
+		err = stdiofast.Listen(ctx, s.mcp, stdio, in, out, stdiofast.Options{
+			ServerInfo: mcp.Implementation{Name: serverName, Version: s.version},
+			Go:         s.workers.run,
+			MaxCalls:   g.fastMaxCalls,
+			Taken:      func() { g.fastServed.Add(1) },
+			Logger:     s.log,
+		})
+	}
 	if ctx.Err() != nil {
 		return nil
 	}

@@ -25,7 +25,10 @@ import (
 // start for upstreams to connect before it serves what it has.
 const (
 	drainTimeout = 30 * time.Second
-	startTimeout = 20 * time.Second
+	// streamsTimeout bounds the wait, once the calls have finished, for
+	// the HTTP requests still open (streams a client keeps) to end.
+	streamsTimeout = 5 * time.Second
+	startTimeout   = 20 * time.Second
 )
 
 // useConfigListen is the value of a bare --http: listen where the config says.
@@ -55,6 +58,7 @@ taking calls, let running ones finish, stop the upstreams and exit 0.`,
 	cmd.Flags().String("http", "", "serve streamable HTTP on ADDR (host:port) instead of stdio")
 	cmd.Flags().Lookup("http").NoOptDefVal = useConfigListen
 	cmd.Flags().String("user", "", "who the gateway acts for (default $GATEHOUSE_USER, then the OS user)")
+	cmd.Flags().Bool("stdio-fast-path", true, "over stdio, read plain tools/call requests on the fast path (false: mcp-go reads every line)")
 	return cmd
 }
 
@@ -109,11 +113,12 @@ func runServe(cmd *cobra.Command, args []string) error {
 		return usageError(err)
 	}
 	g := gateway.New(specs, gateway.Options{
-		Logger:   log,
-		Version:  version,
-		User:     s.user(),
-		HTTP:     gateway.HTTPOptions{AllowedOrigins: cfg.HTTP.AllowedOrigins, MaxRequestBytes: cfg.HTTP.MaxRequestBytes},
-		Enforcer: enforcer,
+		Logger:     log,
+		Version:    version,
+		User:       s.user(),
+		HTTP:       gateway.HTTPOptions{AllowedOrigins: cfg.HTTP.AllowedOrigins, MaxRequestBytes: cfg.HTTP.MaxRequestBytes},
+		Enforcer:   enforcer,
+		PlainStdio: !s.v.GetBool("stdio-fast-path"),
 	})
 	defer g.Close()
 	warnJudge(log, cfg, judges.judge)
@@ -130,7 +135,7 @@ func runServe(cmd *cobra.Command, args []string) error {
 	if httpAddr != "" {
 		return serveHTTP(ctx, log, g, httpAddr)
 	}
-	return serveStdio(ctx, log, g, specs[0].Name)
+	return serveStdio(ctx, log, g, specs[0].Name, s.v.GetBool("stdio-fast-path"))
 }
 
 func wsNameIfStdio(httpAddr string, specs []workspace.Spec) string {
@@ -201,7 +206,7 @@ func logSummary(log *slog.Logger, g *gateway.Gateway) {
 	}
 }
 
-func serveStdio(ctx context.Context, log *slog.Logger, g *gateway.Gateway, name string) error {
+func serveStdio(ctx context.Context, log *slog.Logger, g *gateway.Gateway, name string, fastPath bool) error {
 	// A client that closes its end of our stdout or stderr has gone away:
 	// a write there must fail with EPIPE and end the serve loop normally,
 	// not kill the gateway with SIGPIPE before it has drained and shut its
@@ -213,7 +218,7 @@ func serveStdio(ctx context.Context, log *slog.Logger, g *gateway.Gateway, name 
 	defer restore()
 	done := make(chan error, 1)
 	go func() { done <- g.ServeStdio(listenCtx, name, stdin, os.Stdout) }()
-	log.Info("serving over stdio", "workspace", name)
+	log.Info("serving over stdio", "workspace", name, "fast_path", fastPath)
 	select {
 	case err := <-done:
 		// The client closed stdin: a normal end.
@@ -225,7 +230,8 @@ func serveStdio(ctx context.Context, log *slog.Logger, g *gateway.Gateway, name 
 	}
 	log.Info("shutting down: finishing calls in flight")
 	drain(log, g)
-	time.Sleep(100 * time.Millisecond) // let the last responses be written
+	// Stop reading: mcp-go's Listen returns once the answers of the calls
+	// it ran are written, ServeStdio once the fast path's are too.
 	cancel()
 	<-done
 	return nil
@@ -248,10 +254,17 @@ func serveHTTP(ctx context.Context, log *slog.Logger, g *gateway.Gateway, addr s
 	log.Info("shutting down: finishing calls in flight")
 	shutCtx, cancel := context.WithTimeout(context.Background(), drainTimeout)
 	defer cancel()
-	go func() { _ = srv.Shutdown(shutCtx) }() // stop accepting; idle connections close
-	drain(log, g)
-	time.Sleep(100 * time.Millisecond) // let the last responses be written
-	_ = srv.Close()                    // long-lived streams end here
+	// Stop accepting; Shutdown returns when every request has been
+	// answered and its connection is idle.
+	shutdown := make(chan error, 1)
+	go func() { shutdown <- srv.Shutdown(shutCtx) }()
+	drain(log, g) // the calls finish; then the sessions' streams end
+	select {
+	case <-shutdown:
+	case <-time.After(streamsTimeout):
+		log.Warn("requests still open after the calls finished were cut off", "timeout", streamsTimeout)
+	}
+	_ = srv.Close()
 	if err := <-done; err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return runtimeError(err)
 	}
@@ -282,7 +295,7 @@ func newEnforcer(cfg *Config, log *slog.Logger, prev *enforce.Enforcer, verdicts
 	}
 	return &enforce.Enforcer{
 		Engine: engine, ScanOutput: cfg.ScanOutputWorkspaces(), Logger: log,
-		Recorder: recorder(verdicts, log), AuditRequired: cfg.AuditRequired(),
+		Recorder: verdicts, AuditRequired: cfg.AuditRequired(),
 		Approvals:        approvals,
 		ApprovalTimeout:  time.Duration(cfg.Approval.Timeout),
 		ApprovalLifetime: time.Duration(cfg.Approval.Lifetime),

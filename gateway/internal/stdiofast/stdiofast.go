@@ -1,4 +1,22 @@
-package gateway
+// Package stdiofast is the stdio fast path for tools/call. mcp-go's
+// StdioServer decodes every line it reads five to six times before a
+// tools/call reaches the handler (three tries as a response to a request of
+// its own, then HandleMessage's passes for the method, the protocol
+// generation, _meta and the request), which was half of the gateway's CPU
+// per call (BENCHMARKS.md). The lines that are plain tools/call requests —
+// the common case — are read once here and handed to the handler mcp-go
+// would call (the server's own tool entry), with the context mcp-go would
+// give it; the answer gets what mcp-go does for the client's protocol
+// generation (decoration for 2026-07-28, the input bridge for 2025-11-25)
+// and is written. Every other line, and any call with something unusual
+// about it, goes to mcp-go unchanged, through a pipe.
+//
+// What mcp-go does for a tools/call that this package does not repeat —
+// hooks other than OnError, middleware, schema validation, tool filters,
+// session tools, tasks — must not be in use: Listen serves through mcp-go
+// alone when the server uses any of them (Mirrors), and guard_test.go fails when
+// mcp-go's server gains behaviour this package does not mirror.
+package stdiofast
 
 import (
 	"bufio"
@@ -8,39 +26,88 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
+	"reflect"
 	"sync"
-	"sync/atomic"
 
 	"github.com/mark3labs/mcp-go/mcp"
 	"github.com/mark3labs/mcp-go/server"
 )
 
-// The stdio fast path. mcp-go's StdioServer decodes every line it reads
-// five to six times before a tools/call reaches the gateway's handler
-// (three tries as a response to a request of its own, then HandleMessage's
-// passes for the method, the protocol generation, _meta and the request),
-// which was half of the gateway's CPU per call (BENCHMARKS.md). The lines
-// that are plain tools/call requests — the common case — are read once here
-// and handed to the same handler mcp-go would call, toolHandler, with the
-// context mcp-go would give it; the answer gets what mcp-go does for the
-// client's protocol generation (decoration for 2026-07-28, the input
-// bridge for 2025-11-25) and is written. Every other line, and any call
-// with something unusual about it, goes to mcp-go unchanged, through a
-// pipe.
+// DefaultMaxCalls bounds the calls one stdio client runs on the fast path
+// at once when Options sets no bound; beyond it calls go to mcp-go, whose
+// worker pool and queue bound them further.
+const DefaultMaxCalls = 1024
 
-// fastMaxCalls bounds the calls one stdio client runs on the fast path at
-// once; beyond it calls go to mcp-go, whose worker pool and queue bound
-// them further.
-var fastMaxCalls = 1024
+// Options configure the fast path of one stdio client.
+type Options struct {
+	// ServerInfo is the server's identity, which mcp-go adds to every
+	// result for a 2026-07-28 client (it has no accessor for it).
+	ServerInfo mcp.Implementation
+	// Go runs a call's handler; nil runs it on a new goroutine.
+	Go func(func())
+	// MaxCalls bounds the calls running at once; zero means
+	// DefaultMaxCalls.
+	MaxCalls int
+	// Taken, if not nil, is called each time the fast path takes a call.
+	Taken func()
+	// Logger receives what cannot be delivered; nil discards.
+	Logger *slog.Logger
+}
 
-// stdioFastPath switches the fast path off when false, for tests that
-// compare it with mcp-go's.
-var stdioFastPath atomic.Bool
+// Listen serves one stdio client on stdio, mcp-go's server for srv, with
+// the fast path taking the plain tools/call requests it reads from in, until
+// in ends or ctx is cancelled. It returns what stdio.Listen returns.
+func Listen(ctx context.Context, srv *server.MCPServer, stdio *server.StdioServer, in io.Reader, out io.Writer, opts Options) error {
+	if !Mirrors(srv) {
+		return stdio.Listen(ctx, in, out)
+	}
+	fast := newFastCalls(srv, out, opts)
+	stdio.SetContextFunc(fast.started)
+	lines, toMCP := io.Pipe()
+	go fast.pump(in, toMCP)
+	err := stdio.Listen(ctx, lines, fast.out)
+	lines.Close() // the pump stops at its next line
+	fast.finish()
+	return err
+}
 
-func init() { stdioFastPath.Store(true) }
+// Mirrors reports whether the fast path does for srv's tools/call requests
+// all that mcp-go would: srv has no hook a tools/call triggers but OnError
+// (which the fast path runs as mcp-go does), and none of the tools/call
+// machinery the fast path skips — tool middleware, input or output schema
+// validation, tool filters. A field it cannot find (a newer mcp-go) counts
+// as in use: the fast path then stands aside.
+func Mirrors(srv *server.MCPServer) bool {
+	if h := srv.GetHooks(); h != nil && len(h.OnBeforeAny)+len(h.OnSuccess)+len(h.OnRequestInitialization)+
+		len(h.OnBeforeCallTool)+len(h.OnAfterCallTool) > 0 {
+		return false
+	}
+	v := reflect.ValueOf(srv).Elem()
+	for _, name := range skipped {
+		f := v.FieldByName(name)
+		if !f.IsValid() {
+			return false
+		}
+		switch f.Kind() {
+		case reflect.Slice, reflect.Map:
+			if f.Len() > 0 {
+				return false
+			}
+		case reflect.Pointer, reflect.Interface, reflect.Func:
+			if !f.IsNil() {
+				return false
+			}
+		default:
+			return false
+		}
+	}
+	return true
+}
 
-// fastServed counts the calls the fast path took, for tests.
-var fastServed atomic.Int64
+// skipped are the fields of mcp-go's MCPServer behind the tools/call
+// machinery the fast path does not repeat; each must be empty.
+var skipped = []string{"toolHandlerMiddlewares", "inputValidator", "outputValidator", "toolFilters", "taskTools"}
 
 // lockedWriter serialises writes to w. The fast path and mcp-go write
 // whole messages with one Write each.
@@ -57,8 +124,9 @@ func (l *lockedWriter) Write(p []byte) (int, error) {
 
 // fastCalls serves the fast path of one stdio client.
 type fastCalls struct {
-	s   *wsServer
-	out *lockedWriter
+	srv  *server.MCPServer
+	opts Options
+	out  *lockedWriter
 
 	ready chan struct{}      // closed when base is set
 	base  context.Context    // mcp-go's context for the stdio session
@@ -71,8 +139,17 @@ type fastCalls struct {
 	wg       sync.WaitGroup
 }
 
-func newFastCalls(s *wsServer, out io.Writer) *fastCalls {
-	return &fastCalls{s: s, out: &lockedWriter{w: out}, ready: make(chan struct{}), slots: make(chan struct{}, fastMaxCalls), inflight: map[string]context.CancelFunc{}}
+func newFastCalls(srv *server.MCPServer, out io.Writer, opts Options) *fastCalls {
+	if opts.MaxCalls <= 0 {
+		opts.MaxCalls = DefaultMaxCalls
+	}
+	if opts.Go == nil {
+		opts.Go = func(f func()) { go f() }
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	return &fastCalls{srv: srv, opts: opts, out: &lockedWriter{w: out}, ready: make(chan struct{}), slots: make(chan struct{}, opts.MaxCalls), inflight: map[string]context.CancelFunc{}}
 }
 
 // started is mcp-go's StdioServer context function: its context carries the
@@ -158,9 +235,6 @@ func (f *fastCalls) serve(line []byte) bool {
 	if !isCall && !bytes.Contains(line, cancelledMethod) {
 		return false
 	}
-	if !stdioFastPath.Load() {
-		return false
-	}
 	select {
 	case <-f.ready:
 	default:
@@ -206,8 +280,10 @@ func (f *fastCalls) serve(line []byte) bool {
 	if sess := server.ClientSessionFromContext(ctx); sess != nil && info.Modern {
 		applyProtocolInfo(sess, info)
 	}
-	fastServed.Add(1)
-	f.s.workers.run(func() {
+	if f.opts.Taken != nil {
+		f.opts.Taken()
+	}
+	f.opts.Go(func() {
 		defer f.wg.Done()
 		defer func() {
 			f.mu.Lock()
@@ -251,8 +327,8 @@ func (f *fastCalls) fastCall(m *fastLine) (mcp.CallToolRequest, *server.RequestP
 		}
 		info = &server.RequestProtocolInfo{Modern: true, ProtocolVersion: version, ClientInfo: meta.ClientInfo(), ClientCapabilities: caps, LogLevel: meta.LogLevel()}
 	}
-	tool, ok := f.s.ws.Catalog().Tool(p.Name)
-	if !ok || tool.Tool.Execution != nil {
+	tool := f.srv.GetTool(p.Name)
+	if tool == nil || tool.Tool.Execution != nil {
 		return req, nil, false // mcp-go's error for an unknown tool, its rules for tasks
 	}
 	req.Method = string(mcp.MethodToolsCall)
@@ -354,9 +430,9 @@ type fastResponse struct {
 
 // respond runs the call and writes its answer as mcp-go would have.
 func (f *fastCalls) respond(ctx context.Context, id json.RawMessage, req mcp.CallToolRequest, modern bool) {
-	res, err := f.call(ctx, req)
+	res, err := f.call(ctx, id, req)
 	if err == nil && res != nil && !modern {
-		res, err = f.resolveInput(ctx, req, res)
+		res, err = f.resolveInput(ctx, id, req, res)
 	}
 	resp := fastResponse{JSONRPC: mcp.JSONRPC_VERSION, ID: id}
 	switch {
@@ -372,7 +448,7 @@ func (f *fastCalls) respond(ctx context.Context, id json.RawMessage, req mcp.Cal
 			res.SetResultType(mcp.ResultTypeComplete)
 		}
 		if meta := res.EnsureResultMeta(); meta.ServerInfo() == nil {
-			meta.SetServerInfo(mcp.Implementation{Name: serverName, Version: f.s.version})
+			meta.SetServerInfo(f.opts.ServerInfo)
 		}
 		resp.Result = res
 	}
@@ -381,7 +457,7 @@ func (f *fastCalls) respond(ctx context.Context, id json.RawMessage, req mcp.Cal
 		b, _ = json.Marshal(fastResponse{JSONRPC: mcp.JSONRPC_VERSION, ID: id, Error: errorDetails(mcp.INTERNAL_ERROR, merr.Error())})
 	}
 	if _, err := f.out.Write(append(b, '\n')); err != nil {
-		f.s.log.Debug("answer not delivered", "err", err)
+		f.opts.Logger.Debug("answer not delivered", "err", err)
 	}
 }
 
@@ -390,17 +466,27 @@ func errorDetails(code int, message string) *mcp.JSONRPCErrorDetails {
 	return &d
 }
 
-// call runs the tool handler as mcp-go would: through its recovery, and
-// with its error hook for a tool that left the catalog meanwhile.
-func (f *fastCalls) call(ctx context.Context, req mcp.CallToolRequest) (res *mcp.CallToolResult, err error) {
+// call runs the tool's handler as mcp-go would: the server's own entry for
+// the tool (it may have left the catalog since the line was read), through
+// mcp-go's recovery, with the OnError hooks on failure.
+func (f *fastCalls) call(ctx context.Context, id json.RawMessage, req mcp.CallToolRequest) (res *mcp.CallToolResult, err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			res, err = nil, fmt.Errorf("panic recovered in %s tool handler: %v", req.Params.Name, r)
 		}
 	}()
-	res, err = f.s.toolHandler(req.Params.Name)(ctx, req)
-	if errors.Is(err, server.ErrToolNotFound) {
-		f.s.refuse(ctx, req.Params.Name, &req, "", "the workspace has no tool of that name")
+	tool := f.srv.GetTool(req.Params.Name)
+	if tool == nil {
+		err = fmt.Errorf("tool '%s' not found: %w", req.Params.Name, server.ErrToolNotFound)
+	} else {
+		res, err = tool.Handler(ctx, req)
+	}
+	if err != nil {
+		var rid any
+		_ = json.Unmarshal(id, &rid)
+		for _, hook := range f.srv.GetHooks().OnError {
+			hook(ctx, rid, mcp.MethodToolsCall, &req, err)
+		}
 	}
 	return res, err
 }
@@ -414,7 +500,7 @@ const maxInputRoundTrips = 10
 // for input, ask the client with the requests of its generation
 // (elicitation/create, sampling/createMessage, roots/list) and call the
 // handler again with the answers.
-func (f *fastCalls) resolveInput(ctx context.Context, req mcp.CallToolRequest, res *mcp.CallToolResult) (*mcp.CallToolResult, error) {
+func (f *fastCalls) resolveInput(ctx context.Context, id json.RawMessage, req mcp.CallToolRequest, res *mcp.CallToolResult) (*mcp.CallToolResult, error) {
 	for attempt := 0; res != nil && res.NeedsInput(); attempt++ {
 		if len(res.InputRequests) == 0 {
 			return nil, fmt.Errorf("multi round-trip: %w", server.ErrLoadShedding)
@@ -428,7 +514,7 @@ func (f *fastCalls) resolveInput(ctx context.Context, req mcp.CallToolRequest, r
 		}
 		retry := req
 		retry.Params.MultiRoundTripParams = mcp.MultiRoundTripParams{InputResponses: answers, RequestState: res.RequestState}
-		if res, err = f.call(ctx, retry); err != nil {
+		if res, err = f.call(ctx, id, retry); err != nil {
 			return nil, err
 		}
 	}
@@ -470,7 +556,7 @@ func (f *fastCalls) askClient(ctx context.Context, requests mcp.InputRequests) (
 
 // askOne puts one input request to the client.
 func (f *fastCalls) askOne(ctx context.Context, request mcp.InputRequest) (mcp.InputResponse, error) {
-	srv := f.s.mcp
+	srv := f.srv
 	switch request.Method {
 	case mcp.MethodElicitationCreate:
 		if request.Elicitation == nil {
