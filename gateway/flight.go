@@ -81,11 +81,12 @@ type flight struct {
 	answers chan mcp.InputResponse // to the question waiting in the call
 	rounds  int
 
-	mu      sync.Mutex
-	asked   string            // the key of the question the client was asked
-	waiting *mcp.InputRequest // that question
-	timer   *time.Timer       // expires the call while nobody waits on it
-	req     context.Context   // the client request awaiting the call now
+	mu       sync.Mutex
+	answered bool              // the call has its result: no more progress
+	asked    string            // the key of the question the client was asked
+	waiting  *mcp.InputRequest // that question
+	timer    *time.Timer       // expires the call while nobody waits on it
+	req      context.Context   // the client request awaiting the call now
 }
 
 // flightEvent is a question of the call, or its end.
@@ -125,6 +126,9 @@ func (s *wsServer) fly(ctx context.Context, exposed string, req mcp.CallToolRequ
 			}()
 			ev.result = body(f)
 		}()
+		f.mu.Lock()
+		f.answered = true // progress sent from now on would follow the result
+		f.mu.Unlock()
 		select {
 		case f.events <- ev:
 		case <-callCtx.Done():
@@ -278,6 +282,15 @@ func (f *flight) Elicit(ctx context.Context, req mcp.ElicitationRequest) (*mcp.E
 // the client request that currently awaits the call.
 func (f *flight) progressTo(token mcp.ProgressToken) func(mcp.ProgressNotificationParams) {
 	return func(p mcp.ProgressNotificationParams) {
+		// Under the lock, so that once the call has its result no progress
+		// is sent, and the result's delivery barrier counts every one sent
+		// before (see delivery.go).
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		if f.answered {
+			f.s.log.Debug("progress after the call's result dropped", "progress", p.Progress)
+			return
+		}
 		params := map[string]any{"progressToken": token, "progress": p.Progress}
 		if p.Total != 0 {
 			params["total"] = p.Total
@@ -285,9 +298,13 @@ func (f *flight) progressTo(token mcp.ProgressToken) func(mcp.ProgressNotificati
 		if p.Message != "" {
 			params["message"] = p.Message
 		}
-		if err := f.s.mcp.SendNotificationToClient(f.requestCtx(), string(mcp.MethodNotificationProgress), params); err != nil {
+		ctx := f.req
+		if err := f.s.mcp.SendNotificationToClient(ctx, string(mcp.MethodNotificationProgress), params); err != nil {
 			f.s.log.Debug("progress not delivered", "err", err)
+		} else if d := deliveryOf(ctx); d != nil {
+			d.sent()
 		}
+		f.s.log.Debug("progress relayed", "progress", p.Progress)
 	}
 }
 

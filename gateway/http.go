@@ -78,6 +78,7 @@ func (g *Gateway) guard(next http.Handler) http.Handler {
 			return
 		}
 		r.Body = http.MaxBytesReader(w, r.Body, limit)
+		w, r = g.countDelivery(w, r)
 		next.ServeHTTP(w, r)
 	})
 }

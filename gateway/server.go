@@ -151,7 +151,8 @@ func (s *wsServer) sync() {
 }
 
 // toolHandler is the handler of every tools/call: the call is counted for
-// shutdown's drain, then takes callTool. A panic on the way fails the call,
+// shutdown's drain, then takes callTool; over HTTP its result waits for
+// the notifications sent before it (see delivery.go). A panic on the way fails the call,
 // in mcp-go's words, and not the gateway (the handler recovers itself
 // rather than through mcp-go's WithRecovery middleware, which the stdio
 // fast path does not run).
@@ -167,7 +168,11 @@ func (s *wsServer) toolHandler(exposed string) server.ToolHandlerFunc {
 			return s.refuse(ctx, exposed, &req, "Gatehouse is shutting down; the call was not run.", "the gateway was shutting down"), nil
 		}
 		defer done()
-		return s.callTool(ctx, exposed, req)
+		res, err = s.callTool(ctx, exposed, req)
+		if d := deliveryOf(ctx); d != nil && !d.flush(ctx) {
+			s.log.Debug("a call's notifications were not all written before its result", "tool", exposed)
+		}
+		return res, err
 	}
 }
 

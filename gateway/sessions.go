@@ -15,9 +15,10 @@ import (
 // URIs in a subscriptions/listen request and is notified on that request's
 // stream for as long as it lasts.
 type sessions struct {
-	mu   sync.Mutex
-	all  map[string]server.ClientSession
-	subs map[string]map[subscriber]bool // uri → subscribers
+	mu         sync.Mutex
+	all        map[string]server.ClientSession
+	deliveries map[string]*delivery           // of the HTTP sessions
+	subs       map[string]map[subscriber]bool // uri → subscribers
 }
 
 // subscriber is a session (by id) or an open subscriptions/listen request.
@@ -31,6 +32,7 @@ type listenStream struct{ ctx context.Context }
 
 func (s *sessions) init() {
 	s.all = map[string]server.ClientSession{}
+	s.deliveries = map[string]*delivery{}
 	s.subs = map[string]map[subscriber]bool{}
 }
 
@@ -38,6 +40,14 @@ func (s *sessions) add(sess server.ClientSession) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.all[sess.SessionID()] = sess
+	s.deliveries[sess.SessionID()] = newDelivery()
+}
+
+// delivery is the notification count of session id, or nil.
+func (s *sessions) delivery(id string) *delivery {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.deliveries[id]
 }
 
 // remove forgets a session and returns the URIs nobody subscribes to any
@@ -46,6 +56,7 @@ func (s *sessions) remove(id string) (orphaned []string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	delete(s.all, id)
+	delete(s.deliveries, id)
 	return s.dropLocked(subscriber{session: id})
 }
 
@@ -204,8 +215,8 @@ func (s *wsServer) notify(upstreamName string, n mcp.JSONRPCNotification) {
 		for _, who := range s.sessions.subscribers(uri) {
 			if who.listen != nil {
 				_ = s.mcp.SendNotificationToClient(who.listen.ctx, n.Method, params)
-			} else {
-				_ = s.mcp.SendNotificationToSpecificClient(who.session, n.Method, params)
+			} else if s.mcp.SendNotificationToSpecificClient(who.session, n.Method, params) == nil {
+				s.sessions.sent(who.session)
 			}
 		}
 	case mcp.MethodNotificationMessage:
@@ -220,7 +231,33 @@ func (s *wsServer) notify(upstreamName string, n mcp.JSONRPCNotification) {
 		}
 		msg.Params.Data = n.Params.AdditionalFields["data"]
 		for _, id := range s.sessions.ids() {
-			_ = s.mcp.SendLogMessageToSpecificClient(id, msg)
+			s.sendLog(id, msg)
 		}
+	}
+}
+
+// sendLog sends a log message to session id if its level lets it through,
+// counting it for the session's delivery.
+func (s *wsServer) sendLog(id string, msg mcp.LoggingMessageNotification) {
+	sess, ok := s.sessions.session(id).(server.SessionWithLogging)
+	if !ok || !msg.Params.Level.ShouldSendTo(sess.GetLogLevel()) {
+		return // mcp-go would not send it
+	}
+	if s.mcp.SendLogMessageToSpecificClient(id, msg) == nil {
+		s.sessions.sent(id)
+	}
+}
+
+// session is the session of id, or nil.
+func (s *sessions) session(id string) server.ClientSession {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.all[id]
+}
+
+// sent counts a notification queued for session id.
+func (s *sessions) sent(id string) {
+	if d := s.delivery(id); d != nil {
+		d.sent()
 	}
 }
