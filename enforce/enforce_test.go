@@ -1,0 +1,251 @@
+package enforce_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/mark3labs/mcp-go/mcp"
+
+	"github.com/gatehouse-mcp/gatehouse/audit"
+	"github.com/gatehouse-mcp/gatehouse/enforce"
+	"github.com/gatehouse-mcp/gatehouse/policy"
+)
+
+// records is a Recorder that keeps the records in memory.
+type records struct {
+	mu   sync.Mutex
+	recs []policy.Record
+	err  error // what Err says
+}
+
+func (r *records) Record(rec policy.Record) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.recs = append(r.recs, rec)
+	return nil
+}
+
+func (r *records) Err() error { return r.err }
+
+func (r *records) all() []policy.Record {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]policy.Record(nil), r.recs...)
+}
+
+// asker answers the approval question as told, and remembers it.
+type asker struct {
+	answer *mcp.ElicitationResult
+	err    error
+	asked  []string
+}
+
+func (a *asker) Ask(_ context.Context, q mcp.ElicitationParams, _ time.Duration) (*mcp.ElicitationResult, error) {
+	a.asked = append(a.asked, q.Message)
+	return a.answer, a.err
+}
+
+func yes() *mcp.ElicitationResult {
+	return &mcp.ElicitationResult{ElicitationResponse: mcp.ElicitationResponse{Action: mcp.ElicitationResponseActionAccept, Content: map[string]any{"approve": true}}}
+}
+
+func no() *mcp.ElicitationResult {
+	return &mcp.ElicitationResult{ElicitationResponse: mcp.ElicitationResponse{Action: mcp.ElicitationResponseActionDecline}}
+}
+
+var testPolicies = policy.Set{Global: []policy.Policy{
+	{Name: "no-rm", Enabled: true, Strict: true, Tools: []string{"rm"}, Action: policy.ActionBlock, Message: "Removing is not allowed."},
+	{Name: "redact-ssn", Enabled: true, Action: policy.ActionRedact, When: policy.When{Args: `\b\d{3}-\d{2}-\d{4}\b`}},
+	{Name: "watch-add", Enabled: true, Tools: []string{"add"}, Action: policy.ActionWarn, Message: "adding is watched"},
+	{Name: "ask-deploy", Enabled: true, Tools: []string{"deploy"}, Action: policy.ActionRequireApproval, Message: "Deploys need a yes."},
+	{Name: "prod-by-bob", Enabled: true, Tools: []string{"prod"}, Action: policy.ActionRequireApproval, Message: "Production needs Bob.",
+		Approval: policy.ApprovalRule{OutOfBandOnly: true, Approvers: []string{"bob"}}},
+}}
+
+func newEnforcer(t *testing.T) (*enforce.Enforcer, *records) {
+	t.Helper()
+	engine, err := policy.NewEngine(testPolicies, policy.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	recs := &records{}
+	return &enforce.Enforcer{Engine: engine, Recorder: recs, ScanOutput: map[string]bool{"w": true}}, recs
+}
+
+func testCall(tool, args string) policy.Call {
+	return policy.Call{Workspace: "w", Upstream: "up", Tool: tool, Exposed: "up__" + tool, Arguments: json.RawMessage(args), User: "ada"}
+}
+
+// Every way a call can be decided: what the gateway is told, and the one
+// record it leaves once it ends.
+func TestDecide(t *testing.T) {
+	for _, tc := range []struct {
+		name, tool, args string
+		ask              *asker
+		allowed          bool
+		message          string // in Message, when not allowed
+		arguments        string // forwarded, when allowed
+		decision         policy.Decision
+		approval         policy.ApprovalState
+	}{
+		{name: "allowed", tool: "echo", args: `{"m":"hi"}`, allowed: true, arguments: `{"m":"hi"}`, decision: policy.DecisionAllow},
+		{name: "blocked", tool: "rm", args: `{}`, message: `Blocked by policy "no-rm": Removing is not allowed.`, decision: policy.DecisionBlock},
+		{name: "redacted", tool: "echo", args: `{"m":"ssn 123-45-6789"}`, allowed: true, arguments: `{"m":"ssn [REDACTED]"}`, decision: policy.DecisionAllow},
+		{name: "approved at the client", tool: "deploy", args: `{}`, ask: &asker{answer: yes()}, allowed: true, arguments: `{}`,
+			decision: policy.DecisionRequireApproval, approval: policy.ApprovalApproved},
+		{name: "declined at the client", tool: "deploy", args: `{}`, ask: &asker{answer: no()},
+			message: "the person declined", decision: policy.DecisionRequireApproval, approval: policy.ApprovalDeclined},
+		{name: "unanswered at the client", tool: "deploy", args: `{}`, ask: &asker{err: enforce.ErrExpired},
+			message: "nobody answered within 2m0s", decision: policy.DecisionRequireApproval, approval: policy.ApprovalExpired},
+		{name: "client gone", tool: "deploy", args: `{}`, ask: &asker{err: errors.New("session closed")},
+			message: "the question was dismissed", decision: policy.DecisionRequireApproval, approval: policy.ApprovalCancelled},
+		{name: "nobody to ask", tool: "deploy", args: `{}`,
+			message: "this client cannot ask you", decision: policy.DecisionRequireApproval, approval: policy.ApprovalUnavailable},
+		{name: "out of band only, no store", tool: "prod", args: `{}`, ask: &asker{answer: yes()},
+			message: "the policy wants an approval from someone else", decision: policy.DecisionRequireApproval, approval: policy.ApprovalUnavailable},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e, recs := newEnforcer(t)
+			var ask enforce.Asker
+			if tc.ask != nil {
+				ask = tc.ask
+			}
+			d := e.Decide(t.Context(), testCall(tc.tool, tc.args), time.Now(), ask)
+			if d.Allowed != tc.allowed {
+				t.Fatalf("Decide(%s).Allowed = %v (message %q); want %v", tc.name, d.Allowed, d.Message, tc.allowed)
+			}
+			if id, _ := d.Meta[enforce.MetaVerdict].(string); id != d.ID || len(id) != 26 {
+				t.Errorf("Meta = %v; want the verdict id %q", d.Meta, d.ID)
+			}
+			if tc.allowed {
+				if string(d.Arguments) != tc.arguments {
+					t.Errorf("Arguments = %s; want %s", d.Arguments, tc.arguments)
+				}
+				if n := len(recs.all()); n != 0 {
+					t.Fatalf("an allowed call was recorded %d times before it ended", n)
+				}
+				e.Finish(t.Context(), d, enforce.End{Result: mcp.NewToolResultText("ok"), Latency: time.Millisecond})
+			} else if !strings.Contains(d.Message, tc.message) {
+				t.Errorf("Message = %q; want it to say %q", d.Message, tc.message)
+			}
+			all := recs.all()
+			if len(all) != 1 {
+				t.Fatalf("%d records; want 1", len(all))
+			}
+			rec := all[0]
+			if rec.ID != d.ID || rec.Verdict.Decision != tc.decision || rec.Approval.State != tc.approval {
+				t.Errorf("record = id %s, %s, approval %q; want %s, %s, approval %q", rec.ID, rec.Verdict.Decision, rec.Approval.State, d.ID, tc.decision, tc.approval)
+			}
+			if want := map[bool]policy.UpstreamOutcome{true: policy.UpstreamOK, false: policy.UpstreamNotRun}[tc.allowed]; rec.Upstream != want {
+				t.Errorf("record's upstream outcome = %s; want %s", rec.Upstream, want)
+			}
+			if tc.ask != nil && tc.approval != policy.ApprovalUnavailable && (len(tc.ask.asked) != 1 || !strings.Contains(tc.ask.asked[0], "Tool: "+tc.tool)) {
+				t.Errorf("the person was asked %q; want one question about %s", tc.ask.asked, tc.tool)
+			}
+		})
+	}
+}
+
+// A call held for an out-of-band approval is parked, runs once after the
+// approver agrees, and only for the call it was parked for.
+func TestDecideOutOfBand(t *testing.T) {
+	e, recs := newEnforcer(t)
+	store, err := audit.OpenApprovals(filepath.Join(t.TempDir(), "gatehouse.db"), time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = store.Close() })
+	e.Approvals = store
+
+	d := e.Decide(t.Context(), testCall("prod", `{"v":1}`), time.Now(), &asker{answer: yes()})
+	id, _ := d.Meta[enforce.MetaApproval].(string)
+	if d.Allowed || id == "" || !strings.Contains(d.Message, "bob can run `gatehouse approvals approve "+id+"`") {
+		t.Fatalf("parked call = allowed %v, meta %v, message %q; want it parked for bob", d.Allowed, d.Meta, d.Message)
+	}
+	if err := store.Approve(t.Context(), id, "bob"); err != nil {
+		t.Fatal(err)
+	}
+	if d := e.Decide(t.Context(), testCall("prod", `{"v":2}`), time.Now(), nil); d.Allowed {
+		t.Error("the approval let a call with other arguments run")
+	}
+	d = e.Decide(t.Context(), testCall("prod", `{"v":1}`), time.Now(), nil)
+	if !d.Allowed {
+		t.Fatalf("the approved call = %q; want it allowed", d.Message)
+	}
+	e.Finish(t.Context(), d, enforce.End{Result: mcp.NewToolResultText("ok")})
+	if d := e.Decide(t.Context(), testCall("prod", `{"v":1}`), time.Now(), nil); d.Allowed {
+		t.Error("one approval ran the call twice")
+	}
+	var last policy.Record
+	for _, r := range recs.all() {
+		if r.ID == d.ID {
+			last = r
+		}
+	}
+	if last.ID != d.ID || last.Approval.State != policy.ApprovalApproved || last.Approval.Via != policy.ApprovalViaOutOfBand || last.Approval.By != "bob" {
+		t.Errorf("the approved call's record = %+v; want approved out of band by bob", last.Approval)
+	}
+}
+
+// Finish scans the result when the workspace says so, and records how the
+// call ended at the upstream.
+func TestFinish(t *testing.T) {
+	const secret = "ghp_abcdefghijklmnopqrstuvwxyz0123456789"
+	for _, tc := range []struct {
+		name    string
+		end     enforce.End
+		outcome policy.UpstreamOutcome
+	}{
+		{"ok", enforce.End{Result: mcp.NewToolResultText("token " + secret)}, policy.UpstreamOK},
+		{"tool error", enforce.End{Result: mcp.NewToolResultError("no such row")}, policy.UpstreamToolError},
+		{"unreachable", enforce.End{Err: errors.New("connection refused")}, policy.UpstreamTransportError},
+		{"cancelled", enforce.End{Err: context.Canceled, Cancelled: true}, policy.UpstreamCancelled},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e, recs := newEnforcer(t)
+			d := e.Decide(t.Context(), testCall("echo", `{}`), time.Now(), nil)
+			e.Finish(t.Context(), d, tc.end)
+			if rec := recs.all()[0]; rec.Upstream != tc.outcome {
+				t.Errorf("outcome = %s; want %s", rec.Upstream, tc.outcome)
+			}
+			if tc.end.Result != nil {
+				if text := tc.end.Result.Content[0].(mcp.TextContent).Text; strings.Contains(text, secret) {
+					t.Errorf("the result still holds the secret: %q", text)
+				}
+			}
+		})
+	}
+}
+
+// The zero Enforcer allows every call unchanged and records nothing; a
+// workspace that requires the log refuses calls while it cannot be
+// written; a refusal is recorded.
+func TestEnforcerEdges(t *testing.T) {
+	var zero enforce.Enforcer
+	d := zero.Decide(t.Context(), testCall("rm", `{"x":1}`), time.Now(), nil)
+	if !d.Allowed || string(d.Arguments) != `{"x":1}` || len(d.Meta) != 0 {
+		t.Errorf("zero Enforcer's decision = %+v; want allowed, unchanged, no _meta", d)
+	}
+	zero.Finish(t.Context(), d, enforce.End{})
+	if meta := zero.Refuse(t.Context(), testCall("x", `{}`), time.Now(), "why"); meta != nil {
+		t.Errorf("zero Enforcer's refusal _meta = %v; want none", meta)
+	}
+
+	e, recs := newEnforcer(t)
+	e.AuditRequired = map[string]bool{"w": true}
+	recs.err = errors.New("disk full")
+	if d := e.Decide(t.Context(), testCall("echo", `{}`), time.Now(), nil); d.Allowed || !strings.Contains(d.Message, "verdict log cannot be written") {
+		t.Errorf("call while the log fails = allowed %v, %q; want refused", d.Allowed, d.Message)
+	}
+	meta := e.Refuse(t.Context(), testCall("nope", `{}`), time.Now(), "the workspace has no tool of that name")
+	all := recs.all()
+	if len(all) != 2 || all[1].ID != meta[enforce.MetaVerdict] || all[1].Verdict.Decision != policy.DecisionBlock || all[1].Verdict.Reason != "the workspace has no tool of that name" {
+		t.Errorf("records = %+v; want the refusal recorded with its id", all)
+	}
+}
