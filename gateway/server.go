@@ -152,10 +152,10 @@ func (s *wsServer) sync() {
 
 // toolHandler is the handler of every tools/call: the call is counted for
 // shutdown's drain, then takes callTool; over HTTP its result waits for
-// the notifications sent before it (see delivery.go). A panic on the way fails the call,
-// in mcp-go's words, and not the gateway (the handler recovers itself
-// rather than through mcp-go's WithRecovery middleware, which the stdio
-// fast path does not run).
+// the notifications sent before it (see delivery.go). A panic on the way
+// fails the call, in mcp-go's words, and not the gateway (the handler
+// recovers itself rather than through mcp-go's WithRecovery middleware,
+// which the stdio fast path does not run).
 func (s *wsServer) toolHandler(exposed string) server.ToolHandlerFunc {
 	return func(ctx context.Context, req mcp.CallToolRequest) (res *mcp.CallToolResult, err error) {
 		defer func() {
@@ -233,7 +233,9 @@ func (s *wsServer) callTool(ctx context.Context, exposed string, req mcp.CallToo
 		// Record, then answer.
 		enf.Finish(f.ctx, d, enforce.End{Result: res, Err: err, Cancelled: err != nil && f.ctx.Err() != nil, Latency: time.Since(start)})
 		if err != nil {
-			s.log.Warn("upstream call failed", "upstream", call.Upstream, "tool", call.Tool, "err", err)
+			if f.ctx.Err() == nil { // not cancelled by the client, nor expired
+				s.log.Warn("upstream call failed", "upstream", call.Upstream, "tool", call.Tool, "err", err)
+			}
 			return withMeta(toolError(upstreamFailure(call.Upstream, err)), d.Meta)
 		}
 		clearProtocolFields(&res.Result)
