@@ -1,4 +1,4 @@
-package main
+package config
 
 import (
 	"errors"
@@ -17,11 +17,12 @@ import (
 // global policy is strict unless it says otherwise or the top level does; a
 // workspace policy follows, in that order, itself, its workspace, the top
 // level. A workspace's strict never reaches a global policy: a workspace
-// cannot weaken what applies to all.
+// cannot weaken what applies to all. A loaded Config always converts; the
+// error is for one built by hand with a time window Load would refuse.
 func (c *Config) PolicySet() (policy.Set, error) {
 	set := policy.Set{Workspaces: map[string][]policy.Policy{}}
 	var errs []error
-	conv := func(ps []PolicyConfig, strict bool) []policy.Policy {
+	conv := func(ps []Policy, strict bool) []policy.Policy {
 		out := make([]policy.Policy, 0, len(ps))
 		for _, p := range ps {
 			pp, err := p.policy(strict)
@@ -82,8 +83,8 @@ func (c *Config) ScanOutputWorkspaces() map[string]bool {
 	return m
 }
 
-// policy converts one validated policy; strict is the default it inherits.
-func (p PolicyConfig) policy(strict bool) (policy.Policy, error) {
+// policy converts one policy; strict is the default it inherits.
+func (p Policy) policy(strict bool) (policy.Policy, error) {
 	out := policy.Policy{
 		Name:        p.Name,
 		Description: p.Description,
@@ -132,7 +133,7 @@ func (p PolicyConfig) policy(strict bool) (policy.Policy, error) {
 }
 
 // source says where a policy is defined: file:line, or template:NAME:line.
-func (p PolicyConfig) source() string {
+func (p Policy) source() string {
 	file := p.File
 	if !strings.HasPrefix(file, "template:") {
 		file = filepath.Base(file)
@@ -143,7 +144,7 @@ func (p PolicyConfig) source() string {
 	return file
 }
 
-func timeWindow(t *TimeWindowConfig) (*policy.TimeWindow, error) {
+func timeWindow(t *TimeWindow) (*policy.TimeWindow, error) {
 	tw := &policy.TimeWindow{From: -1, To: -1}
 	for _, d := range t.Days {
 		i := slices.Index(weekdays, d)
@@ -152,12 +153,12 @@ func timeWindow(t *TimeWindowConfig) (*policy.TimeWindow, error) {
 		}
 		tw.Days = append(tw.Days, time.Weekday(i))
 	}
-	if t.From != "" {
+	if t.From != "" || t.To != "" {
 		var err error
-		if tw.From, err = policy.ParseClock(t.From); err != nil {
+		if tw.From, err = clock(t.From); err != nil {
 			return nil, err
 		}
-		if tw.To, err = policy.ParseClock(t.To); err != nil {
+		if tw.To, err = clock(t.To); err != nil {
 			return nil, err
 		}
 	}
@@ -171,13 +172,93 @@ func timeWindow(t *TimeWindowConfig) (*policy.TimeWindow, error) {
 	return tw, nil
 }
 
-// NewEngine builds the policy engine of the config. limiter carries rate
-// limit counts over from the engine it replaces; nil starts afresh. judge
-// decides the plain-English policies; nil means none is configured.
-func (c *Config) NewEngine(limiter *policy.Limiter, judge policy.Judge) (*policy.Engine, error) {
-	set, err := c.PolicySet()
-	if err != nil {
-		return nil, err
+// clock is policy.ParseClock, with "" for unset (-1).
+func clock(s string) (int, error) {
+	if s == "" {
+		return -1, nil
 	}
-	return policy.NewEngine(set, policy.Options{Limiter: limiter, Judge: judge, JudgeTimeout: time.Duration(c.Judge.Timeout)})
+	return policy.ParseClock(s)
+}
+
+// checkPolicies hands every policy of cfg to package policy, one layer at
+// a time in config order, and reports what it finds where the policy is
+// written.
+func (l *loader) checkPolicies(cfg *Config) {
+	l.checkLayer(cfg.Policies)
+	for _, w := range cfg.Workspaces {
+		l.checkLayer(w.Policies)
+	}
+}
+
+// checkLayer validates the policies of one layer with policy.Validate and
+// reports each *policy.Error at the policy's field in its file.
+func (l *loader) checkLayer(ps []Policy) {
+	layer := make([]policy.Policy, len(ps))
+	for i := range ps {
+		layer[i] = l.forCheck(&ps[i])
+	}
+	err := policy.Validate(policy.Set{Global: layer})
+	if err == nil {
+		return
+	}
+	errs := []error{err}
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		errs = j.Unwrap()
+	}
+	for _, e := range errs {
+		var pe *policy.Error
+		if !errors.As(e, &pe) || pe.Index < 0 || pe.Index >= len(ps) {
+			l.errs = append(l.errs, &Error{File: l.mainFile, Err: e}) // not expected: policy locates every error
+			continue
+		}
+		l.reportPolicyError(ps, pe)
+	}
+}
+
+// reportPolicyError reports pe, an error of ps[pe.Index], at the policy's
+// field path joined with pe.Field. A duplicate name is said with the path
+// of the first; one that a template brings in is left to includeTemplates,
+// which reports it on the include entry.
+func (l *loader) reportPolicyError(ps []Policy, pe *policy.Error) {
+	p := &ps[pe.Index]
+	field := p.at
+	if pe.Field != "" {
+		field += "." + pe.Field
+	}
+	err := pe.Err
+	var dup *policy.DuplicateNameError
+	if errors.As(err, &dup) {
+		if strings.HasPrefix(p.src, "template:") || dup.First < 0 || dup.First >= len(ps) {
+			return
+		}
+		err = fmt.Errorf("duplicate policy name in this scope (also %s)", ps[dup.First].at)
+	}
+	l.report(p.src, field, pe.Value, err)
+}
+
+// forCheck converts p for policy.Validate. Where the YAML sets a key that
+// policy's model cannot tell from an unset one (an empty name, rules or
+// action, an empty when.args) or a value that failed to decode, it puts a
+// stand-in, so that policy checks the rest as if the key were set: the
+// problem itself is the config's to report (or already reported), and
+// report says nothing more about a field that failed.
+func (l *loader) forCheck(p *Policy) policy.Policy {
+	out, err := p.policy(true)
+	if err != nil { // a time window that failed to decode: reported there
+		out.When.Time = &policy.TimeWindow{From: -1, To: -1}
+	}
+	set := func(key string, v string) bool { return v == "" && l.present(p.src, p.at+"."+key) }
+	if set("name", out.Name) {
+		out.Name = "\x00" + p.src + p.at // invalid as a config name, unique
+	}
+	if set("rules", out.Rules) {
+		out.Rules = " " // blank: policy says the rules must not be empty
+	}
+	if set("action", string(out.Action)) {
+		out.Action = "\x00" // policy says which actions there are
+	}
+	if p.When != nil && p.When.Args == "" {
+		out.When.Args = "(?:)" // reported as an empty regex by the decoder
+	}
+	return out
 }
