@@ -8,7 +8,6 @@ import (
 	"regexp"
 	"strings"
 	"time"
-	_ "time/tzdata" // when.time.tz must load the same on every host, including minimal containers
 
 	"go.yaml.in/yaml/v3"
 )
@@ -66,37 +65,20 @@ func (w *When) decodeKey(d *decoder, key string, n *yaml.Node, field string) boo
 	return true
 }
 
-// check normalises the days and checks the clock times and the zone. A
-// window with one of these wrong gets no further checks.
+// check normalises the days and checks the clock times. Package policy
+// checks the window as a whole, then validatePolicies the zone.
 func (t *TimeWindow) check(d *decoder, field string) {
-	failed := false
-	fail := func(sub, value string, err error) {
-		failed = true
-		if n, ok := d.l.nodes[fieldPos{d.file, sub}]; ok {
-			d.fail(n, sub, err)
-			return
-		}
-		d.l.report(d.file, sub, value, err)
-	}
 	for i, day := range t.Days {
 		if norm, ok := normalizeDay(day); ok {
 			t.Days[i] = norm
 		} else {
-			fail(fieldIndex(field+".days", i), day, errors.New("must be a day of the week: mon, tue, wed, thu, fri, sat or sun"))
+			d.l.report(d.file, fieldIndex(field+".days", i), day, errors.New("must be a day of the week: mon, tue, wed, thu, fri, sat or sun"))
 		}
 	}
 	for _, c := range []struct{ key, v string }{{"from", t.From}, {"to", t.To}} {
 		if c.v != "" && !clockRE.MatchString(c.v) {
-			fail(field+"."+c.key, c.v, errors.New("must be HH:MM, 24-hour"))
+			d.l.report(d.file, field+"."+c.key, c.v, errors.New("must be HH:MM, 24-hour"))
 		}
-	}
-	if t.TZ != "" {
-		if _, err := time.LoadLocation(t.TZ); err != nil {
-			fail(field+".tz", t.TZ, errors.New("unknown time zone"))
-		}
-	}
-	if failed {
-		d.l.bad[fieldPos{d.file, field}] = true
 	}
 }
 

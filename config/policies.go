@@ -180,26 +180,17 @@ func clock(s string) (int, error) {
 	return policy.ParseClock(s)
 }
 
-// checkPolicies hands every policy of cfg to package policy, one layer at
-// a time in config order, and reports what it finds where the policy is
-// written.
-func (l *loader) checkPolicies(cfg *Config) {
-	l.checkLayer(cfg.Policies)
-	for _, w := range cfg.Workspaces {
-		l.checkLayer(w.Policies)
-	}
-}
-
-// checkLayer validates the policies of one layer with policy.Validate and
-// reports each *policy.Error at the policy's field in its file.
-func (l *loader) checkLayer(ps []Policy) {
+// policyErrors validates the policies of one layer with policy.Validate
+// and returns its errors by policy.
+func (l *loader) policyErrors(ps []Policy) [][]*policy.Error {
 	layer := make([]policy.Policy, len(ps))
 	for i := range ps {
 		layer[i] = l.forCheck(&ps[i])
 	}
+	byPolicy := make([][]*policy.Error, len(ps))
 	err := policy.Validate(policy.Set{Global: layer})
 	if err == nil {
-		return
+		return byPolicy
 	}
 	errs := []error{err}
 	if j, ok := err.(interface{ Unwrap() []error }); ok {
@@ -211,8 +202,9 @@ func (l *loader) checkLayer(ps []Policy) {
 			l.errs = append(l.errs, &Error{File: l.mainFile, Err: e}) // not expected: policy locates every error
 			continue
 		}
-		l.reportPolicyError(ps, pe)
+		byPolicy[pe.Index] = append(byPolicy[pe.Index], pe)
 	}
+	return byPolicy
 }
 
 // reportPolicyError reports pe, an error of ps[pe.Index], at the policy's
@@ -243,9 +235,15 @@ func (l *loader) reportPolicyError(ps []Policy, pe *policy.Error) {
 // problem itself is the config's to report (or already reported), and
 // report says nothing more about a field that failed.
 func (l *loader) forCheck(p *Policy) policy.Policy {
-	out, err := p.policy(true)
-	if err != nil { // a time window that failed to decode: reported there
-		out.When.Time = &policy.TimeWindow{From: -1, To: -1}
+	var out policy.Policy
+	if p.When == nil || p.When.Time == nil {
+		out, _ = p.policy(true)
+	} else {
+		q := *p
+		w := *p.When
+		w.Time, q.When = nil, &w
+		out, _ = q.policy(true)
+		out.When.Time = windowForCheck(p.When.Time)
 	}
 	set := func(key string, v string) bool { return v == "" && l.present(p.src, p.at+"."+key) }
 	if set("name", out.Name) {
@@ -260,5 +258,35 @@ func (l *loader) forCheck(p *Policy) policy.Policy {
 	if p.When != nil && p.When.Args == "" {
 		out.When.Args = "(?:)" // reported as an empty regex by the decoder
 	}
+	if w := p.When; w != nil && w.Args == nil && len(w.Keywords)+len(w.Threats)+len(w.Users)+len(w.Clients) == 0 &&
+		w.RiskMin == nil && w.RiskMax == nil && w.Time == nil {
+		out.When.Keywords = []string{"when"} // `when: {}` is a when section all the same
+	}
 	return out
+}
+
+// windowForCheck converts t for policy.Validate whatever its days, clock
+// times and zone (TimeWindow.check reports those): an unknown day stands
+// for Sunday; a clock time that does not parse stands for one that is set
+// and differs from the other unless both are written alike.
+func windowForCheck(t *TimeWindow) *policy.TimeWindow {
+	tw := &policy.TimeWindow{}
+	for _, d := range t.Days {
+		tw.Days = append(tw.Days, time.Weekday(max(slices.Index(weekdays, d), 0)))
+	}
+	from, fromErr := clock(t.From)
+	to, toErr := clock(t.To)
+	switch {
+	case fromErr != nil && toErr != nil:
+		from, to = 0, 1
+		if t.From == t.To {
+			to = 0
+		}
+	case fromErr != nil:
+		from = (max(to, 0) + 1) % (24 * 60)
+	case toErr != nil:
+		to = (max(from, 0) + 1) % (24 * 60)
+	}
+	tw.From, tw.To = from, to
+	return tw
 }

@@ -35,16 +35,14 @@ func templateFile(name string) string { return "template:" + name }
 func loadTemplate(name string) ([]Policy, error) {
 	l := newLoader(func(string) (string, bool) { return "", false })
 	ps := l.templatePolicies(name)
-	l.checkLayer(ps)
 	if len(l.errs) > 0 {
 		return nil, l.errs
 	}
 	return ps, nil
 }
 
-// templatePolicies decodes template name with the same decoder as the
-// config's policies, and checks them as the config's own but for package
-// policy's checks, which run on the whole layer. Each policy's File is
+// templatePolicies decodes and validates template name with the same
+// decoder and validation as the config's policies. Each policy's File is
 // template:NAME and its Line the line in the template; problems are
 // recorded under that file name.
 func (l *loader) templatePolicies(name string) []Policy {

@@ -10,6 +10,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
+	_ "time/tzdata" // when.time.tz must load the same on every host, including minimal containers
 
 	"github.com/gatehouse-mcp/gatehouse/upstream"
 )
@@ -26,7 +28,7 @@ var (
 var nameRE = regexp.MustCompile(`^[a-zA-Z0-9_-]{1,64}$`)
 
 // validate checks the decoded config against the rules that span fields,
-// files and workspaces, then hands every policy to package policy.
+// files and workspaces, and has package policy check every policy.
 func (l *loader) validate(cfg *Config) {
 	l.validateTop(cfg)
 	all := map[string]bool{} // upstream names of every workspace
@@ -43,7 +45,6 @@ func (l *loader) validate(cfg *Config) {
 	if len(cfg.Workspaces) == 0 {
 		l.report(l.mainFile, "workspaces", "", errors.New("at least one workspace is required (under workspaces: or in workspaces_dir)"))
 	}
-	l.checkPolicies(cfg)
 }
 
 func (l *loader) validateTop(cfg *Config) {
@@ -194,17 +195,27 @@ func (l *loader) validateUpstream(file, field string, u *Upstream) {
 	}
 }
 
-// validatePolicies checks what the config says of the policies of one
-// scope beyond what package policy checks: the names as config names, the
-// upstreams they name (upstreams are those of the scope; where says
-// which), and who may approve.
+// validatePolicies checks the policies of one scope: package policy
+// checks each policy and the names in the scope, and its errors are
+// reported where the policy is written; the config checks the names as
+// config names, the upstreams they name (upstreams are those of the
+// scope; where says which), and who may approve.
 func (l *loader) validatePolicies(ps []Policy, upstreams map[string]bool, where string) {
+	byPolicy := l.policyErrors(ps)
 	for i := range ps {
 		p := &ps[i]
 		file, field := p.src, p.at
 		if p.Name != "" || l.present(file, field+".name") {
 			if err := checkName(p.Name); err != nil {
 				l.report(file, field+".name", p.Name, err)
+			}
+		}
+		for _, pe := range byPolicy[i] {
+			l.reportPolicyError(ps, pe)
+		}
+		if w := p.When; w != nil && w.Time != nil && w.Time.TZ != "" {
+			if _, err := time.LoadLocation(w.Time.TZ); err != nil {
+				l.report(file, field+".when.time.tz", w.Time.TZ, errors.New("unknown time zone"))
 			}
 		}
 		hasAction := p.Action != "" || l.present(file, field+".action")
