@@ -255,6 +255,8 @@ type Error struct {
 	Err error
 }
 
+// Error reads file:line: field: "value": problem, leaving out what is
+// unknown.
 func (e *Error) Error() string {
 	var b strings.Builder
 	b.WriteString(e.File)
@@ -293,6 +295,7 @@ func quoteValue(v string) string {
 // errors.As finds an *Error in it.
 type Errors []*Error
 
+// Error is every problem, one a line.
 func (es Errors) Error() string {
 	lines := make([]string, len(es))
 	for i, e := range es {

@@ -207,6 +207,7 @@ type DuplicateNameError struct {
 	First int
 }
 
+// Error says the policy of which index has the name first.
 func (e *DuplicateNameError) Error() string {
 	return fmt.Sprintf("duplicate policy name in this layer (also policy %d)", e.First)
 }
