@@ -258,7 +258,7 @@ func (l *loader) forCheck(p *Policy) policy.Policy {
 	if p.When != nil && p.When.Args == "" {
 		out.When.Args = "(?:)" // reported as an empty regex by the decoder
 	}
-	if w := p.When; w != nil && w.Args == nil && len(w.Keywords)+len(w.Threats)+len(w.Users)+len(w.Clients) == 0 &&
+	if w := p.When; w != nil && out.When.Args == "" && len(out.When.ArgFields)+len(w.Keywords)+len(w.Threats)+len(w.Users)+len(w.Clients) == 0 &&
 		w.RiskMin == nil && w.RiskMax == nil && w.Time == nil {
 		out.When.Keywords = []string{"when"} // `when: {}` is a when section all the same
 	}
