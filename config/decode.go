@@ -41,10 +41,6 @@ type (
 	keyDecoder interface {
 		decodeKey(d *decoder, key string, n *yaml.Node, field string) bool
 	}
-	// checker checks a struct's values once its keys are decoded.
-	checker interface {
-		check(d *decoder, field string)
-	}
 	// located learns where an item of a list or mapping is defined.
 	located interface {
 		locate(d *decoder, n *yaml.Node, field string)
@@ -159,9 +155,6 @@ func (d *decoder) fields(n *yaml.Node, field string, v reflect.Value) {
 		default:
 			d.value(p.v, sub, v.Field(f.index))
 		}
-	}
-	if c, ok := v.Addr().Interface().(checker); ok {
-		c.check(d, field)
 	}
 }
 

@@ -207,27 +207,6 @@ func (l *loader) policyErrors(ps []Policy) [][]*policy.Error {
 	return byPolicy
 }
 
-// reportPolicyError reports pe, an error of ps[pe.Index], at the policy's
-// field path joined with pe.Field. A duplicate name is said with the path
-// of the first; one that a template brings in is left to includeTemplates,
-// which reports it on the include entry.
-func (l *loader) reportPolicyError(ps []Policy, pe *policy.Error) {
-	p := &ps[pe.Index]
-	field := p.at
-	if pe.Field != "" {
-		field += "." + pe.Field
-	}
-	err := pe.Err
-	var dup *policy.DuplicateNameError
-	if errors.As(err, &dup) {
-		if strings.HasPrefix(p.src, "template:") || dup.First < 0 || dup.First >= len(ps) {
-			return
-		}
-		err = fmt.Errorf("duplicate policy name in this scope (also %s)", ps[dup.First].at)
-	}
-	l.report(p.src, field, pe.Value, err)
-}
-
 // forCheck converts p for policy.Validate. Where the YAML sets a key that
 // policy's model cannot tell from an unset one (an empty name, rules or
 // action, an empty when.args) or a value that failed to decode, it puts a
@@ -256,7 +235,7 @@ func (l *loader) forCheck(p *Policy) policy.Policy {
 		out.Action = "\x00" // policy says which actions there are
 	}
 	if p.When != nil && p.When.Args == "" {
-		out.When.Args = "(?:)" // reported as an empty regex by the decoder
+		out.When.Args = "(?:)" // reported as an empty regex by checkPolicy
 	}
 	if w := p.When; w != nil && out.When.Args == "" && len(out.When.ArgFields)+len(w.Keywords)+len(w.Threats)+len(w.Users)+len(w.Clients) == 0 &&
 		w.RiskMin == nil && w.RiskMax == nil && w.Time == nil {
