@@ -10,10 +10,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"time"
-	_ "time/tzdata" // when.time.tz must load the same on every host, including minimal containers
 
-	"github.com/gatehouse-mcp/gatehouse/policy"
 	"github.com/gatehouse-mcp/gatehouse/upstream"
 )
 
@@ -26,14 +23,7 @@ var (
 	upstreamProtocols  = []string{upstream.ProtocolLegacy, upstream.ProtocolModern}
 )
 
-var (
-	nameRE  = regexp.MustCompile(`^[a-zA-Z0-9_-]{1,64}$`)
-	clockRE = regexp.MustCompile(`^([01][0-9]|2[0-3]):[0-5][0-9]$`)
-)
-
-// weekdays are the day names of when.time.days, Sunday first as in
-// time.Weekday.
-var weekdays = []string{"sun", "mon", "tue", "wed", "thu", "fri", "sat"}
+var nameRE = regexp.MustCompile(`^[a-zA-Z0-9_-]{1,64}$`)
 
 // validate checks the decoded config against the rules that span fields,
 // files and workspaces, and has package policy check every policy.
@@ -201,184 +191,6 @@ func (l *loader) validateUpstream(file, field string, u *Upstream) {
 	if l.present(file, field+".timeout") {
 		l.checkPositive(file, field+".timeout", u.Timeout)
 	}
-}
-
-// validatePolicies checks the policies of one scope: package policy
-// checks each policy and the names in the scope, and its errors are
-// reported where the policy is written; the config checks the names as
-// config names, the days, clock times and zone of a time window, the
-// upstreams a policy names (upstreams are those of the scope; where says
-// which), and who may approve.
-func (l *loader) validatePolicies(ps []Policy, upstreams map[string]bool, where string) {
-	byPolicy := l.policyErrors(ps)
-	for i := range ps {
-		p := &ps[i]
-		var fs findings
-		l.checkPolicy(p, upstreams, where, &fs)
-		for _, pe := range byPolicy[i] {
-			if f, ok := policyFinding(ps, pe); ok {
-				fs = append(fs, f)
-			}
-		}
-		fs.report(l, p.src)
-	}
-}
-
-// checkPolicy adds the config's own findings about p.
-func (l *loader) checkPolicy(p *Policy, upstreams map[string]bool, where string, fs *findings) {
-	file, field := p.src, p.at
-	if p.Name != "" || l.present(file, field+".name") {
-		if err := checkName(p.Name); err != nil {
-			fs.add(rankName, field+".name", p.Name, err)
-		}
-	}
-	hasAction := p.Action != "" || l.present(file, field+".action")
-	if (len(p.Approvers) > 0 || p.InClient != nil) && hasAction && p.Action != "require_approval" {
-		fs.add(rankApprovers, field+".approvers", "", errors.New("approvers and in_client only with action: require_approval, or with rules (the judge may answer needs_approval)"))
-	}
-	for j, a := range p.Approvers {
-		if strings.TrimSpace(a) == "" {
-			fs.add(rankApprovers, fieldIndex(field+".approvers", j), a, errors.New("must be a user name"))
-		}
-	}
-	for j, u := range p.Upstreams {
-		if err := checkName(u); err != nil {
-			fs.add(rankUpstreams, fieldIndex(field+".upstreams", j), u, err)
-		} else if !upstreams[u] {
-			fs.add(rankScope, fieldIndex(field+".upstreams", j), u, fmt.Errorf("no upstream of %s has this name", where))
-		}
-	}
-	if p.When != nil && p.When.Args == "" { // policy cannot tell it from no regex
-		fs.add(rankArgs, field+".when.args", "", errors.New("empty regex matches everything"))
-	}
-	if p.When != nil && p.When.Time != nil {
-		checkTimeWindow(field+".when.time", p.When.Time, fs)
-	}
-}
-
-// checkTimeWindow normalises the days of t and checks its days, clock
-// times and zone; package policy checks the window as a whole.
-func checkTimeWindow(field string, t *TimeWindow, fs *findings) {
-	for i, day := range t.Days {
-		if norm, ok := normalizeDay(day); ok {
-			t.Days[i] = norm
-		} else {
-			fs.add(rankTimeParts, fieldIndex(field+".days", i), day, errors.New("must be a day of the week: mon, tue, wed, thu, fri, sat or sun"))
-		}
-	}
-	for _, c := range []struct{ key, v string }{{"from", t.From}, {"to", t.To}} {
-		if c.v != "" && !clockRE.MatchString(c.v) {
-			fs.add(rankTimeParts, field+"."+c.key, c.v, errors.New("must be HH:MM, 24-hour"))
-		}
-	}
-	if t.TZ != "" {
-		if _, err := time.LoadLocation(t.TZ); err != nil {
-			fs.add(rankTimeZone, field+".tz", t.TZ, errors.New("unknown time zone"))
-		}
-	}
-}
-
-// normalizeDay maps mon, Monday, MON… to mon.
-func normalizeDay(s string) (string, bool) {
-	s = strings.ToLower(s)
-	for i, d := range weekdays {
-		if s == d || s == strings.ToLower(time.Weekday(i).String()) {
-			return d, true
-		}
-	}
-	return "", false
-}
-
-// The order in which the problems of one policy are reported: problems on
-// one line read in the order of the keys in the documentation.
-const (
-	rankName = iota
-	rankKind
-	rankApprovers
-	rankRateLimit
-	rankRedact
-	rankTools
-	rankUpstreams
-	rankArgs
-	rankKeywords
-	rankThreats
-	rankRisk
-	rankWho
-	rankTimeParts
-	rankTimeWindow
-	rankTimeZone
-	rankDuplicate
-	rankScope
-)
-
-// fieldRanks rank package policy's errors by their field (the first
-// prefix that matches).
-var fieldRanks = []struct {
-	prefix string
-	rank   int
-}{
-	{"rate_limit", rankRateLimit},
-	{"tools", rankTools},
-	{"when.args", rankArgs},
-	{"when.keywords", rankKeywords},
-	{"when.threats", rankThreats},
-	{"when.risk_", rankRisk},
-	{"when.users", rankWho},
-	{"when.clients", rankWho},
-	{"when.time", rankTimeWindow},
-}
-
-// finding is one problem of a policy, to report in rank order.
-type finding struct {
-	rank         int
-	field, value string
-	err          error
-}
-
-type findings []finding
-
-func (fs *findings) add(rank int, field, value string, err error) {
-	*fs = append(*fs, finding{rank, field, value, err})
-}
-
-// report reports the findings of a policy of file in rank order.
-func (fs findings) report(l *loader, file string) {
-	slices.SortStableFunc(fs, func(a, b finding) int { return a.rank - b.rank })
-	for _, f := range fs {
-		l.report(file, f.field, f.value, f.err)
-	}
-}
-
-// policyFinding turns pe, an error of ps[pe.Index], into a finding at the
-// policy's field path joined with pe.Field. A duplicate name is said with
-// the path of the first; one that a template brings in is left to
-// includeTemplates, which reports it on the include entry.
-func policyFinding(ps []Policy, pe *policy.Error) (finding, bool) {
-	p := &ps[pe.Index]
-	f := finding{rank: rankKind, field: p.at, value: pe.Value, err: pe.Err}
-	if pe.Field != "" {
-		f.field += "." + pe.Field
-	}
-	var dup *policy.DuplicateNameError
-	switch {
-	case errors.As(pe.Err, &dup):
-		if strings.HasPrefix(p.src, "template:") || dup.First < 0 || dup.First >= len(ps) {
-			return f, false
-		}
-		f.rank, f.err = rankDuplicate, fmt.Errorf("duplicate policy name in this scope (also %s)", ps[dup.First].at)
-	case pe.Field == "action" && p.Action == string(policy.ActionRateLimit):
-		f.rank = rankRateLimit
-	case pe.Field == "action" && p.Action == string(policy.ActionRedact):
-		f.rank = rankRedact
-	default:
-		for _, r := range fieldRanks {
-			if strings.HasPrefix(pe.Field, r.prefix) {
-				f.rank = r.rank
-				break
-			}
-		}
-	}
-	return f, true
 }
 
 // checkEnum reports value unless it is one of allowed.
