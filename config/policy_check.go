@@ -52,7 +52,7 @@ func (l *loader) checkPolicy(p *Policy, upstreams map[string]bool, where string,
 		}
 	}
 	hasAction := p.Action != "" || l.present(file, field+".action")
-	if (len(p.Approvers) > 0 || p.InClient != nil) && hasAction && p.Action != "require_approval" {
+	if (len(p.Approvers) > 0 || p.InClient != nil) && hasAction && p.Action != string(policy.ActionRequireApproval) {
 		fs.add(rankApprovers, field+".approvers", "", errors.New("approvers and in_client only with action: require_approval, or with rules (the judge may answer needs_approval)"))
 	}
 	for j, a := range p.Approvers {
