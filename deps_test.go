@@ -29,6 +29,7 @@ func TestImportGraph(t *testing.T) {
 		"enforce":   {mod + "gateway", mod + "cmd", mod + "audit", mod + "llmjudge", mod + "workspace", mod + "upstream", "net/http", "github.com/spf13/"},
 		"llmjudge":  {mod + "gateway", mod + "workspace", mod + "upstream", mod + "audit", mod + "cmd"},
 		"audit":     {mod + "gateway", mod + "workspace", mod + "upstream", mod + "llmjudge", mod + "cmd"},
+		"config":    {mod + "gateway", mod + "cmd", mod + "audit", mod + "llmjudge", "github.com/mark3labs/", "github.com/spf13/", "net/http"},
 	}
 	for pkg, imps := range imports {
 		for _, imp := range imps {
@@ -44,6 +45,9 @@ func TestImportGraph(t *testing.T) {
 				}
 			}
 		}
+	}
+	if len(imports["config"]) == 0 {
+		t.Fatalf("go list found no config package: %v", imports)
 	}
 	if len(imports["gateway"]) == 0 {
 		t.Fatalf("go list found no gateway package: %v", imports)

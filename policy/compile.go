@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/gobwas/glob"
@@ -66,16 +67,18 @@ func compileSet(set Set) (global []*rule, workspaces map[string][]*rule, err err
 // priority, higher first, ties in definition order.
 func compileLayer(ps []Policy, layer Layer, ws string, errs *[]error) []*rule {
 	rules := make([]*rule, 0, len(ps))
-	names := map[string]bool{}
+	names := map[string]int{}
 	for i := range ps {
 		r, rerrs := compile(&ps[i], layer, ws, i)
 		for _, e := range rerrs {
 			*errs = append(*errs, e)
 		}
-		if names[ps[i].Name] {
-			*errs = append(*errs, &Error{Layer: layer, Workspace: ws, Policy: ps[i].Name, Source: ps[i].Source, Field: "name", Err: errors.New("duplicate policy name in this layer")})
+		if first, dup := names[ps[i].Name]; dup {
+			*errs = append(*errs, &Error{Layer: layer, Workspace: ws, Index: i, Policy: ps[i].Name, Source: ps[i].Source, Field: "name",
+				Value: ps[i].Name, Err: &DuplicateNameError{First: first}})
+		} else if ps[i].Name != "" {
+			names[ps[i].Name] = i
 		}
-		names[ps[i].Name] = true
 		rules = append(rules, r)
 	}
 	slices.SortStableFunc(rules, func(a, b *rule) int {
@@ -84,54 +87,55 @@ func compileLayer(ps []Policy, layer Layer, ws string, errs *[]error) []*rule {
 	return rules
 }
 
-// compile compiles one policy.
+// The enumerations a policy is checked against.
+var (
+	actions       = []Action{ActionAllow, ActionBlock, ActionRequireApproval, ActionRateLimit, ActionRedact, ActionWarn}
+	rateLimitKeys = []RateLimitKey{KeyUser, KeyWorkspace, KeyGlobal}
+)
+
+// compile compiles one policy; order is its index in its layer. Its
+// errors name the field as written in the config, in the order the
+// fields are documented.
 func compile(p *Policy, layer Layer, ws string, order int) (*rule, []*Error) {
 	r := &rule{p: clonePolicy(*p), layer: layer, workspace: ws, order: order, judgeID: p.Name, upstreams: p.Upstreams}
 	var errs []*Error
 	bad := func(field, value string, err error) {
-		errs = append(errs, &Error{Layer: layer, Workspace: ws, Policy: p.Name, Source: p.Source, Field: field, Value: value, Err: err})
+		errs = append(errs, &Error{Layer: layer, Workspace: ws, Index: order, Policy: p.Name, Source: p.Source, Field: field, Value: value, Err: err})
 	}
 	if p.Name == "" {
-		bad("name", "", errors.New("is required"))
+		bad("", "", errors.New("name is required"))
 	}
-	switch {
-	case p.Rules != "" && p.Action != "":
-		bad("", "", errors.New("has both rules and action"))
-	case p.Rules == "" && p.Action == "":
-		bad("", "", errors.New("needs rules or an action"))
-	case p.Action != "" && !slices.Contains([]Action{ActionAllow, ActionBlock, ActionRequireApproval, ActionRateLimit, ActionRedact, ActionWarn}, p.Action):
-		bad("action", string(p.Action), errors.New("unknown action"))
-	}
-	if p.Rules != "" && !p.When.zero() {
-		bad("when", "", errors.New("only with action; a rules policy is judged"))
-	}
-	if (p.Action == ActionRateLimit) != (p.RateLimit != nil) {
-		bad("rate_limit", "", errors.New("goes with action rate_limit, and only with it"))
-	}
-	if rl := p.RateLimit; rl != nil && (rl.Requests <= 0 || rl.Per <= 0 || !slices.Contains([]RateLimitKey{KeyUser, KeyWorkspace, KeyGlobal}, rl.Key)) {
-		bad("rate_limit", fmt.Sprintf("%d per %s by %s", rl.Requests, rl.Per, rl.Key), errors.New("needs positive requests and per, and key user, workspace or global"))
-	}
+	checkKind(p, bad)
+	checkRateLimit(p, bad)
 	if p.Action == ActionRedact && p.When.Args == "" && len(p.When.ArgFields) == 0 && len(p.When.Threats) == 0 {
 		bad("action", string(p.Action), errors.New("redact needs when.args or when.threats to say what to redact"))
 	}
 	r.tools = compileGlobs(p.Tools, "tools", bad)
-	r.users = compileGlobs(p.When.Users, "when.users", bad)
-	r.clients = compileGlobs(p.When.Clients, "when.clients", bad)
 	w := &p.When
 	if w.Args != "" {
 		re, err := compilePattern(w.Args)
 		if err != nil {
-			bad("when.args", w.Args, err)
+			bad("when.args", w.Args, regexError(err))
 		}
 		r.args = re
 	}
 	for _, path := range sortedKeys(w.ArgFields) {
-		re, err := compilePattern(w.ArgFields[path])
-		if err != nil || path == "" {
-			bad("when.args."+path, w.ArgFields[path], cmp.Or(err, errors.New("empty field name")))
+		field, expr := "when.args."+path, w.ArgFields[path]
+		if path == "" {
+			bad(field, expr, errors.New("argument field name must not be empty"))
+		}
+		if expr == "" {
+			bad(field, expr, errors.New("empty regex matches everything"))
 			continue
 		}
-		r.fields = append(r.fields, fieldRule{path: path, re: re})
+		re, err := compilePattern(expr)
+		if err != nil {
+			bad(field, expr, regexError(err))
+			continue
+		}
+		if path != "" {
+			r.fields = append(r.fields, fieldRule{path: path, re: re})
+		}
 	}
 	for i, k := range w.Keywords {
 		k = strings.ToLower(Normalize(k))
@@ -143,22 +147,19 @@ func compile(p *Policy, layer Layer, ws string, order int) (*rule, []*Error) {
 	}
 	for i, t := range w.Threats {
 		if !slices.Contains(Threats, t) {
-			bad(fmt.Sprintf("when.threats[%d]", i), string(t), errors.New("unknown detector"))
+			bad(fmt.Sprintf("when.threats[%d]", i), string(t), oneOf(Threats))
 		}
 	}
 	r.threats = w.Threats
-	for _, b := range []struct {
-		field string
-		v     *float64
-	}{{"when.risk_min", w.RiskMin}, {"when.risk_max", w.RiskMax}} {
-		if b.v != nil && !(*b.v >= 0 && *b.v <= 1) {
-			bad(b.field, fmt.Sprint(*b.v), errors.New("must be between 0 and 1"))
-		}
-	}
+	checkRisk(w, bad)
+	r.users = compileGlobs(p.When.Users, "when.users", bad)
+	r.clients = compileGlobs(p.When.Clients, "when.clients", bad)
 	if t := w.Time; t != nil {
 		switch {
-		case (t.From < 0) != (t.To < 0), t.From > 1439, t.To > 1439:
-			bad("when.time", t.String(), errors.New("from and to go together, each HH:MM"))
+		case (t.From < 0) != (t.To < 0):
+			bad("when.time", "", errors.New("from and to go together"))
+		case t.From > 1439 || t.To > 1439:
+			bad("when.time", t.String(), errors.New("from and to must be HH:MM, 24-hour"))
 		case t.From >= 0 && t.From == t.To:
 			bad("when.time.to", t.String(), errors.New("must differ from from"))
 		case t.From < 0 && len(t.Days) == 0:
@@ -169,12 +170,89 @@ func compile(p *Policy, layer Layer, ws string, order int) (*rule, []*Error) {
 	return r, errs
 }
 
+// checkKind checks that p is plain-English or deterministic, not both,
+// and what goes with its kind.
+func checkKind(p *Policy, bad func(field, value string, err error)) {
+	switch {
+	case p.Rules != "" && p.Action != "":
+		bad("", "", errors.New("has both rules and action; a policy is plain-English (rules) or deterministic (action), not both"))
+	case p.Rules == "" && p.Action == "":
+		bad("", "", errors.New("needs rules (plain English, judged by the LLM) or an action"))
+	case p.Rules != "":
+		if strings.TrimSpace(p.Rules) == "" {
+			bad("rules", p.Rules, errors.New("must not be empty"))
+		}
+		if !p.When.zero() {
+			bad("when", "", errors.New("only with action; a rules policy is judged by the LLM"))
+		}
+	case !slices.Contains(actions, p.Action):
+		bad("action", string(p.Action), oneOf(actions))
+	}
+}
+
+// checkRateLimit checks that a rate_limit section goes with action
+// rate_limit, and only with it, and its values.
+func checkRateLimit(p *Policy, bad func(field, value string, err error)) {
+	rl := p.RateLimit
+	switch {
+	case p.Action == ActionRateLimit && rl == nil:
+		bad("action", string(p.Action), errors.New("needs a rate_limit section {requests, per, key}"))
+	case rl != nil && p.Action != ActionRateLimit:
+		bad("rate_limit", "", errors.New("only with action: rate_limit"))
+	case rl != nil:
+		if rl.Requests <= 0 {
+			bad("rate_limit.requests", strconv.Itoa(rl.Requests), errors.New("must be positive"))
+		}
+		if rl.Per <= 0 {
+			bad("rate_limit.per", rl.Per.String(), errors.New("must be a positive duration"))
+		}
+		if !slices.Contains(rateLimitKeys, rl.Key) {
+			bad("rate_limit.key", string(rl.Key), oneOf(rateLimitKeys))
+		}
+	}
+}
+
+// checkRisk checks that the risk bounds lie in 0..1 and in order.
+func checkRisk(w *When, bad func(field, value string, err error)) {
+	ok := true
+	for _, b := range []struct {
+		field string
+		v     *float64
+	}{{"when.risk_min", w.RiskMin}, {"when.risk_max", w.RiskMax}} {
+		if b.v != nil && !(*b.v >= 0 && *b.v <= 1) {
+			bad(b.field, strconv.FormatFloat(*b.v, 'g', -1, 64), errors.New("must be between 0 and 1"))
+			ok = false
+		}
+	}
+	if ok && w.RiskMin != nil && w.RiskMax != nil && *w.RiskMin > *w.RiskMax {
+		bad("when.risk_max", strconv.FormatFloat(*w.RiskMax, 'g', -1, 64), errors.New("must not be below risk_min"))
+	}
+}
+
+// oneOf is the error of a value outside the enumeration allowed.
+func oneOf[T ~string](allowed []T) error {
+	s := make([]string, len(allowed))
+	for i, a := range allowed {
+		s[i] = string(a)
+	}
+	return fmt.Errorf("must be one of %s", strings.Join(s, ", "))
+}
+
+// regexError words a regexp compile error for the person who wrote it.
+func regexError(err error) error {
+	return fmt.Errorf("invalid regex: %s", strings.TrimPrefix(err.Error(), "error parsing regexp: "))
+}
+
 func compileGlobs(patterns []string, field string, bad func(field, value string, err error)) []*glob.Pattern {
 	var gs []*glob.Pattern
 	for i, s := range patterns {
+		if s == "" {
+			bad(fmt.Sprintf("%s[%d]", field, i), s, errors.New("empty glob"))
+			continue
+		}
 		g, err := glob.Compile(strings.ToLower(s))
-		if err != nil || s == "" {
-			bad(fmt.Sprintf("%s[%d]", field, i), s, cmp.Or(err, errors.New("empty glob")))
+		if err != nil {
+			bad(fmt.Sprintf("%s[%d]", field, i), s, fmt.Errorf("invalid glob: %v", err))
 			continue
 		}
 		gs = append(gs, g)

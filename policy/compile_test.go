@@ -2,6 +2,8 @@ package policy_test
 
 import (
 	"errors"
+	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -21,12 +23,12 @@ func TestNewEngineErrors(t *testing.T) {
 		{"bad regex", policy.Policy{Name: "p", Action: policy.ActionBlock, When: policy.When{Args: "a("}}, "when.args", "missing closing )"},
 		{"bad field regex", policy.Policy{Name: "p", Action: policy.ActionBlock, When: policy.When{ArgFields: map[string]string{"sql": "[z-a]"}}}, "when.args.sql", "invalid character class range"},
 		{"bad glob", policy.Policy{Name: "p", Action: policy.ActionBlock, Tools: []string{"[abc"}}, "tools[0]", ""},
-		{"unknown action", policy.Policy{Name: "p", Action: "deny"}, "action", "unknown action"},
+		{"unknown action", policy.Policy{Name: "p", Action: "deny"}, "action", "must be one of allow, block"},
 		{"both kinds", policy.Policy{Name: "p", Action: policy.ActionBlock, Rules: "x"}, "", "both rules and action"},
-		{"neither kind", policy.Policy{Name: "p"}, "", "needs rules or an action"},
-		{"rate limit without section", policy.Policy{Name: "p", Action: policy.ActionRateLimit}, "rate_limit", ""},
+		{"neither kind", policy.Policy{Name: "p"}, "", "needs rules (plain English, judged by the LLM) or an action"},
+		{"rate limit without section", policy.Policy{Name: "p", Action: policy.ActionRateLimit}, "action", "needs a rate_limit section"},
 		{"redact without target", policy.Policy{Name: "p", Action: policy.ActionRedact}, "action", "redact needs"},
-		{"unknown threat", policy.Policy{Name: "p", Action: policy.ActionBlock, When: policy.When{Threats: []policy.Threat{"malware"}}}, "when.threats[0]", "unknown detector"},
+		{"unknown threat", policy.Policy{Name: "p", Action: policy.ActionBlock, When: policy.When{Threats: []policy.Threat{"malware"}}}, "when.threats[0]", "must be one of secret"},
 		{"risk out of range", policy.Policy{Name: "p", Action: policy.ActionBlock, When: policy.When{RiskMin: &bad}}, "when.risk_min", "between 0 and 1"},
 		{"window without bounds", policy.Policy{Name: "p", Action: policy.ActionBlock, When: policy.When{Time: &policy.TimeWindow{From: -1, To: -1}}}, "when.time", "needs days"},
 		{"empty window", policy.Policy{Name: "p", Action: policy.ActionBlock, When: policy.When{Time: &policy.TimeWindow{From: 60, To: 60}}}, "when.time.to", "must differ"},
@@ -128,5 +130,40 @@ func TestMask(t *testing.T) {
 		if got := policy.Mask(in); got != want {
 			t.Errorf("Mask(%q) = %q; want %q", in, got, want)
 		}
+	}
+}
+
+// TestValidateLocates checks that every error says which policy of the set
+// it is about, so a caller can point at where it wrote it.
+func TestValidateLocates(t *testing.T) {
+	ok := policy.Policy{Name: "ok", Action: policy.ActionWarn}
+	set := policy.Set{
+		Global: []policy.Policy{ok, {Name: "g", Action: policy.ActionBlock, Tools: []string{""}}},
+		Workspaces: map[string][]policy.Policy{"dev": {
+			{Name: "same", Action: policy.ActionAllow},
+			ok,
+			{Name: "same", Action: policy.ActionBlock},
+		}},
+	}
+	err := policy.Validate(set)
+	var got []string
+	for _, e := range err.(interface{ Unwrap() []error }).Unwrap() {
+		var pe *policy.Error
+		if !errors.As(e, &pe) {
+			t.Fatalf("Validate: %v is not a *policy.Error", e)
+		}
+		s := fmt.Sprintf("%s/%s[%d].%s", pe.Layer, pe.Workspace, pe.Index, pe.Field)
+		var de *policy.DuplicateNameError
+		if errors.As(e, &de) {
+			s += fmt.Sprintf(" dup of %d", de.First)
+		}
+		got = append(got, s)
+	}
+	want := []string{"global/[1].tools[0]", "workspace/dev[2].name dup of 0"}
+	if !slices.Equal(got, want) {
+		t.Errorf("Validate() errors = %q; want %q", got, want)
+	}
+	if err := policy.Validate(policy.Set{Global: []policy.Policy{ok}}); err != nil {
+		t.Errorf("Validate(valid set) = %v", err)
 	}
 }

@@ -162,16 +162,21 @@ type Set struct {
 }
 
 // Error is a policy that cannot be compiled: a bad glob, regex, or value.
-// Field is the key under the policy, as written in the config
-// (`when.args`, `tools[1]`).
+// Layer, Workspace and Index say which policy of the Set it is, so that a
+// caller can point at where it wrote it; Field is the key under the
+// policy, as written in the config (`when.args`, `tools[1]`; "" for the
+// policy as a whole).
 type Error struct {
 	Layer     Layer
 	Workspace string // for LayerWorkspace
-	Policy    string
-	Source    string
-	Field     string
-	Value     string
-	Err       error
+	// Index is the policy's position in its layer's list: Set.Global, or
+	// Set.Workspaces[Workspace].
+	Index  int
+	Policy string
+	Source string
+	Field  string
+	Value  string
+	Err    error
 }
 
 func (e *Error) Error() string {
@@ -194,3 +199,22 @@ func (e *Error) Error() string {
 
 // Unwrap returns the underlying problem.
 func (e *Error) Unwrap() error { return e.Err }
+
+// DuplicateNameError is the Err of an *Error whose policy has the name of
+// an earlier policy of its layer.
+type DuplicateNameError struct {
+	// First is the index of the earlier policy in the layer.
+	First int
+}
+
+// Error says the policy of which index has the name first.
+func (e *DuplicateNameError) Error() string {
+	return fmt.Sprintf("duplicate policy name in this layer (also policy %d)", e.First)
+}
+
+// Validate reports every problem NewEngine would find in set, each as a
+// *Error in the joined error, without building an engine.
+func Validate(set Set) error {
+	_, _, err := compileSet(set)
+	return err
+}

@@ -344,7 +344,7 @@ func newEngine(b *testing.B, set policy.Set) *policy.Engine {
 // of cmd/gatehouse-bench/testdata/example-policies.yaml (which the harness
 // hands to `gatehouse serve` with -policies): the file's three global
 // policies, then those of the code-assistant template it includes
-// (cmd/gatehouse/templates/code-assistant.yaml), enabled and strict, as
+// (config/templates/code-assistant.yaml), enabled and strict, as
 // the loader's defaults make them. The loader lives in package main of
 // cmd/gatehouse, which this package cannot import; TestExamplePolicies
 // checks that the mirror decides as the files say.

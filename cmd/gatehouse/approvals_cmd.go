@@ -15,6 +15,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/gatehouse-mcp/gatehouse/audit"
+	"github.com/gatehouse-mcp/gatehouse/config"
 )
 
 // Widths of the cells of `approvals list` that can run long.
@@ -84,7 +85,7 @@ func newApprovalsDecideCommand(approve bool) *cobra.Command {
 
 // openApprovalStore opens the approvals kept in cfg's verdict log; it
 // returns nil, nil when there is no log yet, so no request either.
-func openApprovalStore(cfg *Config) (*audit.Approvals, error) {
+func openApprovalStore(cfg *config.Config) (*audit.Approvals, error) {
 	if _, err := os.Stat(cfg.Audit.Database); errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
 	}

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/gatehouse-mcp/gatehouse/audit"
+	"github.com/gatehouse-mcp/gatehouse/config"
 	"github.com/gatehouse-mcp/gatehouse/gateway"
 	"github.com/gatehouse-mcp/gatehouse/upstream"
 	"github.com/spf13/cobra"
@@ -49,7 +50,7 @@ func runCheck(cmd *cobra.Command, _ []string) error {
 		n += len(w.Upstreams)
 	}
 	fmt.Fprintf(out, "%s: valid (%d workspaces, %d upstreams)\n", cfg.File, len(specs), n)
-	if _, err := cfg.NewEngine(nil, nil); err != nil {
+	if _, err := newEngine(cfg, nil, nil); err != nil {
 		return usageError(err)
 	}
 	logErr := checkVerdictLog(cmd.Context(), out, cfg)
@@ -95,7 +96,7 @@ func runCheck(cmd *cobra.Command, _ []string) error {
 }
 
 // checkVerdictLog says whether the gateway can write the verdict log.
-func checkVerdictLog(ctx context.Context, out io.Writer, cfg *Config) error {
+func checkVerdictLog(ctx context.Context, out io.Writer, cfg *config.Config) error {
 	st, err := audit.Check(ctx, cfg.Audit.Database)
 	switch {
 	case err != nil:
@@ -112,7 +113,7 @@ func checkVerdictLog(ctx context.Context, out io.Writer, cfg *Config) error {
 // startGateway starts the workspaces of cfg (only the named one, if name is
 // set) and waits for every upstream's first connection attempt. Its log
 // goes to stderr at warn level unless --log-level says otherwise.
-func startGateway(ctx context.Context, s settings, cfg *Config, name string) (*gateway.Gateway, error) {
+func startGateway(ctx context.Context, s settings, cfg *config.Config, name string) (*gateway.Gateway, error) {
 	specs := cfg.WorkspaceSpecs()
 	if name != "" {
 		var err error

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/gatehouse-mcp/gatehouse/config"
 	"github.com/gatehouse-mcp/gatehouse/llmjudge"
 	"github.com/gatehouse-mcp/gatehouse/policy"
 )
@@ -18,7 +19,7 @@ import (
 // key it names. Equal settings keep one judge, with its cache and breaker,
 // across reloads.
 type judgeSetting struct {
-	JudgeConfig
+	config.Judge
 	key string
 }
 
@@ -32,8 +33,8 @@ type judges struct {
 }
 
 // forConfig returns the judge of cfg: nil when none is configured.
-func (j *judges) forConfig(cfg *Config) policy.Judge {
-	s := judgeSetting{JudgeConfig: cfg.Judge}
+func (j *judges) forConfig(cfg *config.Config) policy.Judge {
+	s := judgeSetting{Judge: cfg.Judge}
 	if cfg.Judge.APIKeyEnv != "" {
 		s.key = os.Getenv(cfg.Judge.APIKeyEnv)
 	}
@@ -48,7 +49,7 @@ func (j *judges) forConfig(cfg *Config) policy.Judge {
 // buildJudge returns the judge of cfg: nil when none is configured, and a
 // judge that fails every judgment with the reason when it cannot be set up
 // (the gateway still starts; strict policies block, and say why).
-func buildJudge(cfg *Config, key string, log *slog.Logger) policy.Judge {
+func buildJudge(cfg *config.Config, key string, log *slog.Logger) policy.Judge {
 	jc := cfg.Judge
 	if jc.Provider == "" {
 		return nil
@@ -72,7 +73,7 @@ func (f failedJudge) Judge(context.Context, policy.JudgeRequest) (policy.JudgeAn
 
 // judgedPolicies names the enabled plain-English policies of cfg, strict
 // and not.
-func judgedPolicies(cfg *Config) (strict, lax []string) {
+func judgedPolicies(cfg *config.Config) (strict, lax []string) {
 	set, err := cfg.PolicySet()
 	if err != nil {
 		return nil, nil
@@ -98,7 +99,7 @@ func judgedPolicies(cfg *Config) (strict, lax []string) {
 // warnJudge says loudly when plain-English policies cannot be judged: with
 // no judge configured, or one that could not be set up, every strict one
 // blocks the calls in its scope and every other one allows them fail-open.
-func warnJudge(log *slog.Logger, cfg *Config, j policy.Judge) {
+func warnJudge(log *slog.Logger, cfg *config.Config, j policy.Judge) {
 	strict, lax := judgedPolicies(cfg)
 	var why string
 	switch f := j.(type) {
@@ -126,7 +127,7 @@ func warnJudge(log *slog.Logger, cfg *Config, j policy.Judge) {
 
 // checkJudge says whether the judge of cfg is configured and answers as it
 // must. A judge that is configured but unusable is a runtime failure.
-func checkJudge(ctx context.Context, out io.Writer, cfg *Config) error {
+func checkJudge(ctx context.Context, out io.Writer, cfg *config.Config) error {
 	strict, lax := judgedPolicies(cfg)
 	n := len(strict) + len(lax)
 	jc := cfg.Judge

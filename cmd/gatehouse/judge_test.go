@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gatehouse-mcp/gatehouse/config"
 	"github.com/gatehouse-mcp/gatehouse/llmjudge/llmjudgetest"
 )
 
@@ -195,8 +196,8 @@ func TestJudgeEval(t *testing.T) {
 // cache and breaker); one that changes them, or the key, builds a new one.
 func TestJudgeKeptAcrossReloads(t *testing.T) {
 	t.Setenv("GATEHOUSE_TEST_JUDGE_KEY", "one")
-	load := func(text string) *Config {
-		cfg, err := LoadConfig(writeConfigText(t, text))
+	load := func(text string) *config.Config {
+		cfg, err := config.Load(writeConfigText(t, text))
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -19,6 +19,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/gatehouse-mcp/gatehouse/audit"
+	"github.com/gatehouse-mcp/gatehouse/config"
 	"github.com/gatehouse-mcp/gatehouse/policy"
 )
 
@@ -117,7 +118,7 @@ func parseSince(s string, now time.Time) (time.Time, error) {
 	if s == "" {
 		return time.Time{}, nil
 	}
-	d, err := ParseDuration(s)
+	d, err := config.ParseDuration(s)
 	if err != nil || d <= 0 {
 		return time.Time{}, usageError(fmt.Errorf("--since %q: want a period such as 90s, 2h or 7d", s))
 	}
@@ -126,7 +127,7 @@ func parseSince(s string, now time.Time) (time.Time, error) {
 
 // openLogReader opens the verdict log of cfg for reading. No log yet is
 // a runtime failure that says where it was looked for.
-func openLogReader(cfg *Config) (*audit.Reader, error) {
+func openLogReader(cfg *config.Config) (*audit.Reader, error) {
 	r, err := audit.OpenReader(cfg.Audit.Database)
 	if errors.Is(err, audit.ErrNoLog) {
 		return nil, runtimeError(noLogError(cfg))
@@ -137,7 +138,7 @@ func openLogReader(cfg *Config) (*audit.Reader, error) {
 	return r, nil
 }
 
-func noLogError(cfg *Config) error {
+func noLogError(cfg *config.Config) error {
 	return fmt.Errorf("%w at %s yet: the gateway creates it with the first call it decides (audit.database in %s)",
 		audit.ErrNoLog, cfg.Audit.Database, cfg.File)
 }
@@ -179,7 +180,7 @@ func runLogs(cmd *cobra.Command, _ []string) error {
 
 // waitForLog opens the verdict log, waiting for the gateway to create it
 // if there is none yet. It returns nil, nil when ctx ends first.
-func waitForLog(ctx context.Context, cfg *Config, stderr io.Writer) (*audit.Reader, error) {
+func waitForLog(ctx context.Context, cfg *config.Config, stderr io.Writer) (*audit.Reader, error) {
 	told := false
 	tick := time.NewTicker(followInterval)
 	defer tick.Stop()

@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/gatehouse-mcp/gatehouse/audit"
+	"github.com/gatehouse-mcp/gatehouse/config"
 	"github.com/gatehouse-mcp/gatehouse/policy"
 	"github.com/gatehouse-mcp/gatehouse/workspace"
 )
@@ -115,7 +116,7 @@ func runPolicyList(cmd *cobra.Command, _ []string) error {
 	if err != nil {
 		return err
 	}
-	engine, err := cfg.NewEngine(nil, nil)
+	engine, err := newEngine(cfg, nil, nil)
 	if err != nil {
 		return usageError(err)
 	}
@@ -181,7 +182,7 @@ func runPolicyList(cmd *cobra.Command, _ []string) error {
 // policiesInScope are the policies of the config in evaluation order: the
 // global ones and workspace's own, or, for workspace "", the global ones
 // once and then every workspace's own.
-func policiesInScope(cfg *Config, engine *policy.Engine, workspace string) []policy.Listed {
+func policiesInScope(cfg *config.Config, engine *policy.Engine, workspace string) []policy.Listed {
 	if workspace != "" {
 		return engine.Policies(workspace)
 	}
@@ -338,7 +339,7 @@ func runPolicyTest(cmd *cobra.Command, _ []string) error {
 	if !noJudge {
 		judge = (&judges{log: slog.New(slog.DiscardHandler)}).forConfig(cfg)
 	}
-	engine, err := cfg.NewEngine(nil, judge)
+	engine, err := newEngine(cfg, nil, judge)
 	if err != nil {
 		return usageError(err)
 	}

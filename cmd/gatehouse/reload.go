@@ -14,6 +14,7 @@ import (
 
 	"github.com/fsnotify/fsnotify"
 	"github.com/gatehouse-mcp/gatehouse/audit"
+	"github.com/gatehouse-mcp/gatehouse/config"
 	"github.com/gatehouse-mcp/gatehouse/enforce"
 	"github.com/gatehouse-mcp/gatehouse/gateway"
 	"github.com/gatehouse-mcp/gatehouse/policy"
@@ -47,7 +48,7 @@ type reloader struct {
 	last   [32]byte // digest of the config last applied
 }
 
-func (r *reloader) start(ctx context.Context, cfg *Config) {
+func (r *reloader) start(ctx context.Context, cfg *config.Config) {
 	ctx, r.cancel = context.WithCancel(ctx)
 	r.last, _ = digest(cfg)
 	hup := make(chan os.Signal, 1)
@@ -100,7 +101,7 @@ func (r *reloader) stop() {
 
 // watch watches the directories of the config file and of workspaces_dir:
 // editors replace files by renaming, which a watch on the file would miss.
-func (r *reloader) watch(w *fsnotify.Watcher, cfg *Config) {
+func (r *reloader) watch(w *fsnotify.Watcher, cfg *config.Config) {
 	for _, dir := range []string{filepath.Dir(cfg.File), cfg.WorkspacesDir} {
 		if dir == "" {
 			continue
@@ -125,7 +126,7 @@ func (r *reloader) relevant(ev fsnotify.Event) bool {
 // reload loads the config afresh and applies it if it is valid and
 // different from what runs.
 func (r *reloader) reload(w *fsnotify.Watcher, forced bool) {
-	cfg, err := LoadConfig(r.path)
+	cfg, err := config.Load(r.path)
 	if err != nil {
 		r.log.Error("config reload rejected; the previous config keeps serving", "file", r.path, "err", err)
 		return
@@ -167,7 +168,7 @@ const reloadFlushTimeout = 5 * time.Second
 
 // applyAudit applies the audit settings of a reloaded config, and writes
 // the records queued under the old one.
-func (r *reloader) applyAudit(cfg *Config) {
+func (r *reloader) applyAudit(cfg *config.Config) {
 	if cfg.Audit.Database != r.verdicts.File() {
 		r.log.Warn("config reload: audit.database changed; the gateway keeps writing to the log it opened until it is restarted",
 			"open", r.verdicts.File(), "configured", cfg.Audit.Database)
@@ -192,7 +193,7 @@ func keepOnly(specs []workspace.Spec, name string) []workspace.Spec {
 // digest identifies a config's content, so that the several events of one
 // save apply it once. ok is false when the config cannot be encoded: it is
 // then applied as changed rather than skipped.
-func digest(cfg *Config) (sum [32]byte, ok bool) {
+func digest(cfg *config.Config) (sum [32]byte, ok bool) {
 	b, err := json.Marshal(cfg)
 	if err != nil {
 		return sum, false

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/gatehouse-mcp/gatehouse/audit"
+	"github.com/gatehouse-mcp/gatehouse/config"
 	"github.com/gatehouse-mcp/gatehouse/enforce"
 	"github.com/gatehouse-mcp/gatehouse/gateway"
 	"github.com/gatehouse-mcp/gatehouse/policy"
@@ -146,7 +147,7 @@ func wsNameIfStdio(httpAddr string, specs []workspace.Spec) string {
 }
 
 // pickWorkspace returns the one workspace a stdio server serves.
-func pickWorkspace(cfg *Config, name string) ([]workspace.Spec, error) {
+func pickWorkspace(cfg *config.Config, name string) ([]workspace.Spec, error) {
 	specs := cfg.WorkspaceSpecs()
 	if name == "" {
 		if len(specs) == 1 {
@@ -284,12 +285,12 @@ func drain(log *slog.Logger, g *gateway.Gateway) {
 // approvals in approvals (nil: none).
 // prev is the enforcer it replaces on reload, whose rate-limit counts it
 // keeps; nil at start.
-func newEnforcer(cfg *Config, log *slog.Logger, prev *enforce.Enforcer, verdicts *audit.Log, judges *judges, approvals policy.Approvals) (*enforce.Enforcer, error) {
+func newEnforcer(cfg *config.Config, log *slog.Logger, prev *enforce.Enforcer, verdicts *audit.Log, judges *judges, approvals policy.Approvals) (*enforce.Enforcer, error) {
 	var limiter *policy.Limiter
 	if prev != nil {
 		limiter = prev.Engine.Limiter()
 	}
-	engine, err := cfg.NewEngine(limiter, judges.forConfig(cfg))
+	engine, err := newEngine(cfg, limiter, judges.forConfig(cfg))
 	if err != nil {
 		return nil, err
 	}
@@ -305,7 +306,7 @@ func newEnforcer(cfg *Config, log *slog.Logger, prev *enforce.Enforcer, verdicts
 // openApprovals opens the out-of-band approvals kept in the verdict log's
 // database. When it cannot be opened the gateway runs on, and calls held
 // for approval can only be approved at the client.
-func openApprovals(cfg *Config, log *slog.Logger) *audit.Approvals {
+func openApprovals(cfg *config.Config, log *slog.Logger) *audit.Approvals {
 	a, err := audit.OpenApprovals(cfg.Audit.Database, time.Duration(cfg.Approval.Lifetime))
 	if err != nil {
 		log.Error("out-of-band approvals are unavailable: calls held for approval can only be approved at the client", "file", cfg.Audit.Database, "err", err)
@@ -330,7 +331,7 @@ const logCloseTimeout = 15 * time.Second
 // is reported loudly but does not stop the gateway: its records wait in
 // memory while it keeps trying, and workspaces that require the log refuse
 // calls meanwhile.
-func openVerdictLog(cfg *Config, log *slog.Logger) *audit.Log {
+func openVerdictLog(cfg *config.Config, log *slog.Logger) *audit.Log {
 	l, err := audit.Open(cfg.Audit.Database, auditOptions(cfg), log)
 	if err != nil {
 		log.Error("VERDICT LOG CANNOT BE OPENED: calls are recorded in memory until it can; workspaces that require it refuse calls meanwhile", "file", cfg.Audit.Database, "err", err)
@@ -338,7 +339,7 @@ func openVerdictLog(cfg *Config, log *slog.Logger) *audit.Log {
 	return l
 }
 
-func auditOptions(cfg *Config) audit.Options {
+func auditOptions(cfg *config.Config) audit.Options {
 	return audit.Options{Arguments: cfg.Audit.Arguments, Retention: time.Duration(cfg.Audit.Retention)}
 }
 

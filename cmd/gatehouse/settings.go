@@ -11,11 +11,13 @@ import (
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/viper"
+
+	"github.com/gatehouse-mcp/gatehouse/config"
 )
 
 // settings are the command line's own knobs, read through viper so that
 // each flag can also come from its GATEHOUSE_ variable. (The config file
-// itself is decoded strictly by LoadConfig.)
+// itself is decoded strictly by config.Load.)
 type settings struct {
 	v   *viper.Viper
 	cmd *cobra.Command
@@ -47,12 +49,12 @@ func (s settings) configPath() (string, error) {
 }
 
 // load reads and validates the config; every failure is a usage error.
-func (s settings) load() (*Config, error) {
+func (s settings) load() (*config.Config, error) {
 	path, err := s.configPath()
 	if err != nil {
 		return nil, err
 	}
-	cfg, err := LoadConfig(path)
+	cfg, err := config.Load(path)
 	if err != nil {
 		return nil, usageError(err)
 	}

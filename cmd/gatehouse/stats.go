@@ -79,7 +79,7 @@ func runStats(cmd *cobra.Command, _ []string) error {
 			return usageError(fmt.Errorf("--workspace %q: no such workspace in %s", ws, cfg.File))
 		}
 	}
-	engine, err := cfg.NewEngine(nil, nil)
+	engine, err := newEngine(cfg, nil, nil)
 	if err != nil {
 		return usageError(err)
 	}

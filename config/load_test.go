@@ -1,4 +1,4 @@
-package main
+package config
 
 import (
 	"encoding/json"
@@ -7,10 +7,13 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"go.yaml.in/yaml/v3"
 
 	"github.com/gatehouse-mcp/gatehouse/upstream"
 )
@@ -33,10 +36,10 @@ func lookupTestEnv(name string) (string, bool) {
 
 func noEnv(string) (string, bool) { return "", false }
 
-// TestLoadConfigGolden loads every testdata/config/NAME.yaml and compares
+// TestLoadGolden loads every testdata/config/NAME.yaml and compares
 // the outcome — the error text, or the loaded config as JSON — with
 // NAME.golden. `go test ./cmd/gatehouse -run Config -update` rewrites them.
-func TestLoadConfigGolden(t *testing.T) {
+func TestLoadGolden(t *testing.T) {
 	files, err := filepath.Glob(filepath.Join("testdata", "config", "*.yaml"))
 	if err != nil {
 		t.Fatal(err)
@@ -52,7 +55,7 @@ func TestLoadConfigGolden(t *testing.T) {
 		name := strings.TrimSuffix(filepath.Base(file), ".yaml")
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
-			cfg, err := loadConfig(file, lookupTestEnv)
+			cfg, err := load(file, lookupTestEnv)
 			got := renderOutcome(t, cfg, err, dir)
 			golden := strings.TrimSuffix(file, ".yaml") + ".golden"
 			if *update {
@@ -66,7 +69,7 @@ func TestLoadConfigGolden(t *testing.T) {
 				t.Fatalf("%v (run with -update to create it)", err)
 			}
 			if got != string(want) {
-				t.Errorf("LoadConfig(%s) =\n%s\nwant\n%s", file, got, want)
+				t.Errorf("Load(%s) =\n%s\nwant\n%s", file, got, want)
 			}
 		})
 	}
@@ -77,12 +80,12 @@ func TestLoadConfigGolden(t *testing.T) {
 func renderOutcome(t *testing.T, cfg *Config, err error, dir string) string {
 	t.Helper()
 	if err != nil {
-		if errors.Is(err, ErrConfigNotFound) {
-			t.Errorf("LoadConfig: errors.Is(%v, ErrConfigNotFound) for an existing file", err)
+		if errors.Is(err, ErrNotFound) {
+			t.Errorf("Load: errors.Is(%v, ErrNotFound) for an existing file", err)
 		}
-		var ce *ConfigError
+		var ce *Error
 		if !errors.As(err, &ce) {
-			t.Errorf("LoadConfig: %v is not a *ConfigError", err)
+			t.Errorf("Load: %v is not a *Error", err)
 		}
 		return "error:\n" + err.Error() + "\n"
 	}
@@ -96,7 +99,7 @@ func renderOutcome(t *testing.T, cfg *Config, err error, dir string) string {
 	return "ok:\n" + strings.ReplaceAll(string(out), dir, "$TESTDATA") + "\n"
 }
 
-func TestLoadConfigNotFound(t *testing.T) {
+func TestLoadNotFound(t *testing.T) {
 	dir := t.TempDir()
 	invalid := filepath.Join(dir, "invalid.yaml")
 	if err := os.WriteFile(invalid, []byte("workspaces: [\n"), 0o644); err != nil {
@@ -115,23 +118,23 @@ func TestLoadConfigNotFound(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := LoadConfig(tt.path)
+			_, err := Load(tt.path)
 			if err == nil {
-				t.Fatalf("LoadConfig(%s) = nil error", tt.path)
+				t.Fatalf("Load(%s) = nil error", tt.path)
 			}
-			if got := errors.Is(err, ErrConfigNotFound); got != tt.notFound {
-				t.Errorf("LoadConfig(%s): errors.Is(%v, ErrConfigNotFound) = %v; want %v", tt.path, err, got, tt.notFound)
+			if got := errors.Is(err, ErrNotFound); got != tt.notFound {
+				t.Errorf("Load(%s): errors.Is(%v, ErrNotFound) = %v; want %v", tt.path, err, got, tt.notFound)
 			}
 			if tt.notFound && !errors.Is(err, fs.ErrNotExist) {
-				t.Errorf("LoadConfig(%s): errors.Is(%v, fs.ErrNotExist) = false; want true", tt.path, err)
+				t.Errorf("Load(%s): errors.Is(%v, fs.ErrNotExist) = false; want true", tt.path, err)
 			}
-			var ce *ConfigError
+			var ce *Error
 			if got := errors.As(err, &ce); got != tt.configError {
-				t.Errorf("LoadConfig(%s): errors.As(%v, *ConfigError) = %v; want %v", tt.path, err, got, tt.configError)
+				t.Errorf("Load(%s): errors.As(%v, *Error) = %v; want %v", tt.path, err, got, tt.configError)
 			}
-			var ces ConfigErrors
+			var ces Errors
 			if got := errors.As(err, &ces); got != tt.configError {
-				t.Errorf("LoadConfig(%s): errors.As(%v, ConfigErrors) = %v; want %v", tt.path, err, got, tt.configError)
+				t.Errorf("Load(%s): errors.As(%v, Errors) = %v; want %v", tt.path, err, got, tt.configError)
 			}
 		})
 	}
@@ -145,13 +148,13 @@ func TestConfigErrorFormat(t *testing.T) {
 		want      string
 		wantCause bool
 	}{
-		{"everything", &ConfigError{File: "config.yaml", Line: 14, Field: "workspaces.dev.upstreams[1].url", Value: "ftp://x", Err: cause},
+		{"everything", &Error{File: "config.yaml", Line: 14, Field: "workspaces.dev.upstreams[1].url", Value: "ftp://x", Err: cause},
 			`config.yaml:14: workspaces.dev.upstreams[1].url: "ftp://x": scheme must be http or https`, true},
-		{"no line", &ConfigError{File: "config.yaml", Field: "workspaces", Err: errors.New("required")},
+		{"no line", &Error{File: "config.yaml", Field: "workspaces", Err: errors.New("required")},
 			`config.yaml: workspaces: required`, false},
-		{"long value", &ConfigError{File: "c.yaml", Line: 1, Field: "f", Value: strings.Repeat("x", 70), Err: cause},
+		{"long value", &Error{File: "c.yaml", Line: 1, Field: "f", Value: strings.Repeat("x", 70), Err: cause},
 			`c.yaml:1: f: "` + strings.Repeat("x", 60) + `"…: scheme must be http or https`, true},
-		{"several", ConfigErrors{{File: "a.yaml", Line: 1, Err: cause}, {File: "a.yaml", Line: 2, Field: "g", Err: cause}},
+		{"several", Errors{{File: "a.yaml", Line: 1, Err: cause}, {File: "a.yaml", Line: 2, Field: "g", Err: cause}},
 			"a.yaml:1: scheme must be http or https\na.yaml:2: g: scheme must be http or https", true},
 	}
 	for _, tt := range tests {
@@ -215,7 +218,7 @@ func TestConfigDuration(t *testing.T) {
 
 func TestConfigExpand(t *testing.T) {
 	env := map[string]string{"TOKEN": "abc", "EMPTY": ""}
-	l := &configLoader{lookupEnv: func(k string) (string, bool) { v, ok := env[k]; return v, ok }}
+	l := &loader{lookupEnv: func(k string) (string, bool) { v, ok := env[k]; return v, ok }}
 	tests := []struct {
 		in, want string
 		wantErr  string
@@ -255,10 +258,10 @@ func TestConfigExpand(t *testing.T) {
 
 func TestConfigWorkspaceSpecs(t *testing.T) {
 	no := false
-	cfg := &Config{Workspaces: []WorkspaceConfig{{
+	cfg := &Config{Workspaces: []Workspace{{
 		Name:   "w",
 		Strict: &no,
-		Upstreams: []UpstreamConfig{
+		Upstreams: []Upstream{
 			{Name: "stdio", Command: "srv", Args: []string{"a"}, Dir: "/d", Timeout: Duration(time.Second)},
 			{Name: "http", URL: "http://h/mcp", Prefix: &no},
 			{Name: "explicit-http", URL: "http://h/mcp", Transport: "http"},
@@ -298,44 +301,44 @@ func TestConfigWorkspaceSpecs(t *testing.T) {
 // TestConfigExample loads the reference config a newcomer reads, with no
 // environment variables at all.
 func TestConfigExample(t *testing.T) {
-	path := filepath.Join("..", "..", "config.example.yaml")
+	path := filepath.Join("..", "config.example.yaml")
 	for name, lookup := range map[string]func(string) (string, bool){"no env": noEnv, "process env": os.LookupEnv} {
 		t.Run(name, func(t *testing.T) {
-			cfg, err := loadConfig(path, lookup)
+			cfg, err := load(path, lookup)
 			if err != nil {
-				t.Fatalf("LoadConfig(%s) = %v", path, err)
+				t.Fatalf("Load(%s) = %v", path, err)
 			}
 			if len(cfg.Workspaces) != 1 {
-				t.Fatalf("LoadConfig(%s): %d workspaces; want 1", path, len(cfg.Workspaces))
+				t.Fatalf("Load(%s): %d workspaces; want 1", path, len(cfg.Workspaces))
 			}
 			dev, ok := cfg.Workspace("dev")
 			if !ok {
-				t.Fatalf("LoadConfig(%s): no workspace dev", path)
+				t.Fatalf("Load(%s): no workspace dev", path)
 			}
-			root, _ := filepath.Abs(filepath.Join("..", ".."))
+			root, _ := filepath.Abs(filepath.Join(".."))
 			var names []string
 			for _, u := range cfg.WorkspaceSpecs()[0].Upstreams {
 				names = append(names, u.Name)
 				if u.Transport != upstream.TransportStdio || u.Command != "npx" || u.Dir != root || !u.Prefix {
-					t.Errorf("LoadConfig(%s): upstream %+v; want stdio npx in %s with prefix", path, u, root)
+					t.Errorf("Load(%s): upstream %+v; want stdio npx in %s with prefix", path, u, root)
 				}
 			}
 			if got := strings.Join(names, ","); got != "fs,everything,memory" {
-				t.Errorf("LoadConfig(%s): dev upstreams = %s; want fs,everything,memory", path, got)
+				t.Errorf("Load(%s): dev upstreams = %s; want fs,everything,memory", path, got)
 			}
 			if len(cfg.Policies) == 0 || len(dev.Policies) == 0 {
-				t.Errorf("LoadConfig(%s): %d global and %d dev policies; want some of each", path, len(cfg.Policies), len(dev.Policies))
+				t.Errorf("Load(%s): %d global and %d dev policies; want some of each", path, len(cfg.Policies), len(dev.Policies))
 			}
 			if cfg.Audit.Database != filepath.Join(root, "gatehouse.db") {
-				t.Errorf("LoadConfig(%s): audit.database = %s; want it beside the file", path, cfg.Audit.Database)
+				t.Errorf("Load(%s): audit.database = %s; want it beside the file", path, cfg.Audit.Database)
 			}
 		})
 	}
 }
 
-// TestLoadConfigRelativePaths checks that relative paths follow the config
+// TestLoadRelativePaths checks that relative paths follow the config
 // file, wherever it is loaded from.
-func TestLoadConfigRelativePaths(t *testing.T) {
+func TestLoadRelativePaths(t *testing.T) {
 	dir := t.TempDir()
 	for _, d := range []string{"ws", "tools"} {
 		if err := os.Mkdir(filepath.Join(dir, d), 0o755); err != nil {
@@ -350,7 +353,7 @@ func TestLoadConfigRelativePaths(t *testing.T) {
 	}
 	write("gatehouse.yaml", "audit: {database: data/verdicts.db}\nworkspaces_dir: ws\n")
 	write("ws/team.yaml", "upstreams:\n  - {name: a, command: srv, dir: tools}\n  - {name: b, command: srv}\n")
-	cfg, err := LoadConfig(filepath.Join(dir, "gatehouse.yaml"))
+	cfg, err := Load(filepath.Join(dir, "gatehouse.yaml"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -364,14 +367,14 @@ func TestLoadConfigRelativePaths(t *testing.T) {
 	}
 	for _, c := range checks {
 		if c.got != c.want {
-			t.Errorf("LoadConfig: %s = %s; want %s", c.what, c.got, c.want)
+			t.Errorf("Load: %s = %s; want %s", c.what, c.got, c.want)
 		}
 	}
 }
 
-// TestLoadConfigAliasBomb checks that merge keys nesting aliases (each
+// TestLoadAliasBomb checks that merge keys nesting aliases (each
 // level merging the one below ten times) cannot make a load run for ever.
-func TestLoadConfigAliasBomb(t *testing.T) {
+func TestLoadAliasBomb(t *testing.T) {
 	var b strings.Builder
 	b.WriteString("workspaces:\n  w0: &w0 {strict: true}\n")
 	for i := 1; i <= 12; i++ {
@@ -389,18 +392,22 @@ func TestLoadConfigAliasBomb(t *testing.T) {
 		t.Fatal(err)
 	}
 	start := time.Now()
-	_, err := LoadConfig(path)
+	_, err := Load(path)
 	if err == nil || !strings.Contains(err.Error(), "too many nodes") {
-		t.Errorf("LoadConfig(alias bomb) = %v; want a too-many-nodes error", err)
+		t.Errorf("Load(alias bomb) = %v; want a too-many-nodes error", err)
 	}
 	if d := time.Since(start); d > 10*time.Second {
-		t.Errorf("LoadConfig(alias bomb) took %v", d)
+		t.Errorf("Load(alias bomb) took %v", d)
 	}
 }
 
-func FuzzLoadConfig(f *testing.F) {
+// FuzzLoad checks that no document makes Load panic, and that Load never
+// accepts a document with a key its types do not name: neither one the
+// fuzzer wrote anywhere in an accepted document, nor one put in front of
+// whatever it wrote.
+func FuzzLoad(f *testing.F) {
 	seeds, _ := filepath.Glob(filepath.Join("testdata", "config", "*.yaml"))
-	seeds = append(seeds, filepath.Join("..", "..", "config.example.yaml"))
+	seeds = append(seeds, filepath.Join("..", "config.example.yaml"))
 	for _, s := range seeds {
 		if data, err := os.ReadFile(s); err == nil {
 			f.Add(data)
@@ -408,24 +415,113 @@ func FuzzLoadConfig(f *testing.F) {
 	}
 	f.Add([]byte("a: &a [*a]"))
 	f.Add([]byte("workspaces: {w: {<<: [{strict: true}, {strict: false}]}}"))
+	f.Add([]byte("workspaces: {w: {policies: [{name: p, action: block, when: {time: {days: [mon]}}}]}}"))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		path := filepath.Join(t.TempDir(), "gatehouse.yaml")
+		dir := t.TempDir()
+		path := filepath.Join(dir, "gatehouse.yaml")
 		if err := os.WriteFile(path, data, 0o644); err != nil {
 			t.Fatal(err)
 		}
-		cfg, err := loadConfig(path, lookupTestEnv)
+		cfg, err := load(path, lookupTestEnv)
 		if err != nil {
-			var ces ConfigErrors
+			var ces Errors
 			if !errors.As(err, &ces) || len(ces) == 0 || err.Error() == "" {
-				t.Fatalf("LoadConfig = %v; want non-empty ConfigErrors", err)
+				t.Fatalf("Load = %v; want non-empty Errors", err)
 			}
-			return
+		} else {
+			checkAccepted(t, cfg, data)
 		}
-		if len(cfg.Workspaces) == 0 {
-			t.Fatalf("LoadConfig = a config without workspaces")
+		prefixed := filepath.Join(dir, "prefixed.yaml")
+		if err := os.WriteFile(prefixed, append([]byte("zz_not_a_key: 1\n"), data...), 0o644); err != nil {
+			t.Fatal(err)
 		}
-		if specs := cfg.WorkspaceSpecs(); len(specs) != len(cfg.Workspaces) {
-			t.Fatalf("WorkspaceSpecs() = %d specs; want %d", len(specs), len(cfg.Workspaces))
+		if _, err := load(prefixed, lookupTestEnv); err == nil {
+			t.Fatalf("Load(zz_not_a_key: 1 + %q) = nil error; want the unknown key refused", data)
 		}
 	})
+}
+
+// checkAccepted checks what Load accepted: workspaces, specs for each, and
+// no key its types do not name.
+func checkAccepted(t *testing.T, cfg *Config, data []byte) {
+	t.Helper()
+	if len(cfg.Workspaces) == 0 {
+		t.Fatalf("Load = a config without workspaces")
+	}
+	if specs := cfg.WorkspaceSpecs(); len(specs) != len(cfg.Workspaces) {
+		t.Fatalf("WorkspaceSpecs() = %d specs; want %d", len(specs), len(cfg.Workspaces))
+	}
+	var doc yaml.Node
+	if err := yaml.Unmarshal(data, &doc); err != nil || len(doc.Content) == 0 {
+		return // an empty document has no keys
+	}
+	visits := 0
+	if k := unknownKey(doc.Content[0], reflect.TypeFor[Config](), "", &visits); k != "" {
+		t.Fatalf("Load accepted %q, which sets the unknown key %s", data, k)
+	}
+}
+
+// unknownKey returns the path of a key of n that no yaml tag of t names,
+// or "". It is the test's own reading of the tags, apart from the decoder.
+func unknownKey(n *yaml.Node, t reflect.Type, path string, visits *int) string {
+	for n.Kind == yaml.AliasNode && n.Alias != nil {
+		n = n.Alias
+	}
+	if *visits++; *visits > 1<<20 {
+		return ""
+	}
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	switch {
+	case t.Kind() == reflect.Slice && n.Kind == yaml.SequenceNode:
+		for _, item := range n.Content {
+			if k := unknownKey(item, t.Elem(), path+"[]", visits); k != "" {
+				return k
+			}
+		}
+	case t.Kind() == reflect.Struct && n.Kind == yaml.MappingNode:
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			k, v := n.Content[i], n.Content[i+1]
+			if k.Value == "<<" && k.ShortTag() == "!!merge" {
+				if bad := unknownKey(v, reflect.SliceOf(t), path, visits); bad != "" {
+					return bad
+				}
+				if bad := unknownKey(v, t, path, visits); bad != "" {
+					return bad
+				}
+				continue
+			}
+			f, ok := fieldByTag(t, k.Value)
+			if !ok {
+				return path + "." + k.Value
+			}
+			if !strings.HasSuffix(f.Tag.Get("yaml"), ",keyed") {
+				if bad := unknownKey(v, f.Type, path+"."+k.Value, visits); bad != "" {
+					return bad
+				}
+				continue
+			}
+			for v.Kind == yaml.AliasNode && v.Alias != nil {
+				v = v.Alias
+			}
+			for j := 1; j < len(v.Content); j += 2 {
+				if bad := unknownKey(v.Content[j], f.Type.Elem(), path+"."+k.Value+".*", visits); bad != "" {
+					return bad
+				}
+			}
+		}
+	}
+	return ""
+}
+
+// fieldByTag finds the field of struct t whose yaml tag names key.
+func fieldByTag(t reflect.Type, key string) (reflect.StructField, bool) {
+	for i := range t.NumField() {
+		f := t.Field(i)
+		if name, _, _ := strings.Cut(f.Tag.Get("yaml"), ","); name == key && name != "-" && name != "" {
+			return f, true
+		}
+	}
+	return reflect.StructField{}, false
 }

@@ -1,9 +1,10 @@
-package main
+package config
 
 import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -79,10 +80,10 @@ func TestTemplateFiles(t *testing.T) {
 
 // writeConfig writes body as gatehouse.yaml in a new directory and
 // returns its path.
-// TestLoadConfigIncludeAll includes every template: the file's own global
+// TestLoadIncludeAll includes every template: the file's own global
 // policies come first, then each template's in include order, each
 // keeping where it came from.
-func TestLoadConfigIncludeAll(t *testing.T) {
+func TestLoadIncludeAll(t *testing.T) {
 	include := []string{"financial-compliance", "code-assistant", "strict-production", "development-permissive"}
 	path := writeConfigText(t, fmt.Sprintf(`include: [%s]
 policies:
@@ -93,9 +94,9 @@ workspaces:
   dev:
     upstreams: [{name: fs, command: srv}]
 `, strings.Join(include, ", ")))
-	cfg, err := LoadConfig(path)
+	cfg, err := Load(path)
 	if err != nil {
-		t.Fatalf("LoadConfig(include all) = %v", err)
+		t.Fatalf("Load(include all) = %v", err)
 	}
 	want := []string{"block-shell"}
 	for _, name := range include {
@@ -112,25 +113,25 @@ workspaces:
 		got = append(got, p.Name)
 	}
 	if !slices.Equal(got, want) {
-		t.Fatalf("LoadConfig(include all): global policies =\n%v\nwant\n%v", got, want)
+		t.Fatalf("Load(include all): global policies =\n%v\nwant\n%v", got, want)
 	}
 	if p := cfg.Policies[0]; p.File != cfg.File || p.Line != 3 {
-		t.Errorf("LoadConfig(include all): %s at %s:%d; want %s:3", p.Name, p.File, p.Line, cfg.File)
+		t.Errorf("Load(include all): %s at %s:%d; want %s:3", p.Name, p.File, p.Line, cfg.File)
 	}
 	for _, p := range cfg.Policies[1:] {
 		tmpl := strings.TrimPrefix(p.File, "template:")
 		if !strings.HasPrefix(p.File, "template:") || !strings.HasPrefix(p.Name, tmpl+"-") || p.Line <= 0 {
-			t.Errorf("LoadConfig(include all): %s at %s:%d; want it at its template's line", p.Name, p.File, p.Line)
+			t.Errorf("Load(include all): %s at %s:%d; want it at its template's line", p.Name, p.File, p.Line)
 		}
 	}
 	if len(cfg.Include) != len(include) {
-		t.Errorf("LoadConfig(include all): Include = %v; want %v", cfg.Include, include)
+		t.Errorf("Load(include all): Include = %v; want %v", cfg.Include, include)
 	}
 }
 
-// TestLoadConfigIncludeCollision checks that a template may not bring in
+// TestLoadIncludeCollision checks that a template may not bring in
 // a policy whose name a global policy already has.
-func TestLoadConfigIncludeCollision(t *testing.T) {
+func TestLoadIncludeCollision(t *testing.T) {
 	path := writeConfigText(t, `include: [strict-production, code-assistant]
 policies:
   - name: allow-all
@@ -140,16 +141,27 @@ policies:
 workspaces:
   dev: {}
 `)
-	_, err := LoadConfig(path)
-	var ces ConfigErrors
+	_, err := Load(path)
+	var ces Errors
 	if !errors.As(err, &ces) {
-		t.Fatalf("LoadConfig(collision) = %v; want ConfigErrors", err)
+		t.Fatalf("Load(collision) = %v; want Errors", err)
 	}
 	want := fmt.Sprintf(`%s:1: include[1]: "code-assistant": policy "code-assistant-block-secrets" is also defined at %s:5`, path, path)
 	if len(ces) != 1 || ces[0].Error() != want {
-		t.Errorf("LoadConfig(collision) =\n%v\nwant\n%s", err, want)
+		t.Errorf("Load(collision) =\n%v\nwant\n%s", err, want)
 	}
 	if ces[0].Field != "include[1]" || ces[0].Value != "code-assistant" {
-		t.Errorf("LoadConfig(collision): field %q value %q; want include[1] \"code-assistant\"", ces[0].Field, ces[0].Value)
+		t.Errorf("Load(collision): field %q value %q; want include[1] \"code-assistant\"", ces[0].Field, ces[0].Value)
 	}
+}
+
+// writeConfigText writes body as gatehouse.yaml in a new directory and
+// returns its path.
+func writeConfigText(t *testing.T, body string) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "gatehouse.yaml")
+	if err := os.WriteFile(path, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
 }

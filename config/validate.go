@@ -1,4 +1,4 @@
-package main
+package config
 
 import (
 	"errors"
@@ -10,15 +10,24 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"time"
-	_ "time/tzdata" // when.time.tz must load the same on every host, including minimal containers
 
-	"github.com/gobwas/glob"
+	"github.com/gatehouse-mcp/gatehouse/upstream"
 )
 
+// The enumerations of the config file that are not policy's: package
+// policy holds and checks its own.
+var (
+	auditArgumentModes = []string{"masked", "hash", "none"}
+	judgeProviders     = []string{"openai", "anthropic", "ollama"}
+	upstreamTransports = []string{"http", "sse"}
+	upstreamProtocols  = []string{upstream.ProtocolLegacy, upstream.ProtocolModern}
+)
+
+var nameRE = regexp.MustCompile(`^[a-zA-Z0-9_-]{1,64}$`)
+
 // validate checks the decoded config against the rules that span fields,
-// files and workspaces.
-func (l *configLoader) validate(cfg *Config) {
+// files and workspaces, and has package policy check every policy.
+func (l *loader) validate(cfg *Config) {
 	l.validateTop(cfg)
 	all := map[string]bool{} // upstream names of every workspace
 	for i := range cfg.Workspaces {
@@ -26,7 +35,7 @@ func (l *configLoader) validate(cfg *Config) {
 			all[u.Name] = true
 		}
 	}
-	l.validatePolicies(l.mainFile, "policies", cfg.Policies, all, "any workspace")
+	l.validatePolicies(cfg.Policies, all, "any workspace")
 	l.includeTemplates(cfg) // after the file's own: they are checked in their scope, and a template's in its own
 	for i := range cfg.Workspaces {
 		l.validateWorkspace(&cfg.Workspaces[i])
@@ -36,7 +45,7 @@ func (l *configLoader) validate(cfg *Config) {
 	}
 }
 
-func (l *configLoader) validateTop(cfg *Config) {
+func (l *loader) validateTop(cfg *Config) {
 	f := l.mainFile
 	if cfg.Version != defaultVersion {
 		l.report(f, "version", strconv.Itoa(cfg.Version), fmt.Errorf("unsupported version; this gatehouse reads version %d", defaultVersion))
@@ -77,7 +86,7 @@ func (l *configLoader) validateTop(cfg *Config) {
 	}
 }
 
-func (l *configLoader) validateJudge(f string, j *JudgeConfig) {
+func (l *loader) validateJudge(f string, j *Judge) {
 	if j.Provider != "" {
 		l.checkEnum(f, "judge.provider", j.Provider, judgeProviders)
 		if j.Model == "" {
@@ -96,7 +105,7 @@ func (l *configLoader) validateJudge(f string, j *JudgeConfig) {
 	l.checkPositive(f, "judge.cache_ttl", j.CacheTTL)
 }
 
-func (l *configLoader) validateWorkspace(w *WorkspaceConfig) {
+func (l *loader) validateWorkspace(w *Workspace) {
 	file := l.display[w.File]
 	field := "workspaces." + w.Name
 	if err := checkName(w.Name); err != nil {
@@ -116,10 +125,10 @@ func (l *configLoader) validateWorkspace(w *WorkspaceConfig) {
 	for _, u := range w.Upstreams {
 		mine[u.Name] = true
 	}
-	l.validatePolicies(file, field+".policies", w.Policies, mine, "workspace "+strconv.Quote(w.Name))
+	l.validatePolicies(w.Policies, mine, "workspace "+strconv.Quote(w.Name))
 }
 
-func (l *configLoader) validateUpstream(file, field string, u *UpstreamConfig) {
+func (l *loader) validateUpstream(file, field string, u *Upstream) {
 	if u.Name == "" && !l.present(file, field+".name") {
 		l.report(file, field, "", errors.New("name is required"))
 	} else if err := checkName(u.Name); err != nil {
@@ -184,192 +193,14 @@ func (l *configLoader) validateUpstream(file, field string, u *UpstreamConfig) {
 	}
 }
 
-// validatePolicies checks the policies of one scope; upstreams are the
-// upstream names a policy of the scope may name (where says which).
-func (l *configLoader) validatePolicies(file, field string, ps []PolicyConfig, upstreams map[string]bool, where string) {
-	names := map[string]int{}
-	for i := range ps {
-		pf := fieldIndex(field, i)
-		p := &ps[i]
-		l.validatePolicy(file, pf, p)
-		if first, dup := names[p.Name]; dup && p.Name != "" {
-			l.report(file, pf+".name", p.Name, fmt.Errorf("duplicate policy name in this scope (also %s[%d])", field, first))
-		} else if !dup {
-			names[p.Name] = i
-		}
-		for j, u := range p.Upstreams {
-			if checkName(u) == nil && !upstreams[u] {
-				l.report(file, fieldIndex(pf+".upstreams", j), u, fmt.Errorf("no upstream of %s has this name", where))
-			}
-		}
-	}
-}
-
-func (l *configLoader) validatePolicy(file, field string, p *PolicyConfig) {
-	if p.Name == "" && !l.present(file, field+".name") {
-		l.report(file, field, "", errors.New("name is required"))
-	} else if err := checkName(p.Name); err != nil {
-		l.report(file, field+".name", p.Name, err)
-	}
-	hasRules := p.Rules != "" || l.present(file, field+".rules")
-	hasAction := p.Action != "" || l.present(file, field+".action")
-	switch {
-	case hasRules && hasAction:
-		l.report(file, field, "", errors.New("has both rules and action; a policy is plain-English (rules) or deterministic (action), not both"))
-	case !hasRules && !hasAction:
-		l.report(file, field, "", errors.New("needs rules (plain English, judged by the LLM) or an action"))
-	case hasRules:
-		if strings.TrimSpace(p.Rules) == "" {
-			l.report(file, field+".rules", "", errors.New("must not be empty"))
-		}
-		if p.When != nil {
-			l.report(file, field+".when", "", errors.New("only with action; a rules policy is judged by the LLM"))
-		}
-	default:
-		l.checkEnum(file, field+".action", p.Action, policyActions)
-	}
-	if (len(p.Approvers) > 0 || p.InClient != nil) && hasAction && p.Action != "require_approval" {
-		l.report(file, field+".approvers", "", errors.New("approvers and in_client only with action: require_approval, or with rules (the judge may answer needs_approval)"))
-	}
-	for i, a := range p.Approvers {
-		if strings.TrimSpace(a) == "" {
-			l.report(file, fmt.Sprintf("%s.approvers[%d]", field, i), a, errors.New("must be a user name"))
-		}
-	}
-	switch {
-	case p.Action == "rate_limit" && p.RateLimit == nil:
-		l.report(file, field+".action", p.Action, errors.New("needs a rate_limit section {requests, per, key}"))
-	case p.RateLimit != nil && p.Action != "rate_limit":
-		l.report(file, field+".rate_limit", "", errors.New("only with action: rate_limit"))
-	case p.RateLimit != nil:
-		rf := field + ".rate_limit"
-		if p.RateLimit.Requests <= 0 {
-			l.report(file, rf+".requests", strconv.Itoa(p.RateLimit.Requests), errors.New("must be positive"))
-		}
-		l.checkPositive(file, rf+".per", p.RateLimit.Per)
-		l.checkEnum(file, rf+".key", p.RateLimit.Key, rateLimitKeys)
-	}
-	if p.Action == "redact" && (p.When == nil || (p.When.Args == nil && len(p.When.Threats) == 0)) {
-		l.report(file, field+".action", p.Action, errors.New("redact needs when.args or when.threats to say what to redact"))
-	}
-	for i, t := range p.Tools {
-		if err := checkGlob(t); err != nil {
-			l.report(file, fieldIndex(field+".tools", i), t, err)
-		}
-	}
-	for i, u := range p.Upstreams {
-		if err := checkName(u); err != nil {
-			l.report(file, fieldIndex(field+".upstreams", i), u, err)
-		}
-	}
-	if p.When != nil {
-		l.validateWhen(file, field+".when", p.When)
-	}
-}
-
-func (l *configLoader) validateWhen(file, field string, w *WhenConfig) {
-	switch args := w.Args.(type) {
-	case string:
-		if err := checkRegex(args); err != nil {
-			l.report(file, field+".args", args, err)
-		}
-	case map[string]string:
-		keys := make([]string, 0, len(args))
-		for k := range args {
-			keys = append(keys, k)
-		}
-		slices.Sort(keys)
-		for _, k := range keys {
-			af := fieldJoin(field+".args", k)
-			if k == "" {
-				l.report(file, af, "", errors.New("argument field name must not be empty"))
-			}
-			if err := checkRegex(args[k]); err != nil {
-				l.report(file, af, args[k], err)
-			}
-		}
-	}
-	for i, k := range w.Keywords {
-		if strings.TrimSpace(k) == "" {
-			l.report(file, fieldIndex(field+".keywords", i), k, errors.New("must not be empty"))
-		}
-	}
-	for i, t := range w.Threats {
-		l.checkEnum(file, fieldIndex(field+".threats", i), t, threatNames)
-	}
-	inRange := func(key string, r *float64) bool {
-		if r != nil && !(*r >= 0 && *r <= 1) {
-			l.report(file, field+"."+key, strconv.FormatFloat(*r, 'g', -1, 64), errors.New("must be between 0 and 1"))
-			return false
-		}
-		return true
-	}
-	minOK, maxOK := inRange("risk_min", w.RiskMin), inRange("risk_max", w.RiskMax)
-	if minOK && maxOK && w.RiskMin != nil && w.RiskMax != nil && *w.RiskMin > *w.RiskMax {
-		l.report(file, field+".risk_max", "", errors.New("must not be below risk_min"))
-	}
-	for _, c := range []struct {
-		key   string
-		globs []string
-	}{{"users", w.Users}, {"clients", w.Clients}} {
-		for i, g := range c.globs {
-			if err := checkGlob(g); err != nil {
-				l.report(file, fieldIndex(field+"."+c.key, i), g, err)
-			}
-		}
-	}
-	if w.Time != nil {
-		l.validateTimeWindow(file, field+".time", w.Time)
-	}
-}
-
-func (l *configLoader) validateTimeWindow(file, field string, t *TimeWindowConfig) {
-	for i, day := range t.Days {
-		if norm, ok := normalizeDay(day); ok {
-			t.Days[i] = norm
-		} else {
-			l.report(file, fieldIndex(field+".days", i), day, errors.New("must be a day of the week: mon, tue, wed, thu, fri, sat or sun"))
-		}
-	}
-	for _, c := range []struct{ key, v string }{{"from", t.From}, {"to", t.To}} {
-		if c.v != "" && !clockRE.MatchString(c.v) {
-			l.report(file, field+"."+c.key, c.v, errors.New("must be HH:MM, 24-hour"))
-		}
-	}
-	switch {
-	case (t.From == "") != (t.To == ""):
-		l.report(file, field, "", errors.New("from and to go together"))
-	case t.From != "" && t.From == t.To:
-		l.report(file, field+".to", t.To, errors.New("must differ from from"))
-	case len(t.Days) == 0 && t.From == "":
-		l.report(file, field, "", errors.New("needs days, or from and to"))
-	}
-	if t.TZ != "" {
-		if _, err := time.LoadLocation(t.TZ); err != nil {
-			l.report(file, field+".tz", t.TZ, errors.New("unknown time zone"))
-		}
-	}
-}
-
-// normalizeDay maps mon, Monday, MON… to mon.
-func normalizeDay(s string) (string, bool) {
-	s = strings.ToLower(s)
-	for i, d := range weekdays {
-		if s == d || s == strings.ToLower(time.Weekday(i).String()) {
-			return d, true
-		}
-	}
-	return "", false
-}
-
 // checkEnum reports value unless it is one of allowed.
-func (l *configLoader) checkEnum(file, field, value string, allowed []string) {
+func (l *loader) checkEnum(file, field, value string, allowed []string) {
 	if !slices.Contains(allowed, value) {
 		l.report(file, field, value, fmt.Errorf("must be one of %s", strings.Join(allowed, ", ")))
 	}
 }
 
-func (l *configLoader) checkPositive(file, field string, d Duration) {
+func (l *loader) checkPositive(file, field string, d Duration) {
 	if d <= 0 {
 		l.report(file, field, d.String(), errors.New("must be a positive duration"))
 	}
@@ -451,24 +282,4 @@ func checkHeader(h string) error {
 // isTokenChar reports whether r may appear in an HTTP header name (RFC 9110 token).
 func isTokenChar(r rune) bool {
 	return r < 0x7f && r > 0x20 && !strings.ContainsRune(`"(),/:;<=>?@[\]{}`, r)
-}
-
-func checkRegex(s string) error {
-	if s == "" {
-		return errors.New("empty regex matches everything")
-	}
-	if _, err := regexp.Compile(s); err != nil {
-		return fmt.Errorf("invalid regex: %s", strings.TrimPrefix(err.Error(), "error parsing regexp: "))
-	}
-	return nil
-}
-
-func checkGlob(s string) error {
-	if s == "" {
-		return errors.New("empty glob")
-	}
-	if _, err := glob.Compile(s); err != nil {
-		return fmt.Errorf("invalid glob: %v", err)
-	}
-	return nil
 }

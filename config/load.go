@@ -1,4 +1,4 @@
-package main
+package config
 
 import (
 	"bytes"
@@ -8,17 +8,37 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 
 	"go.yaml.in/yaml/v3"
 )
 
+var (
+	envNameRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+	yamlErrRE = regexp.MustCompile(`^yaml: line ([0-9]+): `)
+)
+
+// maxNodes bounds the YAML nodes one load visits, aliases expanded.
+const maxNodes = 1 << 20
+
+// Load reads, expands, decodes strictly and validates the config file at
+// path, plus every workspaces_dir/NAME.yaml file and the templates it
+// includes. Relative paths in the config (audit.database, workspaces_dir,
+// upstream dir) are resolved against the config file's directory. A
+// missing file is ErrNotFound; an invalid one is Errors listing every
+// problem. Load reads files only; ${VAR} reads the process environment.
+func Load(path string) (*Config, error) {
+	return load(path, os.LookupEnv)
+}
+
 // fieldPos addresses a field of a file (by the file's display name).
 type fieldPos struct{ file, field string }
 
-// configLoader holds the state of one LoadConfig call.
-type configLoader struct {
+// loader holds the state of one Load call.
+type loader struct {
 	lookupEnv func(string) (string, bool)
 	mainFile  string            // the config file as the caller named it
 	root      string            // absolute directory of the config file
@@ -26,15 +46,59 @@ type configLoader struct {
 	nodes     map[fieldPos]*yaml.Node
 	bad       map[fieldPos]bool // fields that failed to decode: no further errors about them
 	budget    int               // YAML nodes visited, bounded against alias bombs
-	errs      ConfigErrors
+	errs      Errors
 }
 
-// maxConfigNodes bounds the YAML nodes one load visits, aliases expanded.
-const maxConfigNodes = 1 << 20
+func newLoader(lookupEnv func(string) (string, bool)) *loader {
+	return &loader{
+		lookupEnv: lookupEnv,
+		display:   map[string]string{},
+		nodes:     map[fieldPos]*yaml.Node{},
+		bad:       map[fieldPos]bool{},
+	}
+}
+
+// load is Load with the environment given by lookupEnv.
+func load(path string, lookupEnv func(string) (string, bool)) (*Config, error) {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return nil, fmt.Errorf("load config: %w", err)
+	}
+	data, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("load config: %w: %w", ErrNotFound, err)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("load config: %w", err)
+	}
+	l := newLoader(lookupEnv)
+	l.mainFile, l.root = path, filepath.Dir(abs)
+	l.display[abs] = path
+	cfg := defaults()
+	cfg.File = abs
+	if doc, ok := l.parse(path, data); ok {
+		d := &decoder{l: l, file: path, abs: abs}
+		l.nodes[fieldPos{path, ""}] = doc
+		d.into(doc, "", cfg)
+		l.resolvePaths(cfg)
+		l.loadWorkspacesDir(cfg)
+		l.validate(cfg)
+	}
+	if len(l.errs) > 0 {
+		slices.SortStableFunc(l.errs, func(a, b *Error) int {
+			if c := strings.Compare(a.File, b.File); c != 0 {
+				return c
+			}
+			return a.Line - b.Line
+		})
+		return nil, l.errs
+	}
+	return cfg, nil
+}
 
 // parse reads one YAML document; ok is false after a syntax error. An
 // empty file is an empty mapping.
-func (l *configLoader) parse(file string, data []byte) (*yaml.Node, bool) {
+func (l *loader) parse(file string, data []byte) (*yaml.Node, bool) {
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	var doc yaml.Node
 	err := dec.Decode(&doc)
@@ -48,12 +112,12 @@ func (l *configLoader) parse(file string, data []byte) (*yaml.Node, bool) {
 			if err2 != nil {
 				line = 0
 			}
-			l.errs = append(l.errs, &ConfigError{File: file, Line: line, Err: errors.New("a config file holds one YAML document")})
+			l.errs = append(l.errs, &Error{File: file, Line: line, Err: errors.New("a config file holds one YAML document")})
 			return nil, false
 		}
 	}
 	if err != nil {
-		ce := &ConfigError{File: file, Err: err}
+		ce := &Error{File: file, Err: err}
 		if m := yamlErrRE.FindStringSubmatch(err.Error()); m != nil {
 			ce.Line, _ = strconv.Atoi(m[1])
 			ce.Err = errors.New(strings.TrimPrefix(err.Error(), m[0]))
@@ -71,8 +135,9 @@ func (l *configLoader) parse(file string, data []byte) (*yaml.Node, bool) {
 
 // report records a validation problem of field in file. Its line and
 // value come from the field's node when decoding saw one (the value as
-// written), else from the nearest enclosing field and value.
-func (l *configLoader) report(file, field, value string, err error) {
+// written), else from the nearest enclosing field and value. A field that
+// failed to decode, or lies under one, gets no further problems.
+func (l *loader) report(file, field, value string, err error) {
 	for f := field; ; f = parentField(f) {
 		if l.bad[fieldPos{file, f}] {
 			return
@@ -81,7 +146,7 @@ func (l *configLoader) report(file, field, value string, err error) {
 			break
 		}
 	}
-	ce := &ConfigError{File: file, Field: field, Value: value, Err: err}
+	ce := &Error{File: file, Field: field, Value: value, Err: err}
 	for f := field; ; f = parentField(f) {
 		if f == "" && field != "" {
 			break // the file's first line says nothing about a missing top-level key
@@ -103,7 +168,7 @@ func (l *configLoader) report(file, field, value string, err error) {
 }
 
 // present reports whether file sets field to a non-null value.
-func (l *configLoader) present(file, field string) bool {
+func (l *loader) present(file, field string) bool {
 	n, ok := l.nodes[fieldPos{file, field}]
 	return ok && !isNullNode(n)
 }
@@ -120,7 +185,7 @@ func parentField(f string) string {
 // expand replaces ${VAR} and ${VAR:-default} with the environment's value;
 // $${ is a literal ${. A variable that is unset (and has no default) is an
 // error: a gateway must not send "Bearer " with an empty token.
-func (l *configLoader) expand(s string) (string, error) {
+func (l *loader) expand(s string) (string, error) {
 	if !strings.Contains(s, "${") {
 		return s, nil
 	}
@@ -164,7 +229,7 @@ func (l *configLoader) expand(s string) (string, error) {
 // resolvePaths makes the config's relative paths absolute against the
 // config file's directory, and gives stdio upstreams without dir that
 // directory as their working directory.
-func (l *configLoader) resolvePaths(cfg *Config) {
+func (l *loader) resolvePaths(cfg *Config) {
 	abs := func(p string) string {
 		if p == "" || filepath.IsAbs(p) {
 			return p
@@ -179,7 +244,7 @@ func (l *configLoader) resolvePaths(cfg *Config) {
 }
 
 // resolveUpstreamDirs resolves the dir of w's stdio upstreams.
-func (l *configLoader) resolveUpstreamDirs(w *WorkspaceConfig) {
+func (l *loader) resolveUpstreamDirs(w *Workspace) {
 	for i := range w.Upstreams {
 		u := &w.Upstreams[i]
 		switch {
@@ -195,26 +260,12 @@ func (l *configLoader) resolveUpstreamDirs(w *WorkspaceConfig) {
 // loadWorkspacesDir appends the workspaces of cfg.WorkspacesDir: each
 // NAME.yaml or NAME.yml file (dot files and other files are ignored),
 // sorted by file name.
-func (l *configLoader) loadWorkspacesDir(cfg *Config) {
+func (l *loader) loadWorkspacesDir(cfg *Config) {
 	if cfg.WorkspacesDir == "" {
 		return
 	}
-	const field = "workspaces_dir"
-	info, err := os.Stat(cfg.WorkspacesDir)
-	switch {
-	case errors.Is(err, fs.ErrNotExist):
-		l.report(l.mainFile, field, cfg.WorkspacesDir, errors.New("directory does not exist"))
-		return
-	case err != nil:
-		l.report(l.mainFile, field, cfg.WorkspacesDir, err)
-		return
-	case !info.IsDir():
-		l.report(l.mainFile, field, cfg.WorkspacesDir, errors.New("not a directory"))
-		return
-	}
-	entries, err := os.ReadDir(cfg.WorkspacesDir)
-	if err != nil {
-		l.report(l.mainFile, field, cfg.WorkspacesDir, err)
+	entries, ok := l.readWorkspacesDir(cfg.WorkspacesDir)
+	if !ok {
 		return
 	}
 	defined := map[string]string{} // workspace name → where it is defined
@@ -238,31 +289,63 @@ func (l *configLoader) loadWorkspacesDir(cfg *Config) {
 		l.display[absFile] = file
 		name := strings.TrimSuffix(e.Name(), ext)
 		if where, dup := defined[name]; dup {
-			l.errs = append(l.errs, &ConfigError{File: file, Field: "workspaces." + name,
+			l.errs = append(l.errs, &Error{File: file, Field: "workspaces." + name,
 				Err: fmt.Errorf("workspace is already defined in %s", where)})
 			continue
 		}
 		defined[name] = file
-		data, err := os.ReadFile(absFile)
-		if err != nil {
-			l.errs = append(l.errs, &ConfigError{File: file, Err: err})
-			continue
+		if w, ok := l.workspaceFile(absFile, file, name); ok {
+			cfg.Workspaces = append(cfg.Workspaces, w)
 		}
-		doc, ok := l.parse(file, data)
-		if !ok {
-			continue
-		}
-		d := &configDecoder{l: l, file: file, abs: absFile}
-		w := d.workspace(name, doc, "workspaces."+name)
-		l.resolveUpstreamDirs(&w)
-		cfg.Workspaces = append(cfg.Workspaces, w)
 	}
+}
+
+// readWorkspacesDir lists dir, reporting on workspaces_dir why it cannot.
+func (l *loader) readWorkspacesDir(dir string) ([]os.DirEntry, bool) {
+	const field = "workspaces_dir"
+	info, err := os.Stat(dir)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		l.report(l.mainFile, field, dir, errors.New("directory does not exist"))
+		return nil, false
+	case err != nil:
+		l.report(l.mainFile, field, dir, err)
+		return nil, false
+	case !info.IsDir():
+		l.report(l.mainFile, field, dir, errors.New("not a directory"))
+		return nil, false
+	}
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		l.report(l.mainFile, field, dir, err)
+		return nil, false
+	}
+	return entries, true
+}
+
+// workspaceFile decodes the workspace name defined by the file absFile
+// (file in errors); ok is false when the file cannot be read or parsed.
+func (l *loader) workspaceFile(absFile, file, name string) (Workspace, bool) {
+	data, err := os.ReadFile(absFile)
+	if err != nil {
+		l.errs = append(l.errs, &Error{File: file, Err: err})
+		return Workspace{}, false
+	}
+	doc, ok := l.parse(file, data)
+	if !ok {
+		return Workspace{}, false
+	}
+	d := &decoder{l: l, file: file, abs: absFile}
+	w := Workspace{Name: name, File: absFile}
+	d.into(doc, "workspaces."+name, &w)
+	l.resolveUpstreamDirs(&w)
+	return w, true
 }
 
 // dirDisplayName names a workspaces_dir file in errors: joined to the
 // config file's name as the caller gave it when workspaces_dir is
 // relative, so errors read like the caller's own paths.
-func (l *configLoader) dirDisplayName(absFile string) string {
+func (l *loader) dirDisplayName(absFile string) string {
 	rel, err := filepath.Rel(l.root, absFile)
 	if err != nil || strings.HasPrefix(rel, "..") {
 		return absFile

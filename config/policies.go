@@ -1,4 +1,4 @@
-package main
+package config
 
 import (
 	"errors"
@@ -17,11 +17,12 @@ import (
 // global policy is strict unless it says otherwise or the top level does; a
 // workspace policy follows, in that order, itself, its workspace, the top
 // level. A workspace's strict never reaches a global policy: a workspace
-// cannot weaken what applies to all.
+// cannot weaken what applies to all. A loaded Config always converts; the
+// error is for one built by hand with a time window Load would refuse.
 func (c *Config) PolicySet() (policy.Set, error) {
 	set := policy.Set{Workspaces: map[string][]policy.Policy{}}
 	var errs []error
-	conv := func(ps []PolicyConfig, strict bool) []policy.Policy {
+	conv := func(ps []Policy, strict bool) []policy.Policy {
 		out := make([]policy.Policy, 0, len(ps))
 		for _, p := range ps {
 			pp, err := p.policy(strict)
@@ -82,8 +83,8 @@ func (c *Config) ScanOutputWorkspaces() map[string]bool {
 	return m
 }
 
-// policy converts one validated policy; strict is the default it inherits.
-func (p PolicyConfig) policy(strict bool) (policy.Policy, error) {
+// policy converts one policy; strict is the default it inherits.
+func (p Policy) policy(strict bool) (policy.Policy, error) {
 	out := policy.Policy{
 		Name:        p.Name,
 		Description: p.Description,
@@ -132,7 +133,7 @@ func (p PolicyConfig) policy(strict bool) (policy.Policy, error) {
 }
 
 // source says where a policy is defined: file:line, or template:NAME:line.
-func (p PolicyConfig) source() string {
+func (p Policy) source() string {
 	file := p.File
 	if !strings.HasPrefix(file, "template:") {
 		file = filepath.Base(file)
@@ -143,7 +144,7 @@ func (p PolicyConfig) source() string {
 	return file
 }
 
-func timeWindow(t *TimeWindowConfig) (*policy.TimeWindow, error) {
+func timeWindow(t *TimeWindow) (*policy.TimeWindow, error) {
 	tw := &policy.TimeWindow{From: -1, To: -1}
 	for _, d := range t.Days {
 		i := slices.Index(weekdays, d)
@@ -152,12 +153,12 @@ func timeWindow(t *TimeWindowConfig) (*policy.TimeWindow, error) {
 		}
 		tw.Days = append(tw.Days, time.Weekday(i))
 	}
-	if t.From != "" {
+	if t.From != "" || t.To != "" {
 		var err error
-		if tw.From, err = policy.ParseClock(t.From); err != nil {
+		if tw.From, err = clock(t.From); err != nil {
 			return nil, err
 		}
-		if tw.To, err = policy.ParseClock(t.To); err != nil {
+		if tw.To, err = clock(t.To); err != nil {
 			return nil, err
 		}
 	}
@@ -171,13 +172,10 @@ func timeWindow(t *TimeWindowConfig) (*policy.TimeWindow, error) {
 	return tw, nil
 }
 
-// NewEngine builds the policy engine of the config. limiter carries rate
-// limit counts over from the engine it replaces; nil starts afresh. judge
-// decides the plain-English policies; nil means none is configured.
-func (c *Config) NewEngine(limiter *policy.Limiter, judge policy.Judge) (*policy.Engine, error) {
-	set, err := c.PolicySet()
-	if err != nil {
-		return nil, err
+// clock is policy.ParseClock, with "" for unset (-1).
+func clock(s string) (int, error) {
+	if s == "" {
+		return -1, nil
 	}
-	return policy.NewEngine(set, policy.Options{Limiter: limiter, Judge: judge, JudgeTimeout: time.Duration(c.Judge.Timeout)})
+	return policy.ParseClock(s)
 }

@@ -1,22 +1,28 @@
-package main
+package config
 
-// This file holds the built-in policy templates that a config's include:
-// adds to its global policies (README "Policy templates"). A template is a
-// YAML file under templates/ with one key, policies:, in exactly the shape
-// of the config's own policies: list, so the loader's decoder and
-// validator read it like any user policy.
+// The built-in policy templates that a config's include: adds to its
+// global policies (README "Policy templates"). A template is a YAML file
+// under templates/ with one key, policies:, in exactly the shape of the
+// config's own policies: list, so the loader's decoder and validation
+// read it like any user policy.
 
 import (
 	"embed"
 	"fmt"
 	"slices"
 	"strconv"
-
-	"go.yaml.in/yaml/v3"
 )
 
 //go:embed templates/*.yaml
 var templateFS embed.FS
+
+// knownTemplates are the built-in policy templates that include may name.
+var knownTemplates = []string{"strict-production", "development-permissive", "code-assistant", "financial-compliance"}
+
+// template is the shape of a template file.
+type template struct {
+	Policies []Policy `yaml:"policies" item:"policy"`
+}
 
 // templateFile is the name under which template name appears in errors
 // and in the File of its policies: template:NAME.
@@ -24,15 +30,10 @@ func templateFile(name string) string { return "template:" + name }
 
 // loadTemplate decodes and validates the built-in template name on its
 // own, with no environment, and returns its policies in file order; an
-// invalid template yields ConfigErrors. A template that does not load is a
-// bug of this build, which templates_test.go keeps out.
-func loadTemplate(name string) ([]PolicyConfig, error) {
-	l := &configLoader{
-		lookupEnv: func(string) (string, bool) { return "", false },
-		display:   map[string]string{},
-		nodes:     map[fieldPos]*yaml.Node{},
-		bad:       map[fieldPos]bool{},
-	}
+// invalid template yields Errors. A template that does not load is a bug
+// of this build, which templates_test.go keeps out.
+func loadTemplate(name string) ([]Policy, error) {
+	l := newLoader(func(string) (string, bool) { return "", false })
 	ps := l.templatePolicies(name)
 	if len(l.errs) > 0 {
 		return nil, l.errs
@@ -41,28 +42,25 @@ func loadTemplate(name string) ([]PolicyConfig, error) {
 }
 
 // templatePolicies decodes and validates template name with the same
-// decoder and validator as the config's policies. Each policy's File is
+// decoder and validation as the config's policies. Each policy's File is
 // template:NAME and its Line the line in the template; problems are
 // recorded under that file name.
-func (l *configLoader) templatePolicies(name string) []PolicyConfig {
+func (l *loader) templatePolicies(name string) []Policy {
 	file := templateFile(name)
 	data, err := templateFS.ReadFile("templates/" + name + ".yaml")
 	if err != nil {
-		l.errs = append(l.errs, &ConfigError{File: file, Err: fmt.Errorf("read built-in template: %w", err)})
+		l.errs = append(l.errs, &Error{File: file, Err: fmt.Errorf("read built-in template: %w", err)})
 		return nil
 	}
 	doc, ok := l.parse(file, data)
 	if !ok {
 		return nil
 	}
-	d := &configDecoder{l: l, file: file, abs: file}
-	var ps []PolicyConfig
-	d.fields(doc, "", keyHandlers{
-		"policies": func(n *yaml.Node, field string) { ps = d.policies(n, field) },
-	})
+	var t template
+	(&decoder{l: l, file: file, abs: file}).into(doc, "", &t)
 	// A template cannot know a config's upstreams: it names none.
-	l.validatePolicies(file, "policies", ps, nil, "a template")
-	return ps
+	l.validatePolicies(t.Policies, nil, "a template")
+	return t.Policies
 }
 
 // includeTemplates appends the policies of each template cfg.Include
@@ -71,7 +69,7 @@ func (l *configLoader) templatePolicies(name string) []PolicyConfig {
 // policy (the file's own or an earlier template's) is an error on the
 // include entry that brings it in. Names validateTop rejected (unknown or
 // included twice) are skipped.
-func (l *configLoader) includeTemplates(cfg *Config) {
+func (l *loader) includeTemplates(cfg *Config) {
 	defined := map[string]string{} // global policy name → where it is defined
 	for _, p := range cfg.Policies {
 		if _, dup := defined[p.Name]; !dup && p.Name != "" {
