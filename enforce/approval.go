@@ -30,10 +30,21 @@ import (
 // for a 2025-11-25 client, by an input_required result for a 2026-07-28
 // one (the gateway implements both).
 type Asker interface {
-	// Ask puts q and waits at most timeout for the answer. It returns
+	// Ask puts q and waits at most q.Timeout for the answer. It returns
 	// ErrExpired when nobody answered in time, and another error when the
 	// question could not be put or the call was cancelled.
-	Ask(ctx context.Context, q mcp.ElicitationParams, timeout time.Duration) (*mcp.ElicitationResult, error)
+	Ask(ctx context.Context, q Question) (*mcp.ElicitationResult, error)
+}
+
+// Question is what an Asker puts to the person.
+type Question struct {
+	// Elicitation asks for a yes or a no.
+	Elicitation mcp.ElicitationParams
+	// Timeout bounds the wait for the answer.
+	Timeout time.Duration
+	// Meta goes in the _meta of a result that carries the question (the
+	// call's verdict id).
+	Meta map[string]any
 }
 
 // ErrExpired is the Asker's error when nobody answered in time.
@@ -71,7 +82,7 @@ func (e *Enforcer) hold(ctx context.Context, d *Decision, ask Asker) {
 func (e *Enforcer) askClient(ctx context.Context, d *Decision, ask Asker) {
 	v := d.rec.Verdict
 	timeout := orDuration(e.ApprovalTimeout, DefaultApprovalTimeout)
-	res, err := ask.Ask(ctx, approvalQuestion(question(d.call, v)), timeout)
+	res, err := ask.Ask(ctx, Question{Elicitation: approvalQuestion(question(d.call, v)), Timeout: timeout, Meta: d.Meta})
 	state := approvalAnswer(res)
 	switch {
 	case err == nil:

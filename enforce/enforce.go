@@ -92,6 +92,7 @@ type Decision struct {
 	call     policy.Call
 	received time.Time
 	rec      policy.Record // the record the call leaves, completed by Finish
+	recorded bool          // rec has been handed to the Recorder
 }
 
 // Decide decides call, which reached the gateway at received. A call that
@@ -195,10 +196,25 @@ func (e *Enforcer) Refuse(_ context.Context, call policy.Call, received time.Tim
 	return map[string]any{MetaVerdict: id}
 }
 
+// Abandon records a call whose path failed (a panic in the gateway) before
+// its record was left: d is nil when the failure came before a Decision,
+// and then call is recorded as refused; a decision that was allowed is
+// finished as failed with cause. A decision already recorded is left
+// alone.
+func (e *Enforcer) Abandon(ctx context.Context, call policy.Call, received time.Time, d *Decision, cause error) {
+	switch {
+	case d == nil:
+		e.Refuse(ctx, call, received, "the gateway failed while deciding the call: "+cause.Error())
+	case !d.recorded:
+		e.Finish(ctx, d, End{Err: cause})
+	}
+}
+
 // record hands d's record to the Recorder, with the gateway's overhead
 // (the time since the call arrived, less the upstream's), and says so
 // loudly when it cannot.
 func (e *Enforcer) record(d *Decision) {
+	d.recorded = true
 	if e.Recorder == nil || d.ID == "" {
 		return
 	}

@@ -46,8 +46,8 @@ type asker struct {
 	asked  []string
 }
 
-func (a *asker) Ask(_ context.Context, q mcp.ElicitationParams, _ time.Duration) (*mcp.ElicitationResult, error) {
-	a.asked = append(a.asked, q.Message)
+func (a *asker) Ask(_ context.Context, q enforce.Question) (*mcp.ElicitationResult, error) {
+	a.asked = append(a.asked, q.Elicitation.Message)
 	return a.answer, a.err
 }
 

@@ -141,27 +141,16 @@ func (w deliveryWriter) Flush() {
 // Unwrap lets http.ResponseController reach the connection's writer.
 func (w deliveryWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
-// countDelivery gives the request the delivery of its client — its
-// session's, when it names one the gateway serves, else its own — in its
-// context and its writer.
-func (g *Gateway) countDelivery(w http.ResponseWriter, r *http.Request) (http.ResponseWriter, *http.Request) {
+// serveHTTP serves one HTTP request of the workspace's streamable face,
+// with the delivery of its client — its session's, when it names one of
+// this workspace's sessions, else its own — in its context and its writer.
+func (s *wsServer) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	var d *delivery
 	if id := r.Header.Get(server.HeaderKeySessionID); id != "" {
-		d = g.sessionDelivery(id)
+		d = s.sessions.delivery(id)
 	}
 	if d == nil {
 		d = newDelivery()
 	}
-	return deliveryWriter{w, d}, r.WithContext(context.WithValue(r.Context(), deliveryKey{}, d))
-}
-
-// sessionDelivery is the delivery of a session of one of the gateway's
-// workspaces, or nil.
-func (g *Gateway) sessionDelivery(id string) *delivery {
-	for _, s := range g.snapshot() {
-		if d := s.sessions.delivery(id); d != nil {
-			return d
-		}
-	}
-	return nil
+	s.http.ServeHTTP(deliveryWriter{w, d}, r.WithContext(context.WithValue(r.Context(), deliveryKey{}, d)))
 }

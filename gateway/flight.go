@@ -87,13 +87,15 @@ type flight struct {
 	waiting  *mcp.InputRequest // that question
 	timer    *time.Timer       // expires the call while nobody waits on it
 	req      context.Context   // the client request awaiting the call now
+	meta     *mcp.Meta         // that request's _meta: its progress token, what goes upstream
 }
 
 // flightEvent is a question of the call, or its end.
 type flightEvent struct {
 	question *mcp.InputRequest
-	key      string        // the question's key among input requests
-	timeout  time.Duration // how long the client has to answer it
+	key      string         // the question's key among input requests
+	timeout  time.Duration  // how long the client has to answer it
+	meta     map[string]any // for the _meta of the result that asks it
 
 	result *mcp.CallToolResult
 	err    error
@@ -111,6 +113,7 @@ func (s *wsServer) fly(ctx context.Context, exposed string, req mcp.CallToolRequ
 		events:  make(chan flightEvent),
 		answers: make(chan mcp.InputResponse),
 		req:     ctx,
+		meta:    req.Params.Meta,
 	}
 	s.workers.run(func() {
 		defer cancel(nil)
@@ -137,46 +140,56 @@ func (s *wsServer) fly(ctx context.Context, exposed string, req mcp.CallToolRequ
 	return s.await(ctx, f)
 }
 
-// requestCtx is the context of the client request that awaits the call:
-// notifications for the call go on its stream.
-func (f *flight) requestCtx() context.Context {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return f.req
-}
-
-// await waits for the call's next event. A question parks the call and
-// becomes an input_required result; the end of the call is returned as it
-// is. If the client goes away meanwhile, the call is cancelled.
+// await waits for the call's next event. If the client goes away
+// meanwhile, the call is cancelled.
 func (s *wsServer) await(ctx context.Context, f *flight) (*mcp.CallToolResult, error) {
-	f.mu.Lock()
-	f.req = ctx
-	f.mu.Unlock()
 	select {
 	case <-ctx.Done():
 		f.cancel(context.Canceled)
 		return nil, ctx.Err()
 	case ev := <-f.events:
-		if ev.question == nil {
-			if ev.err == nil && ctx.Err() != nil {
-				return nil, ctx.Err()
-			}
-			return ev.result, ev.err
-		}
-		f.rounds++
-		if f.rounds > maxInputRounds {
-			f.cancel(context.Canceled)
-			return nil, fmt.Errorf("the upstream asked for input more than %d times in one call", maxInputRounds)
-		}
-		f.mu.Lock()
-		f.asked, f.waiting = ev.key, ev.question
-		f.mu.Unlock()
-		s.parking.park(f, ev.timeout)
-		return &mcp.CallToolResult{
-			Result:               mcp.Result{ResultType: mcp.ResultTypeInputRequired},
-			MultiRoundTripResult: mcp.MultiRoundTripResult{InputRequests: mcp.InputRequests{ev.key: *ev.question}, RequestState: s.parking.state(f)},
-		}, nil
+		return s.next(ctx, f, ev)
 	}
+}
+
+// next is what the client gets for the call's event ev: a question parks
+// the call and becomes an input_required result; the end of the call is
+// returned as it is.
+func (s *wsServer) next(ctx context.Context, f *flight, ev flightEvent) (*mcp.CallToolResult, error) {
+	if ev.question == nil {
+		if ev.err == nil && ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		return ev.result, ev.err
+	}
+	f.rounds++
+	if f.rounds > maxInputRounds {
+		f.cancel(context.Canceled)
+		return nil, fmt.Errorf("the upstream asked for input more than %d times in one call", maxInputRounds)
+	}
+	f.mu.Lock()
+	f.asked, f.waiting = ev.key, ev.question
+	f.mu.Unlock()
+	s.parking.park(f, ev.timeout)
+	return withMeta(&mcp.CallToolResult{
+		Result:               mcp.Result{ResultType: mcp.ResultTypeInputRequired},
+		MultiRoundTripResult: mcp.MultiRoundTripResult{InputRequests: mcp.InputRequests{ev.key: *ev.question}, RequestState: s.parking.state(f)},
+	}, ev.meta), nil
+}
+
+// follow makes the client request ctx, whose _meta is meta, the one that
+// awaits the call: its progress and notifications go there from now on.
+func (f *flight) follow(ctx context.Context, meta *mcp.Meta) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.req, f.meta = ctx, meta
+}
+
+// current is the _meta of the client request awaiting the call.
+func (f *flight) current() *mcp.Meta {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.meta
 }
 
 // resume delivers the client's answer to a parked call and awaits its next
@@ -197,8 +210,13 @@ func (s *wsServer) resume(ctx context.Context, exposed string, req mcp.CallToolR
 		}
 		answer = mcp.InputResponse{} // no yes: the approval was not given
 	}
+	f.follow(ctx, req.Params.Meta)
 	select {
 	case f.answers <- answer:
+	case ev := <-f.events:
+		// The call went on without the answer (the upstream stopped
+		// waiting for it): it ended, or asks something else.
+		return s.next(ctx, f, ev)
 	case <-ctx.Done():
 		f.cancel(context.Canceled)
 		return nil, ctx.Err()
@@ -209,9 +227,13 @@ func (s *wsServer) resume(ctx context.Context, exposed string, req mcp.CallToolR
 // ask puts a question to whichever client request awaits the call, and
 // waits for the answer its retry brings, at most timeout from when it is
 // put.
-func (f *flight) ask(ctx context.Context, key string, q mcp.InputRequest, timeout time.Duration) (mcp.InputResponse, error) {
+func (f *flight) ask(ctx context.Context, key string, q mcp.InputRequest, timeout time.Duration, meta map[string]any) (mcp.InputResponse, error) {
+	// The upstream's relay asks with a context of its own connection:
+	// the question ends with the call too.
+	ctx, stop := mergeCancel(ctx, f.ctx)
+	defer stop()
 	select {
-	case f.events <- flightEvent{question: &q, key: key, timeout: timeout}:
+	case f.events <- flightEvent{question: &q, key: key, timeout: timeout, meta: meta}:
 	case <-ctx.Done():
 		return mcp.InputResponse{}, context.Cause(ctx)
 	}
@@ -223,25 +245,38 @@ func (f *flight) ask(ctx context.Context, key string, q mcp.InputRequest, timeou
 	}
 }
 
+// mergeCancel is ctx, ended also when other ends, with other's cause.
+func mergeCancel(ctx, other context.Context) (context.Context, context.CancelFunc) {
+	if ctx == other {
+		return ctx, func() {}
+	}
+	merged, cancel := context.WithCancelCause(ctx)
+	stop := context.AfterFunc(other, func() { cancel(context.Cause(other)) })
+	return merged, func() {
+		stop()
+		cancel(context.Canceled)
+	}
+}
+
 var _ enforce.Asker = (*flight)(nil)
 
 // Ask puts the approval question to the person at the client: by
 // elicitation/create on a 2025-11-25 client's session, as an input request
 // of the call for a 2026-07-28 client.
-func (f *flight) Ask(ctx context.Context, q mcp.ElicitationParams, timeout time.Duration) (*mcp.ElicitationResult, error) {
+func (f *flight) Ask(ctx context.Context, q enforce.Question) (*mcp.ElicitationResult, error) {
 	if !f.modern {
-		actx, cancel := context.WithTimeout(ctx, timeout)
+		actx, cancel := context.WithTimeout(ctx, q.Timeout)
 		defer cancel()
 		res, err := f.s.mcp.RequestElicitation(actx, mcp.ElicitationRequest{
 			Request: mcp.Request{Method: string(mcp.MethodElicitationCreate)},
-			Params:  q,
+			Params:  q.Elicitation,
 		})
 		if err != nil && actx.Err() != nil && ctx.Err() == nil {
 			return nil, enforce.ErrExpired
 		}
 		return res, err
 	}
-	a, err := f.ask(ctx, approvalRequestID, mcp.NewElicitationInputRequest(q), timeout)
+	a, err := f.ask(ctx, approvalRequestID, mcp.NewElicitationInputRequest(q.Elicitation), q.Timeout, q.Meta)
 	if errors.Is(err, errExpired) {
 		return nil, enforce.ErrExpired
 	}
@@ -255,7 +290,7 @@ var _ upstream.Relay = (*flight)(nil)
 
 // CreateMessage relays the upstream's sampling request to the client.
 func (f *flight) CreateMessage(ctx context.Context, req mcp.CreateMessageRequest) (*mcp.CreateMessageResult, error) {
-	a, err := f.ask(ctx, inputRequestID, mcp.NewSamplingInputRequest(req.CreateMessageParams), inputTimeout)
+	a, err := f.ask(ctx, inputRequestID, mcp.NewSamplingInputRequest(req.CreateMessageParams), inputTimeout, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -267,7 +302,7 @@ func (f *flight) CreateMessage(ctx context.Context, req mcp.CreateMessageRequest
 
 // Elicit relays the upstream's elicitation request to the client.
 func (f *flight) Elicit(ctx context.Context, req mcp.ElicitationRequest) (*mcp.ElicitationResult, error) {
-	a, err := f.ask(ctx, inputRequestID, mcp.NewElicitationInputRequest(req.Params), inputTimeout)
+	a, err := f.ask(ctx, inputRequestID, mcp.NewElicitationInputRequest(req.Params), inputTimeout, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -277,35 +312,34 @@ func (f *flight) Elicit(ctx context.Context, req mcp.ElicitationRequest) (*mcp.E
 	return a.Elicitation, nil
 }
 
-// progressTo returns a callback that passes an upstream's progress to the
-// calling client under the client's own progress token, on the stream of
-// the client request that currently awaits the call.
-func (f *flight) progressTo(token mcp.ProgressToken) func(mcp.ProgressNotificationParams) {
-	return func(p mcp.ProgressNotificationParams) {
-		// Under the lock, so that once the call has its result no progress
-		// is sent, and the result's delivery barrier counts every one sent
-		// before (see delivery.go).
-		f.mu.Lock()
-		defer f.mu.Unlock()
-		if f.answered {
-			f.s.log.Debug("progress after the call's result dropped", "progress", p.Progress)
-			return
-		}
-		params := map[string]any{"progressToken": token, "progress": p.Progress}
-		if p.Total != 0 {
-			params["total"] = p.Total
-		}
-		if p.Message != "" {
-			params["message"] = p.Message
-		}
-		ctx := f.req
-		if err := f.s.mcp.SendNotificationToClient(ctx, string(mcp.MethodNotificationProgress), params); err != nil {
-			f.s.log.Debug("progress not delivered", "err", err)
-		} else if d := deliveryOf(ctx); d != nil {
-			d.sent()
-		}
-		f.s.log.Debug("progress relayed", "progress", p.Progress)
+// progress passes an upstream's progress to the client request that
+// awaits the call now, under that request's own progress token and on its
+// stream; a request without a token gets none.
+func (f *flight) progress(p mcp.ProgressNotificationParams) {
+	// Under the lock, so that once the call has its result no progress is
+	// sent, and the result's delivery barrier counts every one sent before
+	// (see delivery.go).
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.answered || f.meta == nil || f.meta.ProgressToken == nil {
+		f.s.log.Debug("progress dropped: the call has its result, or its request no progress token", "progress", p.Progress)
+		return
 	}
+	params := map[string]any{"progressToken": f.meta.ProgressToken, "progress": p.Progress}
+	if p.Total != 0 {
+		params["total"] = p.Total
+	}
+	if p.Message != "" {
+		params["message"] = p.Message
+	}
+	if err := f.s.mcp.SendNotificationToClient(f.req, string(mcp.MethodNotificationProgress), params); err != nil {
+		f.s.log.Debug("progress not delivered", "err", err)
+		return
+	}
+	if d := deliveryOf(f.req); d != nil {
+		d.sent()
+	}
+	f.s.log.Debug("progress relayed", "progress", p.Progress)
 }
 
 // parking holds the calls waiting for the client's input, keyed by id.

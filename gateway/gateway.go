@@ -165,6 +165,7 @@ func (g *Gateway) Apply(specs []workspace.Spec) {
 	for _, s := range removed {
 		g.log.Info("workspace removed", "workspace", s.ws.Name())
 		g.retiring.Go(func() {
+			s.parking.expireAll() // no retry can reach a removed workspace
 			_ = s.ws.Close()
 			s.workers.stop()
 		})

@@ -47,7 +47,7 @@ func (g *Gateway) Handler() http.Handler {
 			http.Error(w, "unknown workspace "+r.PathValue("workspace"), http.StatusNotFound)
 			return
 		}
-		s.http.ServeHTTP(w, r)
+		s.serveHTTP(w, r)
 	})
 	mux.HandleFunc("/mcp", func(w http.ResponseWriter, r *http.Request) {
 		all := g.snapshot()
@@ -55,7 +55,7 @@ func (g *Gateway) Handler() http.Handler {
 			http.Error(w, "this gateway serves several workspaces: use /w/{workspace}/mcp", http.StatusNotFound)
 			return
 		}
-		all[0].http.ServeHTTP(w, r)
+		all[0].serveHTTP(w, r)
 	})
 	return g.guard(mux)
 }
@@ -78,7 +78,6 @@ func (g *Gateway) guard(next http.Handler) http.Handler {
 			return
 		}
 		r.Body = http.MaxBytesReader(w, r.Body, limit)
-		w, r = g.countDelivery(w, r)
 		next.ServeHTTP(w, r)
 	})
 }

@@ -209,23 +209,33 @@ func (s *wsServer) callTool(ctx context.Context, exposed string, req mcp.CallToo
 	enf, ask := s.enforcer(), canAsk(ctx)
 
 	return s.fly(ctx, exposed, req, func(f *flight) *mcp.CallToolResult {
+		var d *enforce.Decision
+		defer func() { // a bug on the way still leaves the call's record
+			if r := recover(); r != nil {
+				enf.Abandon(f.ctx, call, received, d, fmt.Errorf("panic: %v", r))
+				panic(r)
+			}
+		}()
 		// Decide; a call held for approval is settled here too.
 		var asker enforce.Asker
 		if ask {
 			asker = f
 		}
-		d := enf.Decide(f.ctx, call, received, asker)
+		d = enf.Decide(f.ctx, call, received, asker)
 		if !d.Allowed {
 			return withMeta(toolError(d.Message), d.Meta)
 		}
 
-		// Forward exactly the bytes the enforcement step judged.
-		fwd := upstream.Call{Name: call.Tool, Meta: forwardMeta(req.Params.Meta), Relay: f}
+		// Forward exactly the bytes the enforcement step judged, with the
+		// _meta of the request that awaits the call now (an approved
+		// call's retry).
+		meta := f.current()
+		fwd := upstream.Call{Name: call.Tool, Meta: forwardMeta(meta), Relay: f}
 		if string(d.Arguments) != "null" {
 			fwd.Arguments = d.Arguments
 		}
-		if m := req.Params.Meta; m != nil && m.ProgressToken != nil {
-			fwd.OnProgress = f.progressTo(m.ProgressToken)
+		if meta != nil && meta.ProgressToken != nil {
+			fwd.OnProgress = f.progress
 		}
 		start := time.Now()
 		res, err := conn.CallTool(f.ctx, fwd)

@@ -10,6 +10,7 @@ import (
 
 	"github.com/mark3labs/mcp-go/mcp"
 	"github.com/mark3labs/mcp-go/server"
+	"github.com/mark3labs/mcp-go/tracing"
 )
 
 // The fast path repeats what mcp-go does for a tools/call. These tests fail
@@ -102,6 +103,7 @@ func TestMirrors(t *testing.T) {
 		{"a before-call hook", []server.ServerOption{server.WithHooks(callHooks)}, false},
 		{"tool middleware", []server.ServerOption{server.WithToolHandlerMiddleware(handler)}, false},
 		{"input validation", []server.ServerOption{server.WithInputSchemaValidation()}, false},
+		{"trace context in _meta", []server.ServerOption{server.WithMetaPropagator(tracing.NoopMetaPropagator())}, false},
 	} {
 		srv := server.NewMCPServer("t", "1", append([]server.ServerOption{server.WithToolCapabilities(true)}, tc.opts...)...)
 		if got := Mirrors(srv); got != tc.want {

@@ -76,7 +76,8 @@ func Listen(ctx context.Context, srv *server.MCPServer, stdio *server.StdioServe
 // all that mcp-go would: srv has no hook a tools/call triggers but OnError
 // (which the fast path runs as mcp-go does), and none of the tools/call
 // machinery the fast path skips — tool middleware, input or output schema
-// validation, tool filters. A field it cannot find (a newer mcp-go) counts
+// validation, tool filters, trace propagation through _meta. (A tracer
+// only observes.) A field it cannot find (a newer mcp-go) counts
 // as in use: the fast path then stands aside.
 func Mirrors(srv *server.MCPServer) bool {
 	if h := srv.GetHooks(); h != nil && len(h.OnBeforeAny)+len(h.OnSuccess)+len(h.OnRequestInitialization)+
@@ -107,7 +108,7 @@ func Mirrors(srv *server.MCPServer) bool {
 
 // skipped are the fields of mcp-go's MCPServer behind the tools/call
 // machinery the fast path does not repeat; each must be empty.
-var skipped = []string{"toolHandlerMiddlewares", "inputValidator", "outputValidator", "toolFilters", "taskTools"}
+var skipped = []string{"toolHandlerMiddlewares", "inputValidator", "outputValidator", "toolFilters", "taskTools", "metaPropagator"}
 
 // lockedWriter serialises writes to w. The fast path and mcp-go write
 // whole messages with one Write each.
