@@ -7,6 +7,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/gatehouse-mcp/gatehouse/policy/detect"
 )
 
 // Options configure an Engine. The zero value is an engine without a
@@ -175,7 +177,7 @@ func (ev *evaluation) scan() {
 			continue
 		}
 		from := len(ev.findings)
-		buf = AppendFindings(buf[:0], l.Text)
+		buf = detect.AppendFindings(buf[:0], l.Text)
 		for _, f := range buf {
 			ev.findings = append(ev.findings, leafFinding{leaf: i, Finding: f})
 			ev.risk = max(ev.risk, f.Severity)

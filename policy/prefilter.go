@@ -312,3 +312,35 @@ func toLower(s string) string {
 	b.WriteString(s[done:])
 	return b.String()
 }
+
+// Bytes of eight, for SWAR ("SIMD within a register") tests of eight text
+// bytes at once (as package detect's scanner does).
+const (
+	ones  = 0x0101010101010101
+	highs = 0x8080808080808080
+	lows  = 0x7f7f7f7f7f7f7f7f
+)
+
+// inRange sets the high bit of each byte of x that is in [lo, hi] (ASCII)
+// and clears every other bit.
+func inRange(x uint64, lo, hi byte) uint64 {
+	t := x & lows
+	a := t + (0x80-uint64(lo))*ones
+	b := t + (0x7f-uint64(hi))*ones
+	return (a &^ b) &^ x & highs
+}
+
+// le64 is the eight bytes of b, little-endian.
+func le64(b string) uint64 {
+	_ = b[7]
+	return uint64(b[0]) | uint64(b[1])<<8 | uint64(b[2])<<16 | uint64(b[3])<<24 |
+		uint64(b[4])<<32 | uint64(b[5])<<40 | uint64(b[6])<<48 | uint64(b[7])<<56
+}
+
+// lower is c in lower case when it is an ASCII letter.
+func lower(c byte) byte {
+	if c-'A' < 26 {
+		return c + 'a' - 'A'
+	}
+	return c
+}
