@@ -20,15 +20,20 @@ const readme = "../../README.md"
 // it to the first line that is not a row.
 const readmeHeader = "| detector | kind | severity | finds |\n|---|---|---|---|\n"
 
-// renderKinds renders the table of kinds as README.md presents it.
+// renderKinds renders the table of kinds as README.md presents it. A | or
+// < in a description is escaped, or Markdown would take it for a new cell
+// or an HTML tag (<IMPORTANT> would vanish).
 func renderKinds() string {
 	var b strings.Builder
 	b.WriteString(readmeHeader)
 	for _, k := range detect.Kinds() {
-		fmt.Fprintf(&b, "| `%s` | `%s` | %.2f | %s |\n", k.Threat, k.Kind, k.Severity, k.Description)
+		desc := markdownEscaper.Replace(k.Description)
+		fmt.Fprintf(&b, "| `%s` | `%s` | %.2f | %s |\n", k.Threat, k.Kind, k.Severity, desc)
 	}
 	return b.String()
 }
+
+var markdownEscaper = strings.NewReplacer("|", `\|`, "<", `\<`)
 
 // kindsSection returns where the detector table starts and ends in doc.
 func kindsSection(doc []byte) (start, end int, ok bool) {
