@@ -149,106 +149,140 @@ func (s *scanner) encodedDotDot(q int) {
 // word: /etc/passwd, ~/.ssh/…, id_rsa, /proc/self/environ, ~/.aws/credentials,
 // \Windows\System32\config\SAM.
 func (s *scanner) sensitiveFile(act action, w int) {
-	t := s.text
 	var prev byte
 	if w > 0 {
-		prev = t[w-1]
-	}
-	pathEnd := func(i int) int { // the rest of the path, up to 256 bytes
-		j := i
-		for j < len(t) && j-i < 256 && (pathByte(t[j]) || t[j] == '/') && t[j] < 0x80 {
-			j++
-		}
-		return j
+		prev = s.text[w-1]
 	}
 	switch act {
 	case actEtc:
-		if prev != '/' || !strings.HasPrefix(t[w+3:], "/") {
-			return
-		}
-		for _, f := range []string{"passwd", "shadow", "gshadow", "sudoers", "master.passwd"} {
-			if e := w + 4 + len(f); strings.HasPrefix(t[w+4:], f) && (e == len(t) || !pathByte(t[e])) {
-				s.add(kSensitiveFile, w-1, e)
-				return
-			}
-		}
-	case actSSH, actAWSDir:
-		name := "ssh"
-		if act == actAWSDir {
-			name = "aws"
-		}
-		e := w + len(name)
-		if prev != '.' || e >= len(t) || t[e] != '/' {
-			return
-		}
-		if act == actAWSDir && !strings.HasPrefix(t[e+1:], "credentials") && !strings.HasPrefix(t[e+1:], "config") {
-			return
-		}
-		start := w - 1
-		if start >= 2 && t[start-2:start] == "~/" {
-			start -= 2
-		} else if start >= 1 && t[start-1] != '/' && pathByte(t[start-1]) {
-			return // name.ssh/
-		}
-		s.add(kSensitiveFile, start, pathEnd(e+1))
+		s.etcFile(w, prev)
+	case actSSH:
+		s.dotDir(w, prev, "ssh")
+	case actAWSDir:
+		s.dotDir(w, prev, "aws")
 	case actIDKey:
-		if w > 0 && (isAlnum(prev) || prev == '.') || !strings.HasPrefix(t[w:], "id_") {
-			return
-		}
-		for _, k := range []string{"rsa", "dsa", "ecdsa", "ed25519"} {
-			e := w + 3 + len(k)
-			if strings.HasPrefix(t[w+3:], k) && (e == len(t) || !(isIdent(t[e]) || t[e] == '.' || t[e] == '-')) {
-				s.add(kSensitiveFile, w, e)
-				return
-			}
-		}
+		s.idKey(w, prev)
 	case actProc:
-		if prev != '/' || !strings.HasPrefix(t[w+4:], "/") {
-			return
-		}
-		p := w + 5
-		switch {
-		case strings.HasPrefix(t[p:], "self/"):
-			p += 5
-		case digitsAt(t, p, 1):
-			p = run(t, p, clsDigit, 12)
-			if p >= len(t) || t[p] != '/' {
-				return
-			}
-			p++
-		default:
-			return
-		}
-		for _, f := range []string{"environ", "mem", "cmdline"} {
-			if e := p + len(f); strings.HasPrefix(t[p:], f) && wordEnds(t, e) {
-				s.add(kSensitiveFile, w-1, e)
-				return
-			}
-		}
+		s.procFile(w, prev)
 	case actWindows:
-		if prev != '\\' && prev != '/' {
+		s.windowsHive(w, prev)
+	}
+}
+
+// pathEnd returns the end of the rest of the path at i, up to 256 bytes.
+func pathEnd(t string, i int) int {
+	j := i
+	for j < len(t) && j-i < 256 && (pathByte(t[j]) || t[j] == '/') && t[j] < 0x80 {
+		j++
+	}
+	return j
+}
+
+// etcFile matches /etc/passwd, /etc/shadow and the like; w is at "etc".
+func (s *scanner) etcFile(w int, prev byte) {
+	t := s.text
+	if prev != '/' || !strings.HasPrefix(t[w+3:], "/") {
+		return
+	}
+	for _, f := range []string{"passwd", "shadow", "gshadow", "sudoers", "master.passwd"} {
+		if e := w + 4 + len(f); strings.HasPrefix(t[w+4:], f) && (e == len(t) || !pathByte(t[e])) {
+			s.add(kSensitiveFile, w-1, e)
 			return
 		}
-		p := w + len("windows")
-		for _, part := range []string{"system32", "config"} {
-			if p >= len(t) || (t[p] != '\\' && t[p] != '/') || !hasPrefixFold(t[p+1:], part) {
-				return
-			}
-			p += 1 + len(part)
+	}
+}
+
+// dotDir matches ~/.ssh/… and ~/.aws/credentials or config; w is at name,
+// "ssh" or "aws".
+func (s *scanner) dotDir(w int, prev byte, name string) {
+	t := s.text
+	e := w + len(name)
+	if prev != '.' || e >= len(t) || t[e] != '/' {
+		return
+	}
+	if name == "aws" && !strings.HasPrefix(t[e+1:], "credentials") && !strings.HasPrefix(t[e+1:], "config") {
+		return
+	}
+	start := w - 1
+	if start >= 2 && t[start-2:start] == "~/" {
+		start -= 2
+	} else if start >= 1 && t[start-1] != '/' && pathByte(t[start-1]) {
+		return // name.ssh/
+	}
+	s.add(kSensitiveFile, start, pathEnd(t, e+1))
+}
+
+// idKey matches an SSH private key's file name, id_rsa and the like; w is
+// at "id".
+func (s *scanner) idKey(w int, prev byte) {
+	t := s.text
+	if w > 0 && (isAlnum(prev) || prev == '.') || !strings.HasPrefix(t[w:], "id_") {
+		return
+	}
+	for _, k := range []string{"rsa", "dsa", "ecdsa", "ed25519"} {
+		e := w + 3 + len(k)
+		if strings.HasPrefix(t[w+3:], k) && (e == len(t) || !(isIdent(t[e]) || t[e] == '.' || t[e] == '-')) {
+			s.add(kSensitiveFile, w, e)
+			return
 		}
-		if p >= len(t) || (t[p] != '\\' && t[p] != '/') {
+	}
+}
+
+// procFile matches /proc/self/environ, /proc/PID/mem and the like; w is at
+// "proc".
+func (s *scanner) procFile(w int, prev byte) {
+	t := s.text
+	if prev != '/' || !strings.HasPrefix(t[w+4:], "/") {
+		return
+	}
+	p := w + 5
+	switch {
+	case strings.HasPrefix(t[p:], "self/"):
+		p += 5
+	case digitsAt(t, p, 1):
+		p = run(t, p, clsDigit, 12)
+		if p >= len(t) || t[p] != '/' {
 			return
 		}
 		p++
-		for _, f := range []string{"sam", "system", "security"} {
-			if e := p + len(f); hasPrefixFold(t[p:], f) && (e == len(t) || !pathByte(t[e])) {
-				start := w - 1
-				if start >= 2 && t[start-1] == ':' && isLetter(t[start-2]) {
-					start -= 2
-				}
-				s.add(kSensitiveFile, start, e)
-				return
+	default:
+		return
+	}
+	for _, f := range []string{"environ", "mem", "cmdline"} {
+		if e := p + len(f); strings.HasPrefix(t[p:], f) && wordEnds(t, e) {
+			s.add(kSensitiveFile, w-1, e)
+			return
+		}
+	}
+}
+
+// windowsHive matches \Windows\System32\config\SAM, SYSTEM or SECURITY
+// (with either slash, in any case, after a drive letter or not); w is at
+// "windows".
+func (s *scanner) windowsHive(w int, prev byte) {
+	t := s.text
+	if prev != '\\' && prev != '/' {
+		return
+	}
+	p := w + len("windows")
+	for _, part := range []string{"system32", "config"} {
+		if p >= len(t) || (t[p] != '\\' && t[p] != '/') || !hasPrefixFold(t[p+1:], part) {
+			return
+		}
+		p += 1 + len(part)
+	}
+	if p >= len(t) || (t[p] != '\\' && t[p] != '/') {
+		return
+	}
+	p++
+	for _, f := range []string{"sam", "system", "security"} {
+		if e := p + len(f); hasPrefixFold(t[p:], f) && (e == len(t) || !pathByte(t[e])) {
+			start := w - 1
+			if start >= 2 && t[start-1] == ':' && isLetter(t[start-2]) {
+				start -= 2
 			}
+			s.add(kSensitiveFile, start, e)
+			return
 		}
 	}
 }

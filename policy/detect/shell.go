@@ -46,28 +46,8 @@ var dangerousCommands = []string{"rm", "curl", "wget", "nc", "ncat", "netcat", "
 func (s *scanner) command(w int, name string) {
 	t := s.text
 	e := w + len(name)
-	if e < len(t) {
-		c := t[e]
-		if !(isSpace(c) || strings.IndexByte(";|&)`'\"", c) >= 0 || (name == "mkfs" && c == '.')) {
-			return
-		}
-	}
-	start := w
-	if w > 0 {
-		switch c := t[w-1]; {
-		case c == '/':
-			// /bin/rm: the command position is that of the path.
-			for start > 0 && w-start < 64 && (isIdent(t[start-1]) || strings.IndexByte("/.-", t[start-1]) >= 0) {
-				start--
-			}
-			if t[start] != '/' {
-				return
-			}
-		case isIdent(c) || c == '.' || c == '-' || c == '$' || c == '=':
-			return
-		}
-	}
-	if !mayBeCommand(t, start) {
+	start, ok := commandStart(t, w, e, name)
+	if !ok {
 		return
 	}
 	sep, sepAt, ok := s.sh.commandAt(t, start)
@@ -127,6 +107,34 @@ func (s *scanner) command(w int, name string) {
 			}
 		}
 	}
+}
+
+// commandStart reports whether the command name at w (ending at e) stands
+// as a command's name, and where the command starts: at w, or at the
+// start of its path (/bin/rm).
+func commandStart(t string, w, e int, name string) (int, bool) {
+	if e < len(t) {
+		c := t[e]
+		if !(isSpace(c) || strings.IndexByte(";|&)`'\"", c) >= 0 || (name == "mkfs" && c == '.')) {
+			return 0, false
+		}
+	}
+	start := w
+	if w > 0 {
+		switch c := t[w-1]; {
+		case c == '/':
+			// /bin/rm: the command position is that of the path.
+			for start > 0 && w-start < 64 && (isIdent(t[start-1]) || strings.IndexByte("/.-", t[start-1]) >= 0) {
+				start--
+			}
+			if t[start] != '/' {
+				return 0, false
+			}
+		case isIdent(c) || c == '.' || c == '-' || c == '$' || c == '=':
+			return 0, false
+		}
+	}
+	return start, mayBeCommand(t, start)
 }
 
 // argsEnd returns the end of the arguments of a command whose name ends at

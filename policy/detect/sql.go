@@ -205,88 +205,8 @@ func (s *scanner) sqlKeyword(w int, word string) {
 		(w > 0 && (isIdent(t[w-1]) || t[w-1] == '.' || t[w-1] == '$')) || !statementStart(t, w) {
 		return
 	}
-	var k kind
-	switch word {
-	case "drop":
-		p, obj, ok := sqlKeywordAt(t, e, "table", "database", "schema", "view", "index", "sequence", "function",
-			"procedure", "trigger", "type", "user", "role", "materialized", "temporary", "temp")
-		if !ok {
-			return
-		}
-		if obj == "materialized" || obj == "temporary" || obj == "temp" {
-			if _, _, ok = sqlKeywordAt(t, p, "view", "table"); !ok {
-				return
-			}
-		}
-		k = kDropTable
-		if obj == "database" || obj == "schema" {
-			k = kDropDatabase
-		}
-	case "truncate":
-		p, _, hasTable := sqlKeywordAt(t, e, "table")
-		if !hasTable {
-			p = e
-		}
-		if q, _, ok := sqlKeywordAt(t, p, "only"); ok {
-			p = q
-		}
-		n := sqlName(t, p)
-		if n == sqlSkip(t, p) {
-			return
-		}
-		// Without TABLE, the name must end the statement (or go on with
-		// more names or TRUNCATE options), so that prose does not count.
-		if rest := sqlSkip(t, n); !hasTable && !sqlEnds(t, rest) && t[rest] != ',' {
-			if _, _, ok := sqlKeywordAt(t, rest, "cascade", "restrict", "restart", "continue"); !ok {
-				return
-			}
-		}
-		k = kTruncate
-	case "delete":
-		p, _, ok := sqlKeywordAt(t, e, "from")
-		if !ok || !sqlTarget(t, p, "where", "using", "returning", "output", "order", "limit", "as") {
-			return
-		}
-		k = kDeleteWithoutWhere
-	case "update":
-		p := e
-		if q, _, ok := sqlKeywordAt(t, p, "only"); ok {
-			p = q
-		}
-		n := sqlName(t, p)
-		if n == sqlSkip(t, p) {
-			return
-		}
-		if _, _, ok := sqlKeywordAt(t, n, "set"); !ok {
-			// An alias: UPDATE users u SET …
-			q := sqlSkip(t, n)
-			a := sqlWord(t, q)
-			if a == q {
-				return
-			}
-			if _, _, ok := sqlKeywordAt(t, a, "set"); !ok {
-				return
-			}
-		}
-		k = kUpdateWithoutWhere
-	case "alter":
-		if _, _, ok := sqlKeywordAt(t, e, "table"); !ok {
-			return
-		}
-		k = kAlterDrop
-	case "grant":
-		p, _, ok := sqlKeywordAt(t, e, "all")
-		if !ok {
-			return
-		}
-		if q, _, ok := sqlKeywordAt(t, p, "privileges"); ok {
-			p = q
-		}
-		if _, _, ok := sqlKeywordAt(t, p, "on"); !ok {
-			return
-		}
-		k = kGrantAll
-	default:
+	k, ok := sqlGrammar(t, e, word)
+	if !ok {
 		return
 	}
 	st := s.statement(w)
@@ -301,6 +221,102 @@ func (s *scanner) sqlKeyword(w int, word string) {
 		end--
 	}
 	s.add(k, w, end)
+}
+
+// sqlGrammar checks what follows the keyword word, which ends at e, and
+// returns the kind of finding the statement is if it reads as SQL.
+func sqlGrammar(t string, e int, word string) (kind, bool) {
+	switch word {
+	case "drop":
+		return sqlDrop(t, e)
+	case "truncate":
+		return kTruncate, sqlTruncate(t, e)
+	case "delete":
+		p, _, ok := sqlKeywordAt(t, e, "from")
+		return kDeleteWithoutWhere, ok && sqlTarget(t, p, "where", "using", "returning", "output", "order", "limit", "as")
+	case "update":
+		return kUpdateWithoutWhere, sqlUpdate(t, e)
+	case "alter":
+		_, _, ok := sqlKeywordAt(t, e, "table")
+		return kAlterDrop, ok
+	case "grant":
+		p, _, ok := sqlKeywordAt(t, e, "all")
+		if !ok {
+			return 0, false
+		}
+		if q, _, ok := sqlKeywordAt(t, p, "privileges"); ok {
+			p = q
+		}
+		_, _, ok = sqlKeywordAt(t, p, "on")
+		return kGrantAll, ok
+	}
+	return 0, false
+}
+
+// sqlDrop reads what DROP drops, from e.
+func sqlDrop(t string, e int) (kind, bool) {
+	p, obj, ok := sqlKeywordAt(t, e, "table", "database", "schema", "view", "index", "sequence", "function",
+		"procedure", "trigger", "type", "user", "role", "materialized", "temporary", "temp")
+	if !ok {
+		return 0, false
+	}
+	if obj == "materialized" || obj == "temporary" || obj == "temp" {
+		if _, _, ok = sqlKeywordAt(t, p, "view", "table"); !ok {
+			return 0, false
+		}
+	}
+	if obj == "database" || obj == "schema" {
+		return kDropDatabase, true
+	}
+	return kDropTable, true
+}
+
+// sqlTruncate reports whether TRUNCATE, ending at e, reads as SQL.
+func sqlTruncate(t string, e int) bool {
+	p, _, hasTable := sqlKeywordAt(t, e, "table")
+	if !hasTable {
+		p = e
+	}
+	if q, _, ok := sqlKeywordAt(t, p, "only"); ok {
+		p = q
+	}
+	n := sqlName(t, p)
+	if n == sqlSkip(t, p) {
+		return false
+	}
+	// Without TABLE, the name must end the statement (or go on with
+	// more names or TRUNCATE options), so that prose does not count.
+	if rest := sqlSkip(t, n); !hasTable && !sqlEnds(t, rest) && t[rest] != ',' {
+		if _, _, ok := sqlKeywordAt(t, rest, "cascade", "restrict", "restart", "continue"); !ok {
+			return false
+		}
+	}
+	return true
+}
+
+// sqlUpdate reports whether UPDATE, ending at e, reads as SQL: a table
+// name (and an alias) then SET.
+func sqlUpdate(t string, e int) bool {
+	p := e
+	if q, _, ok := sqlKeywordAt(t, p, "only"); ok {
+		p = q
+	}
+	n := sqlName(t, p)
+	if n == sqlSkip(t, p) {
+		return false
+	}
+	if _, _, ok := sqlKeywordAt(t, n, "set"); !ok {
+		// An alias: UPDATE users u SET …
+		q := sqlSkip(t, n)
+		a := sqlWord(t, q)
+		if a == q {
+			return false
+		}
+		if _, _, ok := sqlKeywordAt(t, a, "set"); !ok {
+			return false
+		}
+	}
+	return true
 }
 
 // sqlEnds reports whether the statement ends at p: the end of the text, a

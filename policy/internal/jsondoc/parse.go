@@ -340,49 +340,10 @@ func (p *parser) decodeString(kind nodeKind, start, i int, flags uint8) error {
 			p.pos = i + 1
 			return nil
 		case c == '\\':
-			if i+1 >= len(src) {
-				p.pos = i + 1
-				return p.errEnd()
+			var err error
+			if i, flags, err = p.escape(i, flags); err != nil {
+				return err
 			}
-			switch e := src[i+1]; e {
-			case '"', '\\':
-				p.arena.WriteByte(e)
-			case '/':
-				p.arena.WriteByte(e)
-				flags |= flagRewrite
-			case 'b':
-				p.arena.WriteByte('\b')
-			case 'f':
-				p.arena.WriteByte('\f')
-			case 'n':
-				p.arena.WriteByte('\n')
-			case 'r':
-				p.arena.WriteByte('\r')
-			case 't':
-				p.arena.WriteByte('\t')
-			case 'u':
-				r, err := p.hexEscape(i)
-				if err != nil {
-					return err
-				}
-				flags |= flagEscapedUnicode | flagRewrite
-				i += 6
-				if utf16.IsSurrogate(r) {
-					low := rune(-1)
-					if i+6 <= len(src) && src[i] == '\\' && src[i+1] == 'u' {
-						low = hex4(src[i+2 : i+6])
-					}
-					if r = utf16.DecodeRune(r, low); r != utf8.RuneError {
-						i += 6
-					}
-				}
-				p.arena.WriteRune(r)
-				continue
-			default:
-				p.pos = i + 1
-				return p.errChar("in string escape code")
-			}
-			i += 2
 		case c < 0x20:
 			p.pos = i
 			return p.errChar("in string literal")
@@ -399,6 +360,55 @@ func (p *parser) decodeString(kind nodeKind, start, i int, flags uint8) error {
 			p.arena.WriteString(src[j:i])
 		}
 	}
+}
+
+// escape decodes the escape at i into the arena, and returns the offset
+// after it and flags with what the escape adds.
+func (p *parser) escape(i int, flags uint8) (int, uint8, error) {
+	src := p.src
+	if i+1 >= len(src) {
+		p.pos = i + 1
+		return i, flags, p.errEnd()
+	}
+	switch e := src[i+1]; e {
+	case '"', '\\':
+		p.arena.WriteByte(e)
+	case '/':
+		p.arena.WriteByte(e)
+		flags |= flagRewrite
+	case 'b':
+		p.arena.WriteByte('\b')
+	case 'f':
+		p.arena.WriteByte('\f')
+	case 'n':
+		p.arena.WriteByte('\n')
+	case 'r':
+		p.arena.WriteByte('\r')
+	case 't':
+		p.arena.WriteByte('\t')
+	case 'u':
+		r, err := p.hexEscape(i)
+		if err != nil {
+			return i, flags, err
+		}
+		flags |= flagEscapedUnicode | flagRewrite
+		i += 6
+		if utf16.IsSurrogate(r) {
+			low := rune(-1)
+			if i+6 <= len(src) && src[i] == '\\' && src[i+1] == 'u' {
+				low = hex4(src[i+2 : i+6])
+			}
+			if r = utf16.DecodeRune(r, low); r != utf8.RuneError {
+				i += 6
+			}
+		}
+		p.arena.WriteRune(r)
+		return i, flags, nil
+	default:
+		p.pos = i + 1
+		return i, flags, p.errChar("in string escape code")
+	}
+	return i + 2, flags, nil
 }
 
 // hexEscape reads the \u escape at i.
