@@ -27,13 +27,14 @@ func TestImportGraph(t *testing.T) {
 		"policy": {mod, "github.com/mark3labs/", "net/http", "github.com/spf13/"},
 		// The detectors and the JSON document underneath policy import
 		// nothing of the module.
-		"policy/detect":           {mod, "github.com/mark3labs/", "net/http", "github.com/spf13/"},
-		"policy/internal/jsondoc": {mod, "github.com/mark3labs/", "net/http", "github.com/spf13/"},
-		"upstream":                {mod + "policy", mod + "gateway", mod + "workspace", mod + "cmd", mod + "audit", mod + "llmjudge"},
-		"workspace":               {mod + "gateway", mod + "cmd"},
-		"gateway":                 {mod + "cmd", mod + "audit", mod + "llmjudge"},
-		"llmjudge":                {mod + "gateway", mod + "workspace", mod + "upstream", mod + "audit", mod + "cmd"},
-		"audit":                   {mod + "gateway", mod + "workspace", mod + "upstream", mod + "llmjudge", mod + "cmd"},
+		"policy/detect":             {mod, "github.com/mark3labs/", "net/http", "github.com/spf13/"},
+		"policy/internal/jsondoc":   {mod, "github.com/mark3labs/", "net/http", "github.com/spf13/"},
+		"policy/internal/prefilter": {mod, "github.com/mark3labs/", "net/http", "github.com/spf13/"},
+		"upstream":                  {mod + "policy", mod + "gateway", mod + "workspace", mod + "cmd", mod + "audit", mod + "llmjudge"},
+		"workspace":                 {mod + "gateway", mod + "cmd"},
+		"gateway":                   {mod + "cmd", mod + "audit", mod + "llmjudge"},
+		"llmjudge":                  {mod + "gateway", mod + "workspace", mod + "upstream", mod + "audit", mod + "cmd"},
+		"audit":                     {mod + "gateway", mod + "workspace", mod + "upstream", mod + "llmjudge", mod + "cmd"},
 	}
 	for pkg, imps := range imports {
 		for _, imp := range imps {
@@ -50,7 +51,7 @@ func TestImportGraph(t *testing.T) {
 			}
 		}
 	}
-	for _, pkg := range []string{"gateway", "policy", "policy/detect"} {
+	for _, pkg := range []string{"gateway", "policy", "policy/detect", "policy/internal/jsondoc", "policy/internal/prefilter"} {
 		if len(imports[pkg]) == 0 {
 			t.Fatalf("go list found no %s package: %v", pkg, imports)
 		}

@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/gatehouse-mcp/gatehouse/policy/internal/prefilter"
 	"github.com/gobwas/glob"
 )
 
@@ -23,7 +24,7 @@ type rule struct {
 	order     int
 	tools     []*glob.Pattern
 	upstreams []string
-	args      *pattern
+	args      *prefilter.Pattern
 	fields    []fieldRule
 	keywords  []string // normalised, lower case
 	threats   []Threat
@@ -38,7 +39,7 @@ type rule struct {
 // fieldRule is one entry of When.ArgFields.
 type fieldRule struct {
 	path string
-	re   *pattern
+	re   *prefilter.Pattern
 }
 
 // compileSet compiles every policy of set, reporting every problem.
@@ -119,14 +120,14 @@ func compile(p *Policy, layer Layer, ws string, order int) (*rule, []*Error) {
 	r.clients = compileGlobs(p.When.Clients, "when.clients", bad)
 	w := &p.When
 	if w.Args != "" {
-		re, err := compilePattern(w.Args)
+		re, err := prefilter.Compile(w.Args)
 		if err != nil {
 			bad("when.args", w.Args, err)
 		}
 		r.args = re
 	}
 	for _, path := range sortedKeys(w.ArgFields) {
-		re, err := compilePattern(w.ArgFields[path])
+		re, err := prefilter.Compile(w.ArgFields[path])
 		if err != nil || path == "" {
 			bad("when.args."+path, w.ArgFields[path], cmp.Or(err, errors.New("empty field name")))
 			continue
