@@ -64,6 +64,7 @@ const (
 	LeafKey
 )
 
+// String is the kind in a word: string, number or key.
 func (k LeafKind) String() string {
 	switch k {
 	case LeafString:
