@@ -279,17 +279,22 @@ func issuer(d []byte) bool {
 
 // e164 matches + and 10 to 15 digits, possibly in groups separated by
 // single spaces, dashes or dots, or with an area code in parentheses.
+// When the groups go on past a valid number (over 15 digits, or into
+// something that is not a number's end), the number up to the first space
+// at which it was valid counts, leaving the groups after it alone.
 func e164(t string, p int) int {
 	i := p + 1
 	if i >= len(t) || !isDigit(t[i]) || t[i] == '0' {
 		return p
 	}
-	n, end := 0, p
+	// short is where the number ends if the groups after a space turn out
+	// not to belong to it: +14155550100 2024-01-01 is a phone and a date.
+	n, end, short := 0, p, p
 	for {
 		e := run(t, i, clsDigit, 16)
 		n += e - i
 		if end = e; n > 15 {
-			return p
+			return short
 		}
 		// Up to two separators before the next group: " ", "-", ".", " (", ") ".
 		k := e
@@ -299,10 +304,13 @@ func e164(t string, p int) int {
 		if k == e || k >= len(t) || !isDigit(t[k]) {
 			break
 		}
+		if t[e] == ' ' && n >= 10 && short == p {
+			short = e
+		}
 		i = k
 	}
 	if n < 10 || !numberEnds(t, end) {
-		return p
+		return short
 	}
 	return end
 }
