@@ -1,10 +1,14 @@
 // Package policy is Gatehouse's domain core: the policy model, the engine
 // that decides every tools/call against the global and workspace policies
-// (DESIGN §4), the detectors, the rate limiter and redaction, and the
-// interfaces of what it leans on — the LLM Judge and the verdict Recorder.
+// (DESIGN §4), the rate limiter and redaction, and the interfaces of what
+// it leans on — the LLM Judge and the verdict Recorder. The detectors are
+// package policy/detect; reading a call's arguments is
+// policy/internal/jsondoc; the literal screen in front of patterns is
+// policy/internal/prefilter.
 //
-// It imports the standard library, a glob matcher and Unicode
-// normalisation only: no MCP, no HTTP, no other package of the module.
+// It imports the standard library, a glob matcher, Unicode normalisation
+// and those packages of its own only: no MCP, no HTTP, no other package of
+// the module.
 package policy
 
 import (

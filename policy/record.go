@@ -163,8 +163,7 @@ func MaskText(text string) string {
 }
 
 // redactFindings replaces what the detectors of threats (all of them when
-// none is named) find in text by
-// [REDACTED], and says how many they found.
+// none is named) find in text by [REDACTED], and says how many they found.
 func redactFindings(text string, threats ...Threat) (string, int) {
 	norm := Normalize(text)
 	var fs []Finding
