@@ -280,21 +280,22 @@ func issuer(d []byte) bool {
 // e164 matches + and 10 to 15 digits, possibly in groups separated by
 // single spaces, dashes or dots, or with an area code in parentheses.
 // When the groups go on past a valid number (over 15 digits, or into
-// something that is not a number's end), the number up to the first space
-// at which it was valid counts, leaving the groups after it alone.
+// something that is not a number's end), see e164Prefix.
 func e164(t string, p int) int {
 	i := p + 1
 	if i >= len(t) || !isDigit(t[i]) || t[i] == '0' {
 		return p
 	}
-	// short is where the number ends if the groups after a space turn out
-	// not to belong to it: +14155550100 2024-01-01 is a phone and a date.
-	n, end, short := 0, p, p
+	// short is the end of the number at the first space at which it was
+	// valid; starts are where its groups start.
+	var starts [16]int
+	n, end, short, groups := 0, p, p, 0
 	for {
 		e := run(t, i, clsDigit, 16)
+		starts[groups], groups = i, groups+1
 		n += e - i
 		if end = e; n > 15 {
-			return short
+			return e164Prefix(t, p, short, starts[:groups])
 		}
 		// Up to two separators before the next group: " ", "-", ".", " (", ") ".
 		k := e
@@ -310,9 +311,29 @@ func e164(t string, p int) int {
 		i = k
 	}
 	if n < 10 || !numberEnds(t, end) {
-		return short
+		return e164Prefix(t, p, short, starts[:groups])
 	}
 	return end
+}
+
+// e164Prefix decides a phone whose groups went on past a valid number: the
+// number up to short, the first space at which it was valid, counts
+// (+14155550100 2024-01-01 is a phone and a date), unless one of its
+// groups after a space starts a card or an SSN (+1 4111 1111 1111 1111 is
+// a card), which is left to be found instead.
+func e164Prefix(t string, p, short int, starts []int) int {
+	if short == p {
+		return p
+	}
+	for _, gs := range starts[1:] {
+		if gs >= short {
+			break
+		}
+		if t[gs-1] == ' ' && (card(t, gs) > gs || ssn(t, gs) > gs) {
+			return p
+		}
+	}
+	return short
 }
 
 // nanp matches a North American number: [1 ](555) 123-4567, 555-123-4567,
