@@ -36,14 +36,16 @@ func rule(kind, expr string, ok func(string) bool) refRule {
 
 // Boundaries: a token stands alone between bytes that are not letters or
 // digits; a number is not glued to a letter, digit, _ or a . - + / , that
-// would make it part of a longer number (nor, for a phone, ( or )).
+// would make it part of a longer number (nor, for a phone, separators
+// that its groups may go on after).
 const (
 	tokStart = `(?:^|[^A-Za-z0-9])`
 	tokEnd   = `(?:$|[^A-Za-z0-9])`
 	numStart = `(?:^|[^A-Za-z0-9_.+/,-])`
 	numEnd   = `(?:$|[^A-Za-z0-9_./-]|[./-](?:$|[^0-9]))`
-	// A phone's groups may be separated by ( and ) as well: +1 (415) …
-	phoneEnd = `(?:$|[^A-Za-z0-9_./()-]|[./()-](?:$|[^0-9]))`
+	// A phone's groups may be separated by up to two of . - ( ) and space:
+	// +1 (415) …, +1-(415)…
+	phoneEnd = `(?:$|[^A-Za-z0-9_./()-]|[./()-](?:$|[^0-9./() -]|[./() -](?:$|[^0-9])))`
 )
 
 // refSecret models the vendor-prefixed tokens, OpenAI and Anthropic keys
