@@ -280,7 +280,11 @@ func issuer(d []byte) bool {
 // e164 matches + and 10 to 15 digits, possibly in groups separated by
 // single spaces, dashes or dots, or with an area code in parentheses.
 // When the groups go on past a valid number (over 15 digits, or into
-// something that is not a number's end), see e164Prefix.
+// something that is not a number's end), the number up to the first space
+// at which it was valid counts: +14155550100 2024-01-01 is a phone and a
+// date. A number one of whose groups after a space starts a card or an SSN
+// is no phone, so that the card or SSN is found: +1 4111 1111 1111 1111,
+// +1 123-45-6789.
 func e164(t string, p int) int {
 	i := p + 1
 	if i >= len(t) || !isDigit(t[i]) || t[i] == '0' {
@@ -295,7 +299,7 @@ func e164(t string, p int) int {
 		starts[groups], groups = i, groups+1
 		n += e - i
 		if end = e; n > 15 {
-			return e164Prefix(t, p, short, starts[:groups])
+			return e164End(t, p, short, starts[:groups])
 		}
 		// Up to two separators before the next group: " ", "-", ".", " (", ") ".
 		k := e
@@ -311,29 +315,24 @@ func e164(t string, p int) int {
 		i = k
 	}
 	if n < 10 || !numberEnds(t, end) {
-		return e164Prefix(t, p, short, starts[:groups])
+		return e164End(t, p, short, starts[:groups])
 	}
-	return end
+	return e164End(t, p, end, starts[:groups])
 }
 
-// e164Prefix decides a phone whose groups went on past a valid number: the
-// number up to short, the first space at which it was valid, counts
-// (+14155550100 2024-01-01 is a phone and a date), unless one of its
-// groups after a space starts a card or an SSN (+1 4111 1111 1111 1111 is
-// a card), which is left to be found instead.
-func e164Prefix(t string, p, short int, starts []int) int {
-	if short == p {
-		return p
-	}
+// e164End returns end, where the phone at p whose groups start at starts
+// ends, or p (no phone) when one of its groups before end starts, after a
+// space, a card or an SSN.
+func e164End(t string, p, end int, starts []int) int {
 	for _, gs := range starts[1:] {
-		if gs >= short {
+		if gs >= end {
 			break
 		}
 		if t[gs-1] == ' ' && (card(t, gs) > gs || ssn(t, gs) > gs) {
 			return p
 		}
 	}
-	return short
+	return end
 }
 
 // nanp matches a North American number: [1 ](555) 123-4567, 555-123-4567,
