@@ -378,6 +378,9 @@ func TestReferenceSeeds(t *testing.T) {
 // there: the context a detector's boundary rules look at is one byte on
 // each side, which random mutation rarely gets exactly right.
 func TestReferenceContexts(t *testing.T) {
+	if raceEnabled {
+		t.Skip("-race: 30,000 texts take half a minute; the detectors share no memory to race on")
+	}
 	contexts := []string{"é", "\u00a0", "\u200b", "\U000E0041", "\u202E", "\r\n", "  "}
 	for b := range 256 {
 		contexts = append(contexts, string([]byte{byte(b)}))
@@ -398,8 +401,8 @@ func TestReferenceContexts(t *testing.T) {
 // shell lexer's position) is tested against what the next one needs.
 // Each rule reports its first three misses.
 func TestReferencePairs(t *testing.T) {
-	if testing.Short() {
-		t.Skip("-short: 13,000 texts")
+	if testing.Short() || raceEnabled {
+		t.Skip("-short or -race: 13,000 texts take half a minute under -race")
 	}
 	reported := map[*regexp.Regexp]int{}
 	for _, a := range refExamples {
