@@ -31,21 +31,73 @@ var promptTriggers = slices.Concat(
 	exact(setPrompt, actInst, "INST"),
 )
 
-// A prose word is a run of letters, digits, apostrophes and non-ASCII bytes.
+// A prose word is a run of letters, digits, apostrophes and non-ASCII bytes
+// other than white space.
 func proseByte(c byte) bool { return isAlnum(c) || c == '\'' || c >= 0x80 }
+
+// proseSpaceAt returns the length of the white space character at i, or 0:
+// ASCII white space, or a Unicode space. NFKC turns most Unicode spaces
+// into U+0020, but keeps U+0085, U+1680, U+2028 and U+2029, which would
+// otherwise join two words into one ("ignore\u2028all previous
+// instructions"); the others are here for text that was not normalised.
+func proseSpaceAt(t string, i int) int {
+	c := t[i]
+	switch {
+	case c < 0x80:
+		if isSpace(c) {
+			return 1
+		}
+	case c == 0xC2:
+		if i+1 < len(t) && (t[i+1] == 0x85 || t[i+1] == 0xA0) { // U+0085, U+00A0
+			return 2
+		}
+	case c == 0xE1:
+		if strings.HasPrefix(t[i:], "\u1680") {
+			return 3
+		}
+	case c == 0xE2:
+		if i+2 < len(t) && (t[i+1] == 0x80 && (t[i+2] <= 0x8A || t[i+2] == 0xA8 || t[i+2] == 0xA9 || t[i+2] == 0xAF) ||
+			t[i+1] == 0x81 && t[i+2] == 0x9F) { // U+2000–U+200A, U+2028, U+2029, U+202F, U+205F
+			return 3
+		}
+	case c == 0xE3:
+		if strings.HasPrefix(t[i:], "\u3000") {
+			return 3
+		}
+	}
+	return 0
+}
+
+// proseSpaceBefore returns the length of the white space character that
+// ends at j, or 0.
+func proseSpaceBefore(t string, j int) int {
+	if t[j-1] < 0x80 {
+		return proseSpaceAt(t, j-1)
+	}
+	for n := 2; n <= 3 && n <= j; n++ {
+		if proseSpaceAt(t, j-n) == n {
+			return n
+		}
+	}
+	return 0
+}
 
 // nextWord returns the word after p (its first 64 bytes), skipping up to
 // 64 bytes of white space, or ok false.
 func nextWord(t string, p int) (ws, we int, ok bool) {
 	i := p
-	for i < len(t) && i-p <= 64 && isSpace(t[i]) {
-		i++
+	for i < len(t) && i-p <= 64 {
+		n := proseSpaceAt(t, i)
+		if n == 0 {
+			break
+		}
+		i += n
 	}
 	if i-p > 64 || i >= len(t) || !proseByte(t[i]) {
 		return 0, 0, false
 	}
 	j := i
-	for j < len(t) && j-i < 64 && proseByte(t[j]) {
+	for j < len(t) && j-i < 64 && proseByte(t[j]) && (t[j] < 0x80 || proseSpaceAt(t, j) == 0) {
 		j++
 	}
 	return i, j, true
@@ -54,14 +106,18 @@ func nextWord(t string, p int) (ws, we int, ok bool) {
 // prevWord returns the word before p (the end of a word or white space).
 func prevWord(t string, p int) (ws, we int, ok bool) {
 	j := p
-	for j > 0 && p-j <= 64 && isSpace(t[j-1]) {
-		j--
+	for j > 0 && p-j <= 64 {
+		n := proseSpaceBefore(t, j)
+		if n == 0 {
+			break
+		}
+		j -= n
 	}
 	if p-j > 64 || j == 0 || !proseByte(t[j-1]) {
 		return 0, 0, false
 	}
 	i := j
-	for i > 0 && j-i < 64 && proseByte(t[i-1]) {
+	for i > 0 && j-i < 64 && proseByte(t[i-1]) && (t[i-1] < 0x80 || proseSpaceBefore(t, i) == 0) {
 		i--
 	}
 	return i, j, true
