@@ -99,16 +99,23 @@ var refPII = []refRule{
 	rule("email", `(?:^|[\s"'<])([a-z0-9]{1,20}(?:\.[a-z0-9]{1,20}){0,2}@[a-z0-9]{1,30}(?:\.[a-z0-9]{1,30})?\.(?:com|org|net|io|de))(?:$|[\s"'>,])`, nil),
 }
 
+// uspace is one white space character between words, ASCII or Unicode.
+const uspace = `[ \t\n\x{85}\x{a0}\x{1680}\x{2000}-\x{200a}\x{2028}\x{2029}\x{202f}\x{205f}\x{3000}]`
+
 // refPromptInjection models the markers and the plainest phrases. Left out:
 // the phrase families whose qualifiers and objects make them irregular
 // (jailbreak, concealment, prompt_leak, role_reassignment); of
 // override_phrase, only a verb, [all] [the], a strong qualifier and an
-// object.
+// object; with any white space between the words, one phrase each of
+// override_phrase, concealment and jailbreak.
 var refPromptInjection = []refRule{
 	rule("tag_characters", `[\x{E0000}-\x{E007F}]+`, nil),
 	rule("bidi_control", `[\x{202A}-\x{202E}\x{2066}-\x{2069}]+`, nil),
 	rule("role_marker", `<\|[A-Za-z0-9_]{1,32}\|>|\[/?INST\]|<</?SYS>>|</?system>`, nil),
 	rule("override_phrase", `(?i)(?:^|[^A-Za-z0-9'\x{80}-\x{10FFFF}])((?:ignore|disregard|forget) (?:all )?(?:the )?(?:previous|prior|above|earlier|preceding) (?:instructions|rules|prompts|guidelines))(?:$|[^A-Za-z0-9'\x{80}-\x{10FFFF}])`, nil),
+	rule("override_phrase", `(?i)(?:^|[^A-Za-z0-9'\x{80}-\x{10FFFF}])(ignore`+uspace+`all`+uspace+`previous`+uspace+`instructions)(?:$|[^A-Za-z0-9'\x{80}-\x{10FFFF}])`, nil),
+	rule("concealment", `(?i)(?:^|[^A-Za-z0-9'\x{80}-\x{10FFFF}])(do`+uspace+`not`+uspace+`tell`+uspace+`the`+uspace+`user)(?:$|[^A-Za-z0-9'\x{80}-\x{10FFFF}])`, nil),
+	rule("jailbreak", `(?:^|[^A-Za-z0-9'\x{80}-\x{10FFFF}])((?i:you`+uspace+`are`+uspace+`now`+uspace+`)DAN)(?:$|[^A-Za-z0-9'\x{80}-\x{10FFFF}])`, nil),
 	rule("system_prompt", `(?i)(?:^|[^A-Za-z0-9_'\x{80}-\x{10FFFF}])(system[ \t]{1,8}prompts?)(?:$|[^A-Za-z0-9'\x{80}-\x{10FFFF}])`, nil),
 }
 
