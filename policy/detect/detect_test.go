@@ -130,6 +130,7 @@ func detectCases() []detectCase {
 		{"e164 too long, valid at no space", "+123456789 1234567", nil},
 		{"country code then a card", "+1 4111 1111 1111 1111", []string{"card_number:4111 1111 1111 1111"}},
 		{"country code then an ssn", "+1 123-45-6789", []string{"ssn:123-45-6789"}},
+		{"country code then a card in parentheses", "+10(4111 1111 1111 1111", []string{"card_number:4111 1111 1111 1111"}},
 		{"version is not a phone", "version 1.2.3 and v10.20.3000", nil},
 		{"date is not a phone", "on 2024-05-01 at 12:30", nil},
 		{"ip is not a phone", "hosts 10.0.0.1 and 192.168.100.200", nil},

@@ -282,9 +282,9 @@ func issuer(d []byte) bool {
 // When the groups go on past a valid number (over 15 digits, or into
 // something that is not a number's end), the number up to the first space
 // at which it was valid counts: +14155550100 2024-01-01 is a phone and a
-// date. A number one of whose groups after a space starts a card or an SSN
-// is no phone, so that the card or SSN is found: +1 4111 1111 1111 1111,
-// +1 123-45-6789.
+// date. A number one of whose groups after a space or a parenthesis
+// starts a card or an SSN is no phone, so that the card or SSN is found:
+// +1 4111 1111 1111 1111, +1 123-45-6789.
 func e164(t string, p int) int {
 	i := p + 1
 	if i >= len(t) || !isDigit(t[i]) || t[i] == '0' {
@@ -322,13 +322,13 @@ func e164(t string, p int) int {
 
 // e164End returns end, where the phone at p whose groups start at starts
 // ends, or p (no phone) when one of its groups before end starts, after a
-// space, a card or an SSN.
+// space or a parenthesis (where a number may start), a card or an SSN.
 func e164End(t string, p, end int, starts []int) int {
 	for _, gs := range starts[1:] {
 		if gs >= end {
 			break
 		}
-		if t[gs-1] == ' ' && (card(t, gs) > gs || ssn(t, gs) > gs) {
+		if strings.IndexByte(" ()", t[gs-1]) >= 0 && (card(t, gs) > gs || ssn(t, gs) > gs) {
 			return p
 		}
 	}
