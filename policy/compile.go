@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/gatehouse-mcp/gatehouse/policy/internal/prefilter"
 	"github.com/gobwas/glob"
 )
 
@@ -24,7 +25,7 @@ type rule struct {
 	order     int
 	tools     []*glob.Pattern
 	upstreams []string
-	args      *pattern
+	args      *prefilter.Pattern
 	fields    []fieldRule
 	keywords  []string // normalised, lower case
 	threats   []Threat
@@ -39,7 +40,7 @@ type rule struct {
 // fieldRule is one entry of When.ArgFields.
 type fieldRule struct {
 	path string
-	re   *pattern
+	re   *prefilter.Pattern
 }
 
 // compileSet compiles every policy of set, reporting every problem.
@@ -113,7 +114,7 @@ func compile(p *Policy, layer Layer, ws string, order int) (*rule, []*Error) {
 	r.tools = compileGlobs(p.Tools, "tools", bad)
 	w := &p.When
 	if w.Args != "" {
-		re, err := compilePattern(w.Args)
+		re, err := prefilter.Compile(w.Args)
 		if err != nil {
 			bad("when.args", w.Args, regexError(err))
 		}
@@ -128,7 +129,7 @@ func compile(p *Policy, layer Layer, ws string, order int) (*rule, []*Error) {
 			bad(field, expr, errors.New("empty regex matches everything"))
 			continue
 		}
-		re, err := compilePattern(expr)
+		re, err := prefilter.Compile(expr)
 		if err != nil {
 			bad(field, expr, regexError(err))
 			continue

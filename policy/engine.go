@@ -7,6 +7,9 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/gatehouse-mcp/gatehouse/policy/detect"
+	"github.com/gatehouse-mcp/gatehouse/policy/internal/prefilter"
 )
 
 // Options configure an Engine. The zero value is an engine without a
@@ -93,8 +96,8 @@ type evaluation struct {
 	findings []leafFinding
 	scanned  bool
 	risk     float64
-	lower    string   // lower-cased canonical JSON, for keywords
-	grams    *bigrams // of lower, from bigramPool
+	lower    string             // lower-cased canonical JSON, for keywords
+	grams    *prefilter.Bigrams // of lower, from prefilter.GetBigrams
 	// tool and exposed are the call's tool names in lower case, for the
 	// tool globs; computed on first need.
 	tool, exposed string
@@ -137,7 +140,7 @@ func (e *Engine) evaluate(ctx context.Context, call Call, mode evalMode) Verdict
 	ev.args = args
 	defer func() {
 		if ev.grams != nil {
-			bigramPool.Put(ev.grams)
+			prefilter.PutBigrams(ev.grams)
 		}
 	}()
 	ev.scan()
@@ -175,7 +178,7 @@ func (ev *evaluation) scan() {
 			continue
 		}
 		from := len(ev.findings)
-		buf = AppendFindings(buf[:0], l.Text)
+		buf = detect.AppendFindings(buf[:0], l.Text)
 		for _, f := range buf {
 			ev.findings = append(ev.findings, leafFinding{leaf: i, Finding: f})
 			ev.risk = max(ev.risk, f.Severity)

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/gatehouse-mcp/gatehouse/policy/internal/prefilter"
 	"github.com/gobwas/glob"
 )
 
@@ -81,7 +82,7 @@ func (ev *evaluation) matches(r *rule) (string, bool) {
 	if len(r.keywords) > 0 {
 		found := false
 		for _, k := range r.keywords {
-			if ev.canonicalGrams().mayContain(k) && strings.Contains(ev.lowerCanonical(), k) {
+			if ev.canonicalGrams().MayContain(k) && strings.Contains(ev.lowerCanonical(), k) {
 				found = true
 				break
 			}
@@ -92,7 +93,7 @@ func (ev *evaluation) matches(r *rule) (string, bool) {
 		why = append(why, "the arguments contain one of its keywords")
 	}
 	if r.args != nil {
-		if !r.args.match(ev.args.Canonical(), ev.lowerCanonical, ev.canonicalGrams) {
+		if !r.args.Match(ev.args.Canonical(), ev.lowerCanonical, ev.canonicalGrams) {
 			return "the arguments do not match its pattern", false
 		}
 		why = append(why, "the arguments match its pattern")
@@ -102,7 +103,7 @@ func (ev *evaluation) matches(r *rule) (string, bool) {
 		if !ok {
 			return ev.nof(func() string { return fmt.Sprintf("the arguments have no field %q", f.path) }), false
 		}
-		if !f.re.match(text, func() string { return ev.lowerField(f.path, text) }, nil) {
+		if !f.re.Match(text, func() string { return ev.lowerField(f.path, text) }, nil) {
 			return ev.nof(func() string { return fmt.Sprintf("field %q does not match its pattern", f.path) }), false
 		}
 		why = append(why, fmt.Sprintf("field %q matches its pattern", f.path))
@@ -117,7 +118,7 @@ func (ev *evaluation) matches(r *rule) (string, bool) {
 // computed once.
 func (ev *evaluation) lowerCanonical() string {
 	if ev.lower == "" {
-		ev.lower = toLower(ev.args.Canonical())
+		ev.lower = prefilter.ToLower(ev.args.Canonical())
 	}
 	return ev.lower
 }
@@ -130,7 +131,7 @@ func (ev *evaluation) lowerField(path, text string) string {
 			return f.lower
 		}
 	}
-	l := toLower(text)
+	l := prefilter.ToLower(text)
 	ev.lowerFields = append(ev.lowerFields, loweredField{path, l})
 	return l
 }
@@ -140,11 +141,11 @@ type loweredField struct{ path, lower string }
 
 // canonicalGrams is the bigram set of the lower-cased canonical JSON,
 // computed once.
-func (ev *evaluation) canonicalGrams() *bigrams {
+func (ev *evaluation) canonicalGrams() *prefilter.Bigrams {
 	if ev.grams == nil {
-		ev.grams = bigramPool.Get().(*bigrams)
-		if !ev.grams.fillLower(ev.args.Canonical()) {
-			ev.grams.fill(ev.lowerCanonical())
+		ev.grams = prefilter.GetBigrams()
+		if !ev.grams.FillLower(ev.args.Canonical()) {
+			ev.grams.Fill(ev.lowerCanonical())
 		}
 	}
 	return ev.grams
@@ -223,17 +224,17 @@ func (ev *evaluation) collectRedactions(r *rule) bool {
 	}
 	everywhere := func(int) bool { return true }
 	if r.args != nil {
-		patternSpans(r.args.re, everywhere)
+		patternSpans(r.args.Regexp(), everywhere)
 	}
 	for _, f := range r.fields {
 		_, leaf, _ := ev.args.Field(f.path)
 		if leaf < 0 {
 			// An object or array: its matches are redacted wherever
 			// they occur.
-			patternSpans(f.re.re, everywhere)
+			patternSpans(f.re.Regexp(), everywhere)
 			continue
 		}
-		patternSpans(f.re.re, func(i int) bool { return i == leaf })
+		patternSpans(f.re.Regexp(), func(i int) bool { return i == leaf })
 	}
 	for _, f := range ev.findings {
 		if slices.Contains(r.threats, f.Threat) {

@@ -7,5 +7,5 @@ const Redacted = "[REDACTED]"
 // with [REDACTED], for scanning tool results. It returns text unchanged
 // (and found 0) when there is none.
 func RedactSecrets(text string) (redacted string, found int) {
-	return redactFindings(text, threatBit(ThreatSecret))
+	return redactFindings(text, ThreatSecret)
 }

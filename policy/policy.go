@@ -1,15 +1,21 @@
 // Package policy is Gatehouse's domain core: the policy model, the engine
 // that decides every tools/call against the global and workspace policies
-// (DESIGN §4), the detectors, the rate limiter and redaction, and the
-// interfaces of what it leans on — the LLM Judge and the verdict Recorder.
+// (DESIGN §4), the rate limiter and redaction, and the interfaces of what
+// it leans on — the LLM Judge and the verdict Recorder. The detectors are
+// package policy/detect; reading a call's arguments is
+// policy/internal/jsondoc; the literal screen in front of patterns is
+// policy/internal/prefilter.
 //
-// It imports the standard library, a glob matcher and Unicode
-// normalisation only: no MCP, no HTTP, no other package of the module.
+// It imports the standard library, a glob matcher, Unicode normalisation
+// and those packages of its own only: no MCP, no HTTP, no other package of
+// the module.
 package policy
 
 import (
 	"fmt"
 	"time"
+
+	"github.com/gatehouse-mcp/gatehouse/policy/detect"
 )
 
 // Action is what a deterministic policy does when it matches.
@@ -34,23 +40,29 @@ const (
 	LayerWorkspace Layer = "workspace"
 )
 
-// Threat names a detector (DESIGN §4).
-type Threat string
+// Threat names a detector (DESIGN §4); the detectors are package detect.
+type Threat = detect.Threat
 
 // The detectors.
 const (
-	ThreatSecret          Threat = "secret"
-	ThreatPII             Threat = "pii"
-	ThreatPromptInjection Threat = "prompt_injection"
-	ThreatShellInjection  Threat = "shell_injection"
-	ThreatPathTraversal   Threat = "path_traversal"
-	ThreatSQLDestructive  Threat = "sql_destructive"
+	ThreatSecret          = detect.ThreatSecret
+	ThreatPII             = detect.ThreatPII
+	ThreatPromptInjection = detect.ThreatPromptInjection
+	ThreatShellInjection  = detect.ThreatShellInjection
+	ThreatPathTraversal   = detect.ThreatPathTraversal
+	ThreatSQLDestructive  = detect.ThreatSQLDestructive
 )
 
 // Threats lists every detector, in the order they are documented.
-var Threats = []Threat{
-	ThreatSecret, ThreatPII, ThreatPromptInjection,
-	ThreatShellInjection, ThreatPathTraversal, ThreatSQLDestructive,
+var Threats = detect.Threats
+
+// Finding is one span of a text that a detector matched.
+type Finding = detect.Finding
+
+// DetectOnly returns what the detectors of the threats named find in
+// text, ordered by Start (see detect.Detect).
+func DetectOnly(text string, threats ...Threat) []Finding {
+	return detect.DetectOnly(text, threats...)
 }
 
 // Policy is one policy as configured: plain-English (Rules) or

@@ -7,6 +7,8 @@ import (
 	"errors"
 	"strings"
 	"time"
+
+	"github.com/gatehouse-mcp/gatehouse/policy/detect"
 )
 
 // UpstreamOutcome is how a call ended at the upstream.
@@ -123,7 +125,7 @@ func maskArguments(raw json.RawMessage, v *Verdict) ([]byte, error) {
 	var spans []Span
 	var buf []Finding
 	for i, l := range args.Leaves() {
-		buf = AppendFindings(buf[:0], l.Text)
+		buf = detect.AppendFindings(buf[:0], l.Text)
 		for _, f := range buf {
 			spans = append(spans, Span{Leaf: i, Start: f.Start, End: f.End})
 		}
@@ -156,15 +158,20 @@ func (ev *evaluation) keepMask() {
 // upstream's error message, a client's name). Text with no hit comes back
 // as it was.
 func MaskText(text string) string {
-	masked, _ := redactFindings(text, allThreats)
+	masked, _ := redactFindings(text)
 	return masked
 }
 
-// redactFindings replaces what the detectors of threats find in text by
-// [REDACTED], and says how many they found.
-func redactFindings(text string, threats threatSet) (string, int) {
+// redactFindings replaces what the detectors of threats (all of them when
+// none is named) find in text by [REDACTED], and says how many they found.
+func redactFindings(text string, threats ...Threat) (string, int) {
 	norm := Normalize(text)
-	fs := appendFindings(nil, norm, threats)
+	var fs []Finding
+	if len(threats) == 0 {
+		fs = detect.Detect(norm)
+	} else {
+		fs = detect.DetectOnly(norm, threats...)
+	}
 	if len(fs) == 0 {
 		return text, 0
 	}

@@ -3,33 +3,9 @@ package policy
 import (
 	"slices"
 	"testing"
+
+	"github.com/gatehouse-mcp/gatehouse/policy/detect"
 )
-
-// startByteSeeds hold each byte scanBytes starts from, in short texts.
-var startByteSeeds = []string{
-	"", "id", "ada@example.com", "$(rm -rf /)", "echo `id`", ":(){ :|:& };:", "..%2f..%2fetc/passwd",
-	"<|im_start|>system", "a\U000E0041\U000E0042b", "abc\u202Edef", "postgres://u:p@host/db",
-	"call +1 415 555 0100 or mail x@y.io; cost $5 | 100%",
-}
-
-// FuzzStartBytes checks that skipping the searches for start bytes a
-// short text does not hold changes nothing: the detectors find what they
-// find searching for every one.
-func FuzzStartBytes(f *testing.F) {
-	for _, s := range startByteSeeds {
-		f.Add(s)
-	}
-	f.Fuzz(func(t *testing.T, text string) {
-		if text == "" {
-			return
-		}
-		got := appendFindings(nil, text, allThreats)
-		want := scanFindings(nil, text, allThreats, 0xff)
-		if !slices.Equal(got, want) {
-			t.Errorf("appendFindings(%q) = %v; searching for every start byte finds %v", text, got, want)
-		}
-	})
-}
 
 // FuzzScanRepeats checks that an evaluation's scan, which runs the
 // detectors once per distinct leaf text, finds in every leaf what the
@@ -53,7 +29,7 @@ func FuzzScanRepeats(f *testing.F) {
 		var want []leafFinding
 		var risk float64
 		for i, l := range args.Leaves() {
-			for _, f := range Detect(l.Text) {
+			for _, f := range detect.Detect(l.Text) {
 				want = append(want, leafFinding{leaf: i, Finding: f})
 				risk = max(risk, f.Severity)
 			}

@@ -1,4 +1,9 @@
-package policy
+// Package prefilter puts a cheap screen in front of the regular
+// expressions of policies: the literals every match must contain, tested
+// with strings.Contains and, across many policies, against the set of
+// byte pairs (Bigrams) of one call's arguments, so that most patterns are
+// ruled out without running the regexp.
+package prefilter
 
 import (
 	"regexp"
@@ -8,10 +13,10 @@ import (
 	"unicode/utf8"
 )
 
-// pattern is a compiled regular expression with a cheap test in front: a
+// Pattern is a compiled regular expression with a cheap test in front: a
 // literal every match must contain. Most calls do not contain it, and
 // strings.Contains is far cheaper than running the regexp.
-type pattern struct {
+type Pattern struct {
 	re *regexp.Regexp
 	// lit is the longest ASCII literal every match contains; "" when the
 	// expression has none.
@@ -34,17 +39,20 @@ type literal struct {
 	lower string // text in lower case, for the bigram screen
 }
 
+// Regexp is the pattern's regular expression.
+func (p *Pattern) Regexp() *regexp.Regexp { return p.re }
+
 // maxAnyOf bounds a pattern's set of alternative literals: past it, the
 // screen would cost more than it saves.
 const maxAnyOf = 32
 
-// compilePattern compiles expr and works out its required literal.
-func compilePattern(expr string) (*pattern, error) {
+// Compile compiles expr and works out its required literal.
+func Compile(expr string) (*Pattern, error) {
 	re, err := regexp.Compile(expr)
 	if err != nil {
 		return nil, err
 	}
-	p := &pattern{re: re}
+	p := &Pattern{re: re}
 	if tree, err := syntax.Parse(expr, syntax.Perl); err == nil {
 		simple := tree.Simplify()
 		p.lit, p.fold = requiredLiteral(simple)
@@ -151,12 +159,12 @@ func requiredLiteral(re *syntax.Regexp) (lit string, fold bool) {
 	return "", false
 }
 
-// match reports whether the pattern matches text; lower returns text
+// Match reports whether the pattern matches text; lower returns text
 // lower-cased (called only when needed, so a caller can cache it); grams,
-// if not nil, returns the bigrams of the lower-cased text.
-func (p *pattern) match(text string, lower func() string, grams func() *bigrams) bool {
+// if not nil, returns the Bigrams of the lower-cased text.
+func (p *Pattern) Match(text string, lower func() string, grams func() *Bigrams) bool {
 	if p.lit != "" {
-		if grams != nil && !grams().mayContain(p.lower) {
+		if grams != nil && !grams().MayContain(p.lower) {
 			return false
 		}
 		t := text
@@ -175,13 +183,13 @@ func (p *pattern) match(text string, lower func() string, grams func() *bigrams)
 
 // mayMatchAnyOf reports whether text holds one of the pattern's
 // alternative literals.
-func (p *pattern) mayMatchAnyOf(text string, lower func() string, grams func() *bigrams) bool {
-	var g *bigrams
+func (p *Pattern) mayMatchAnyOf(text string, lower func() string, grams func() *Bigrams) bool {
+	var g *Bigrams
 	if grams != nil {
 		g = grams()
 	}
 	for _, l := range p.anyOf {
-		if g != nil && !g.mayContain(l.lower) {
+		if g != nil && !g.MayContain(l.lower) {
 			continue
 		}
 		t := text
@@ -195,7 +203,7 @@ func (p *pattern) mayMatchAnyOf(text string, lower func() string, grams func() *
 	return false
 }
 
-// bigrams is the set of adjacent byte pairs of a text: a literal whose
+// Bigrams is the set of adjacent byte pairs of a text: a literal whose
 // pairs are not all in it cannot occur in the text. Testing a literal
 // against it costs a few lookups, where a substring search reads the
 // whole text, so it screens the keywords and required literals of many
@@ -204,12 +212,20 @@ func (p *pattern) mayMatchAnyOf(text string, lower func() string, grams func() *
 // A pair is in the set when its entry holds the set's epoch: a set is
 // refilled without clearing it (but once every 255 fills), and adding a
 // pair is one store, without reading what was there.
-type bigrams struct {
+type Bigrams struct {
 	seen  [1 << 16]uint8
 	epoch uint8
 }
 
-var bigramPool = sync.Pool{New: func() any { return new(bigrams) }}
+// bigramPool holds the sets GetBigrams hands out.
+var bigramPool = sync.Pool{New: func() any { return new(Bigrams) }}
+
+// GetBigrams returns a set from a pool, holding what it last held: fill it
+// before use, and give it back with PutBigrams.
+func GetBigrams() *Bigrams { return bigramPool.Get().(*Bigrams) }
+
+// PutBigrams gives b back to the pool.
+func PutBigrams(b *Bigrams) { bigramPool.Put(b) }
 
 // The byte maps fill and fillLower read the text through.
 var (
@@ -223,20 +239,20 @@ func init() {
 	}
 }
 
-// fill makes b the set of pairs of s.
-func (b *bigrams) fill(s string) { b.add(s, &identityByte) }
+// Fill makes b the set of pairs of s.
+func (b *Bigrams) Fill(s string) { b.add(s, &identityByte) }
 
-// fillLower makes b the set of pairs of strings.ToLower(s) and reports
+// FillLower makes b the set of pairs of strings.ToLower(s) and reports
 // true when s is ASCII, where lower-casing is byte by byte; otherwise it
 // reports false and b must be filled from the lower-cased text. It spares
 // the lower-cased copy when the screen alone answers.
-func (b *bigrams) fillLower(s string) bool {
+func (b *Bigrams) FillLower(s string) bool {
 	return b.add(s, &lowerByte) < utf8.RuneSelf
 }
 
 // add empties b and adds the pairs of s read through m; it returns every
 // byte of s or-ed together.
-func (b *bigrams) add(s string, m *[256]byte) byte {
+func (b *Bigrams) add(s string, m *[256]byte) byte {
 	b.epoch++
 	if b.epoch == 0 {
 		clear(b.seen[:])
@@ -256,9 +272,9 @@ func (b *bigrams) add(s string, m *[256]byte) byte {
 	return all
 }
 
-// mayContain reports whether lit may occur in the text b was filled from:
+// MayContain reports whether lit may occur in the text b was filled from:
 // false means it certainly does not.
-func (b *bigrams) mayContain(lit string) bool {
+func (b *Bigrams) MayContain(lit string) bool {
 	for i := 0; i+1 < len(lit); i++ {
 		if b.seen[uint16(lit[i])<<8|uint16(lit[i+1])] != b.epoch {
 			return false
@@ -267,10 +283,10 @@ func (b *bigrams) mayContain(lit string) bool {
 	return true
 }
 
-// toLower is strings.ToLower(s), eight bytes at a time on ASCII text (the
+// ToLower is strings.ToLower(s), eight bytes at a time on ASCII text (the
 // common case: canonical JSON, field values); other text goes to
 // strings.ToLower. Like it, it returns s itself when nothing changes.
-func toLower(s string) string {
+func ToLower(s string) string {
 	var b strings.Builder
 	done := 0 // s[:done] is written to b
 	i := 0
@@ -311,4 +327,46 @@ func toLower(s string) string {
 	}
 	b.WriteString(s[done:])
 	return b.String()
+}
+
+// Bytes of eight, for SWAR ("SIMD within a register") tests of eight text
+// bytes at once.
+const (
+	ones  = 0x0101010101010101
+	highs = 0x8080808080808080
+	lows  = 0x7f7f7f7f7f7f7f7f
+)
+
+// inRange sets the high bit of each byte of x that is in [lo, hi] (ASCII)
+// and clears every other bit.
+func inRange(x uint64, lo, hi byte) uint64 {
+	t := x & lows
+	a := t + (0x80-uint64(lo))*ones
+	b := t + (0x7f-uint64(hi))*ones
+	return (a &^ b) &^ x & highs
+}
+
+// le64 is the eight bytes of b, little-endian.
+func le64(b string) uint64 {
+	_ = b[7]
+	return uint64(b[0]) | uint64(b[1])<<8 | uint64(b[2])<<16 | uint64(b[3])<<24 |
+		uint64(b[4])<<32 | uint64(b[5])<<40 | uint64(b[6])<<48 | uint64(b[7])<<56
+}
+
+// lower is c in lower case when it is an ASCII letter.
+func lower(c byte) byte {
+	if c-'A' < 26 {
+		return c + 'a' - 'A'
+	}
+	return c
+}
+
+// isASCII reports whether s is all ASCII.
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= utf8.RuneSelf {
+			return false
+		}
+	}
+	return true
 }

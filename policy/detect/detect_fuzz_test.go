@@ -1,9 +1,9 @@
-package policy_test
+package detect_test
 
 import (
 	"testing"
 
-	"github.com/gatehouse-mcp/gatehouse/policy"
+	"github.com/gatehouse-mcp/gatehouse/policy/detect"
 )
 
 // FuzzDetect checks the invariants of Detect on arbitrary text: spans in
@@ -14,21 +14,21 @@ func FuzzDetect(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, text string) {
-		got := policy.Detect(text)
+		got := detect.Detect(text)
 		for i, x := range got {
 			if x.Start < 0 || x.Start >= x.End || x.End > len(text) {
 				t.Fatalf("Detect(%q)[%d] = %+v; want 0 <= Start < End <= %d", text, i, x, len(text))
 			}
-			if x.Severity <= 0 || x.Severity > 1 || policy.Severity(x.Kind) != x.Severity {
+			if x.Severity <= 0 || x.Severity > 1 || detect.Severity(x.Kind) != x.Severity {
 				t.Fatalf("Detect(%q)[%d] = %+v; want the severity of a known kind, in (0, 1]", text, i, x)
 			}
 			if i > 0 && got[i-1].Start > x.Start {
 				t.Fatalf("Detect(%q) = %v; want findings ordered by Start", text, got)
 			}
 		}
-		secrets := policy.DetectOnly(text, policy.ThreatSecret)
+		secrets := detect.DetectOnly(text, detect.ThreatSecret)
 		for _, x := range secrets {
-			if x.Threat != policy.ThreatSecret {
+			if x.Threat != detect.ThreatSecret {
 				t.Fatalf("DetectOnly(%q, secret) = %v; want secrets only", text, secrets)
 			}
 			found := false

@@ -1,4 +1,4 @@
-package policy_test
+package jsondoc_test
 
 import (
 	"bytes"
@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"testing"
 
-	"github.com/gatehouse-mcp/gatehouse/policy"
+	"github.com/gatehouse-mcp/gatehouse/policy/internal/jsondoc"
 )
 
 // realisticArguments are arguments as an agent sends them, about size
@@ -38,7 +38,7 @@ func BenchmarkParseArguments(b *testing.B) {
 		b.ReportAllocs()
 		b.SetBytes(int64(len(raw)))
 		for b.Loop() {
-			a, err := policy.ParseArguments(raw)
+			a, err := jsondoc.Parse(raw)
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -50,7 +50,7 @@ func BenchmarkParseArguments(b *testing.B) {
 		b.ReportAllocs()
 		b.SetBytes(int64(len(raw)))
 		for b.Loop() {
-			if _, err := policy.ParseArguments(raw); err != nil {
+			if _, err := jsondoc.Parse(raw); err != nil {
 				b.Fatal(err)
 			}
 		}
@@ -69,7 +69,7 @@ func BenchmarkParseArguments(b *testing.B) {
 	b.Run("small", func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
-			a, err := policy.ParseArguments(small)
+			a, err := jsondoc.Parse(small)
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -80,7 +80,7 @@ func BenchmarkParseArguments(b *testing.B) {
 }
 
 func BenchmarkField(b *testing.B) {
-	a, err := policy.ParseArguments(realisticArguments(4096))
+	a, err := jsondoc.Parse(realisticArguments(4096))
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -94,14 +94,14 @@ func BenchmarkField(b *testing.B) {
 }
 
 func BenchmarkRedact(b *testing.B) {
-	a, err := policy.ParseArguments(realisticArguments(4096))
+	a, err := jsondoc.Parse(realisticArguments(4096))
 	if err != nil {
 		b.Fatal(err)
 	}
-	var spans []policy.Span
+	var spans []jsondoc.Span
 	for i, l := range a.Leaves() {
 		if l.Text == "ann@example.com" {
-			spans = append(spans, policy.Span{Leaf: i, Start: 0, End: len(l.Text)})
+			spans = append(spans, jsondoc.Span{Leaf: i, Start: 0, End: len(l.Text)})
 		}
 	}
 	b.ReportAllocs()
@@ -121,7 +121,7 @@ func BenchmarkNormalize(b *testing.B) {
 		b.Run(c.name, func(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
-				_ = policy.Normalize(c.s)
+				_ = jsondoc.Normalize(c.s)
 			}
 		})
 	}

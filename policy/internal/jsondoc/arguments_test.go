@@ -1,4 +1,4 @@
-package policy_test
+package jsondoc_test
 
 import (
 	"bytes"
@@ -9,7 +9,7 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/gatehouse-mcp/gatehouse/policy"
+	"github.com/gatehouse-mcp/gatehouse/policy/internal/jsondoc"
 )
 
 func TestNormalize(t *testing.T) {
@@ -36,7 +36,7 @@ func TestNormalize(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			if got := policy.Normalize(c.in); got != c.want {
+			if got := jsondoc.Normalize(c.in); got != c.want {
 				t.Errorf("Normalize(%+q) = %+q; want %+q", c.in, got, c.want)
 			}
 		})
@@ -45,7 +45,7 @@ func TestNormalize(t *testing.T) {
 
 func TestNormalizeASCIIDoesNotAllocate(t *testing.T) {
 	s := strings.Repeat("select * from users; ", 8)
-	if n := testing.AllocsPerRun(100, func() { _ = policy.Normalize(s) }); n != 0 {
+	if n := testing.AllocsPerRun(100, func() { _ = jsondoc.Normalize(s) }); n != 0 {
 		t.Errorf("Normalize(ASCII) allocates %v times; want 0", n)
 	}
 }
@@ -87,12 +87,12 @@ func TestParseArguments(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			a, err := policy.ParseArguments([]byte(c.in))
+			a, err := jsondoc.Parse([]byte(c.in))
 			if c.wantErr {
 				if err == nil {
 					t.Fatalf("ParseArguments(%.60s) = %s; want an error with %q", c.in, a.Canonical(), c.want)
 				}
-				if !errors.Is(err, policy.ErrArguments) || !strings.Contains(err.Error(), c.want) {
+				if !errors.Is(err, jsondoc.ErrArguments) || !strings.Contains(err.Error(), c.want) {
 					t.Errorf("ParseArguments(%.60s) = %v; want an ErrArguments with %q", c.in, err, c.want)
 				}
 				return
@@ -123,11 +123,11 @@ func bigObject(n int, dup string) string {
 }
 
 func TestLeaves(t *testing.T) {
-	type L = policy.Leaf
+	type L = jsondoc.Leaf
 	const (
-		S = policy.LeafString
-		N = policy.LeafNumber
-		K = policy.LeafKey
+		S = jsondoc.LeafString
+		N = jsondoc.LeafNumber
+		K = jsondoc.LeafKey
 	)
 	cases := []struct {
 		name, in string
@@ -172,7 +172,7 @@ func TestLeaves(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			a, err := policy.ParseArguments([]byte(c.in))
+			a, err := jsondoc.Parse([]byte(c.in))
 			if err != nil {
 				t.Fatalf("ParseArguments(%s) = %v", c.in, err)
 			}
@@ -195,7 +195,7 @@ func TestLeavesExpandFourLevels(t *testing.T) {
 		b, _ := json.Marshal(map[string]string{"v": doc})
 		doc = string(b)
 	}
-	a, err := policy.ParseArguments([]byte(doc))
+	a, err := jsondoc.Parse([]byte(doc))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -235,7 +235,7 @@ func TestField(t *testing.T) {
 		{"negative index", "items.-1.id", "", false, false},
 		{"index into an object", "a.0", "", false, false},
 	}
-	a, err := policy.ParseArguments([]byte(in))
+	a, err := jsondoc.Parse([]byte(in))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -269,7 +269,7 @@ func TestCanonical(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			got, err := policy.Canonicalize([]byte(c.in))
+			got, err := jsondoc.Canonicalize([]byte(c.in))
 			if err != nil {
 				t.Fatalf("Canonicalize(%s) = %v", c.in, err)
 			}
@@ -278,7 +278,7 @@ func TestCanonical(t *testing.T) {
 			}
 		})
 	}
-	if _, err := policy.Canonicalize([]byte(`[]`)); !errors.Is(err, policy.ErrArguments) {
+	if _, err := jsondoc.Canonicalize([]byte(`[]`)); !errors.Is(err, jsondoc.ErrArguments) {
 		t.Errorf("Canonicalize([]) = %v; want ErrArguments", err)
 	}
 }
@@ -297,37 +297,37 @@ func canonicalBig(n int) string {
 // Path of Kind (the whole text when Sub is empty).
 type at struct {
 	Path string
-	Kind policy.LeafKind
+	Kind jsondoc.LeafKind
 	Sub  string
 }
 
-func spanAt(t *testing.T, a *policy.Arguments, w at) policy.Span {
+func spanAt(t *testing.T, a *jsondoc.Arguments, w at) jsondoc.Span {
 	t.Helper()
 	for i, l := range a.Leaves() {
 		if l.Path != w.Path || l.Kind != w.Kind {
 			continue
 		}
 		if w.Sub == "" {
-			return policy.Span{Leaf: i, Start: 0, End: len(l.Text)}
+			return jsondoc.Span{Leaf: i, Start: 0, End: len(l.Text)}
 		}
 		if j := strings.Index(l.Text, w.Sub); j >= 0 {
-			return policy.Span{Leaf: i, Start: j, End: j + len(w.Sub)}
+			return jsondoc.Span{Leaf: i, Start: j, End: j + len(w.Sub)}
 		}
 	}
 	t.Fatalf("no %s leaf at %s holds %q in %q", w.Kind, w.Path, w.Sub, a.Leaves())
-	return policy.Span{}
+	return jsondoc.Span{}
 }
 
 func TestRedact(t *testing.T) {
 	const (
-		S = policy.LeafString
-		N = policy.LeafNumber
-		K = policy.LeafKey
+		S = jsondoc.LeafString
+		N = jsondoc.LeafNumber
+		K = jsondoc.LeafKey
 	)
 	cases := []struct {
 		name, in string
 		spans    []at
-		raw      []policy.Span // spans given by offsets, on top of spans
+		raw      []jsondoc.Span // spans given by offsets, on top of spans
 		want     string
 	}{
 		{
@@ -411,19 +411,19 @@ func TestRedact(t *testing.T) {
 		{
 			name: "overlapping and touching spans",
 			in:   `{"s":"abcdefghij"}`,
-			raw:  []policy.Span{{Leaf: 1, Start: 1, End: 4}, {Leaf: 1, Start: 3, End: 5}, {Leaf: 1, Start: 5, End: 6}, {Leaf: 1, Start: 8, End: 9}},
+			raw:  []jsondoc.Span{{Leaf: 1, Start: 1, End: 4}, {Leaf: 1, Start: 3, End: 5}, {Leaf: 1, Start: 5, End: 6}, {Leaf: 1, Start: 8, End: 9}},
 			want: `{"s":"a[REDACTED]gh[REDACTED]j"}`,
 		},
 		{
 			name: "span widened to whole characters",
 			in:   `{"s":"aé€b"}`,
-			raw:  []policy.Span{{Leaf: 1, Start: 2, End: 4}},
+			raw:  []jsondoc.Span{{Leaf: 1, Start: 2, End: 4}},
 			want: `{"s":"a[REDACTED]b"}`,
 		},
 		{
 			name: "empty spans only",
 			in:   `{ "s" : "x" }`,
-			raw:  []policy.Span{{Leaf: 1, Start: 1, End: 1}},
+			raw:  []jsondoc.Span{{Leaf: 1, Start: 1, End: 1}},
 			want: `{ "s" : "x" }`,
 		},
 		{
@@ -441,11 +441,11 @@ func TestRedact(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			a, err := policy.ParseArguments([]byte(c.in))
+			a, err := jsondoc.Parse([]byte(c.in))
 			if err != nil {
 				t.Fatalf("ParseArguments(%s) = %v", c.in, err)
 			}
-			spans := append([]policy.Span(nil), c.raw...)
+			spans := append([]jsondoc.Span(nil), c.raw...)
 			for _, w := range c.spans {
 				spans = append(spans, spanAt(t, a, w))
 			}
@@ -459,7 +459,7 @@ func TestRedact(t *testing.T) {
 			if !json.Valid(out) {
 				t.Errorf("Redact(%s, %v) = %s; not valid JSON", c.in, spans, out)
 			}
-			if _, err := policy.ParseArguments(out); err != nil {
+			if _, err := jsondoc.Parse(out); err != nil {
 				t.Errorf("ParseArguments(Redact(%s)) = %v", c.in, err)
 			}
 		})
@@ -468,7 +468,7 @@ func TestRedact(t *testing.T) {
 
 func TestRedactWithoutSpansReturnsTheInput(t *testing.T) {
 	raw := []byte(` { "a" : "\u0041" } `)
-	a, err := policy.ParseArguments(raw)
+	a, err := jsondoc.Parse(raw)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -479,19 +479,19 @@ func TestRedactWithoutSpansReturnsTheInput(t *testing.T) {
 }
 
 func TestRedactRefusesSpansOutside(t *testing.T) {
-	a, err := policy.ParseArguments([]byte(`{"s":"abc"}`))
+	a, err := jsondoc.Parse([]byte(`{"s":"abc"}`))
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, s := range []policy.Span{{Leaf: 2}, {Leaf: -1}, {Leaf: 1, Start: 2, End: 1}, {Leaf: 1, Start: 0, End: 4}, {Leaf: 1, Start: -1, End: 1}} {
-		if out, err := a.Redact([]policy.Span{s}); err == nil {
+	for _, s := range []jsondoc.Span{{Leaf: 2}, {Leaf: -1}, {Leaf: 1, Start: 2, End: 1}, {Leaf: 1, Start: 0, End: 4}, {Leaf: 1, Start: -1, End: 1}} {
+		if out, err := a.Redact([]jsondoc.Span{s}); err == nil {
 			t.Errorf("Redact(%v) = %s; want an error", s, out)
 		}
 	}
 }
 
 func TestArgumentsConcurrentUse(t *testing.T) {
-	a, err := policy.ParseArguments([]byte(`{"a":{"b":"x"},"p":"{\"q\":1}"}`))
+	a, err := jsondoc.Parse([]byte(`{"a":{"b":"x"},"p":"{\"q\":1}"}`))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,4 +1,4 @@
-package policy_test
+package jsondoc_test
 
 import (
 	"bytes"
@@ -9,7 +9,7 @@ import (
 	"testing"
 	"unicode/utf8"
 
-	"github.com/gatehouse-mcp/gatehouse/policy"
+	"github.com/gatehouse-mcp/gatehouse/policy/internal/jsondoc"
 )
 
 var argumentSeeds = []string{
@@ -41,12 +41,12 @@ func FuzzParseArguments(f *testing.F) {
 		f.Add([]byte(s), uint16(1), uint16(0), uint16(3))
 	}
 	f.Fuzz(func(t *testing.T, raw []byte, leaf, from, to uint16) {
-		a, err := policy.ParseArguments(raw)
+		a, err := jsondoc.Parse(raw)
 		var m map[string]any
 		stdErr := json.Unmarshal(raw, &m)
 		empty := len(bytes.Trim(raw, " \t\r\n")) == 0
 		switch {
-		case err != nil && !errors.Is(err, policy.ErrArguments):
+		case err != nil && !errors.Is(err, jsondoc.ErrArguments):
 			t.Fatalf("ParseArguments(%q) = %v; want an ErrArguments", raw, err)
 		case err != nil && stdErr == nil:
 			if !repeatedOrDeep(raw) {
@@ -117,7 +117,7 @@ func repeatedOrDeep(raw []byte) bool {
 // checkCanonical compares Canonical with what encoding/json writes of the
 // arguments it reads, every string and key normalised (which leaves ASCII
 // as it is), unless two keys of an object normalise alike.
-func checkCanonical(t *testing.T, raw []byte, a *policy.Arguments) {
+func checkCanonical(t *testing.T, raw []byte, a *jsondoc.Arguments) {
 	t.Helper()
 	got := a.Canonical()
 	if !json.Valid([]byte(got)) {
@@ -145,7 +145,7 @@ func checkCanonical(t *testing.T, raw []byte, a *policy.Arguments) {
 	if w := strings.TrimSuffix(want.String(), "\n"); got != w {
 		t.Fatalf("Canonical(%q) = %s; want %s", raw, got, w)
 	}
-	again, err := policy.Canonicalize([]byte(got))
+	again, err := jsondoc.Canonicalize([]byte(got))
 	if err != nil || again != got {
 		t.Fatalf("Canonicalize(%s) = %s, %v; want it unchanged", got, again, err)
 	}
@@ -156,7 +156,7 @@ func checkCanonical(t *testing.T, raw []byte, a *policy.Arguments) {
 func normalised(v any) (any, bool) {
 	switch v := v.(type) {
 	case string:
-		return policy.Normalize(v), true
+		return jsondoc.Normalize(v), true
 	case []any:
 		for i := range v {
 			var ok bool
@@ -167,7 +167,7 @@ func normalised(v any) (any, bool) {
 	case map[string]any:
 		out := make(map[string]any, len(v))
 		for k, x := range v {
-			nk := policy.Normalize(k)
+			nk := jsondoc.Normalize(k)
 			if _, dup := out[nk]; dup {
 				return nil, false
 			}
@@ -181,17 +181,17 @@ func normalised(v any) (any, bool) {
 	return v, true
 }
 
-func checkLeaves(t *testing.T, raw []byte, a *policy.Arguments) {
+func checkLeaves(t *testing.T, raw []byte, a *jsondoc.Arguments) {
 	t.Helper()
 	leaves := a.Leaves()
 	for i, l := range leaves {
 		if !strings.HasPrefix(l.Path, "$") {
 			t.Fatalf("Leaves(%q)[%d].Path = %q; want it to start with $", raw, i, l.Path)
 		}
-		if l.Kind != policy.LeafNumber && (!utf8.ValidString(l.Text) || policy.Normalize(l.Text) != l.Text) {
+		if l.Kind != jsondoc.LeafNumber && (!utf8.ValidString(l.Text) || jsondoc.Normalize(l.Text) != l.Text) {
 			t.Fatalf("Leaves(%q)[%d].Text = %+q; not normalised", raw, i, l.Text)
 		}
-		if l.Kind == policy.LeafKey && l.Path == "$."+l.Text {
+		if l.Kind == jsondoc.LeafKey && l.Path == "$."+l.Text {
 			if _, _, ok := a.Field(l.Text); !ok {
 				t.Fatalf("Field(%q) of %q not found; Leaves()[%d] is its key", l.Text, raw, i)
 			}
@@ -199,7 +199,7 @@ func checkLeaves(t *testing.T, raw []byte, a *policy.Arguments) {
 	}
 }
 
-func checkRedact(t *testing.T, raw []byte, a *policy.Arguments, leaf, from, to int) {
+func checkRedact(t *testing.T, raw []byte, a *jsondoc.Arguments, leaf, from, to int) {
 	t.Helper()
 	leaves := a.Leaves()
 	if len(leaves) == 0 {
@@ -211,15 +211,15 @@ func checkRedact(t *testing.T, raw []byte, a *policy.Arguments, leaf, from, to i
 	if start > end {
 		start, end = end, start
 	}
-	span := policy.Span{Leaf: leaf, Start: start, End: end}
-	out, err := a.Redact([]policy.Span{span})
+	span := jsondoc.Span{Leaf: leaf, Start: start, End: end}
+	out, err := a.Redact([]jsondoc.Span{span})
 	if err != nil {
 		t.Fatalf("Redact(%q, %v) = %v", raw, span, err)
 	}
 	if !json.Valid(out) {
 		t.Fatalf("Redact(%q, %v) = %q; not valid JSON", raw, span, out)
 	}
-	b, err := policy.ParseArguments(out)
+	b, err := jsondoc.Parse(out)
 	if err != nil {
 		t.Fatalf("ParseArguments(Redact(%q, %v)) = %v; Redact gave %q", raw, span, err, out)
 	}
@@ -235,8 +235,8 @@ func checkRedact(t *testing.T, raw []byte, a *policy.Arguments, leaf, from, to i
 	for end < len(l.Text) && !utf8.RuneStart(l.Text[end]) {
 		end++
 	}
-	want := policy.Normalize(l.Text[:start] + "[REDACTED]" + l.Text[end:])
-	found := func(ok func(policy.Leaf) bool) {
+	want := jsondoc.Normalize(l.Text[:start] + "[REDACTED]" + l.Text[end:])
+	found := func(ok func(jsondoc.Leaf) bool) {
 		t.Helper()
 		for _, m := range b.Leaves() {
 			if ok(m) {
@@ -248,14 +248,14 @@ func checkRedact(t *testing.T, raw []byte, a *policy.Arguments, leaf, from, to i
 	switch {
 	case leaf+1 < len(leaves) && strings.HasPrefix(leaves[leaf+1].Path, l.Path+"#"):
 		// A string holding a document: its document is rewritten.
-	case l.Kind == policy.LeafString:
-		found(func(m policy.Leaf) bool { return m.Kind == l.Kind && m.Path == l.Path && m.Text == want })
-	case l.Kind == policy.LeafNumber:
-		found(func(m policy.Leaf) bool {
-			return m.Kind == policy.LeafString && m.Path == l.Path && m.Text == "[REDACTED]"
+	case l.Kind == jsondoc.LeafString:
+		found(func(m jsondoc.Leaf) bool { return m.Kind == l.Kind && m.Path == l.Path && m.Text == want })
+	case l.Kind == jsondoc.LeafNumber:
+		found(func(m jsondoc.Leaf) bool {
+			return m.Kind == jsondoc.LeafString && m.Path == l.Path && m.Text == "[REDACTED]"
 		})
-	case l.Kind == policy.LeafKey:
-		found(func(m policy.Leaf) bool {
+	case l.Kind == jsondoc.LeafKey:
+		found(func(m jsondoc.Leaf) bool {
 			return m.Kind == l.Kind && (m.Text == want || strings.HasPrefix(m.Text, want+" "))
 		})
 	}
@@ -272,11 +272,11 @@ func FuzzNormalize(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
-		n := policy.Normalize(s)
+		n := jsondoc.Normalize(s)
 		if !utf8.ValidString(n) {
 			t.Fatalf("Normalize(%+q) = %+q; not valid UTF-8", s, n)
 		}
-		if again := policy.Normalize(n); again != n {
+		if again := jsondoc.Normalize(n); again != n {
 			t.Fatalf("Normalize(%+q) = %+q, but Normalize(%+q) = %+q", s, n, n, again)
 		}
 		if isASCII(s) && n != s {

@@ -1,9 +1,9 @@
-package policy_test
+package detect_test
 
 import (
 	"testing"
 
-	"github.com/gatehouse-mcp/gatehouse/policy"
+	"github.com/gatehouse-mcp/gatehouse/policy/detect"
 )
 
 // BenchmarkDetect measures every detector on 4 KB of ordinary text (no
@@ -21,11 +21,11 @@ func BenchmarkDetect(b *testing.B) {
 		{"clean_1MB", cleanText(1 << 20)},
 	} {
 		b.Run(bc.name, func(b *testing.B) {
-			buf := make([]policy.Finding, 0, 64)
+			buf := make([]detect.Finding, 0, 64)
 			b.SetBytes(int64(len(bc.text)))
 			b.ReportAllocs()
 			for b.Loop() {
-				buf = policy.AppendFindings(buf[:0], bc.text)
+				buf = detect.AppendFindings(buf[:0], bc.text)
 			}
 			b.ReportMetric(float64(len(buf)), "findings")
 		})
@@ -38,7 +38,7 @@ func BenchmarkDetectOnlySecret(b *testing.B) {
 	b.SetBytes(int64(len(text)))
 	b.ReportAllocs()
 	for b.Loop() {
-		policy.DetectOnly(text, policy.ThreatSecret)
+		detect.DetectOnly(text, detect.ThreatSecret)
 	}
 }
 

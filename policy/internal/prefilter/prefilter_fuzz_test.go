@@ -1,8 +1,10 @@
-package policy
+package prefilter
 
 import (
 	"strings"
 	"testing"
+
+	"github.com/gatehouse-mcp/gatehouse/policy/internal/jsondoc"
 )
 
 // FuzzPattern checks that the literal screen in front of a regexp never
@@ -28,39 +30,18 @@ func FuzzPattern(f *testing.F) {
 		f.Add(seed[0], seed[1])
 	}
 	f.Fuzz(func(t *testing.T, expr, text string) {
-		p, err := compilePattern(expr)
+		p, err := Compile(expr)
 		if err != nil {
 			return
 		}
-		text = Normalize(text)
+		text = jsondoc.Normalize(text)
 		lower := strings.ToLower(text)
-		var g bigrams
-		g.fill(lower)
+		var g Bigrams
+		g.Fill(lower)
 		want := p.re.MatchString(text)
-		got := p.match(text, func() string { return lower }, func() *bigrams { return &g })
+		got := p.Match(text, func() string { return lower }, func() *Bigrams { return &g })
 		if got != want {
 			t.Errorf("pattern %q (literal %q, fold %v, any of %v) on %q = %v; the regexp alone says %v", expr, p.lit, p.fold, p.anyOf, text, got, want)
-		}
-	})
-}
-
-// FuzzGlob checks that any glob a config may hold compiles or fails
-// cleanly, and matches any name without panicking, case-insensitively.
-func FuzzGlob(f *testing.F) {
-	for _, seed := range [][2]string{{"execute_*", "Execute_Command"}, {"*sql*", "db__run_SQL"}, {"[a-", "x"}, {"{a,b}*", "bz"}, {"**", ""}} {
-		f.Add(seed[0], seed[1])
-	}
-	f.Fuzz(func(t *testing.T, pattern, name string) {
-		var errs int
-		gs := compileGlobs([]string{pattern}, "tools", func(string, string, error) { errs++ })
-		if len(gs) == 0 {
-			if errs == 0 {
-				t.Errorf("glob %q neither compiled nor reported", pattern)
-			}
-			return
-		}
-		if gs[0].Match(strings.ToLower(name)) != matchAny(gs, strings.ToUpper(name)) && strings.ToLower(strings.ToUpper(name)) == strings.ToLower(name) {
-			t.Errorf("glob %q matches %q differently by case", pattern, name)
 		}
 	})
 }
@@ -71,29 +52,29 @@ func FuzzToLower(f *testing.F) {
 		f.Add(seed)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
-		if got, want := toLower(s), strings.ToLower(s); got != want {
-			t.Errorf("toLower(%q) = %q; want %q", s, got, want)
+		if got, want := ToLower(s), strings.ToLower(s); got != want {
+			t.Errorf("ToLower(%q) = %q; want %q", s, got, want)
 		}
 	})
 }
 
-// FuzzFillLower checks that the bigrams of a text lower-cased on the fly
+// FuzzFillLower checks that the Bigrams of a text lower-cased on the fly
 // are those of strings.ToLower, whenever fillLower says it could.
 func FuzzFillLower(f *testing.F) {
 	for _, seed := range []string{"", "A", "Ab", `{"SQL":"DROP TABLE x"}`, "ÄB", "ab\u212a", "x\xffY"} {
 		f.Add(seed)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
-		var got, want bigrams
-		got.fill("SOME Earlier Text") // a set is refilled, not cleared
-		ascii := got.fillLower(s)
+		var got, want Bigrams
+		got.Fill("SOME Earlier Text") // a set is refilled, not cleared
+		ascii := got.FillLower(s)
 		if ascii != isASCII(s) {
 			t.Fatalf("fillLower(%q) = %v; want %v", s, ascii, isASCII(s))
 		}
 		if !ascii {
 			return
 		}
-		want.fill(strings.ToLower(s))
+		want.Fill(strings.ToLower(s))
 		for k := range got.seen {
 			if in, wantIn := got.seen[k] == got.epoch, want.seen[k] == want.epoch; in != wantIn {
 				t.Fatalf("fillLower(%q) has pair %q: %v; fill(strings.ToLower(%q)) has it: %v", s, []byte{byte(k >> 8), byte(k)}, in, s, wantIn)

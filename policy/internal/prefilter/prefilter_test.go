@@ -1,4 +1,4 @@
-package policy
+package prefilter
 
 import (
 	"strings"
@@ -8,18 +8,18 @@ import (
 // TestBigramsRefill checks that a set refilled again and again, past the
 // wrap of its epoch, holds the pairs of its last text and no others.
 func TestBigramsRefill(t *testing.T) {
-	var b bigrams
+	var b Bigrams
 	for i := range 600 {
 		text := "abc"
 		if i%2 == 1 {
 			text = "xyz"
 		}
-		b.fill(text)
+		b.Fill(text)
 		for _, tt := range []struct {
 			lit  string
 			want bool
 		}{{"ab", i%2 == 0}, {"abc", i%2 == 0}, {"xy", i%2 == 1}, {"yz", i%2 == 1}, {"bx", false}, {"a", true}, {"", true}} {
-			if got := b.mayContain(tt.lit); got != tt.want {
+			if got := b.MayContain(tt.lit); got != tt.want {
 				t.Fatalf("fill %d (%q): mayContain(%q) = %v; want %v", i, text, tt.lit, got, tt.want)
 			}
 		}
@@ -29,7 +29,7 @@ func TestBigramsRefill(t *testing.T) {
 // A pattern with no single required literal but an alternation of them
 // is screened by the set: a text with none of them never runs the regexp.
 func TestAnyOfScreen(t *testing.T) {
-	p, err := compilePattern(`(?i)(^|["'\s/\\=])(\.env(\.(local|prod))?|\.netrc|id_(rsa|ed25519)|[\w.-]+\.(pem|key))(["';|&)]|$)|\.(ssh|gnupg)[/\\]|/etc/(shadow|sudoers)\b`)
+	p, err := Compile(`(?i)(^|["'\s/\\=])(\.env(\.(local|prod))?|\.netrc|id_(rsa|ed25519)|[\w.-]+\.(pem|key))(["';|&)]|$)|\.(ssh|gnupg)[/\\]|/etc/(shadow|sudoers)\b`)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -46,9 +46,9 @@ func TestAnyOfScreen(t *testing.T) {
 		`{"path":"/srv/app/environment.yaml"}`: false,
 	} {
 		lower := strings.ToLower(text)
-		var g bigrams
-		g.fill(lower)
-		if got := p.match(text, func() string { return lower }, func() *bigrams { return &g }); got != want {
+		var g Bigrams
+		g.Fill(lower)
+		if got := p.Match(text, func() string { return lower }, func() *Bigrams { return &g }); got != want {
 			t.Errorf("match(%s) = %v; want %v", text, got, want)
 		}
 		if screened := !p.mayMatchAnyOf(text, func() string { return lower }, nil); want && screened {
