@@ -17,8 +17,9 @@ import (
 const stdioWorkers = 64
 
 // ServeStdio serves one workspace to one client over in and out until in
-// ends or ctx is cancelled. Cancelling ctx drops calls in flight: call
-// Shutdown first to let them finish.
+// ends or ctx is cancelled. Either way it stops reading, cancels the calls
+// still running (call Shutdown first to let them finish) and returns once
+// every answer is written.
 func (g *Gateway) ServeStdio(ctx context.Context, name string, in io.Reader, out io.Writer) error {
 	s, ok := g.server(name)
 	if !ok {
