@@ -394,3 +394,32 @@ func TestJudgeRequestCanonicalArguments(t *testing.T) {
 		})
 	}
 }
+
+// threats: [a, b] holds when any of them fired, as keywords do: the
+// README's redact policy for what the judge's provider must not see
+// redacts a lone secret, and a lone piece of personal data (issue 14).
+func TestThreatsAnyOf(t *testing.T) {
+	engine, err := policy.NewEngine(policy.Set{Global: []policy.Policy{
+		{Name: "keep-from-provider", Enabled: true, Action: policy.ActionRedact, When: policy.When{Threats: []policy.Threat{policy.ThreatSecret, policy.ThreatPII}}},
+		{Name: "no-shell-or-sql", Enabled: true, Strict: true, Action: policy.ActionBlock, Message: "No.",
+			When: policy.When{Threats: []policy.Threat{policy.ThreatShellInjection, policy.ThreatSQLDestructive}}},
+	}}, policy.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name, args, want string
+		decision        policy.Decision
+	}{
+		{"a lone secret", `{"key":"AKIAIOSFODNN7EXAMPLE"}`, `{"key":"[REDACTED]"}`, policy.DecisionAllow},
+		{"a lone SSN", `{"note":"ssn 123-45-6789"}`, `{"note":"ssn [REDACTED]"}`, policy.DecisionAllow},
+		{"both", `{"a":"AKIAIOSFODNN7EXAMPLE","b":"123-45-6789"}`, `{"a":"[REDACTED]","b":"[REDACTED]"}`, policy.DecisionAllow},
+		{"neither", `{"a":"hello"}`, "", policy.DecisionAllow},
+		{"only the SQL of two", `{"sql":"DROP TABLE users"}`, "", policy.DecisionBlock},
+	} {
+		v := engine.Evaluate(t.Context(), policy.Call{Workspace: "w", Tool: "t", Arguments: json.RawMessage(tc.args)})
+		if v.Decision != tc.decision || string(v.Arguments) != tc.want {
+			t.Errorf("Evaluate(%s) = %s with arguments %s; want %s with %q", tc.name, v.Decision, v.Arguments, tc.decision, tc.want)
+		}
+	}
+}

@@ -71,13 +71,19 @@ func (ev *evaluation) matches(r *rule) (string, bool) {
 	if w.RiskMin != nil || w.RiskMax != nil {
 		why = append(why, fmt.Sprintf("risk %.2f", ev.risk))
 	}
-	for _, t := range r.threats {
-		if !ev.fired(t) {
-			return ev.nof(func() string { return fmt.Sprintf("detector %s did not fire", t) }), false
-		}
-	}
 	if len(r.threats) > 0 {
-		why = append(why, "the arguments contain "+threatList(r.threats))
+		// Any of them, as with keywords: a policy listing secret and pii
+		// holds for a call with either.
+		var fired []Threat
+		for _, t := range r.threats {
+			if ev.fired(t) {
+				fired = append(fired, t)
+			}
+		}
+		if len(fired) == 0 {
+			return ev.nof(func() string { return fmt.Sprintf("none of its detectors (%s) fired", threatCodes(r.threats)) }), false
+		}
+		why = append(why, "the arguments contain "+threatList(fired))
 	}
 	if len(r.keywords) > 0 {
 		found := false
@@ -189,6 +195,15 @@ var threatNames = map[Threat]string{
 	ThreatShellInjection:  "a dangerous shell command",
 	ThreatPathTraversal:   "a path that escapes its directory or names a sensitive file",
 	ThreatSQLDestructive:  "a destructive SQL statement",
+}
+
+// threatCodes lists threats by their config names.
+func threatCodes(ts []Threat) string {
+	names := make([]string, len(ts))
+	for i, t := range ts {
+		names[i] = string(t)
+	}
+	return strings.Join(names, ", ")
 }
 
 func threatList(ts []Threat) string {

@@ -124,7 +124,7 @@ type When struct {
 	// Keywords hold when any of them occurs, case-insensitively, in the
 	// normalised canonical JSON of the arguments.
 	Keywords []string
-	// Threats hold when every detector named fired.
+	// Threats hold when any detector named fired.
 	Threats []Threat
 	// RiskMin and RiskMax bound the call's risk score (0..1); nil is unset.
 	RiskMin, RiskMax *float64
