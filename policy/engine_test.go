@@ -409,7 +409,7 @@ func TestThreatsAnyOf(t *testing.T) {
 	}
 	for _, tc := range []struct {
 		name, args, want string
-		decision        policy.Decision
+		decision         policy.Decision
 	}{
 		{"a lone secret", `{"key":"AKIAIOSFODNN7EXAMPLE"}`, `{"key":"[REDACTED]"}`, policy.DecisionAllow},
 		{"a lone SSN", `{"note":"ssn 123-45-6789"}`, `{"note":"ssn [REDACTED]"}`, policy.DecisionAllow},
