@@ -158,9 +158,9 @@ func (a *Approvals) Request(ctx context.Context, r policy.ApprovalRequest) (stri
 	var id string
 	err = a.tx(ctx, func(tx *sql.Tx) error {
 		err := tx.QueryRowContext(ctx, `SELECT id FROM approvals
-			WHERE workspace = ? AND user = ? AND tool = ? AND args_hash = ? AND status = 'pending' AND expires > ?
+			WHERE `+keyMatches+` AND status = 'pending' AND expires > ?
 			ORDER BY created DESC LIMIT 1`,
-			k.Workspace, k.User, k.Tool, k.Arguments, formatTime(now)).Scan(&id)
+			append(keyArgs(k), formatTime(now))...).Scan(&id)
 		if !errors.Is(err, sql.ErrNoRows) {
 			return err // reused, or failed
 		}
@@ -168,8 +168,8 @@ func (a *Approvals) Request(ctx context.Context, r policy.ApprovalRequest) (stri
 			id = newApprovalID()
 			_, err = tx.ExecContext(ctx, `INSERT INTO approvals (id, created, expires, workspace, user, tool, exposed, upstream,
 				args_hash, arguments, policy, reason, approvers, verdict, status) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-				id, formatTime(now), formatTime(expires), k.Workspace, k.User, k.Tool, r.Exposed, r.Upstream,
-				k.Arguments, r.Arguments, r.Policy, policy.MaskText(r.Reason), string(approversJSON), r.Verdict, StatusPending)
+				id, formatTime(now), formatTime(expires), k.Workspace, k.User, k.Tool, k.Exposed, k.Upstream,
+				k.Arguments, r.Arguments, k.Policy, policy.MaskText(r.Reason), string(approversJSON), r.Verdict, StatusPending)
 			if !isUniqueViolation(err) {
 				break
 			}
@@ -180,6 +180,14 @@ func (a *Approvals) Request(ctx context.Context, r policy.ApprovalRequest) (stri
 		return "", fmt.Errorf("request approval: %w", err)
 	}
 	return id, nil
+}
+
+// keyMatches is the condition that a request is for the call a
+// policy.ApprovalKey binds; keyArgs are its arguments.
+const keyMatches = `workspace = ? AND user = ? AND upstream = ? AND tool = ? AND exposed = ? AND policy = ? AND args_hash = ?`
+
+func keyArgs(k policy.ApprovalKey) []any {
+	return []any{k.Workspace, k.User, k.Upstream, k.Tool, k.Exposed, k.Policy, k.Arguments}
 }
 
 // Claim finds an approval granted for the call key binds, not used and not
@@ -196,10 +204,10 @@ func (a *Approvals) Claim(ctx context.Context, key policy.ApprovalKey) (policy.A
 	err := a.tx(ctx, func(tx *sql.Tx) error {
 		err := tx.QueryRowContext(ctx, `UPDATE approvals SET status = 'used', used_at = ?
 			WHERE id = (SELECT id FROM approvals
-				WHERE workspace = ? AND user = ? AND tool = ? AND args_hash = ? AND status = 'approved' AND expires > ?
+				WHERE `+keyMatches+` AND status = 'approved' AND expires > ?
 				ORDER BY decided_at LIMIT 1)
 			RETURNING id, decided_by, decided_at`,
-			now, key.Workspace, key.User, key.Tool, key.Arguments, now).Scan(&got.ID, &got.By, &at)
+			append(append([]any{now}, keyArgs(key)...), now)...).Scan(&got.ID, &got.By, &at)
 		switch {
 		case errors.Is(err, sql.ErrNoRows):
 			return nil

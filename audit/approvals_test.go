@@ -56,13 +56,13 @@ func openApprovals(t *testing.T, file string, c *clock) *audit.Approvals {
 }
 
 func key(args string) policy.ApprovalKey {
-	return policy.ApprovalKey{Workspace: "prod", User: "ada", Tool: "drop_table", Arguments: policy.HashArguments(json.RawMessage(args))}
+	return policy.ApprovalKey{Workspace: "prod", User: "ada", Upstream: "db", Tool: "drop_table", Exposed: "db__drop_table",
+		Policy: "approve-drops", Arguments: policy.HashArguments(json.RawMessage(args))}
 }
 
 func request(k policy.ApprovalKey, expires time.Time, approvers ...string) policy.ApprovalRequest {
 	return policy.ApprovalRequest{
-		Key: k, Upstream: "db", Exposed: "db__drop_table", Arguments: `{"table":"users"}`,
-		Policy: "approve-drops", Reason: "dropping a table needs approval", Approvers: approvers,
+		Key: k, Arguments: `{"table":"users"}`, Reason: "dropping a table needs approval", Approvers: approvers,
 		Verdict: newID(), Expires: expires,
 	}
 }
@@ -179,11 +179,19 @@ func TestApprovalClaim(t *testing.T) {
 	}
 
 	// Any other call finds nothing.
+	changed := func(change func(*policy.ApprovalKey)) policy.ApprovalKey {
+		o := k
+		change(&o)
+		return o
+	}
 	for name, other := range map[string]policy.ApprovalKey{
-		"arguments": key(`{"table":"orders"}`),
-		"user":      {Workspace: k.Workspace, User: "bob", Tool: k.Tool, Arguments: k.Arguments},
-		"tool":      {Workspace: k.Workspace, User: k.User, Tool: "truncate", Arguments: k.Arguments},
-		"workspace": {Workspace: "dev", User: k.User, Tool: k.Tool, Arguments: k.Arguments},
+		"arguments":    key(`{"table":"orders"}`),
+		"user":         changed(func(o *policy.ApprovalKey) { o.User = "bob" }),
+		"tool":         changed(func(o *policy.ApprovalKey) { o.Tool = "truncate" }),
+		"workspace":    changed(func(o *policy.ApprovalKey) { o.Workspace = "dev" }),
+		"upstream":     changed(func(o *policy.ApprovalKey) { o.Upstream, o.Exposed = "db2", "db2__drop_table" }),
+		"exposed name": changed(func(o *policy.ApprovalKey) { o.Exposed = "drop_table" }),
+		"policy":       changed(func(o *policy.ApprovalKey) { o.Policy = "another-policy" }),
 	} {
 		if _, ok, err := a.Claim(ctx, other); ok || err != nil {
 			t.Errorf("Claim with other %s = %v, %v; want nothing", name, ok, err)

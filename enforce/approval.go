@@ -58,7 +58,10 @@ func (e *Enforcer) hold(ctx context.Context, d *Decision, ask Asker) {
 		rule = *v.Approval
 	}
 	c := d.call
-	key := policy.ApprovalKey{Workspace: c.Workspace, User: c.User, Tool: c.Tool, Arguments: policy.HashArguments(c.Arguments)}
+	key := policy.ApprovalKey{
+		Workspace: c.Workspace, User: c.User, Upstream: c.Upstream, Tool: c.Tool, Exposed: c.Exposed,
+		Policy: v.Policy, Arguments: policy.HashArguments(c.Arguments),
+	}
 
 	if e.Approvals != nil {
 		a, ok, err := e.Approvals.Claim(ctx, key)
@@ -116,8 +119,7 @@ func (e *Enforcer) park(ctx context.Context, d *Decision, key policy.ApprovalKey
 		masked, _ := policy.AuditArguments(c.Arguments, &v, policy.ArgumentsMasked)
 		life := orDuration(e.ApprovalLifetime, DefaultApprovalLifetime)
 		id, err := e.Approvals.Request(ctx, policy.ApprovalRequest{
-			Key: key, Upstream: c.Upstream, Exposed: c.Exposed, Arguments: masked,
-			Policy: v.Policy, Reason: v.Reason, Approvers: rule.Approvers, Verdict: d.ID,
+			Key: key, Arguments: masked, Reason: v.Reason, Approvers: rule.Approvers, Verdict: d.ID,
 			Expires: time.Now().Add(life),
 		})
 		if err == nil {

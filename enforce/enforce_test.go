@@ -174,6 +174,11 @@ func TestDecideOutOfBand(t *testing.T) {
 	if d := e.Decide(t.Context(), testCall("prod", `{"v":2}`), time.Now(), nil); d.Allowed {
 		t.Error("the approval let a call with other arguments run")
 	}
+	onOther := testCall("prod", `{"v":1}`)
+	onOther.Upstream, onOther.Exposed = "up2", "up2__prod"
+	if d := e.Decide(t.Context(), onOther, time.Now(), nil); d.Allowed {
+		t.Error("the approval let the same call run on another upstream")
+	}
 	d = e.Decide(t.Context(), testCall("prod", `{"v":1}`), time.Now(), nil)
 	if !d.Allowed {
 		t.Fatalf("the approved call = %q; want it allowed", d.Message)

@@ -64,24 +64,29 @@ type ApprovalOutcome struct {
 }
 
 // ApprovalKey is what binds an out-of-band approval to the call it
-// approves: the same workspace, user, tool and canonical arguments.
+// approves: the same workspace, user, upstream, tool (the upstream's name
+// and the exposed one), deciding policy and canonical arguments. An
+// approval for fs__write_file is not one for fs2__write_file.
 type ApprovalKey struct {
-	Workspace, User, Tool string
+	Workspace, User string
+	// Upstream and Tool are the upstream and its own name of the tool;
+	// Exposed is the name the client called.
+	Upstream, Tool, Exposed string
+	// Policy is the policy that held the call for approval.
+	Policy string
 	// Arguments is HashArguments of the call's arguments.
 	Arguments string
 }
 
 // ApprovalRequest is a call parked for an out-of-band decision.
 type ApprovalRequest struct {
-	Key      ApprovalKey
-	Upstream string
-	Exposed  string
+	Key ApprovalKey
 	// Arguments are the call's arguments as the verdict log keeps them
 	// masked: what the approver is shown.
 	Arguments string
-	// Policy and Reason say which policy holds the call and why.
-	Policy, Reason string
-	Approvers      []string
+	// Reason says why the policy of the key holds the call.
+	Reason    string
+	Approvers []string
 	// Verdict is the id of the call's verdict record.
 	Verdict string
 	// Expires is when the request lapses if nobody decides it.

@@ -39,10 +39,10 @@ func newApprovalsFixture(t *testing.T) *approvalsFixture {
 	t.Cleanup(func() { _ = store.Close() })
 	f.store = store
 	mk := func(ws, user, upstream, tool, args, masked, pol string, expires time.Time, approvers ...string) (string, policy.ApprovalKey) {
-		k := policy.ApprovalKey{Workspace: ws, User: user, Tool: tool, Arguments: policy.HashArguments(json.RawMessage(args))}
+		k := policy.ApprovalKey{Workspace: ws, User: user, Upstream: upstream, Tool: tool, Exposed: upstream + "__" + tool,
+			Policy: pol, Arguments: policy.HashArguments(json.RawMessage(args))}
 		id, err := store.Request(t.Context(), policy.ApprovalRequest{
-			Key: k, Upstream: upstream, Exposed: upstream + "__" + tool, Arguments: masked,
-			Policy: pol, Reason: pol + " holds this call", Approvers: approvers, Verdict: ulid.Make().String(), Expires: expires,
+			Key: k, Arguments: masked, Reason: pol + " holds this call", Approvers: approvers, Verdict: ulid.Make().String(), Expires: expires,
 		})
 		if err != nil {
 			t.Fatal(err)
