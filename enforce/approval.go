@@ -62,6 +62,9 @@ func (e *Enforcer) hold(ctx context.Context, d *Decision, ask Asker) {
 		Workspace: c.Workspace, User: c.User, Upstream: c.Upstream, Tool: c.Tool, Exposed: c.Exposed,
 		Policy: v.Policy, Arguments: policy.HashArguments(c.Arguments),
 	}
+	if len(rule.Policies) > 1 { // both layers hold it: bound to both
+		key.Policy = strings.Join(rule.Policies, " + ")
+	}
 
 	if e.Approvals != nil {
 		a, ok, err := e.Approvals.Claim(ctx, key)

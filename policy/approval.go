@@ -20,6 +20,10 @@ type ApprovalRule struct {
 	// Approvers are the users who may approve out of band; empty means
 	// anyone but the caller.
 	Approvers []string
+	// Policies, in a verdict, are the policies whose rules this one
+	// combines: the deciding policy of each layer that holds the call
+	// (global first).
+	Policies []string
 }
 
 // ApprovalState is what became of a call held for approval.

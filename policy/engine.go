@@ -421,11 +421,44 @@ func (ev *evaluation) judge(ctx context.Context, g, w layerOutcome, own []*rule)
 	if final.rule != nil {
 		ev.v.Policy, ev.v.Layer, ev.v.Reason = final.rule.p.Name, final.rule.layer, final.reason
 		if final.decision == DecisionRequireApproval {
-			rule := final.rule.p.Approval
+			rule, ok := combineApproval(gd, wd)
+			if !ok {
+				ev.v.Decision = DecisionBlock
+				ev.v.Reason = "the policies that hold it for approval (" + strings.Join(rule.Policies, ", ") + ") have no approver in common"
+			}
 			ev.v.Approval = &rule
 		}
 	}
 	ev.v.Message = violationMessage(ev.v)
+}
+
+// combineApproval is the approval rule of a call that one or both layers
+// hold for approval: the stricter of the two where both do — out-of-band
+// over in-client, and only the approvers both allow (an empty list allows
+// anyone but the caller) — with the policies of both. It is not ok when
+// both name approvers and none is on both lists: nobody can approve.
+func combineApproval(g, w layerOutcome) (ApprovalRule, bool) {
+	var out ApprovalRule
+	first := true
+	for _, lo := range []layerOutcome{g, w} {
+		if lo.decision != DecisionRequireApproval || lo.rule == nil {
+			continue
+		}
+		r := lo.rule.p.Approval
+		out.Policies = append(out.Policies, lo.rule.p.Name)
+		out.OutOfBandOnly = out.OutOfBandOnly || r.OutOfBandOnly
+		switch {
+		case first || len(out.Approvers) == 0:
+			out.Approvers = slices.Clone(r.Approvers)
+		case len(r.Approvers) > 0:
+			out.Approvers = slices.DeleteFunc(out.Approvers, func(a string) bool { return !slices.Contains(r.Approvers, a) })
+			if len(out.Approvers) == 0 {
+				return out, false
+			}
+		}
+		first = false
+	}
+	return out, true
 }
 
 // judged is the judge's decision on one rule.

@@ -423,3 +423,47 @@ func TestThreatsAnyOf(t *testing.T) {
 		}
 	}
 }
+
+// When both layers hold a call for approval, the stricter rule applies:
+// out-of-band over in-client, only the approvers both allow, both policies
+// named; with no approver in common the call is blocked (issue 14, item 3).
+func TestApprovalRulesOfBothLayers(t *testing.T) {
+	held := func(name string, rule policy.ApprovalRule) policy.Policy {
+		return policy.Policy{Name: name, Enabled: true, Action: policy.ActionRequireApproval, Message: name + " holds it.", Approval: rule}
+	}
+	for _, tc := range []struct {
+		name        string
+		global, own policy.ApprovalRule
+		decision    policy.Decision
+		outOfBand   bool
+		approvers   []string
+		policies    []string
+	}{
+		{"in-client global, out-of-band workspace", policy.ApprovalRule{}, policy.ApprovalRule{OutOfBandOnly: true, Approvers: []string{"alice"}},
+			policy.DecisionRequireApproval, true, []string{"alice"}, []string{"g", "w"}},
+		{"approvers both allow", policy.ApprovalRule{Approvers: []string{"alice", "bob"}}, policy.ApprovalRule{Approvers: []string{"bob", "carol"}},
+			policy.DecisionRequireApproval, false, []string{"bob"}, []string{"g", "w"}},
+		{"anyone, then a list", policy.ApprovalRule{OutOfBandOnly: true}, policy.ApprovalRule{Approvers: []string{"carol"}},
+			policy.DecisionRequireApproval, true, []string{"carol"}, []string{"g", "w"}},
+		{"no approver in common", policy.ApprovalRule{Approvers: []string{"alice"}}, policy.ApprovalRule{Approvers: []string{"carol"}},
+			policy.DecisionBlock, false, nil, []string{"g", "w"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			engine, err := policy.NewEngine(policy.Set{
+				Global:     []policy.Policy{held("g", tc.global)},
+				Workspaces: map[string][]policy.Policy{"w": {held("w", tc.own)}},
+			}, policy.Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			v := engine.Evaluate(t.Context(), policy.Call{Workspace: "w", Tool: "deploy", Arguments: json.RawMessage(`{}`)})
+			if v.Decision != tc.decision || v.Approval == nil {
+				t.Fatalf("Evaluate = %s, approval %+v; want %s with a rule", v.Decision, v.Approval, tc.decision)
+			}
+			a := v.Approval
+			if a.OutOfBandOnly != tc.outOfBand || !slices.Equal(a.Approvers, tc.approvers) || !slices.Equal(a.Policies, tc.policies) {
+				t.Errorf("approval rule = %+v; want out-of-band %v, approvers %v, policies %v", *a, tc.outOfBand, tc.approvers, tc.policies)
+			}
+		})
+	}
+}
