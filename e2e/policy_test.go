@@ -125,3 +125,43 @@ func warnings(res *mcp.CallToolResult) string {
 	b, _ := json.Marshal(res.Meta.AdditionalFields["io.gatehouse/warnings"])
 	return string(b)
 }
+
+// With scan_output, a secret in a file the real server-filesystem reads
+// reaches no client in clear, over stdio and HTTP and both protocol
+// generations: not in the text content, and not in structuredContent,
+// which mcp-go sends as the upstream's own bytes (issue 14, item 1).
+func TestOutputScanned(t *testing.T) {
+	requireAll(t)
+	const secret = "ghp_abcdefghijklmnopqrstuvwxyz0123456789"
+	sandbox := sandboxDir(t)
+	file := filepath.Join(sandbox, "creds.env")
+	if err := os.WriteFile(file, []byte("GITHUB_TOKEN="+secret+"\nREGION=eu-west-1\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	cfg := writeFile(t, dir, "gatehouse.yaml", `version: 1
+audit:
+  database: `+filepath.Join(dir, "audit.db")+`
+scan_output: true
+workspaces:
+  dev:
+    upstreams:
+      - name: fs
+        command: `+npmBin(binFilesystem)+`
+        args: [`+sandbox+`]
+`)
+	httpGW := startHTTP(t, cfg)
+	eachFace(t, cfg, httpGW, func(t *testing.T, cl *client.Client, prefix string) {
+		res, err := callTool(t, cl, "fs__read_text_file", map[string]any{"path": file})
+		if err != nil || res.IsError {
+			t.Fatalf("read_text_file = %v, %v", res, err)
+		}
+		got, _ := json.Marshal(res) // with structuredContent as the bytes received
+		if strings.Contains(string(got), secret) {
+			t.Fatalf("the client received the secret: %s", got)
+		}
+		if !strings.Contains(string(got), "REGION=eu-west-1") || len(res.RawStructuredContent) == 0 || !strings.Contains(string(res.RawStructuredContent), "[REDACTED]") {
+			t.Errorf("result = %s; want the file with the token redacted in the text and in structuredContent", got)
+		}
+	})
+}

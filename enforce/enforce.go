@@ -154,6 +154,9 @@ type End struct {
 	// Latency is how long the upstream took, from sending the call to its
 	// end.
 	Latency time.Duration
+	// Failure is what the client reads when the call failed (Err): the
+	// upstream's failure in words; empty means Err's text.
+	Failure string
 }
 
 // refuseUnrecorded refuses a call of a workspace that requires the verdict

@@ -210,19 +210,18 @@ func TestFinish(t *testing.T) {
 		{"ok", enforce.End{Result: mcp.NewToolResultText("token " + secret)}, policy.UpstreamOK},
 		{"tool error", enforce.End{Result: mcp.NewToolResultError("no such row")}, policy.UpstreamToolError},
 		{"unreachable", enforce.End{Err: errors.New("connection refused")}, policy.UpstreamTransportError},
+		{"failure naming a secret", enforce.End{Err: errors.New("auth failed"), Failure: "token " + secret + " refused"}, policy.UpstreamTransportError},
 		{"cancelled", enforce.End{Err: context.Canceled, Cancelled: true}, policy.UpstreamCancelled},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			e, recs := newEnforcer(t)
 			d := e.Decide(t.Context(), testCall("echo", `{}`), time.Now(), nil)
-			e.Finish(t.Context(), d, tc.end)
+			res := e.Finish(t.Context(), d, tc.end)
 			if rec := recs.all()[0]; rec.Upstream != tc.outcome {
 				t.Errorf("outcome = %s; want %s", rec.Upstream, tc.outcome)
 			}
-			if tc.end.Result != nil {
-				if text := tc.end.Result.Content[0].(mcp.TextContent).Text; strings.Contains(text, secret) {
-					t.Errorf("the result still holds the secret: %q", text)
-				}
+			if b, _ := json.Marshal(res); strings.Contains(string(b), secret) || (tc.end.Err != nil && !res.IsError) {
+				t.Errorf("the client gets %s; want no secret, and a tool error for a failure", b)
 			}
 		})
 	}
@@ -252,5 +251,51 @@ func TestEnforcerEdges(t *testing.T) {
 	all := recs.all()
 	if len(all) != 2 || all[1].ID != meta[enforce.MetaVerdict] || all[1].Verdict.Decision != policy.DecisionBlock || all[1].Verdict.Reason != "the workspace has no tool of that name" {
 		t.Errorf("records = %+v; want the refusal recorded with its id", all)
+	}
+}
+
+// With output scanning, everything the client would receive is scanned:
+// every kind of content, a resource link's words, an embedded resource,
+// structuredContent as the upstream's raw bytes that are sent (not only
+// the decoded copy), and _meta; binary data is left alone; a result that
+// cannot be read is withheld, never passed on (issue 14, item 1).
+func TestScanOutputEverything(t *testing.T) {
+	const secret = "ghp_abcdefghijklmnopqrstuvwxyz0123456789"
+	e, recs := newEnforcer(t)
+	upstreamSent := `{"_meta":{"trace":"` + secret + `"},"content":[` +
+		`{"type":"text","text":"token ` + secret + `"},` +
+		`{"type":"resource_link","uri":"file:///k","name":"k","description":"key ` + secret + `"},` +
+		`{"type":"resource","resource":{"uri":"file:///e","text":"env GITHUB_TOKEN=` + secret + `"}},` +
+		`{"type":"image","data":"Z2hwX2FiY2RlZmdoaWprbG1ub3BxcnN0dXZ3eHl6MDEyMzQ1Njc4OQ==","mimeType":"image/png"}],` +
+		`"structuredContent":{"file":{"content":"` + secret + `"},"size":40}}`
+	var res mcp.CallToolResult
+	if err := json.Unmarshal([]byte(upstreamSent), &res); err != nil {
+		t.Fatal(err)
+	}
+	res.StructuredContent = map[string]any{"decoded": "copy"} // what mcp-go does not send
+	d := e.Decide(t.Context(), testCall("echo", `{}`), time.Now(), nil)
+	out := e.Finish(t.Context(), d, enforce.End{Result: &res})
+	sent, _ := json.Marshal(out)
+	if strings.Contains(string(sent), secret) {
+		t.Errorf("the client would receive the secret: %s", sent)
+	}
+	if n := strings.Count(string(sent), "[REDACTED]"); n != 5 {
+		t.Errorf("%d redactions in %s; want 5", n, sent)
+	}
+	if !strings.Contains(string(sent), `"size":40`) || !strings.Contains(string(sent), "Z2hwX2FiY2RlZmdoaWprbG1ub3BxcnN0dXZ3eHl6MDEyMzQ1Njc4OQ==") {
+		t.Errorf("the rest of the result changed: %s", sent)
+	}
+	if rec := recs.all()[0]; rec.Upstream != policy.UpstreamOK {
+		t.Errorf("record = %s; want ok", rec.Upstream)
+	}
+
+	var twice mcp.CallToolResult
+	if err := json.Unmarshal([]byte(`{"content":[],"structuredContent":{"k":"`+secret+`","k":"x"}}`), &twice); err != nil {
+		t.Fatal(err)
+	}
+	d = e.Decide(t.Context(), testCall("echo", `{}`), time.Now(), nil)
+	out = e.Finish(t.Context(), d, enforce.End{Result: &twice})
+	if sent, _ := json.Marshal(out); !out.IsError || strings.Contains(string(sent), secret) || !strings.Contains(string(sent), "withheld") {
+		t.Errorf("a result with a key twice = %s; want it withheld", sent)
 	}
 }

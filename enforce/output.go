@@ -3,6 +3,7 @@ package enforce
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"strings"
 	"unicode/utf8"
 
@@ -11,17 +12,37 @@ import (
 	"github.com/gatehouse-mcp/gatehouse/policy"
 )
 
-// Finish ends the decision d of a call that was forwarded: it scans the
-// upstream's result when the workspace says so (redacting end.Result in
-// place), and records how the call ended. Call it exactly once for every
+// Finish ends the decision d of a call that was forwarded, and returns
+// what the client gets: the upstream's result, or for a failure a tool
+// error with end.Failure's text. When the workspace scans output,
+// everything in it is scanned and its secrets redacted first (see
+// scanOutput). Then the call is recorded. Call it exactly once for every
 // allowed decision, before the client gets the answer.
-func (e *Enforcer) Finish(_ context.Context, d *Decision, end End) {
-	if end.Result != nil && e.ScanOutput[d.call.Workspace] {
-		e.scanOutput(d, end.Result)
+func (e *Enforcer) Finish(_ context.Context, d *Decision, end End) *mcp.CallToolResult {
+	res := end.Result
+	if res == nil {
+		text := end.Failure
+		if text == "" && end.Err != nil {
+			text = end.Err.Error()
+		}
+		res = ToolError(text)
+	}
+	if e.ScanOutput[d.call.Workspace] {
+		res = e.scanOutput(d, res)
+		if end.Result != nil {
+			end.Result = res // the record keeps the scanned error text
+		}
 	}
 	d.rec.Upstream, d.rec.UpstreamError = upstreamOutcome(end)
 	d.rec.UpstreamLatency = end.Latency
 	e.record(d)
+	return res
+}
+
+// ToolError is a tool result that reports a failure to the model and the
+// person: isError with one text content.
+func ToolError(text string) *mcp.CallToolResult {
+	return &mcp.CallToolResult{Content: []mcp.Content{mcp.NewTextContent(text)}, IsError: true}
 }
 
 // maxUpstreamError bounds how much of an upstream's error text a record
@@ -46,7 +67,7 @@ func upstreamOutcome(end End) (policy.UpstreamOutcome, string) {
 				text.WriteString(t.Text)
 			}
 		}
-		return policy.UpstreamToolError, Truncate(text.String(), maxUpstreamError)
+		return policy.UpstreamToolError, Truncate(policy.MaskText(text.String()), maxUpstreamError)
 	}
 	return policy.UpstreamOK, ""
 }
@@ -55,7 +76,7 @@ func errText(err error) string {
 	if err == nil {
 		return ""
 	}
-	return Truncate(err.Error(), maxUpstreamError)
+	return Truncate(policy.MaskText(err.Error()), maxUpstreamError)
 }
 
 // Truncate cuts s to at most n bytes, on a character boundary, marking
@@ -70,76 +91,71 @@ func Truncate(s string, n int) string {
 	return s[:n] + "…"
 }
 
-// scanOutput redacts the secrets in a result.
-func (e *Enforcer) scanOutput(d *Decision, res *mcp.CallToolResult) {
-	if n := redactResult(res); n > 0 && e.Logger != nil {
-		c := d.call
+// scanOutput redacts the secrets in everything the client would receive
+// of res — every content item of every kind, resource links and embedded
+// resources, structuredContent as the upstream's bytes that are sent, and
+// _meta — by scanning res as the JSON it is sent as, and returns the
+// result to send. Binary data (an image's or audio's data, a resource's
+// blob) is not text and is left alone. A result that cannot be read or
+// rewritten — not JSON Gatehouse can parse, a key twice in an object — is
+// withheld: it is never passed on unscanned.
+func (e *Enforcer) scanOutput(d *Decision, res *mcp.CallToolResult) *mcp.CallToolResult {
+	out, n, err := redactSecretsJSON(res)
+	c := d.call
+	if err != nil {
+		if e.Logger != nil {
+			e.Logger.Warn("a tool result was withheld: it could not be scanned for secrets", "workspace", c.Workspace, "upstream", c.Upstream, "tool", c.Tool, "verdict", d.ID, "err", err)
+		}
+		return ToolError("Gatehouse withheld the tool's result: it could not scan it for secrets (" + err.Error() + ").")
+	}
+	if n > 0 && e.Logger != nil {
 		e.Logger.Info("secrets redacted in a tool result", "workspace", c.Workspace, "upstream", c.Upstream, "tool", c.Tool, "verdict", d.ID, "secrets", n)
 	}
+	return out
 }
 
-// redactResult replaces the secrets in res's text content, text resources
-// and structured content, and returns how many it replaced.
-func redactResult(res *mcp.CallToolResult) int {
-	total := 0
-	for i, c := range res.Content {
-		switch c := c.(type) {
-		case mcp.TextContent:
-			if t, n := policy.RedactSecrets(c.Text); n > 0 {
-				c.Text, total = t, total+n
-				res.Content[i] = c
-			}
-		case mcp.EmbeddedResource:
-			if r, ok := c.Resource.(mcp.TextResourceContents); ok {
-				if t, n := policy.RedactSecrets(r.Text); n > 0 {
-					r.Text, total = t, total+n
-					c.Resource = r
-					res.Content[i] = c
-				}
-			}
-		}
-	}
-	if res.StructuredContent != nil {
-		if out, n := redactStructured(res.StructuredContent); n > 0 {
-			res.StructuredContent, total = out, total+n
-		}
-	}
-	return total
-}
-
-// redactStructured redacts the secrets in the strings of structured
-// content. Content it cannot read is replaced whole: it is never passed on
-// unscanned.
-func redactStructured(v any) (any, int) {
-	raw, err := json.Marshal(v)
+// redactSecretsJSON redacts the secrets in the strings of res as sent,
+// and returns the result with them replaced by [REDACTED] (res itself when
+// there were none) and how many it replaced.
+func redactSecretsJSON(res *mcp.CallToolResult) (*mcp.CallToolResult, int, error) {
+	raw, err := json.Marshal(res)
 	if err != nil {
-		return map[string]any{"error": "structured content withheld: Gatehouse could not scan it"}, 1
+		return nil, 0, fmt.Errorf("encode: %w", err)
 	}
-	args, err := policy.ParseArguments(raw)
+	doc, err := policy.ParseArguments(raw)
 	if err != nil {
-		// Not an object (or not readable as one): scan it as text.
-		t, n := policy.RedactSecrets(string(raw))
-		if n == 0 {
-			return v, 0
-		}
-		return t, n
+		return nil, 0, err
 	}
 	var spans []policy.Span
-	for i, l := range args.Leaves() {
+	for i, l := range doc.Leaves() {
+		if l.Kind != policy.LeafString || binaryData(l.Path) {
+			continue
+		}
 		for _, f := range policy.DetectOnly(l.Text, policy.ThreatSecret) {
 			spans = append(spans, policy.Span{Leaf: i, Start: f.Start, End: f.End})
 		}
 	}
 	if len(spans) == 0 {
-		return v, 0
+		return res, 0, nil
 	}
-	out, err := args.Redact(spans)
-	var redacted any
-	if err == nil {
-		err = json.Unmarshal(out, &redacted)
-	}
+	redacted, err := doc.Redact(spans)
 	if err != nil {
-		return map[string]any{"error": "structured content withheld: Gatehouse could not redact the secrets in it"}, len(spans)
+		return nil, 0, fmt.Errorf("redact: %w", err)
 	}
-	return redacted, len(spans)
+	out := &mcp.CallToolResult{}
+	if err := json.Unmarshal(redacted, out); err != nil {
+		return nil, 0, fmt.Errorf("decode the redacted result: %w", err)
+	}
+	return out, len(spans), nil
+}
+
+// binaryData reports whether path (a leaf's path in a result) is a content
+// item's base64 data or an embedded resource's blob: binary, not text.
+func binaryData(path string) bool {
+	rest, ok := strings.CutPrefix(path, "$.content[")
+	if !ok || strings.Contains(rest, "#") {
+		return false
+	}
+	_, field, ok := strings.Cut(rest, "]")
+	return ok && (field == ".data" || field == ".resource.blob")
 }

@@ -206,7 +206,7 @@ func (s *wsServer) resume(ctx context.Context, exposed string, req mcp.CallToolR
 	if !ok || asked == nil || answer.DecodeFor(asked.Method) != nil {
 		if key != approvalRequestID {
 			f.cancel(context.Canceled) // the call's own record says it was cancelled
-			return toolError("Gatehouse refused the retry: " + errNoInput.Error()), nil
+			return enforce.ToolError("Gatehouse refused the retry: " + errNoInput.Error()), nil
 		}
 		answer = mcp.InputResponse{} // no yes: the approval was not given
 	}

@@ -223,7 +223,7 @@ func (s *wsServer) callTool(ctx context.Context, exposed string, req mcp.CallToo
 		}
 		d = enf.Decide(f.ctx, call, received, asker)
 		if !d.Allowed {
-			return withMeta(toolError(d.Message), d.Meta)
+			return withMeta(enforce.ToolError(d.Message), d.Meta)
 		}
 
 		// Forward exactly the bytes the enforcement step judged, with the
@@ -239,15 +239,16 @@ func (s *wsServer) callTool(ctx context.Context, exposed string, req mcp.CallToo
 		}
 		start := time.Now()
 		res, err := conn.CallTool(f.ctx, fwd)
-
-		// Record, then answer.
-		enf.Finish(f.ctx, d, enforce.End{Result: res, Err: err, Cancelled: err != nil && f.ctx.Err() != nil, Latency: time.Since(start)})
+		end := enforce.End{Result: res, Err: err, Cancelled: err != nil && f.ctx.Err() != nil, Latency: time.Since(start)}
 		if err != nil {
+			end.Failure = upstreamFailure(call.Upstream, err)
 			if f.ctx.Err() == nil { // not cancelled by the client, nor expired
-				s.log.Warn("upstream call failed", "upstream", call.Upstream, "tool", call.Tool, "err", err)
+				s.log.Warn("upstream call failed", "upstream", call.Upstream, "tool", call.Tool, "err", policy.MaskText(err.Error()))
 			}
-			return withMeta(toolError(upstreamFailure(call.Upstream, err)), d.Meta)
 		}
+
+		// Scan and record, then answer.
+		res = enf.Finish(f.ctx, d, end)
 		clearProtocolFields(&res.Result)
 		return withMeta(res, d.Meta)
 	})
@@ -276,7 +277,7 @@ func (s *wsServer) refuse(ctx context.Context, exposed string, req *mcp.CallTool
 	if tool, ok := s.ws.Catalog().Tool(exposed); ok {
 		call.Upstream, call.Tool = tool.Upstream, tool.Tool.Name
 	}
-	return withMeta(toolError(message), s.enforcer().Refuse(ctx, call, time.Now(), reason))
+	return withMeta(enforce.ToolError(message), s.enforcer().Refuse(ctx, call, time.Now(), reason))
 }
 
 // connectionMeta are the _meta keys of protocol 2026-07-28 that describe the
@@ -380,12 +381,6 @@ func (s *wsServer) upstreamForURI(uri string) (*upstream.Conn, bool) {
 		}
 	}
 	return nil, false
-}
-
-// toolError is a tool result that reports a failure to the model and the
-// person: isError with one text content.
-func toolError(text string) *mcp.CallToolResult {
-	return &mcp.CallToolResult{Content: []mcp.Content{mcp.NewTextContent(text)}, IsError: true}
 }
 
 // withMeta adds meta to res's _meta and returns res.
