@@ -467,3 +467,22 @@ func TestApprovalRulesOfBothLayers(t *testing.T) {
 		})
 	}
 }
+
+// Arguments an upstream could read otherwise than the policies do are
+// blocked, not judged on one reading: keys that differ only in case, and
+// bytes that are not UTF-8 (issue 14, items 11 and 18).
+func TestAmbiguousArgumentsBlocked(t *testing.T) {
+	engine, err := policy.NewEngine(policy.Set{Global: []policy.Policy{
+		{Name: "no-prod", Enabled: true, Strict: true, Action: policy.ActionBlock, Message: "Not in production.",
+			When: policy.When{ArgFields: map[string]string{"env": "^production$"}}},
+	}}, policy.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range []string{`{"env":"staging","Env":"production"}`, `{"env":"staging","ENV":"production"}`, "{\"env\":\"stag\xffing\"}"} {
+		v := engine.Evaluate(t.Context(), policy.Call{Workspace: "w", Tool: "deploy", Arguments: json.RawMessage(args)})
+		if v.Decision != policy.DecisionBlock || !strings.Contains(v.Message, "could not be read") {
+			t.Errorf("Evaluate(%q) = %s, %q; want blocked as unreadable", args, v.Decision, v.Message)
+		}
+	}
+}

@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"unicode/utf8"
 )
 
 // What Parse and Leaves read at most.
@@ -110,11 +111,29 @@ func Parse(raw []byte) (*Arguments, error) {
 	if len(raw) > 1<<31-1 {
 		return nil, fmt.Errorf("%w: %d bytes are too many", ErrArguments, len(raw))
 	}
+	if !utf8.Valid(raw) {
+		// Judged as U+FFFD but forwarded as raw bytes, which an upstream
+		// may read otherwise: ambiguous, like a key twice.
+		return nil, fmt.Errorf("%w: they are not valid UTF-8 from byte %d on", ErrArguments, invalidAt(raw))
+	}
 	d, err := parseDocument(string(raw), false)
 	if err != nil {
 		return nil, err
 	}
 	return &Arguments{raw: raw, root: d}, nil
+}
+
+// invalidAt is the offset of the first byte of raw that is not valid
+// UTF-8.
+func invalidAt(raw []byte) int {
+	for i := 0; i < len(raw); {
+		r, size := utf8.DecodeRune(raw[i:])
+		if r == utf8.RuneError && size == 1 {
+			return i
+		}
+		i += size
+	}
+	return len(raw)
 }
 
 // Canonicalize is Parse(raw) then Canonical, for callers that only

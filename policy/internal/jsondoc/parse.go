@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"unicode"
 	"unicode/utf16"
 	"unicode/utf8"
 )
@@ -570,7 +571,10 @@ func (p *parser) finish() (document, error) {
 	return d, nil
 }
 
-// checkDuplicates refuses an object with a key repeated.
+// checkDuplicates refuses an object with a key repeated, or two keys equal
+// under Unicode case folding ({"env":…,"Env":…}): encoding/json and other
+// readers match keys case-insensitively, so such an object is as
+// ambiguous as one with a key twice.
 func (p *parser) checkDuplicates(d *document) error {
 	nodes := d.nodes
 	var small [16]int32
@@ -587,16 +591,20 @@ func (p *parser) checkDuplicates(d *document) error {
 			for x, k := range keys {
 				key := d.raw(k)
 				for _, l := range keys[x+1:] {
-					if d.raw(l) == key {
+					if strings.EqualFold(d.raw(l), key) {
 						return p.duplicate(d, int32(i), l)
 					}
 				}
 			}
 			continue
 		}
-		slices.SortStableFunc(keys, func(a, b int32) int { return strings.Compare(d.raw(a), d.raw(b)) })
+		folded := make(map[int32]string, len(keys))
+		for _, k := range keys {
+			folded[k] = foldCase(d.raw(k))
+		}
+		slices.SortStableFunc(keys, func(a, b int32) int { return strings.Compare(folded[a], folded[b]) })
 		for x := 1; x < len(keys); x++ {
-			if d.raw(keys[x-1]) == d.raw(keys[x]) {
+			if folded[keys[x-1]] == folded[keys[x]] {
 				return p.duplicate(d, int32(i), keys[x])
 			}
 		}
@@ -605,5 +613,26 @@ func (p *parser) checkDuplicates(d *document) error {
 }
 
 func (p *parser) duplicate(d *document, obj, key int32) error {
-	return p.fail("key %s repeated in the object at %s (offset %d)", strconv.Quote(d.raw(key)), d.pathOf(obj), d.nodes[key].start)
+	k := d.raw(key)
+	for other := obj + 1; other < d.nodes[obj].next; other = d.nodes[other+1].next {
+		if o := d.raw(other); other != key && o != k && strings.EqualFold(o, k) {
+			return p.fail("keys %s and %s, which differ only in case, in the object at %s (offset %d): readers that match keys case-insensitively would take either", strconv.Quote(o), strconv.Quote(k), d.pathOf(obj), d.nodes[key].start)
+		}
+	}
+	return p.fail("key %s repeated in the object at %s (offset %d)", strconv.Quote(k), d.pathOf(obj), d.nodes[key].start)
+}
+
+// foldCase maps every rune of s to the smallest rune of its case-folding
+// orbit: two strings are equal under strings.EqualFold exactly when their
+// foldCase are equal.
+func foldCase(s string) string {
+	var b strings.Builder
+	for _, r := range s {
+		least := r
+		for f := unicode.SimpleFold(r); f != r; f = unicode.SimpleFold(f) {
+			least = min(least, f)
+		}
+		b.WriteRune(least)
+	}
+	return b.String()
 }
