@@ -31,6 +31,9 @@ type HTTPOptions struct {
 func (g *Gateway) newHTTPHandler(s *wsServer) *server.StreamableHTTPServer {
 	return server.NewStreamableHTTPServer(s.mcp,
 		server.WithStreamableHTTPLogger(s.log),
+		// Session ids are this workspace's own: another's, or an ended
+		// one, is unknown (404).
+		server.WithSessionIdManager(s.sessionIDs),
 		// A 2025-11-25 client that vanished without DELETE must not hold
 		// its session forever.
 		server.WithSessionIdleTTL(sessionIdleTTL),

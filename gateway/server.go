@@ -36,15 +36,17 @@ type wsServer struct {
 	syncMu   sync.Mutex
 	lastSync catalogPrint
 
-	sessions sessions
-	parking  *parking
-	workers  *workers
-	http     *server.StreamableHTTPServer // the streamable HTTP face
+	sessions   sessions
+	sessionIDs *sessionIDs // of the HTTP face
+	parking    *parking
+	workers    *workers
+	http       *server.StreamableHTTPServer // the streamable HTTP face
 }
 
 func newWSServer(ws *workspace.Workspace, version string, enforcer func() *enforce.Enforcer, user string, calls *callTracker, logger *slog.Logger) *wsServer {
 	s := &wsServer{ws: ws, version: version, enforcer: enforcer, user: user, log: logger.With("workspace", ws.Name()), calls: calls}
 	s.sessions.init()
+	s.sessionIDs = newSessionIDs()
 	s.parking = newParking()
 	s.workers = newWorkers()
 	hooks := &server.Hooks{}

@@ -133,6 +133,7 @@ func (s *sessions) ids() []string {
 }
 
 func (s *wsServer) unregister(sess server.ClientSession) {
+	s.sessionIDs.end(sess.SessionID()) // dropped for idleness, or deleted
 	s.unsubscribeUpstream(s.sessions.remove(sess.SessionID()))
 }
 
