@@ -13,11 +13,14 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/gatehouse-mcp/gatehouse/policy"
 	"go.yaml.in/yaml/v3"
 )
 
 var (
 	envNameRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+	// envRefRE is a reference to a variable where its name belongs.
+	envRefRE  = regexp.MustCompile(`^\$\{?[A-Za-z_][A-Za-z0-9_]*\}?$`)
 	yamlErrRE = regexp.MustCompile(`^yaml: line ([0-9]+): `)
 )
 
@@ -164,8 +167,23 @@ func (l *loader) report(file, field, value string, err error) {
 			break
 		}
 	}
+	var hidden hiddenValue
+	switch {
+	case !errors.As(err, &hidden):
+		ce.Value, _ = policy.RedactSecrets(ce.Value) // a key pasted anywhere is not printed
+	case envRefRE.MatchString(ce.Value): // ${VAR} where its name belongs: safe to show
+		ce.Err = hidden.error
+	default:
+		ce.Value = ""
+		ce.Err = fmt.Errorf("%w (the value is not shown: if it is a key, take it out of this file and rotate it)", hidden.error)
+	}
 	l.errs = append(l.errs, ce)
 }
+
+// hiddenValue is an error whose value is not shown, unless it is a
+// ${VAR} reference as written: a wrong value there is likely the secret
+// itself.
+type hiddenValue struct{ error }
 
 // present reports whether file sets field to a non-null value.
 func (l *loader) present(file, field string) bool {

@@ -99,7 +99,7 @@ func (l *loader) validateJudge(f string, j *Judge) {
 		}
 	}
 	if j.APIKeyEnv != "" && !envNameRE.MatchString(j.APIKeyEnv) {
-		l.report(f, "judge.api_key_env", j.APIKeyEnv, errors.New("must be the NAME of an environment variable, not the key"))
+		l.report(f, "judge.api_key_env", j.APIKeyEnv, hiddenValue{errors.New("must be the NAME of an environment variable, not the key")})
 	}
 	l.checkPositive(f, "judge.timeout", j.Timeout)
 	l.checkPositive(f, "judge.cache_ttl", j.CacheTTL)

@@ -183,6 +183,9 @@ func (e *Enforcer) Refuse(_ context.Context, call policy.Call, received time.Tim
 		return nil
 	}
 	id := NewVerdictID()
+	// An unknown name is whatever the client sent: never logged or kept
+	// with a secret in it.
+	call.Exposed, _ = policy.RedactSecrets(call.Exposed)
 	if e.Logger != nil {
 		e.Logger.Info("tool call refused", "workspace", call.Workspace, "tool", call.Exposed, "user", call.User, "verdict", id, "reason", reason)
 	}

@@ -247,9 +247,11 @@ func TestEnforcerEdges(t *testing.T) {
 	if d := e.Decide(t.Context(), testCall("echo", `{}`), time.Now(), nil); d.Allowed || !strings.Contains(d.Message, "verdict log cannot be written") {
 		t.Errorf("call while the log fails = allowed %v, %q; want refused", d.Allowed, d.Message)
 	}
-	meta := e.Refuse(t.Context(), testCall("nope", `{}`), time.Now(), "the workspace has no tool of that name")
+	unknown := testCall("nope", `{}`)
+	unknown.Exposed = "ghp_abcdefghijklmnopqrstuvwxyz0123456789"
+	meta := e.Refuse(t.Context(), unknown, time.Now(), "the workspace has no tool of that name")
 	all := recs.all()
-	if len(all) != 2 || all[1].ID != meta[enforce.MetaVerdict] || all[1].Verdict.Decision != policy.DecisionBlock || all[1].Verdict.Reason != "the workspace has no tool of that name" {
+	if len(all) != 2 || all[1].ID != meta[enforce.MetaVerdict] || all[1].Verdict.Decision != policy.DecisionBlock || all[1].Verdict.Reason != "the workspace has no tool of that name" || all[1].Call.Exposed != "[REDACTED]" {
 		t.Errorf("records = %+v; want the refusal recorded with its id", all)
 	}
 }
