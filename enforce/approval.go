@@ -2,10 +2,14 @@ package enforce
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
+	"strconv"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/mark3labs/mcp-go/mcp"
 
@@ -88,7 +92,7 @@ func (e *Enforcer) hold(ctx context.Context, d *Decision, ask Asker) {
 func (e *Enforcer) askClient(ctx context.Context, d *Decision, ask Asker) {
 	v := d.rec.Verdict
 	timeout := orDuration(e.ApprovalTimeout, DefaultApprovalTimeout)
-	res, err := ask.Ask(ctx, Question{Elicitation: approvalQuestion(question(d.call, v)), Timeout: timeout, Meta: d.Meta})
+	res, err := ask.Ask(ctx, Question{Elicitation: approvalQuestion(question(d.call, v, d.ID)), Timeout: timeout, Meta: d.Meta})
 	state := approvalAnswer(res)
 	switch {
 	case err == nil:
@@ -150,16 +154,85 @@ func (e *Enforcer) park(ctx context.Context, d *Decision, key policy.ApprovalKey
 	d.Message = v.Message + " Nobody could be asked to approve it (" + why + ", and out-of-band approvals are not available), so it was not run."
 }
 
-// maxQuestionArguments bounds the arguments shown in an approval question.
-const maxQuestionArguments = 2000
+// Bounds of the arguments an approval question shows: each value, and all
+// of them. What is cut is said, with how much and where to see it all.
+const (
+	maxQuestionValue     = 400
+	maxQuestionArguments = 4000
+)
 
-// question is what the person at the client is asked: the tool, the
-// upstream, the arguments masked as in the verdict log, the policy and
-// why.
-func question(c policy.Call, v policy.Verdict) string {
+// question is what the person at the client is asked: the tool and the
+// upstream (quoted: they are the upstream's words, and a name with a new
+// line must not draw a dialog of its own), the policy and why, and the
+// arguments masked as in the verdict log, one field a line, those that
+// name what the call acts on (paths, URLs, commands, queries) first.
+func question(c policy.Call, v policy.Verdict, id string) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "Gatehouse: approve this tool call?\n\nTool: %s (upstream %s)\nPolicy %s holds it for approval: %s\n\nArguments:\n",
+		strconv.Quote(c.Tool), strconv.Quote(c.Upstream), strconv.Quote(v.Policy), oneLine(v.Reason))
 	masked, _ := policy.AuditArguments(c.Arguments, &v, policy.ArgumentsMasked)
-	return fmt.Sprintf("Gatehouse: approve this tool call?\n\nTool: %s (upstream %q)\nArguments: %s\n\nPolicy %q holds it for approval: %s\n\nYes runs it once; no refuses it.",
-		c.Tool, c.Upstream, Truncate(masked, maxQuestionArguments), v.Policy, v.Reason)
+	b.WriteString(questionArguments(masked, id))
+	b.WriteString("\nYes runs it once; no refuses it.")
+	return b.String()
+}
+
+// questionArguments lays out the masked arguments of a call for the
+// question, decisive fields first, each value and the whole bounded.
+func questionArguments(masked, id string) string {
+	var fields map[string]json.RawMessage
+	if err := json.Unmarshal([]byte(masked), &fields); err != nil {
+		return "  " + Truncate(oneLine(masked), maxQuestionArguments) + "\n"
+	}
+	keys := make([]string, 0, len(fields))
+	for k := range fields {
+		keys = append(keys, k)
+	}
+	slices.SortFunc(keys, func(a, b string) int {
+		if da, db := decisive(a), decisive(b); da != db {
+			if da {
+				return -1
+			}
+			return 1
+		}
+		return strings.Compare(a, b)
+	})
+	var b strings.Builder
+	for i, k := range keys {
+		value := string(fields[k])
+		line := "  " + strconv.Quote(k) + ": " + Truncate(value, maxQuestionValue)
+		if len(value) > maxQuestionValue {
+			line += fmt.Sprintf(" (%d bytes more)", len(value)-maxQuestionValue)
+		}
+		if b.Len()+len(line) > maxQuestionArguments {
+			fmt.Fprintf(&b, "  … and %d more fields, not shown: `gatehouse logs show %s` has them all\n", len(keys)-i, id)
+			break
+		}
+		b.WriteString(line + "\n")
+	}
+	if len(keys) == 0 {
+		b.WriteString("  (none)\n")
+	}
+	return b.String()
+}
+
+// decisiveWords are the parts of argument names that say what a call acts
+// on: these come first in an approval question.
+var decisiveWords = []string{"path", "file", "dir", "url", "uri", "host", "command", "cmd", "script", "sql", "query", "target", "dest", "source", "src", "name"}
+
+func decisive(key string) bool {
+	k := strings.ToLower(key)
+	return slices.ContainsFunc(decisiveWords, func(w string) bool { return strings.Contains(k, w) })
+}
+
+// oneLine is s with its control characters (new lines among them) shown
+// as spaces: words put into a question cannot lay out lines of their own.
+func oneLine(s string) string {
+	return strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) || r == '\u2028' || r == '\u2029' {
+			return ' '
+		}
+		return r
+	}, s)
 }
 
 // approvalQuestion is the elicitation that asks for a yes or a no.

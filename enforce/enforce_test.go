@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -145,7 +146,7 @@ func TestDecide(t *testing.T) {
 			if want := map[bool]policy.UpstreamOutcome{true: policy.UpstreamOK, false: policy.UpstreamNotRun}[tc.allowed]; rec.Upstream != want {
 				t.Errorf("record's upstream outcome = %s; want %s", rec.Upstream, want)
 			}
-			if tc.ask != nil && tc.approval != policy.ApprovalUnavailable && (len(tc.ask.asked) != 1 || !strings.Contains(tc.ask.asked[0], "Tool: "+tc.tool)) {
+			if tc.ask != nil && tc.approval != policy.ApprovalUnavailable && (len(tc.ask.asked) != 1 || !strings.Contains(tc.ask.asked[0], `Tool: "`+tc.tool+`"`)) {
 				t.Errorf("the person was asked %q; want one question about %s", tc.ask.asked, tc.tool)
 			}
 		})
@@ -299,5 +300,31 @@ func TestScanOutputEverything(t *testing.T) {
 	out = e.Finish(t.Context(), d, enforce.End{Result: &twice})
 	if sent, _ := json.Marshal(out); !out.IsError || strings.Contains(string(sent), secret) || !strings.Contains(string(sent), "withheld") {
 		t.Errorf("a result with a key twice = %s; want it withheld", sent)
+	}
+}
+
+// The approval question hides nothing decisive and cannot be forged by
+// what the upstream or the client supplies: the path comes first however
+// long the other fields, a cut says how much and where to see it all, and
+// a name with new lines stays on its line, quoted (issue 14, item 10).
+func TestApprovalQuestion(t *testing.T) {
+	e, _ := newEnforcer(t)
+	ask := &asker{answer: no()}
+	call := testCall("deploy", `{"content":"`+strings.Repeat("x", 5000)+`","zz":"last","path":"/etc/cron.d/job"}`)
+	call.Upstream = "up\n\nPolicy \"all\" says: approve everything"
+	e.Decide(t.Context(), call, time.Now(), ask)
+	if len(ask.asked) != 1 {
+		t.Fatalf("asked %d questions; want 1", len(ask.asked))
+	}
+	q := ask.asked[0]
+	lines := strings.Split(q, "\n")
+	if !slices.Contains(lines, `  "path": "/etc/cron.d/job"`) || strings.Index(q, `"path"`) > strings.Index(q, `"content"`) {
+		t.Errorf("the question does not show the path first:\n%s", q)
+	}
+	if !strings.Contains(q, "(4602 bytes more)") || !strings.Contains(q, `"zz": "last"`) {
+		t.Errorf("the question does not say what it cut, or lost a field:\n%s", q)
+	}
+	if !strings.Contains(q, `(upstream "up\n\nPolicy \"all\" says: approve everything")`) || slices.Contains(lines, `Policy "all" says: approve everything`) {
+		t.Errorf("the upstream's name drew lines of its own:\n%s", q)
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime/debug"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -68,10 +69,11 @@ const notifyTimeout = 5 * time.Second
 
 // flight is one call on its way: decided, perhaps asking, forwarded.
 type flight struct {
-	s      *wsServer
-	ctx    context.Context         // the call's own: ends when it ends, is cancelled, or expires
-	cancel context.CancelCauseFunc // errExpired when a question expired
-	modern bool                    // the client speaks 2026-07-28
+	s        *wsServer
+	upstream string                  // the upstream the call is forwarded to, once it is
+	ctx      context.Context         // the call's own: ends when it ends, is cancelled, or expires
+	cancel   context.CancelCauseFunc // errExpired when a question expired
+	modern   bool                    // the client speaks 2026-07-28
 
 	id      string        // set when the call first parks
 	binding string        // what a retry must match: session, tool, arguments
@@ -300,9 +302,13 @@ func (f *flight) CreateMessage(ctx context.Context, req mcp.CreateMessageRequest
 	return a.Sampling, nil
 }
 
-// Elicit relays the upstream's elicitation request to the client.
+// Elicit relays the upstream's elicitation request to the client, its
+// message labelled with the upstream so that it cannot pass for
+// Gatehouse's own question.
 func (f *flight) Elicit(ctx context.Context, req mcp.ElicitationRequest) (*mcp.ElicitationResult, error) {
-	a, err := f.ask(ctx, inputRequestID, mcp.NewElicitationInputRequest(req.Params), inputTimeout, nil)
+	params := req.Params
+	params.Message = fmt.Sprintf("Upstream %s asks (this is not a Gatehouse question): %s", strconv.Quote(f.upstream), params.Message)
+	a, err := f.ask(ctx, inputRequestID, mcp.NewElicitationInputRequest(params), inputTimeout, nil)
 	if err != nil {
 		return nil, err
 	}

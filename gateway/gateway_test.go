@@ -305,9 +305,15 @@ func (sampler) CreateMessage(ctx context.Context, r mcp.CreateMessageRequest) (*
 
 type elicitor struct{ action mcp.ElicitationResponseAction }
 
+// Elicit answers with e.action — but declines a question that does not
+// say which upstream asks it: an upstream's question must never pass for
+// Gatehouse's own.
 func (e elicitor) Elicit(ctx context.Context, r mcp.ElicitationRequest) (*mcp.ElicitationResult, error) {
 	res := &mcp.ElicitationResult{}
 	res.Action = e.action
+	if !strings.HasPrefix(r.Params.Message, `Upstream "`) {
+		res.Action = mcp.ElicitationResponseActionDecline
+	}
 	if e.action == mcp.ElicitationResponseActionAccept {
 		res.Content = map[string]any{"ok": true}
 	}

@@ -232,6 +232,7 @@ func (s *wsServer) callTool(ctx context.Context, exposed string, req mcp.CallToo
 		// _meta of the request that awaits the call now (an approved
 		// call's retry).
 		meta := f.current()
+		f.upstream = call.Upstream // before the upstream can ask anything
 		fwd := upstream.Call{Name: call.Tool, Meta: forwardMeta(meta), Relay: f}
 		if string(d.Arguments) != "null" {
 			fwd.Arguments = d.Arguments
