@@ -266,6 +266,7 @@ func (s *wsServer) newCall(ctx context.Context, exposed string, req *mcp.CallToo
 		call.Arguments, _ = json.Marshal(req.Params.Arguments) // decoded from JSON: encodes
 	}
 	call.Client, call.Session = clientIdentity(ctx)
+	call.Client = s.sessions.pinName(call.Session, call.Client)
 	return call
 }
 

@@ -1,11 +1,14 @@
 package gateway_test
 
 import (
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/gatehouse-mcp/gatehouse/gateway"
+	"github.com/gatehouse-mcp/gatehouse/policy"
 	"github.com/gatehouse-mcp/gatehouse/upstream"
 	"github.com/gatehouse-mcp/gatehouse/upstream/upstreamtest"
 	"github.com/gatehouse-mcp/gatehouse/workspace"
@@ -63,5 +66,33 @@ func TestSessionIDsPerWorkspace(t *testing.T) {
 	}
 	if code := post("a", id, ping).StatusCode; code != http.StatusNotFound {
 		t.Errorf("ping with a deleted session id = %d; want 404", code)
+	}
+}
+
+// One request's _meta cannot rename the client for the calls after it:
+// policies and the log see the name the session first gave (issue 14,
+// item 17).
+func TestClientNamePinnedPerSession(t *testing.T) {
+	up := upstreamtest.NewServer(upstreamtest.Options{})
+	enf, recs := blockEcho(t)
+	g := startGateway(t, gateway.Options{Enforcer: enf}, workspace.Spec{Name: "w", Upstreams: []upstream.Spec{httpUpstream("up", up.ServeHTTP(t))}})
+	in, out, _, _ := rawStdio(t, g, "w")
+	meta := func(name string) string {
+		return `"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientInfo":{"name":"` + name + `","version":"1"},"io.modelcontextprotocol/clientCapabilities":{}}`
+	}
+	for i, name := range []string{"cursor", "trusted-ci-bot"} {
+		fmt.Fprintf(in, `{"jsonrpc":"2.0","id":%d,"method":"tools/call","params":{"name":"up__add","arguments":{"a":1,"b":%d},%s}}`+"\n", i, i, meta(name))
+		answer(t, out, i)
+	}
+	all := func() []policy.Record {
+		recs.mu.Lock()
+		defer recs.mu.Unlock()
+		return append([]policy.Record(nil), recs.recs...)
+	}
+	waitFor(t, "two records", 5*time.Second, func() bool { return len(all()) == 2 })
+	for _, r := range all() {
+		if r.Call.Client != "cursor" {
+			t.Errorf("a call was recorded for client %q; want the session's first name, cursor", r.Call.Client)
+		}
 	}
 }

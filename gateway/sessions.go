@@ -18,6 +18,7 @@ type sessions struct {
 	mu         sync.Mutex
 	all        map[string]server.ClientSession
 	deliveries map[string]*delivery           // of the HTTP sessions
+	names      map[string]string              // the client name each session first gave
 	subs       map[string]map[subscriber]bool // uri → subscribers
 }
 
@@ -33,6 +34,7 @@ type listenStream struct{ ctx context.Context }
 func (s *sessions) init() {
 	s.all = map[string]server.ClientSession{}
 	s.deliveries = map[string]*delivery{}
+	s.names = map[string]string{}
 	s.subs = map[string]map[subscriber]bool{}
 }
 
@@ -41,6 +43,27 @@ func (s *sessions) add(sess server.ClientSession) {
 	defer s.mu.Unlock()
 	s.all[sess.SessionID()] = sess
 	s.deliveries[sess.SessionID()] = newDelivery()
+}
+
+// pinName is the client name of session id for policies and the log: the
+// first name the session gave, so that one request's _meta (a 2026-07-28
+// client's clientInfo, which mcp-go writes into the session) cannot
+// rename the client for the calls after it. A call without a session
+// keeps its own name.
+func (s *sessions) pinName(id, name string) string {
+	if id == "" {
+		return name
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, known := s.all[id]; !known {
+		return name
+	}
+	if first, ok := s.names[id]; ok {
+		return first
+	}
+	s.names[id] = name
+	return name
 }
 
 // delivery is the notification count of session id, or nil.
@@ -57,6 +80,7 @@ func (s *sessions) remove(id string) (orphaned []string) {
 	defer s.mu.Unlock()
 	delete(s.all, id)
 	delete(s.deliveries, id)
+	delete(s.names, id)
 	return s.dropLocked(subscriber{session: id})
 }
 
