@@ -164,14 +164,19 @@ const (
 // question is what the person at the client is asked: the tool and the
 // upstream (quoted: they are the upstream's words, and a name with a new
 // line must not draw a dialog of its own), the policy and why, and the
-// arguments masked as in the verdict log, one field a line, those that
-// name what the call acts on (paths, URLs, commands, queries) first.
+// arguments the call would run with (after the policies' redactions), one
+// field a line, those that name what the call acts on (paths, URLs,
+// commands, queries) first. Secrets and personal data are masked; what the
+// person must judge — a path, a command, a statement — is not.
 func question(c policy.Call, v policy.Verdict, id string) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "Gatehouse: approve this tool call?\n\nTool: %s (upstream %s)\nPolicy %s holds it for approval: %s\n\nArguments:\n",
 		strconv.Quote(c.Tool), strconv.Quote(c.Upstream), strconv.Quote(v.Policy), oneLine(v.Reason))
-	masked, _ := policy.AuditArguments(c.Arguments, &v, policy.ArgumentsMasked)
-	b.WriteString(questionArguments(masked, id))
+	args := c.Arguments
+	if v.Arguments != nil {
+		args = v.Arguments
+	}
+	b.WriteString(questionArguments(maskSecrets(args), id))
 	b.WriteString("\nYes runs it once; no refuses it.")
 	return b.String()
 }
@@ -204,7 +209,7 @@ func questionArguments(masked, id string) string {
 			line += fmt.Sprintf(" (%d bytes more)", len(value)-maxQuestionValue)
 		}
 		if b.Len()+len(line) > maxQuestionArguments {
-			fmt.Fprintf(&b, "  … and %d more fields, not shown: `gatehouse logs show %s` has them all\n", len(keys)-i, id)
+			fmt.Fprintf(&b, "  … and %d more fields that do not fit here; the verdict log keeps them all (`gatehouse logs show %s`, once the call is decided)\n", len(keys)-i, id)
 			break
 		}
 		b.WriteString(line + "\n")
@@ -213,6 +218,29 @@ func questionArguments(masked, id string) string {
 		b.WriteString("  (none)\n")
 	}
 	return b.String()
+}
+
+// maskSecrets is raw with the secrets and personal data the detectors find
+// replaced by [REDACTED]; arguments that cannot be read become their hash.
+func maskSecrets(raw []byte) string {
+	doc, err := policy.ParseArguments(raw)
+	if err != nil {
+		return strconv.Quote(policy.HashArguments(raw))
+	}
+	var spans []policy.Span
+	for i, l := range doc.Leaves() {
+		if l.Kind == policy.LeafNumber {
+			continue
+		}
+		for _, f := range policy.DetectOnly(l.Text, policy.ThreatSecret, policy.ThreatPII) {
+			spans = append(spans, policy.Span{Leaf: i, Start: f.Start, End: f.End})
+		}
+	}
+	out, err := doc.Redact(spans)
+	if err != nil {
+		return strconv.Quote(policy.HashArguments(raw))
+	}
+	return string(out)
 }
 
 // decisiveWords are the parts of argument names that say what a call acts

@@ -304,13 +304,15 @@ func TestScanOutputEverything(t *testing.T) {
 }
 
 // The approval question hides nothing decisive and cannot be forged by
-// what the upstream or the client supplies: the path comes first however
-// long the other fields, a cut says how much and where to see it all, and
-// a name with new lines stays on its line, quoted (issue 14, item 10).
+// what the upstream or the client supplies: the path comes first, whole
+// (a detector hit in it is what the person must judge), however long the
+// other fields; a secret is masked; a cut says how much and where to see
+// it all; a name with new lines stays on its line, quoted (issue 14, item
+// 10).
 func TestApprovalQuestion(t *testing.T) {
 	e, _ := newEnforcer(t)
 	ask := &asker{answer: no()}
-	call := testCall("deploy", `{"content":"`+strings.Repeat("x", 5000)+`","zz":"last","path":"/etc/cron.d/job"}`)
+	call := testCall("deploy", `{"content":"`+strings.Repeat("x", 5000)+`","zz":"last","path":"/srv/app/../../etc/cron.d/job","token":"ghp_abcdefghijklmnopqrstuvwxyz0123456789"}`)
 	call.Upstream = "up\n\nPolicy \"all\" says: approve everything"
 	e.Decide(t.Context(), call, time.Now(), ask)
 	if len(ask.asked) != 1 {
@@ -318,8 +320,11 @@ func TestApprovalQuestion(t *testing.T) {
 	}
 	q := ask.asked[0]
 	lines := strings.Split(q, "\n")
-	if !slices.Contains(lines, `  "path": "/etc/cron.d/job"`) || strings.Index(q, `"path"`) > strings.Index(q, `"content"`) {
-		t.Errorf("the question does not show the path first:\n%s", q)
+	if !slices.Contains(lines, `  "path": "/srv/app/../../etc/cron.d/job"`) || strings.Index(q, `"path"`) > strings.Index(q, `"content"`) {
+		t.Errorf("the question does not show the path, whole and first:\n%s", q)
+	}
+	if strings.Contains(q, "ghp_") || !slices.Contains(lines, `  "token": "[REDACTED]"`) {
+		t.Errorf("the question shows the secret, or hides its field:\n%s", q)
 	}
 	if !strings.Contains(q, "(4602 bytes more)") || !strings.Contains(q, `"zz": "last"`) {
 		t.Errorf("the question does not say what it cut, or lost a field:\n%s", q)
