@@ -328,6 +328,9 @@ func (l *Log) writeQueued() error {
 		if err == nil {
 			l.written += uint64(n)
 			pending = pending[n:]
+			// Before a Flush waiting on progress returns: Err must not
+			// report a failure its records are past.
+			l.setErr(nil)
 		} else {
 			l.queue = append(pending, l.queue...)
 		}
