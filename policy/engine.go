@@ -94,7 +94,6 @@ type evaluation struct {
 	// findings are per leaf: what the detectors found, computed on first
 	// need.
 	findings []leafFinding
-	scanned  bool
 	risk     float64
 	lower    string             // lower-cased canonical JSON, for keywords
 	grams    *prefilter.Bigrams // of lower, from prefilter.GetBigrams
