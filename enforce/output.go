@@ -29,11 +29,8 @@ func (e *Enforcer) Finish(_ context.Context, d *Decision, end End) *mcp.CallTool
 	}
 	if e.ScanOutput[d.call.Workspace] {
 		res = e.scanOutput(d, res)
-		if end.Result != nil {
-			end.Result = res // the record keeps the scanned error text
-		}
 	}
-	d.rec.Upstream, d.rec.UpstreamError = upstreamOutcome(end)
+	d.rec.Upstream, d.rec.UpstreamError = upstreamOutcome(end) // how the upstream answered; its words masked
 	d.rec.UpstreamLatency = end.Latency
 	e.record(d)
 	return res
