@@ -48,27 +48,14 @@ func impatientUpstream(t *testing.T, wait time.Duration) string {
 	return ts.URL
 }
 
-// postModern posts one 2026-07-28 tools/call over HTTP and returns the decoded result,
-// or an error when the request fails (e.g. times out).
+// postModern posts one 2026-07-28 tools/call over HTTP and returns the
+// decoded result, or an error when the request fails (e.g. times out).
 func postModern(ctx context.Context, url, tool, params string) (map[string]any, error) {
-	body := `{"jsonrpc":"2.0","id":7,"method":"tools/call","params":` + params + `}`
-	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, url, strings.NewReader(body))
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Accept", "application/json, text/event-stream")
-	req.Header.Set("MCP-Protocol-Version", "2026-07-28")
-	req.Header.Set("Mcp-Method", "tools/call")
-	req.Header.Set("Mcp-Name", tool)
-	resp, err := http.DefaultClient.Do(req)
+	s, err := postModernRaw(ctx, url, tool, params)
 	if err != nil {
 		return nil, err
 	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return nil, err
-	}
-	s := string(b)
-	// last SSE data line is the answer
+	// the last SSE data line is the answer
 	if i := strings.LastIndex(s, "data: "); i >= 0 {
 		s = strings.TrimSpace(strings.SplitN(s[i+6:], "\n", 2)[0])
 	}

@@ -72,14 +72,7 @@ func (ev *evaluation) matches(r *rule) (string, bool) {
 		why = append(why, fmt.Sprintf("risk %.2f", ev.risk))
 	}
 	if len(r.threats) > 0 {
-		// Any of them, as with keywords: a policy listing secret and pii
-		// holds for a call with either.
-		var fired []Threat
-		for _, t := range r.threats {
-			if ev.fired(t) {
-				fired = append(fired, t)
-			}
-		}
+		fired := ev.firedOf(r.threats)
 		if len(fired) == 0 {
 			return ev.nof(func() string { return fmt.Sprintf("none of its detectors (%s) fired", threatCodes(r.threats)) }), false
 		}
@@ -195,6 +188,19 @@ var threatNames = map[Threat]string{
 	ThreatShellInjection:  "a dangerous shell command",
 	ThreatPathTraversal:   "a path that escapes its directory or names a sensitive file",
 	ThreatSQLDestructive:  "a destructive SQL statement",
+}
+
+// firedOf is those of threats whose detectors found something: a
+// policy's threats hold when any of them fired, as with keywords (one
+// listing secret and pii holds for a call with either).
+func (ev *evaluation) firedOf(threats []Threat) []Threat {
+	var fired []Threat
+	for _, t := range threats {
+		if ev.fired(t) {
+			fired = append(fired, t)
+		}
+	}
+	return fired
 }
 
 // threatCodes lists threats by their config names.
