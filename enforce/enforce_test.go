@@ -292,6 +292,16 @@ func TestScanOutputEverything(t *testing.T) {
 		t.Errorf("record = %s; want ok", rec.Upstream)
 	}
 
+	var cased mcp.CallToolResult // keys that differ in case are no reason to withhold a result
+	if err := json.Unmarshal([]byte(`{"content":[],"structuredContent":{"ID":1,"id":"`+secret+`"}}`), &cased); err != nil {
+		t.Fatal(err)
+	}
+	d = e.Decide(t.Context(), testCall("echo", `{}`), time.Now(), nil)
+	out = e.Finish(t.Context(), d, enforce.End{Result: &cased})
+	if sent, _ := json.Marshal(out); out.IsError || strings.Contains(string(sent), secret) || !strings.Contains(string(sent), `"ID":1`) {
+		t.Errorf("a result with keys that differ in case = %s; want it passed on, scanned", sent)
+	}
+
 	var twice mcp.CallToolResult
 	if err := json.Unmarshal([]byte(`{"content":[],"structuredContent":{"k":"`+secret+`","k":"x"}}`), &twice); err != nil {
 		t.Fatal(err)

@@ -119,7 +119,7 @@ func redactSecretsJSON(res *mcp.CallToolResult) (*mcp.CallToolResult, int, error
 	if err != nil {
 		return nil, 0, fmt.Errorf("encode: %w", err)
 	}
-	doc, err := policy.ParseArguments(raw)
+	doc, err := policy.ParseResult(raw)
 	if err != nil {
 		return nil, 0, err
 	}

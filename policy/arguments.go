@@ -38,6 +38,13 @@ func ParseArguments(raw []byte) (*Arguments, error) {
 	return jsondoc.Parse(raw)
 }
 
+// ParseResult reads raw, a JSON object a tool returned, to scan it: as
+// ParseArguments, but keys that differ only in case are allowed. See
+// jsondoc.ParseResult.
+func ParseResult(raw []byte) (*Arguments, error) {
+	return jsondoc.ParseResult(raw)
+}
+
 // Canonicalize is ParseArguments(raw) then Canonical, for callers that only
 // need the canonical form (cache keys, approval binding).
 func Canonicalize(raw []byte) (string, error) {

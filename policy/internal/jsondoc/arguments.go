@@ -102,12 +102,23 @@ type Span struct{ Leaf, Start, End int }
 // Parse reads raw, the arguments of a call: a JSON object, where
 // empty input (or only white space) and null stand for {}. It accepts
 // what encoding/json accepts into a map[string]any, and reads strings the
-// same way (invalid UTF-8 and lone surrogates become U+FFFD), except that
-// it refuses a key repeated in any object (compared after unescaping,
-// before normalisation: an upstream and the policies must never read
-// different values) and nesting deeper than 128. Every error wraps
-// ErrArguments.
+// same way (lone surrogates become U+FFFD), except that it refuses what an
+// upstream and the policies could read differently: a key repeated in any
+// object (compared after unescaping, before normalisation), two keys that
+// differ only in case, bytes that are not valid UTF-8; and nesting deeper
+// than 128. Every error wraps ErrArguments.
 func Parse(raw []byte) (*Arguments, error) {
+	return parse(raw, false)
+}
+
+// ParseResult reads raw, a JSON object a tool returned, as Parse does, but
+// allows keys that differ only in case: the gateway reads a result only to
+// scan every string in it, and such keys are not ambiguous to a scan.
+func ParseResult(raw []byte) (*Arguments, error) {
+	return parse(raw, true)
+}
+
+func parse(raw []byte, exactKeys bool) (*Arguments, error) {
 	if len(raw) > 1<<31-1 {
 		return nil, fmt.Errorf("%w: %d bytes are too many", ErrArguments, len(raw))
 	}
@@ -116,7 +127,8 @@ func Parse(raw []byte) (*Arguments, error) {
 		// may read otherwise: ambiguous, like a key twice.
 		return nil, fmt.Errorf("%w: they are not valid UTF-8 from byte %d on", ErrArguments, invalidAt(raw))
 	}
-	d, err := parseDocument(string(raw), false)
+	p := parser{src: string(raw), exactKeys: exactKeys}
+	d, err := p.document()
 	if err != nil {
 		return nil, err
 	}

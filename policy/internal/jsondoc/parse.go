@@ -24,10 +24,18 @@ type parser struct {
 	// inner is set when parsing a string's content: a failure is errInner,
 	// an array may be the top, repeated keys are allowed.
 	inner bool
+	// exactKeys refuses only keys repeated exactly, not keys that differ
+	// only in case (see ParseResult).
+	exactKeys bool
 }
 
 func parseDocument(src string, inner bool) (document, error) {
 	p := parser{src: src, inner: inner}
+	return p.document()
+}
+
+func (p *parser) document() (document, error) {
+	src, inner := p.src, p.inner
 	p.skipSpace()
 	if p.pos == len(src) && !inner {
 		return emptyDocument(src), nil
@@ -571,11 +579,17 @@ func (p *parser) finish() (document, error) {
 	return d, nil
 }
 
-// checkDuplicates refuses an object with a key repeated, or two keys equal
-// under Unicode case folding ({"env":…,"Env":…}): encoding/json and other
-// readers match keys case-insensitively, so such an object is as
-// ambiguous as one with a key twice.
+// checkDuplicates refuses an object with a key repeated, or (unless
+// exactKeys) two keys equal under Unicode case folding
+// ({"env":…,"Env":…}): encoding/json and other readers match keys
+// case-insensitively, so such an object is as ambiguous as one with a key
+// twice.
 func (p *parser) checkDuplicates(d *document) error {
+	same, fold := strings.EqualFold, foldCase
+	if p.exactKeys {
+		same = func(a, b string) bool { return a == b }
+		fold = func(s string) string { return s }
+	}
 	nodes := d.nodes
 	var small [16]int32
 	for i := range nodes {
@@ -591,7 +605,7 @@ func (p *parser) checkDuplicates(d *document) error {
 			for x, k := range keys {
 				key := d.raw(k)
 				for _, l := range keys[x+1:] {
-					if strings.EqualFold(d.raw(l), key) {
+					if same(d.raw(l), key) {
 						return p.duplicate(d, int32(i), l)
 					}
 				}
@@ -600,7 +614,7 @@ func (p *parser) checkDuplicates(d *document) error {
 		}
 		folded := make(map[int32]string, len(keys))
 		for _, k := range keys {
-			folded[k] = foldCase(d.raw(k))
+			folded[k] = fold(d.raw(k))
 		}
 		slices.SortStableFunc(keys, func(a, b int32) int { return strings.Compare(folded[a], folded[b]) })
 		for x := 1; x < len(keys); x++ {
