@@ -376,6 +376,18 @@ func TestRedact(t *testing.T) {
 			want:  `{"a":"{\"b\":\"{\\\"c\\\":\\\"[REDACTED]\\\"}\"}"}`,
 		},
 		{
+			name:  "JSON in a string in a string, span on the outer string only",
+			in:    `{"a":"{\"b\":\"{\\\"c\\\":\\\"tok\\\",\\\"d\\\":1}\",\"e\":\"x\"}"}`,
+			spans: []at{{"$.a", S, "tok"}},
+			want:  `{"a":"{\"b\":\"{\\\"c\\\":\\\"[REDACTED]\\\",\\\"d\\\":1}\",\"e\":\"x\"}"}`,
+		},
+		{
+			name:  "JSON in a string, cut mapped through \\u escapes and a surrogate pair",
+			in:    `{"a":"{\"b\":\"\\u00e9\\ud834\\udd1e tok \\\"q\\\"\",\"c\":\"\\u0041\"}"}`,
+			spans: []at{{"$.a", S, "tok"}},
+			want:  `{"a":"{\"b\":\"é𝄞 [REDACTED] \\\"q\\\"\",\"c\":\"\\u0041\"}"}`,
+		},
+		{
 			name:  "JSON in a string, span over its structure only",
 			in:    `{"p":"{\"k\": 1}"}`,
 			spans: []at{{"$.p", S, ": "}},

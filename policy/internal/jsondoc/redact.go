@@ -4,6 +4,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"unicode/utf16"
 	"unicode/utf8"
 )
 
@@ -155,8 +156,11 @@ func (r *redactor) lay(in *document, cs []cut) bool {
 			leafCut := cut{0, len(n.text)}
 			switch {
 			case n.kind == kindString || n.kind == kindKey:
-				if n.flags&flagDecode == 0 && n.text == in.raw(int32(j)) {
-					leafCut = cut{lo - int(n.start) - 1, hi - int(n.start) - 1}
+				if n.text == in.raw(int32(j)) {
+					// The value is what the literal spells: map the cut
+					// through its escapes (a JSON document in a string
+					// is escaped at every depth).
+					leafCut = unescapedCut(in.src[n.start+1:n.end-1], lo-int(n.start)-1, hi-int(n.start)-1, len(n.text))
 				}
 			case n.kind != kindNumber:
 				leafCut = cut{0, 1} // true, false or null
@@ -175,6 +179,46 @@ func (r *redactor) lay(in *document, cs []cut) bool {
 		r.cuts[k] = append(r.cuts[k], addCuts[x])
 	}
 	return true
+}
+
+// unescapedCut maps the cut [lo, hi) of a string literal's source lit
+// (quotes excluded) onto its value, widened to whole escapes; a cut of
+// the whole value when the literal does not decode to n bytes.
+func unescapedCut(lit string, lo, hi, n int) cut {
+	c := cut{-1, -1}
+	at := 0 // the value's length so far
+	for i := 0; i < len(lit); {
+		size, out := 1, 1
+		if lit[i] == '\\' && i+1 < len(lit) {
+			size = 2
+			if lit[i+1] == 'u' && i+6 <= len(lit) {
+				size = 6
+				r := hex4(lit[i+2 : i+6])
+				if utf16.IsSurrogate(r) && i+12 <= len(lit) && lit[i+6] == '\\' && lit[i+7] == 'u' {
+					if utf16.DecodeRune(r, hex4(lit[i+8:i+12])) != utf8.RuneError {
+						size = 12
+						r = utf16.DecodeRune(r, hex4(lit[i+8:i+12]))
+					}
+				}
+				if r < 0 || utf16.IsSurrogate(r) {
+					r = utf8.RuneError
+				}
+				out = utf8.RuneLen(r)
+			}
+		}
+		if c.start < 0 && i+size > lo {
+			c.start = at
+		}
+		at += out
+		if i < hi {
+			c.end = at
+		}
+		i += size
+	}
+	if at != n || c.start < 0 || c.end <= c.start {
+		return cut{0, n}
+	}
+	return c
 }
 
 // touched reports whether a cut falls in document in.
