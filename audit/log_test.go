@@ -318,3 +318,57 @@ func BenchmarkRecord(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "records/s")
 }
+
+// The log keeps a policy's own words as the client read them — a template
+// whose message says "../" is not masked into "[REDACTED]" — and still
+// masks what came from the call (issue 14, 13).
+func TestMessageKeepsThePolicysOwnWords(t *testing.T) {
+	const own = "the request refers to a path outside the project (for example through ../)"
+	key := secrets[3]
+	eng, err := policy.NewEngine(policy.Set{Global: []policy.Policy{
+		{Name: "no-climbing", Enabled: true, Action: policy.ActionBlock, Priority: 2, Message: own,
+			When: policy.When{Threats: []policy.Threat{policy.ThreatPathTraversal}}},
+		{Name: "no-such-user", Enabled: true, Action: policy.ActionBlock, Priority: 1, When: policy.When{Users: []string{"AKIA*"}}},
+		{Name: "warn ../ climbing", Enabled: true, Action: policy.ActionWarn, Priority: 3, Message: "watch for ../ in " + "paths",
+			When: policy.When{Threats: []policy.Threat{policy.ThreatPathTraversal}}},
+	}}, policy.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, file := newLog(t, audit.Options{})
+	calls := []policy.Call{
+		{Workspace: "w", Upstream: "up", Tool: "read", Exposed: "up__read", User: "ada", Arguments: json.RawMessage(`{"path":"../../etc/passwd"}`)},
+		{Workspace: "w", Upstream: "up", Tool: "read", Exposed: "up__read", User: key, Arguments: json.RawMessage(`{"path":"a.txt"}`)},
+	}
+	var verdicts []policy.Verdict
+	for _, c := range calls {
+		v := eng.Evaluate(context.Background(), c)
+		verdicts = append(verdicts, v)
+		rec := policy.Record{ID: newID(), Time: time.Now(), Call: c, Verdict: v, Upstream: policy.UpstreamNotRun}
+		if err := l.Record(rec); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := l.Flush(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	es := list(t, file, audit.Filter{})
+	if len(es) != 2 {
+		t.Fatalf("%d entries; want 2", len(es))
+	}
+	byUser := map[bool]audit.Entry{}
+	for _, e := range es {
+		byUser[e.User == "ada"] = e
+	}
+	climb := byUser[true]
+	if !strings.Contains(verdicts[0].Message, own) || climb.Message != verdicts[0].Message {
+		t.Errorf("logged message %q; the client read %q", climb.Message, verdicts[0].Message)
+	}
+	if len(climb.Warnings) != 1 || climb.Warnings[0].Message != "watch for ../ in paths" {
+		t.Errorf("logged warnings %+v; want the policy's own message", climb.Warnings)
+	}
+	other := byUser[false]
+	if strings.Contains(other.Message, key) || strings.Contains(other.Reason, key) || !strings.Contains(other.Message, policy.Redacted) {
+		t.Errorf("the user's name, a key, is not masked in the logged message %q / reason %q", other.Message, other.Reason)
+	}
+}

@@ -113,7 +113,7 @@ func newRow(rec *policy.Record, form string) row {
 		Workspace: rec.Call.Workspace, User: m(rec.Call.User), Client: m(rec.Call.Client), Session: rec.Call.Session,
 		Upstream: rec.Call.Upstream, Tool: m(rec.Call.Tool), Exposed: m(rec.Call.Exposed),
 		Decision: string(v.Decision), Policy: v.Policy, Layer: string(v.Layer),
-		Reason: m(v.Reason), Message: m(v.Message),
+		Reason: v.Mask(v.Reason), Message: v.Mask(v.Message),
 		Risk:       v.Risk,
 		JudgeAsked: v.Judge.Asked, JudgeModel: v.Judge.Model, JudgePrompt: v.Judge.PromptVersion, JudgeCached: v.Judge.Cached, FailOpen: v.Judge.FailOpen,
 		PolicyVersion:   v.Version,
@@ -153,7 +153,7 @@ func newRow(rec *policy.Record, form string) row {
 	}
 	warnings := make([]Warning, len(v.Warnings))
 	for i, w := range v.Warnings {
-		warnings[i] = Warning{Policy: w.Policy, Message: m(w.Message)}
+		warnings[i] = Warning{Policy: w.Policy, Message: v.Mask(w.Message)}
 	}
 	redactions := make([]Redaction, len(v.Redactions))
 	for i, x := range v.Redactions {

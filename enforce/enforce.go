@@ -240,7 +240,7 @@ func (e *Enforcer) log(call policy.Call, id string, v policy.Verdict) {
 	attrs := []any{"workspace", call.Workspace, "upstream", call.Upstream, "tool", call.Tool, "user", call.User, "verdict", id}
 	switch {
 	case v.Decision != policy.DecisionAllow:
-		e.Logger.Info("tool call "+string(v.Decision), append(attrs, "policy", v.Policy, "reason", policy.MaskText(v.Reason))...)
+		e.Logger.Info("tool call "+string(v.Decision), append(attrs, "policy", v.Policy, "reason", v.Mask(v.Reason))...)
 	case v.Judge.FailOpen:
 		e.Logger.Warn("tool call allowed fail-open: a non-strict policy could not be judged", append(attrs, "err", v.Judge.Err)...)
 	case len(v.Warnings) > 0 || len(v.Redactions) > 0:

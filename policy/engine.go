@@ -341,6 +341,12 @@ func (ev *evaluation) record(r *rule, o Outcome, why string) {
 	ev.v.Results = append(ev.v.Results, Result{
 		Policy: r.p.Name, Layer: r.layer, Kind: r.kind(), Priority: r.p.Priority, Outcome: o, Why: why, Source: r.p.Source,
 	})
+	// Its own words are the config's, not the call's: the log keeps them
+	// as the client reads them (Verdict.Mask).
+	ev.v.own = append(ev.v.own, r.p.Name)
+	if r.p.Message != "" {
+		ev.v.own = append(ev.v.own, r.p.Message)
+	}
 }
 
 // explain adds r's result when explaining.

@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"slices"
 	"strings"
 	"time"
 
@@ -161,6 +162,52 @@ func MaskText(text string) string {
 	masked, _ := redactFindings(text)
 	return masked
 }
+
+// Mask is MaskText for the verdict's own texts (its reason, message and
+// warnings): the deciding policies' own words — their names and configured
+// messages — are kept as written, so that the log reads what the client
+// read; a hit in what came from the call or the judge is masked.
+func (v *Verdict) Mask(text string) string {
+	if len(v.own) == 0 {
+		return MaskText(text)
+	}
+	norm := Normalize(text)
+	fs := detect.Detect(norm)
+	if len(fs) == 0 {
+		return text
+	}
+	var keep []cutRange
+	for _, o := range v.own {
+		o = Normalize(o)
+		for from := 0; o != ""; {
+			i := strings.Index(norm[from:], o)
+			if i < 0 {
+				break
+			}
+			keep = append(keep, cutRange{from + i, from + i + len(o)})
+			from += i + 1
+		}
+	}
+	var b strings.Builder
+	last := 0
+	for _, f := range fs {
+		if f.Start < last {
+			last = max(last, f.End)
+			continue
+		}
+		if slices.ContainsFunc(keep, func(k cutRange) bool { return k.start <= f.Start && f.End <= k.end }) {
+			continue
+		}
+		b.WriteString(norm[last:f.Start])
+		b.WriteString(Redacted)
+		last = f.End
+	}
+	b.WriteString(norm[last:])
+	return b.String()
+}
+
+// cutRange is a byte range of a text.
+type cutRange struct{ start, end int }
 
 // redactFindings replaces what the detectors of threats (all of them when
 // none is named) find in text by [REDACTED], and says how many they found.

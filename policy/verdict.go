@@ -66,6 +66,9 @@ type Verdict struct {
 
 	// mask is what the verdict log needs to mask the arguments.
 	mask *argMask
+	// own are the texts of the policies that took part, as configured:
+	// what Mask keeps.
+	own []string
 }
 
 // Outcome is what one policy did for a call.
