@@ -71,6 +71,7 @@ const notifyTimeout = 5 * time.Second
 type flight struct {
 	s        *wsServer
 	upstream string                  // the upstream the call is forwarded to, once it is
+	session  string                  // the client's session; "" when stateless
 	ctx      context.Context         // the call's own: ends when it ends, is cancelled, or expires
 	cancel   context.CancelCauseFunc // errExpired when a question expired
 	modern   bool                    // the client speaks 2026-07-28
@@ -109,7 +110,7 @@ type flightEvent struct {
 func (s *wsServer) fly(ctx context.Context, exposed string, req mcp.CallToolRequest, body func(*flight) *mcp.CallToolResult) (*mcp.CallToolResult, error) {
 	callCtx, cancel := context.WithCancelCause(context.WithoutCancel(ctx))
 	f := &flight{
-		s: s, ctx: callCtx, cancel: cancel,
+		s: s, ctx: callCtx, cancel: cancel, session: sessionOf(ctx),
 		modern:  mcp.IsModernProtocol(server.RequestProtocolVersion(ctx)),
 		bind:    func() string { return binding(ctx, exposed, req.Params.Arguments) },
 		events:  make(chan flightEvent),

@@ -112,3 +112,68 @@ func connectPOSTOnly(t *testing.T, url string, p protocol) (*client.Client, *not
 	}
 	return connect(t, tr, p)
 }
+
+// An upstream's log messages go where the call that produced them came
+// from, and otherwise only to the sessions that asked for log messages:
+// never, with another client's data, to a client that did not ask
+// (issue 14, 19).
+func TestUpstreamLogsGoWhereTheirCallCameFrom(t *testing.T) {
+	up := upstreamtest.NewServer(upstreamtest.Options{})
+	g := startGateway(t, gateway.Options{}, workspace.Spec{Name: "w", Upstreams: []upstream.Spec{httpUpstream("up", up.ServeHTTP(t))}})
+	url := serveHTTP(t, g) + "/w/w/mcp"
+	a, na := connectHTTP(t, url, legacy)
+	b, nb := connectHTTP(t, url, legacy)
+	c, nc := connectHTTP(t, url, legacy) // never sets a level: gets error and above, if anything
+	for _, cl := range []*client.Client{a, b} {
+		req := mcp.SetLevelRequest{}
+		req.Params.Level = mcp.LoggingLevelInfo
+		if err := cl.SetLevel(t.Context(), req); err != nil {
+			t.Fatalf("SetLevel: %v", err)
+		}
+	}
+	got := func(n *notes, data string) bool {
+		for _, m := range n.methods("notifications/message") {
+			if m.Params.AdditionalFields["data"] == data {
+				return true
+			}
+		}
+		return false
+	}
+	expect := func(data string, want map[string]bool) {
+		t.Helper()
+		all := map[string]*notes{"a": na, "b": nb, "c": nc}
+		for who, n := range all {
+			if want[who] {
+				waitFor(t, who+" to get "+data, 5*time.Second, func() bool { return got(n, data) })
+			}
+		}
+		time.Sleep(300 * time.Millisecond) // time for a wrong delivery to show
+		for who, n := range all {
+			if !want[who] && got(n, data) {
+				t.Errorf("%s got %q; want only %v", who, data, want)
+			}
+		}
+	}
+	background := func(data string) {
+		t.Helper()
+		up.MCP.SendNotificationToAllClients(string(mcp.MethodNotificationMessage), map[string]any{"level": "error", "logger": "bg", "data": data})
+	}
+
+	// During a's call, only a gets the call's messages.
+	call(t, a, "up__log", map[string]any{"level": "error", "message": "a's data"})
+	expect("a's data", map[string]bool{"a": true})
+	call(t, c, "up__log", map[string]any{"level": "error", "message": "c's data"})
+	expect("c's data", map[string]bool{"c": true})
+
+	// With no call in flight: the sessions that asked.
+	background("idle")
+	expect("idle", map[string]bool{"a": true, "b": true})
+
+	// With calls of two sessions in flight: nobody's in particular.
+	da, dc := slowCall(a, "up__slow", 1500), slowCall(c, "up__slow", 1500)
+	waitFor(t, "both slow calls to run", 5*time.Second, func() bool { return up.Calls.CallCount("slow") == 2 })
+	background("two in flight")
+	expect("two in flight", map[string]bool{"a": true, "b": true})
+	<-da
+	<-dc
+}

@@ -67,6 +67,9 @@ func newWSServer(ws *workspace.Workspace, version string, enforcer func() *enfor
 		}
 	})
 	hooks.AddAfterSetLevel(func(ctx context.Context, id any, req *mcp.SetLevelRequest, _ *mcp.EmptyResult) {
+		if id := sessionOf(ctx); id != "" {
+			s.sessions.askedForLogs(id)
+		}
 		s.setLevel(ctx, req.Params.Level)
 	})
 	s.mcp = server.NewMCPServer(serverName, version,
@@ -241,7 +244,9 @@ func (s *wsServer) callTool(ctx context.Context, exposed string, req mcp.CallToo
 			fwd.OnProgress = f.progress
 		}
 		start := time.Now()
+		landed := s.forwarding(f) // its upstream's log messages are for it
 		res, err := conn.CallTool(f.ctx, fwd)
+		landed()
 		end := enforce.End{Result: res, Err: err, Cancelled: err != nil && f.ctx.Err() != nil, Latency: time.Since(start)}
 		if err != nil {
 			end.Failure = upstreamFailure(call.Upstream, err)

@@ -20,6 +20,8 @@ type sessions struct {
 	deliveries map[string]*delivery           // of the HTTP sessions
 	names      map[string]string              // the client name each session first gave
 	subs       map[string]map[subscriber]bool // uri → subscribers
+	logs       map[string]bool                // the sessions that set a logging level
+	flying     map[*flight]bool               // the calls forwarded now (logs.go)
 }
 
 // subscriber is a session (by id) or an open subscriptions/listen request.
@@ -36,6 +38,8 @@ func (s *sessions) init() {
 	s.deliveries = map[string]*delivery{}
 	s.names = map[string]string{}
 	s.subs = map[string]map[subscriber]bool{}
+	s.logs = map[string]bool{}
+	s.flying = map[*flight]bool{}
 }
 
 func (s *sessions) add(sess server.ClientSession) {
@@ -81,6 +85,7 @@ func (s *sessions) remove(id string) (orphaned []string) {
 	delete(s.all, id)
 	delete(s.deliveries, id)
 	delete(s.names, id)
+	delete(s.logs, id)
 	return s.dropLocked(subscriber{session: id})
 }
 
@@ -231,7 +236,7 @@ func (s *wsServer) setLevel(ctx context.Context, level mcp.LoggingLevel) {
 
 // notify passes an upstream notification to the clients it concerns:
 // resource updates to the sessions subscribed to the resource, log
-// messages to every session at or above its level.
+// messages where the call that produced them came from (logs.go).
 func (s *wsServer) notify(upstreamName string, n mcp.JSONRPCNotification) {
 	switch mcp.MCPMethod(n.Method) {
 	case mcp.MethodNotificationResourceUpdated:
@@ -255,21 +260,7 @@ func (s *wsServer) notify(upstreamName string, n mcp.JSONRPCNotification) {
 			msg.Params.Logger = upstreamName + "/" + logger
 		}
 		msg.Params.Data = n.Params.AdditionalFields["data"]
-		for _, id := range s.sessions.ids() {
-			s.sendLog(id, msg)
-		}
-	}
-}
-
-// sendLog sends a log message to session id if its level lets it through,
-// counting it for the session's delivery.
-func (s *wsServer) sendLog(id string, msg mcp.LoggingMessageNotification) {
-	sess, ok := s.sessions.session(id).(server.SessionWithLogging)
-	if !ok || !msg.Params.Level.ShouldSendTo(sess.GetLogLevel()) {
-		return // mcp-go would not send it
-	}
-	if s.mcp.SendLogMessageToSpecificClient(id, msg) == nil {
-		s.sessions.sent(id)
+		s.relayLog(upstreamName, msg)
 	}
 }
 
