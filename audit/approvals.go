@@ -158,9 +158,9 @@ func (a *Approvals) Request(ctx context.Context, r policy.ApprovalRequest) (stri
 	var id string
 	err = a.tx(ctx, func(tx *sql.Tx) error {
 		err := tx.QueryRowContext(ctx, `SELECT id FROM approvals
-			WHERE `+keyMatches+` AND status = 'pending' AND expires > ?
+			WHERE `+keyMatches+` AND approvers = ? AND status = 'pending' AND expires > ?
 			ORDER BY created DESC LIMIT 1`,
-			append(keyArgs(k), formatTime(now))...).Scan(&id)
+			append(keyArgs(k), string(approversJSON), formatTime(now))...).Scan(&id)
 		if !errors.Is(err, sql.ErrNoRows) {
 			return err // reused, or failed
 		}
@@ -191,13 +191,22 @@ func keyArgs(k policy.ApprovalKey) []any {
 }
 
 // Claim finds an approval granted for the call key binds, not used and not
-// expired, and marks it used, in one immediate transaction: of two
-// processes claiming at once, one gets it.
+// expired, under the rule in force now (the same approvers, key.Approvers),
+// and marks it used, in one immediate transaction: of two processes
+// claiming at once, one gets it.
 func (a *Approvals) Claim(ctx context.Context, key policy.ApprovalKey) (policy.Approval, bool, error) {
 	if a.closed.Load() {
 		return policy.Approval{}, false, policy.ErrApprovalsClosed
 	}
 	now := formatTime(a.now())
+	approvers := "[]"
+	if len(key.Approvers) > 0 {
+		b, err := json.Marshal(key.Approvers)
+		if err != nil {
+			return policy.Approval{}, false, err
+		}
+		approvers = string(b)
+	}
 	var got policy.Approval
 	var at string
 	found := false
@@ -205,9 +214,10 @@ func (a *Approvals) Claim(ctx context.Context, key policy.ApprovalKey) (policy.A
 		err := tx.QueryRowContext(ctx, `UPDATE approvals SET status = 'used', used_at = ?
 			WHERE id = (SELECT id FROM approvals
 				WHERE `+keyMatches+` AND status = 'approved' AND expires > ?
+					AND approvers = ?
 				ORDER BY decided_at LIMIT 1)
 			RETURNING id, decided_by, decided_at`,
-			append(append([]any{now}, keyArgs(key)...), now)...).Scan(&got.ID, &got.By, &at)
+			append(append([]any{now}, keyArgs(key)...), now, approvers)...).Scan(&got.ID, &got.By, &at)
 		switch {
 		case errors.Is(err, sql.ErrNoRows):
 			return nil

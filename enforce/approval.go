@@ -64,7 +64,7 @@ func (e *Enforcer) hold(ctx context.Context, d *Decision, ask Asker) {
 	c := d.call
 	key := policy.ApprovalKey{
 		Workspace: c.Workspace, User: c.User, Upstream: c.Upstream, Tool: c.Tool, Exposed: c.Exposed,
-		Policy: v.Policy, Arguments: policy.HashArguments(c.Arguments),
+		Policy: v.Policy, Arguments: policy.HashArguments(c.Arguments), Approvers: rule.Approvers,
 	}
 	if len(rule.Policies) > 1 { // both layers hold it: bound to both
 		key.Policy = strings.Join(rule.Policies, " + ")
@@ -106,7 +106,7 @@ func (e *Enforcer) askClient(ctx context.Context, d *Decision, ask Asker) {
 	}
 	d.rec.Approval = policy.ApprovalOutcome{State: state, Via: policy.ApprovalViaClient, By: d.call.User}
 	if state == policy.ApprovalApproved {
-		d.allow(v)
+		e.runApproved(ctx, d, ask)
 		return
 	}
 	why := map[policy.ApprovalState]string{
@@ -116,6 +116,64 @@ func (e *Enforcer) askClient(ctx context.Context, d *Decision, ask Asker) {
 	}[state]
 	d.Message = v.Message + " The call was not approved (" + why + "), so it was not run."
 	e.record(d)
+}
+
+// maxPolicyChanges bounds how often a held call is decided afresh because
+// the policies changed while it waited for a person.
+const maxPolicyChanges = 3
+
+// runApproved lets the call d, approved at the client, run if the
+// policies in force now still hold it for approval under the same rule;
+// otherwise it is decided afresh under them: allowed, blocked, or held
+// again under the new rule.
+func (e *Enforcer) runApproved(ctx context.Context, d *Decision, ask Asker) {
+	v := d.rec.Verdict
+	now := e
+	if e.Latest != nil {
+		if latest := e.Latest(); latest != nil {
+			now = latest
+		}
+	}
+	if now.Engine == nil || now.Engine.Version() == v.Version {
+		d.allow(v)
+		return
+	}
+	fresh := now.Engine.Evaluate(ctx, d.call)
+	if fresh.Decision == policy.DecisionRequireApproval && fresh.Policy == v.Policy && sameRule(fresh.Approval, v.Approval) {
+		d.rec.Verdict = fresh // the same rule holds it: the yes stands
+		d.allow(fresh)
+		return
+	}
+	d.rounds++
+	approval := d.rec.Approval
+	d.rec.Verdict, d.rec.Approval = fresh, policy.ApprovalOutcome{}
+	if now.Logger != nil {
+		now.Logger.Warn("an approved call is decided afresh: the policies changed while it waited", "workspace", d.call.Workspace,
+			"tool", d.call.Tool, "user", d.call.User, "verdict", d.ID, "approved_under", v.Version, "now", fresh.Version, "decision", fresh.Decision)
+	}
+	switch {
+	case d.rounds > maxPolicyChanges:
+		reason := "the policies kept changing while it waited for approval"
+		d.rec.Verdict = policy.Verdict{Decision: policy.DecisionBlock, Reason: reason, Version: fresh.Version, Message: "Blocked by Gatehouse: " + reason + ". Make the call again."}
+		d.Message = d.rec.Verdict.Message
+		now.record(d)
+	case fresh.Decision == policy.DecisionAllow:
+		d.rec.Approval = approval // it ran; the record says who agreed
+		d.allow(fresh)
+	case fresh.Decision == policy.DecisionRequireApproval:
+		now.hold(ctx, d, ask)
+	default:
+		d.Message = fresh.Message + " (The policies changed while it waited for approval.)"
+		now.record(d)
+	}
+}
+
+// sameRule reports whether two approval rules are the same rule.
+func sameRule(a, b *policy.ApprovalRule) bool {
+	if a == nil || b == nil {
+		return a == b
+	}
+	return a.OutOfBandOnly == b.OutOfBandOnly && slices.Equal(a.Approvers, b.Approvers) && slices.Equal(a.Policies, b.Policies)
 }
 
 // park leaves the held call for an out-of-band decision, when approvals

@@ -70,6 +70,11 @@ type Enforcer struct {
 	// ApprovalLifetime is how long an out-of-band request waits for a
 	// decision; zero means DefaultApprovalLifetime.
 	ApprovalLifetime time.Duration
+	// Latest returns the enforcement step in force now: a call approved
+	// at the client runs only if the policies in force when it is about to
+	// run still hold it under the same rule (a reload may have changed
+	// them while the person read the question). nil: this one is.
+	Latest func() *Enforcer
 }
 
 // Decision is the enforcement step's answer for one call. A denial is a
@@ -91,6 +96,7 @@ type Decision struct {
 
 	call     policy.Call
 	received time.Time
+	rounds   int           // how often the policies changed while it was held
 	rec      policy.Record // the record the call leaves, completed by Finish
 	recorded bool          // rec has been handed to the Recorder
 }

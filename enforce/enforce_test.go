@@ -343,3 +343,142 @@ func TestApprovalQuestion(t *testing.T) {
 		t.Errorf("the upstream's name drew lines of its own:\n%s", q)
 	}
 }
+
+// changingAsker is a person who answers yes while, meanwhile, the
+// policies are reloaded: swap runs before the answer arrives.
+type changingAsker struct {
+	swap  func()
+	asked int
+}
+
+func (a *changingAsker) Ask(context.Context, enforce.Question) (*mcp.ElicitationResult, error) {
+	a.asked++
+	if a.asked == 1 {
+		a.swap()
+		return yes(), nil
+	}
+	return no(), nil
+}
+
+// A held call runs only if, when it is about to run, the policies in force
+// still hold it under the same rule; otherwise it is decided afresh under
+// them (issue 14, 15).
+func TestHeldCallIsDecidedUnderThePoliciesInForce(t *testing.T) {
+	deploy := func(p policy.Policy) policy.Set {
+		p.Name, p.Enabled, p.Tools = "ask-deploy", true, []string{"deploy"}
+		return policy.Set{Global: []policy.Policy{p,
+			{Name: "unrelated", Enabled: true, Tools: []string{"other"}, Action: policy.ActionBlock}}}
+	}
+	held := policy.Policy{Action: policy.ActionRequireApproval, Message: "Deploys need a yes."}
+	for _, tc := range []struct {
+		name     string
+		after    policy.Set
+		allowed  bool
+		asked    int // how often the person was asked in all
+		decision policy.Decision
+		message  string
+	}{
+		{name: "policies unchanged", after: deploy(held), allowed: true, asked: 1, decision: policy.DecisionRequireApproval},
+		{name: "another policy changed, the same rule holds", allowed: true, asked: 1, decision: policy.DecisionRequireApproval,
+			after: func() policy.Set { s := deploy(held); s.Global[1].Message = "changed"; return s }()},
+		{name: "now blocked", after: deploy(policy.Policy{Action: policy.ActionBlock, Message: "No deploys today."}),
+			decision: policy.DecisionBlock, asked: 1, message: `Blocked by policy "ask-deploy": No deploys today. (The policies changed while it waited for approval.)`},
+		{name: "now out of band, by bob", after: deploy(policy.Policy{Action: policy.ActionRequireApproval, Message: "Bob decides.",
+			Approval: policy.ApprovalRule{OutOfBandOnly: true, Approvers: []string{"bob"}}}),
+			decision: policy.DecisionRequireApproval, asked: 1, message: "Bob decides"},
+		{name: "the same rule in other words: the yes stands", after: deploy(policy.Policy{Action: policy.ActionRequireApproval, Message: "Other words."}),
+			decision: policy.DecisionRequireApproval, asked: 1, allowed: true},
+		{name: "now held by both layers: asked again", decision: policy.DecisionRequireApproval, asked: 2, message: "the person declined",
+			after: func() policy.Set {
+				s := deploy(held)
+				s.Workspaces = map[string][]policy.Policy{"w": {{Name: "ws-ask", Enabled: true, Tools: []string{"deploy"}, Action: policy.ActionRequireApproval}}}
+				return s
+			}()},
+		{name: "now allowed", after: deploy(policy.Policy{Action: policy.ActionAllow}), allowed: true, asked: 1, decision: policy.DecisionAllow},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			before, err := policy.NewEngine(deploy(held), policy.Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			after, err := policy.NewEngine(tc.after, policy.Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			recs := &records{}
+			var current *enforce.Enforcer
+			old := &enforce.Enforcer{Engine: before, Recorder: recs, Latest: func() *enforce.Enforcer { return current }}
+			current = old
+			next := &enforce.Enforcer{Engine: after, Recorder: recs, Latest: func() *enforce.Enforcer { return current }}
+			ask := &changingAsker{swap: func() { current = next }}
+			d := old.Decide(t.Context(), testCall("deploy", `{}`), time.Now(), ask)
+			if d.Allowed != tc.allowed || !strings.Contains(d.Message, tc.message) {
+				t.Fatalf("allowed %v, message %q; want allowed %v, message with %q", d.Allowed, d.Message, tc.allowed, tc.message)
+			}
+			if d.Allowed {
+				old.Finish(t.Context(), d, enforce.End{Result: mcp.NewToolResultText("ok")})
+			}
+			if ask.asked != tc.asked {
+				t.Errorf("the person was asked %d times; want %d", ask.asked, tc.asked)
+			}
+			rs := recs.all()
+			if len(rs) != 1 {
+				t.Fatalf("%d records; want 1", len(rs))
+			}
+			r := rs[0]
+			if r.Verdict.Decision != tc.decision || r.Verdict.Version != after.Version() && tc.name != "policies unchanged" {
+				t.Errorf("record: decision %s under %s; want %s under the policies in force (%s)", r.Verdict.Decision, r.Verdict.Version, tc.decision, after.Version())
+			}
+			if tc.allowed != (r.Upstream == policy.UpstreamOK) {
+				t.Errorf("record: upstream %s; want it run: %v", r.Upstream, tc.allowed)
+			}
+		})
+	}
+}
+
+// An out-of-band approval given under one rule is not spent after the rule
+// changed to other approvers: the retry is parked for the new ones, and
+// the old approval waits in case the rule comes back (issue 14, 15).
+func TestOutOfBandApprovalFollowsTheRule(t *testing.T) {
+	store, err := audit.OpenApprovals(filepath.Join(t.TempDir(), "gatehouse.db"), time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = store.Close() })
+	by := func(approvers ...string) *enforce.Enforcer {
+		engine, err := policy.NewEngine(policy.Set{Global: []policy.Policy{{Name: "prod", Enabled: true, Tools: []string{"prod"},
+			Action: policy.ActionRequireApproval, Approval: policy.ApprovalRule{OutOfBandOnly: true, Approvers: approvers}}}}, policy.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return &enforce.Enforcer{Engine: engine, Recorder: &records{}, Approvals: store}
+	}
+	alice, bob := by("alice"), by("bob")
+	call := testCall("prod", `{"v":1}`)
+	d := alice.Decide(t.Context(), call, time.Now(), nil)
+	first, _ := d.Meta[enforce.MetaApproval].(string)
+	if err := store.Approve(t.Context(), first, "alice"); err != nil {
+		t.Fatal(err)
+	}
+	// Reloaded: now bob decides.
+	d = bob.Decide(t.Context(), call, time.Now(), nil)
+	second, _ := d.Meta[enforce.MetaApproval].(string)
+	if d.Allowed || second == "" || second == first || !strings.Contains(d.Message, "bob can run") {
+		t.Fatalf("under bob's rule, alice's approval gave: allowed %v, approval %q (alice's %q), message %q; want a new request for bob", d.Allowed, second, first, d.Message)
+	}
+	if err := store.Approve(t.Context(), second, "alice"); err == nil {
+		t.Error("alice approved a request that only bob may")
+	}
+	// Back to alice's rule: her approval is still there, once.
+	if d := alice.Decide(t.Context(), call, time.Now(), nil); !d.Allowed {
+		t.Errorf("back under alice's rule, her approval = %q; want the call allowed", d.Message)
+	}
+	// The approvers of an empty rule are anyone but the caller: an
+	// approval the caller could not have given is not claimed either.
+	if err := store.Approve(t.Context(), second, "bob"); err != nil {
+		t.Fatal(err)
+	}
+	if d := by().Decide(t.Context(), call, time.Now(), nil); d.Allowed {
+		t.Error("bob's approval under bob's rule was spent under a rule that names nobody: the policy changed")
+	}
+}

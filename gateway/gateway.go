@@ -98,6 +98,11 @@ func (g *Gateway) SetEnforcer(e *enforce.Enforcer) {
 	if e == nil {
 		e = &enforce.Enforcer{}
 	}
+	if e.Latest == nil {
+		// A call approved at the client runs under the policies in force
+		// when it is about to run.
+		e.Latest = g.currentEnforcer
+	}
 	g.enforcer.Store(e)
 }
 

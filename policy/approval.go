@@ -80,6 +80,10 @@ type ApprovalKey struct {
 	Policy string
 	// Arguments is HashArguments of the call's arguments.
 	Arguments string
+	// Approvers are who may approve the call under the rule in force now
+	// (empty: anyone but the caller): an approval given under a rule with
+	// other approvers is not claimed.
+	Approvers []string
 }
 
 // ApprovalRequest is a call parked for an out-of-band decision.
