@@ -30,6 +30,7 @@ const (
 	defaultVersion         = 1
 	defaultListen          = "127.0.0.1:8080"
 	defaultMaxRequestBytes = 4 << 20
+	defaultBodyTimeout     = Duration(30 * time.Second)
 	defaultAuditDatabase   = "gatehouse.db"
 	defaultAuditArguments  = "masked"
 	defaultAuditRetention  = Duration(90 * 24 * time.Hour)
@@ -79,6 +80,9 @@ type HTTP struct {
 	AllowedOrigins []string `yaml:"allowed_origins"`
 	// MaxRequestBytes bounds a request body.
 	MaxRequestBytes int64 `yaml:"max_request_bytes"`
+	// BodyTimeout bounds how long a client may take to send a request
+	// body.
+	BodyTimeout Duration `yaml:"body_timeout"`
 }
 
 // Audit is the `audit:` section: the verdict log.
@@ -319,7 +323,7 @@ func defaults() *Config {
 	return &Config{
 		Version: defaultVersion,
 		Listen:  defaultListen,
-		HTTP:    HTTP{MaxRequestBytes: defaultMaxRequestBytes},
+		HTTP:    HTTP{MaxRequestBytes: defaultMaxRequestBytes, BodyTimeout: defaultBodyTimeout},
 		Audit: Audit{
 			Database:  defaultAuditDatabase,
 			Arguments: defaultAuditArguments,

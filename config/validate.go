@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/gatehouse-mcp/gatehouse/upstream"
 )
@@ -60,6 +61,9 @@ func (l *loader) validateTop(cfg *Config) {
 	}
 	if cfg.HTTP.MaxRequestBytes <= 0 {
 		l.report(f, "http.max_request_bytes", strconv.FormatInt(cfg.HTTP.MaxRequestBytes, 10), errors.New("must be positive"))
+	}
+	if cfg.HTTP.BodyTimeout <= 0 {
+		l.report(f, "http.body_timeout", time.Duration(cfg.HTTP.BodyTimeout).String(), errors.New("must be positive"))
 	}
 	if cfg.Audit.Database == "" {
 		l.report(f, "audit.database", "", errors.New("must not be empty"))

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"slices"
@@ -537,6 +538,58 @@ func TestHTTPGuards(t *testing.T) {
 			}
 		})
 	}
+}
+
+// A client that sends its request body slowly is answered 408 naming the
+// limit once http.body_timeout passes, and its connection closed; a call
+// whose answer streams for longer than the timeout is not cut (the
+// deadline is for the body only), nor is one that sends its body in parts
+// within it (issue 14, 12).
+func TestHTTPSlowBody(t *testing.T) {
+	up := upstreamtest.NewServer(upstreamtest.Options{})
+	const timeout = 400 * time.Millisecond
+	g := startGateway(t, gateway.Options{HTTP: gateway.HTTPOptions{BodyTimeout: timeout}},
+		workspace.Spec{Name: "w", Upstreams: []upstream.Spec{httpUpstream("up", up.ServeHTTP(t))}})
+	base := serveHTTP(t, g)
+	addr := strings.TrimPrefix(base, "http://")
+	body := `{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"raw","version":"1"}}}`
+	send := func(t *testing.T, pause time.Duration) string {
+		conn, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close()
+		fmt.Fprintf(conn, "POST /w/w/mcp HTTP/1.1\r\nHost: %s\r\nContent-Type: application/json\r\nAccept: application/json, text/event-stream\r\nContent-Length: %d\r\n\r\n", addr, len(body))
+		half := len(body) / 2
+		_, _ = conn.Write([]byte(body[:half]))
+		time.Sleep(pause)
+		_, _ = conn.Write([]byte(body[half:]))
+		_ = conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+		reply, _ := io.ReadAll(conn)
+		return string(reply)
+	}
+	t.Run("too slow", func(t *testing.T) {
+		start := time.Now()
+		reply := send(t, 3*timeout)
+		if !strings.HasPrefix(reply, "HTTP/1.1 408") || !strings.Contains(reply, "http.body_timeout") {
+			t.Errorf("slow body answered %q; want 408 naming http.body_timeout", reply)
+		}
+		if took := time.Since(start); took > 3*timeout+2*time.Second {
+			t.Errorf("the connection was held %v", took)
+		}
+	})
+	t.Run("in time", func(t *testing.T) {
+		if reply := send(t, timeout/4); !strings.HasPrefix(reply, "HTTP/1.1 200") {
+			t.Errorf("body in two parts within the timeout answered %q; want 200", reply)
+		}
+	})
+	t.Run("long answer", func(t *testing.T) {
+		c, _ := connectHTTP(t, base+"/w/w/mcp", legacy)
+		res := <-slowCall(c, "up__slow", int(3*timeout/time.Millisecond))
+		if res == nil || text(res) != "done" {
+			t.Errorf("a call answering after %v = %+v; want done", 3*timeout, res)
+		}
+	})
 }
 
 // blockEcho is an enforcer whose one policy blocks the upstream's echo, to

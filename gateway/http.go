@@ -1,9 +1,14 @@
 package gateway
 
 import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/url"
+	"os"
 	"slices"
 	"strings"
 	"time"
@@ -18,6 +23,10 @@ const sessionIdleTTL = 30 * time.Minute
 // DefaultMaxRequestBytes bounds a request body when HTTPOptions sets none.
 const DefaultMaxRequestBytes = 4 << 20
 
+// DefaultBodyTimeout bounds the reading of a request body when HTTPOptions
+// sets none.
+const DefaultBodyTimeout = 30 * time.Second
+
 // HTTPOptions configure the streamable HTTP face.
 type HTTPOptions struct {
 	// AllowedOrigins are the browser origins (scheme://host[:port]) allowed
@@ -26,6 +35,9 @@ type HTTPOptions struct {
 	// MaxRequestBytes bounds a request body; zero means
 	// DefaultMaxRequestBytes.
 	MaxRequestBytes int64
+	// BodyTimeout bounds how long a client may take to send a request
+	// body; zero means DefaultBodyTimeout.
+	BodyTimeout time.Duration
 }
 
 func (g *Gateway) newHTTPHandler(s *wsServer) *server.StreamableHTTPServer {
@@ -64,12 +76,19 @@ func (g *Gateway) Handler() http.Handler {
 }
 
 // guard refuses requests from foreign browser origins and bounds request
-// bodies. (mcp-go's streamable server also refuses a non-loopback Host on
+// bodies, in size and in the time they take to arrive: the body is read
+// whole before mcp-go sees the request, so that a client that sends it
+// slowly holds nothing but its own connection, and only until the
+// timeout. (mcp-go's streamable server also refuses a non-loopback Host on
 // a loopback listener, against DNS rebinding.)
 func (g *Gateway) guard(next http.Handler) http.Handler {
 	limit := g.opts.HTTP.MaxRequestBytes
 	if limit <= 0 {
 		limit = DefaultMaxRequestBytes
+	}
+	timeout := g.opts.HTTP.BodyTimeout
+	if timeout <= 0 {
+		timeout = DefaultBodyTimeout
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if origin := r.Header.Get("Origin"); origin != "" && !g.originAllowed(origin) {
@@ -77,12 +96,38 @@ func (g *Gateway) guard(next http.Handler) http.Handler {
 			return
 		}
 		if r.ContentLength > limit {
-			http.Error(w, "request body too large", http.StatusRequestEntityTooLarge)
+			g.refuseBody(w, r, http.StatusRequestEntityTooLarge, fmt.Sprintf("request body too large: more than %d bytes (http.max_request_bytes)", limit))
 			return
 		}
-		r.Body = http.MaxBytesReader(w, r.Body, limit)
+		if r.Body != nil && r.Body != http.NoBody {
+			rc := http.NewResponseController(w)
+			_ = rc.SetReadDeadline(time.Now().Add(timeout))
+			body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
+			var tooLarge *http.MaxBytesError
+			switch {
+			case errors.As(err, &tooLarge):
+				g.refuseBody(w, r, http.StatusRequestEntityTooLarge, fmt.Sprintf("request body too large: more than %d bytes (http.max_request_bytes)", limit))
+				return
+			case errors.Is(err, os.ErrDeadlineExceeded):
+				g.refuseBody(w, r, http.StatusRequestTimeout, fmt.Sprintf("request body not received within %s (http.body_timeout)", timeout))
+				return
+			case err != nil:
+				http.Error(w, "cannot read the request body: "+err.Error(), http.StatusBadRequest)
+				return
+			}
+			_ = rc.SetReadDeadline(time.Time{}) // a response stream may be long
+			r.Body = io.NopCloser(bytes.NewReader(body))
+		}
 		next.ServeHTTP(w, r)
 	})
+}
+
+// refuseBody answers a request whose body breaks a limit, naming it, and
+// logs it.
+func (g *Gateway) refuseBody(w http.ResponseWriter, r *http.Request, status int, why string) {
+	g.log.Warn("HTTP request refused: "+why, "remote", r.RemoteAddr, "path", r.URL.Path)
+	w.Header().Set("Connection", "close")
+	http.Error(w, why, status)
 }
 
 func (g *Gateway) originAllowed(origin string) bool {

@@ -117,7 +117,7 @@ func runServe(cmd *cobra.Command, args []string) error {
 		Logger:     log,
 		Version:    version,
 		User:       s.user(),
-		HTTP:       gateway.HTTPOptions{AllowedOrigins: cfg.HTTP.AllowedOrigins, MaxRequestBytes: cfg.HTTP.MaxRequestBytes},
+		HTTP:       gateway.HTTPOptions{AllowedOrigins: cfg.HTTP.AllowedOrigins, MaxRequestBytes: cfg.HTTP.MaxRequestBytes, BodyTimeout: time.Duration(cfg.HTTP.BodyTimeout)},
 		Enforcer:   enforcer,
 		PlainStdio: !s.v.GetBool("stdio-fast-path"),
 	})
