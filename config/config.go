@@ -169,6 +169,9 @@ type Upstream struct {
 	// Protocol is the MCP protocol generation to speak to the upstream:
 	// "" or "2025-11-25" (the default), or "2026-07-28".
 	Protocol string `yaml:"protocol"`
+	// MaxMessageBytes bounds one message from the upstream; zero means
+	// upstream.DefaultMaxMessageBytes.
+	MaxMessageBytes int `yaml:"max_message_bytes"`
 }
 
 // Policy is one policy (DESIGN §4): plain-English (Rules) or
@@ -380,6 +383,8 @@ func upstreamSpec(u Upstream) upstream.Spec {
 		Prefix:   u.Prefix == nil || *u.Prefix,
 		Timeout:  time.Duration(u.Timeout),
 		Protocol: u.Protocol,
+
+		MaxMessageBytes: u.MaxMessageBytes,
 	}
 	switch {
 	case u.Command != "":

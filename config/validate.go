@@ -195,6 +195,9 @@ func (l *loader) validateUpstream(file, field string, u *Upstream) {
 	if l.present(file, field+".timeout") {
 		l.checkPositive(file, field+".timeout", u.Timeout)
 	}
+	if l.present(file, field+".max_message_bytes") && u.MaxMessageBytes <= 0 {
+		l.report(file, field+".max_message_bytes", strconv.Itoa(u.MaxMessageBytes), errors.New("must be positive"))
+	}
 }
 
 // checkEnum reports value unless it is one of allowed.

@@ -857,3 +857,24 @@ func TestStdioSlowCallsDoNotStarveQuickOnes(t *testing.T) {
 		t.Errorf("the quick call finished after a slow one: it waited for a worker")
 	}
 }
+
+// A result larger than the upstream's max_message_bytes fails the call
+// with an error naming the limit, never grows the gateway without bound,
+// and the upstream serves the next call (issue 14, 12).
+func TestUpstreamMessageLimit(t *testing.T) {
+	up := upstreamtest.NewServer(upstreamtest.Options{})
+	spec := httpUpstream("up", up.ServeHTTP(t))
+	spec.MaxMessageBytes = 1 << 20
+	g := startGateway(t, gateway.Options{}, workspace.Spec{Name: "w", Upstreams: []upstream.Spec{spec}})
+	c, _ := connectStdio(t, g, "w", legacy)
+	res := call(t, c, "up__big", map[string]any{"bytes": 2 << 20})
+	if !res.IsError || !strings.Contains(text(res), "max_message_bytes") {
+		t.Errorf("a 2 MiB result through a 1 MiB limit = %.200q (isError %v); want an error naming max_message_bytes", text(res), res.IsError)
+	}
+	waitFor(t, "the upstream to serve again", 10*time.Second, func() bool {
+		return text(call(t, c, "up__echo", map[string]any{"message": "again"})) == "again"
+	})
+	if res := call(t, c, "up__big", map[string]any{"bytes": 512 << 10}); res.IsError || len(text(res)) != 512<<10 {
+		t.Errorf("a result within the limit = isError %v, %d bytes", res.IsError, len(text(res)))
+	}
+}

@@ -146,10 +146,12 @@ func (c *child) stop(ctx context.Context) {
 }
 
 // DefaultMaxMessageBytes bounds one JSON-RPC message from an upstream when
-// Options sets no limit. An upstream that sends a longer one is cut off
-// (and reconnected): a hostile or broken upstream must not make the gateway
-// allocate without limit.
-const DefaultMaxMessageBytes = 64 << 20
+// neither its Spec nor the Options set a limit. An upstream that sends a
+// longer one is cut off (and reconnected): a hostile or broken upstream
+// must not make the gateway allocate without limit. A result costs the
+// gateway about ten times its size in memory while it passes (decoded,
+// scanned, encoded again by mcp-go): 16 MiB keeps that near 200 MB.
+const DefaultMaxMessageBytes = 16 << 20
 
 // ErrMessageTooLarge ends a connection whose upstream sent a message longer
 // than the limit.
@@ -171,7 +173,7 @@ func (l *lineLimiter) Read(p []byte) (int, error) {
 			continue
 		}
 		if l.line++; l.line > l.max {
-			return 0, fmt.Errorf("%w (%d bytes)", ErrMessageTooLarge, l.max)
+			return 0, fmt.Errorf("%w (%d bytes: max_message_bytes)", ErrMessageTooLarge, l.max)
 		}
 	}
 	return n, err

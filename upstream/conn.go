@@ -468,6 +468,15 @@ func (c *Conn) connect(ctx context.Context) (*session, *Catalog, error) {
 	return sess, cat, nil
 }
 
+// maxMessage is the bound of one message from the upstream: its Spec's,
+// else the Options'.
+func (c *Conn) maxMessage() int {
+	if c.spec.MaxMessageBytes > 0 {
+		return c.spec.MaxMessageBytes
+	}
+	return c.opts.MaxMessageBytes
+}
+
 // explain prefers the child's exit over the transport error it caused.
 func (c *Conn) explain(sess *session, err error) error {
 	if sess.child == nil {
@@ -484,7 +493,7 @@ func (c *Conn) explain(sess *session, err error) error {
 func (c *Conn) openTransport(sess *session) (transport.Interface, error) {
 	switch c.spec.Transport {
 	case TransportStdio:
-		ch, err := startChild(c.spec, c.opts.MaxMessageBytes, c.log)
+		ch, err := startChild(c.spec, c.maxMessage(), c.log)
 		if err != nil {
 			return nil, err
 		}
@@ -497,7 +506,7 @@ func (c *Conn) openTransport(sess *session) (transport.Interface, error) {
 		pool := http.DefaultTransport.(*http.Transport).Clone()
 		pool.MaxIdleConns, pool.MaxIdleConnsPerHost = httpPoolSize, httpPoolSize
 		sess.idle = pool.CloseIdleConnections
-		limited := &http.Client{Transport: limitBodies{pool, c.opts.MaxMessageBytes}}
+		limited := &http.Client{Transport: limitBodies{pool, c.maxMessage()}}
 		opts := []transport.StreamableHTTPCOption{
 			transport.WithHTTPBasicClient(limited),
 			transport.WithHTTPHeaders(headerMap(c.spec.Headers)),
@@ -515,7 +524,7 @@ func (c *Conn) openTransport(sess *session) (transport.Interface, error) {
 		return tappedHTTP{tr}, nil
 	case TransportSSE:
 		tr, err := transport.NewSSE(c.spec.URL,
-			transport.WithHTTPClient(&http.Client{Transport: limitBodies{http.DefaultTransport, c.opts.MaxMessageBytes}}),
+			transport.WithHTTPClient(&http.Client{Transport: limitBodies{http.DefaultTransport, c.maxMessage()}}),
 			transport.WithHeaders(headerMap(c.spec.Headers)),
 			transport.WithSSELogger(c.log),
 		)

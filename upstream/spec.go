@@ -56,6 +56,10 @@ type Spec struct {
 	// Protocol is the protocol generation spoken to the upstream:
 	// ProtocolLegacy (also when empty) or ProtocolModern.
 	Protocol string
+
+	// MaxMessageBytes bounds one message from the upstream; zero means
+	// the Conn's Options.MaxMessageBytes.
+	MaxMessageBytes int
 }
 
 // The protocol generations Gatehouse can speak to an upstream.

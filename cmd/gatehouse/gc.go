@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"math"
 	"runtime/debug"
 	"runtime/metrics"
 	"time"
@@ -19,8 +20,12 @@ import (
 //
 // A large live heap — a verdict log that cannot be written keeps its
 // records in memory, up to a gigabyte — goes back to GOGC=100, so that the
-// headroom is never five times a large heap. A GOGC the person sets in the
-// environment wins: the tuner then does nothing.
+// headroom is never five times a large heap. While the percentage is high
+// a soft memory limit caps the headroom too: a burst between two readings
+// of the tuner (a 16 MiB result is about 200 MB of garbage while it
+// passes) is collected near the limit, not at five times the heap. A GOGC
+// the person sets in the environment wins: the tuner then does nothing;
+// a GOMEMLIMIT set there is left alone.
 const (
 	gcPercentSmall = 400
 	gcPercentLarge = 100
@@ -28,6 +33,8 @@ const (
 	gcSmallHeap = 64 << 20
 	// gcTuneEvery is how often the tuner reads the live heap.
 	gcTuneEvery = 5 * time.Second
+	// gcSmallLimit is the soft memory limit while gcPercentSmall applies.
+	gcSmallLimit = 192 << 20
 )
 
 // gcPercentFor is the GOGC for a live heap of live bytes.
@@ -38,12 +45,22 @@ func gcPercentFor(live uint64) int {
 	return gcPercentLarge
 }
 
+// gcMemoryLimitFor is the soft memory limit that goes with GC percentage
+// p: none at the default percentage.
+func gcMemoryLimitFor(p int) int64 {
+	if p == gcPercentSmall {
+		return gcSmallLimit
+	}
+	return math.MaxInt64
+}
+
 // tuneGC sets the GC percentage for the live heap now and keeps it set
 // until ctx ends, unless the environment sets GOGC.
 func tuneGC(ctx context.Context, getenv func(string) string) {
 	if getenv("GOGC") != "" {
 		return
 	}
+	limit := getenv("GOMEMLIMIT") == ""
 	sample := []metrics.Sample{{Name: "/gc/heap/live:bytes"}}
 	current := -1
 	tune := func() {
@@ -53,6 +70,9 @@ func tuneGC(ctx context.Context, getenv func(string) string) {
 		}
 		if p := gcPercentFor(sample[0].Value.Uint64()); p != current {
 			debug.SetGCPercent(p)
+			if limit {
+				debug.SetMemoryLimit(gcMemoryLimitFor(p))
+			}
 			current = p
 		}
 	}

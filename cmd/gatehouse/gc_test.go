@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"math"
 	"runtime/debug"
 	"testing"
 )
@@ -34,6 +35,7 @@ func gcPercent() int {
 // alone a GOGC the environment sets.
 func TestTuneGC(t *testing.T) {
 	defer debug.SetGCPercent(debug.SetGCPercent(123))
+	defer debug.SetMemoryLimit(debug.SetMemoryLimit(math.MaxInt64))
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 
@@ -46,8 +48,21 @@ func TestTuneGC(t *testing.T) {
 	if got := gcPercent(); got != 123 {
 		t.Errorf("with GOGC set, the GC percentage became %d; want it left at 123", got)
 	}
+	tuneGC(ctx, func(name string) string {
+		if name == "GOMEMLIMIT" {
+			return "1GiB"
+		}
+		return ""
+	})
+	if got := debug.SetMemoryLimit(-1); got != math.MaxInt64 {
+		t.Errorf("with GOMEMLIMIT set, the memory limit became %d; want it left alone", got)
+	}
+	debug.SetGCPercent(123)
 	tuneGC(ctx, func(string) string { return "" })
 	if got := gcPercent(); got != gcPercentSmall {
 		t.Errorf("GC percentage for a small heap = %d; want %d", got, gcPercentSmall)
+	}
+	if got := debug.SetMemoryLimit(-1); got != gcSmallLimit {
+		t.Errorf("memory limit with the high percentage = %d; want %d", got, gcSmallLimit)
 	}
 }
