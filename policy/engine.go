@@ -4,9 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"regexp"
 	"slices"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/gatehouse-mcp/gatehouse/policy/detect"
 	"github.com/gatehouse-mcp/gatehouse/policy/internal/prefilter"
@@ -117,7 +120,8 @@ type layerOutcome struct {
 	decision Decision
 	rule     *rule
 	reason   string
-	decided  bool // a terminal action ended the pass
+	shown    string // the reason as the client reads it; empty: reason
+	decided  bool   // a terminal action ended the pass
 }
 
 func (e *Engine) evaluate(ctx context.Context, call Call, mode evalMode) Verdict {
@@ -414,7 +418,7 @@ func (ev *evaluation) judge(ctx context.Context, g, w layerOutcome, own []*rule)
 				lo = &wd
 			}
 			if res.decision.rank() > lo.decision.rank() {
-				*lo = layerOutcome{decision: res.decision, rule: res.rule, reason: res.reason, decided: true}
+				*lo = layerOutcome{decision: res.decision, rule: res.rule, reason: res.reason, shown: res.shown, decided: true}
 			}
 		}
 	}
@@ -423,6 +427,7 @@ func (ev *evaluation) judge(ctx context.Context, g, w layerOutcome, own []*rule)
 		final = wd
 	}
 	ev.v.Decision = final.decision
+	shown := final.shown
 	if final.rule != nil {
 		ev.v.Policy, ev.v.Layer, ev.v.Reason = final.rule.p.Name, final.rule.layer, final.reason
 		if final.decision == DecisionRequireApproval {
@@ -430,11 +435,12 @@ func (ev *evaluation) judge(ctx context.Context, g, w layerOutcome, own []*rule)
 			if !ok {
 				ev.v.Decision = DecisionBlock
 				ev.v.Reason = "the policies that hold it for approval (" + strings.Join(rule.Policies, ", ") + ") have no approver in common"
+				shown = ""
 			}
 			ev.v.Approval = &rule
 		}
 	}
-	ev.v.Message = violationMessage(ev.v)
+	ev.v.Message = violationMessage(ev.v.Decision, ev.v.Policy, orElse(shown, ev.v.Reason))
 }
 
 // combineApproval is the approval rule of a call that one or both layers
@@ -471,6 +477,7 @@ type judged struct {
 	rule     *rule
 	decision Decision
 	reason   string
+	shown    string // the reason as the client reads it
 }
 
 // askWithin asks j under the engine's judge timeout.
@@ -537,7 +544,7 @@ func (ev *evaluation) askJudge(ctx context.Context, rules []*rule) []judged {
 				ferr = fmt.Errorf("the judge gave an unknown verdict %q for policy %q", res.Verdict, r.p.Name)
 			default:
 				ev.record(r, o, res.Reason)
-				out = append(out, judged{rule: r, decision: d, reason: res.Reason})
+				out = append(out, judged{rule: r, decision: d, reason: res.Reason, shown: orElse(r.p.Message, agentReason(res.Reason))})
 				continue
 			}
 			ev.v.Judge.Err = errors.Join(ev.v.Judge.Err, ferr)
@@ -579,17 +586,54 @@ func judgeDecision(v JudgeVerdict) (Decision, Outcome, bool) {
 	return "", "", false
 }
 
-// violationMessage is what the client reads when the call is not allowed.
-func violationMessage(v Verdict) string {
-	reason := sentence(v.Reason)
-	switch v.Decision {
+// violationMessage is what the client reads when a call is not allowed.
+func violationMessage(d Decision, policy, reason string) string {
+	reason = sentence(reason)
+	switch d {
 	case DecisionBlock:
-		return fmt.Sprintf("Blocked by policy %q: %s", v.Policy, reason)
+		return fmt.Sprintf("Blocked by policy %q: %s", policy, reason)
 	case DecisionRequireApproval:
-		return fmt.Sprintf("Policy %q requires approval for this call: %s", v.Policy, reason)
+		return fmt.Sprintf("Policy %q requires approval for this call: %s", policy, reason)
 	}
 	return ""
 }
+
+// maxAgentReason bounds the judge's reason as the agent reads it.
+const maxAgentReason = 300
+
+// agentReason is the judge's reason as the agent reads it, for a policy
+// without a message of its own: the model's words are a channel back to
+// the agent, so they reach it as one line of plain text — markup and links
+// removed, what the detectors find masked, bounded. The verdict keeps the
+// whole reason, for the log and for approvers.
+func agentReason(reason string) string {
+	s := markdownLink.ReplaceAllString(reason, "$1")
+	s = htmlTag.ReplaceAllString(s, "")
+	s = bareURL.ReplaceAllString(s, "[link removed]")
+	s = strings.NewReplacer("`", "", "**", "", "__", "").Replace(s)
+	lines := strings.Split(s, "\n")
+	for i, l := range lines { // headings, quotes and list marks
+		lines[i] = strings.TrimLeft(strings.TrimSpace(l), "#>*-+ ")
+	}
+	s = strings.Join(strings.FieldsFunc(strings.Join(lines, " "), func(r rune) bool {
+		return unicode.IsSpace(r) || unicode.IsControl(r) || unicode.Is(unicode.Cf, r)
+	}), " ")
+	s = MaskText(s)
+	if len(s) > maxAgentReason {
+		cut := maxAgentReason
+		for cut > 0 && !utf8.RuneStart(s[cut]) {
+			cut--
+		}
+		s = strings.TrimSpace(s[:cut]) + "…"
+	}
+	return s
+}
+
+var (
+	markdownLink = regexp.MustCompile(`!?\[([^\]]*)\]\([^)]*\)`)
+	htmlTag      = regexp.MustCompile(`</?[A-Za-z][^>]*>`)
+	bareURL      = regexp.MustCompile(`(?i)\b(?:[a-z][a-z0-9+.-]*://|www\.)\S+`)
+)
 
 // sentence ends s with a full stop.
 func sentence(s string) string {
