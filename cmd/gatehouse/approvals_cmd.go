@@ -75,9 +75,15 @@ func newApprovalsDecideCommand(approve bool) *cobra.Command {
 			return runApprovalsDecide(cmd, args[0], approve)
 		},
 	}
+	cmd.Long = `Approve decides a pending request as the OS user who runs this command: an
+approver's identity is established, never asserted, so there is no --user.
+The request's approvers must name that user; a request that names none may
+be approved by anyone but the caller.`
 	if !approve {
 		cmd.Use = "deny ID"
 		cmd.Short = "Deny a pending request: the call will not run"
+		cmd.Long = `Deny decides a pending request as the OS user who runs this command (there
+is no --user): one of its approvers, or the caller.`
 		cmd.Flags().String("reason", "", "why, for the verdict log")
 	}
 	// --user is refused with the reason, not as an unknown flag.
