@@ -173,3 +173,37 @@ func TestFailureClasses(t *testing.T) {
 		})
 	}
 }
+
+// An answer the provider did not finish — cut at the token limit, stopped
+// by a content filter or a refusal — is never read as a verdict, even when
+// what was cut happens to be a valid answer; it is the call's own failure.
+func TestUnfinishedAnswers(t *testing.T) {
+	valid := strings.ReplaceAll(answer("db", "comply"), `"`, `\"`)
+	openAI := func(finish string) string {
+		return `{"id":"chatcmpl-1","object":"chat.completion","created":1,"model":"judge-model","choices":[{"index":0,` +
+			`"message":{"role":"assistant","content":"` + valid + `"},"finish_reason":"` + finish + `"}]}`
+	}
+	anthropic := func(stop string) string {
+		return `{"id":"msg_1","type":"message","role":"assistant","model":"judge-model","content":[{"type":"text","text":"` + valid + `"}],` +
+			`"stop_reason":"` + stop + `","stop_sequence":null,"usage":{"input_tokens":10,"output_tokens":4096}}`
+	}
+	for _, tc := range []struct{ provider, body string }{
+		{llmjudge.ProviderOpenAI, openAI("length")},
+		{llmjudge.ProviderOpenAI, openAI("content_filter")},
+		{llmjudge.ProviderAnthropic, anthropic("max_tokens")},
+		{llmjudge.ProviderAnthropic, anthropic("refusal")},
+	} {
+		srv := llmjudgetest.New(t)
+		srv.SetDefault(llmjudgetest.Reply{Body: tc.body})
+		j := newJudge(t, srv, tc.provider, llmjudge.Options{BreakerFailures: 1})
+		_, err := j.Judge(t.Context(), dbRequest("db"))
+		var ce *llmjudge.CallError
+		var se *llmjudge.StopError
+		if !errors.As(err, &ce) || !errors.As(err, &se) {
+			t.Errorf("%s %s: Judge = %v; want the call's own failure, the answer unfinished", tc.provider, tc.body[len(tc.body)-60:], err)
+		}
+		if _, err := j.Judge(t.Context(), dbRequest("other")); errors.Is(err, llmjudge.ErrUnavailable) || canaries(srv) != 0 {
+			t.Errorf("%s: after an unfinished answer: %v, %d canaries; want the breaker closed, no canary", tc.provider, err, canaries(srv))
+		}
+	}
+}
