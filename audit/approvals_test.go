@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"os"
+	"os/user"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -576,4 +577,16 @@ func TestMigrateVersion1(t *testing.T) {
 // OS user).
 func approver(name string) audit.Approver {
 	return audit.Approver{Name: name, Via: audit.ApproverViaOS}
+}
+
+// OSApprover is the OS user running the process, established as such.
+func TestOSApprover(t *testing.T) {
+	me, err := user.Current()
+	if err != nil {
+		t.Skip("no OS user:", err)
+	}
+	a, err := audit.OSApprover()
+	if err != nil || a.Name != me.Username || a.Via != audit.ApproverViaOS {
+		t.Errorf("OSApprover() = %+v, %v; want %s via %s", a, err, me.Username, audit.ApproverViaOS)
+	}
 }
