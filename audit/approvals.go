@@ -271,15 +271,13 @@ func (a *Approvals) Get(ctx context.Context, id string) (ApprovalEntry, error) {
 // is unknown, not pending or expired, and an approver the request does
 // not allow: one not among its approvers, or, when it names none, the
 // caller.
-func (a *Approvals) Approve(ctx context.Context, id, by string) error {
+func (a *Approvals) Approve(ctx context.Context, id string, by Approver) error {
 	return a.decide(ctx, "approve", id, func(e *ApprovalEntry) error {
 		switch {
-		case by == "":
-			return fmt.Errorf("%w: no approver named", ErrNotApprover)
-		case len(e.Approvers) > 0 && !slices.Contains(e.Approvers, by):
-			return fmt.Errorf("%w: %s is not one of its approvers (%s)", ErrNotApprover, by, strings.Join(e.Approvers, ", "))
-		case len(e.Approvers) == 0 && by == e.User:
-			return fmt.Errorf("%w: %s made the call and may not approve it; someone else must", ErrNotApprover, by)
+		case len(e.Approvers) > 0 && !slices.Contains(e.Approvers, by.Name):
+			return fmt.Errorf("%w: %s is not one of its approvers (%s)", ErrNotApprover, by.Name, strings.Join(e.Approvers, ", "))
+		case len(e.Approvers) == 0 && by.Name == e.User:
+			return fmt.Errorf("%w: %s made the call and may not approve it; someone else must", ErrNotApprover, by.Name)
 		}
 		return nil
 	}, StatusApproved, by, "")
@@ -288,13 +286,10 @@ func (a *Approvals) Approve(ctx context.Context, id, by string) error {
 // Deny denies the pending request id in the name of by, for reason. It
 // refuses as Approve does, except that the caller may deny their own
 // request.
-func (a *Approvals) Deny(ctx context.Context, id, by, reason string) error {
+func (a *Approvals) Deny(ctx context.Context, id string, by Approver, reason string) error {
 	return a.decide(ctx, "deny", id, func(e *ApprovalEntry) error {
-		switch {
-		case by == "":
-			return fmt.Errorf("%w: no approver named", ErrNotApprover)
-		case len(e.Approvers) > 0 && !slices.Contains(e.Approvers, by) && by != e.User:
-			return fmt.Errorf("%w: %s is neither one of its approvers (%s) nor the caller", ErrNotApprover, by, strings.Join(e.Approvers, ", "))
+		if len(e.Approvers) > 0 && !slices.Contains(e.Approvers, by.Name) && by.Name != e.User {
+			return fmt.Errorf("%w: %s is neither one of its approvers (%s) nor the caller", ErrNotApprover, by.Name, strings.Join(e.Approvers, ", "))
 		}
 		return nil
 	}, StatusDenied, by, reason)
@@ -302,11 +297,14 @@ func (a *Approvals) Deny(ctx context.Context, id, by, reason string) error {
 
 // decide sets the status of the pending request id, once allowed says by
 // may, in one immediate transaction.
-func (a *Approvals) decide(ctx context.Context, what, id string, allowed func(*ApprovalEntry) error, status, by, reason string) error {
+func (a *Approvals) decide(ctx context.Context, what, id string, allowed func(*ApprovalEntry) error, status string, by Approver, reason string) error {
 	if a.closed.Load() {
 		return policy.ErrApprovalsClosed
 	}
 	id = normalizeApprovalID(id)
+	if err := by.check(); err != nil {
+		return fmt.Errorf("%s %s: %w", what, id, err)
+	}
 	err := a.tx(ctx, func(tx *sql.Tx) error {
 		now := a.now()
 		e, err := getApproval(ctx, tx, id, now)
@@ -333,7 +331,7 @@ func (a *Approvals) decide(ctx context.Context, what, id string, allowed func(*A
 		}
 		_, err = tx.ExecContext(ctx, `UPDATE approvals SET status = ?, decided_by = ?, decided_at = ?, decision_reason = ?, expires = ?
 			WHERE id = ? AND status = 'pending'`,
-			status, by, formatTime(now), policy.MaskText(reason), formatTime(expires), id)
+			status, by.Name, formatTime(now), policy.MaskText(reason), formatTime(expires), id)
 		return err
 	})
 	if err != nil {

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"os"
+	"os/user"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -118,7 +119,7 @@ func TestApprovalRequest(t *testing.T) {
 	// Pending ones only, newest first; with All, every one.
 	c.advance(time.Minute)
 	third := mustRequest(t, a, request(key(`{"table":"t3"}`), c.now().Add(lifetime)))
-	if err := a.Deny(ctx, third, "bob", "no"); err != nil {
+	if err := a.Deny(ctx, third, approver("bob"), "no"); err != nil {
 		t.Fatal(err)
 	}
 	ids := func(f audit.ListFilter) []string {
@@ -170,7 +171,7 @@ func TestApprovalClaim(t *testing.T) {
 	}
 	c.advance(time.Minute)
 	decided := c.now()
-	if err := a.Approve(ctx, id, "bob"); err != nil {
+	if err := a.Approve(ctx, id, approver("bob")); err != nil {
 		t.Fatal(err)
 	}
 	e, _ := a.Get(ctx, id)
@@ -212,7 +213,7 @@ func TestApprovalClaim(t *testing.T) {
 	if e.Status != audit.StatusUsed || !e.UsedAt.Equal(c.now()) {
 		t.Errorf("after Claim: status %s, used at %v; want used at %v", e.Status, e.UsedAt, c.now())
 	}
-	if err := a.Approve(ctx, id, "carol"); !errors.Is(err, audit.ErrApprovalNotPending) {
+	if err := a.Approve(ctx, id, approver("carol")); !errors.Is(err, audit.ErrApprovalNotPending) {
 		t.Errorf("Approve of a used request = %v; want ErrApprovalNotPending", err)
 	}
 }
@@ -226,17 +227,17 @@ func TestApprovalExpiry(t *testing.T) {
 	k := key(`{"table":"a"}`)
 	lapsed := mustRequest(t, a, request(k, c.now().Add(time.Minute)))
 	c.advance(time.Minute)
-	if err := a.Approve(ctx, lapsed, "bob"); !errors.Is(err, audit.ErrApprovalExpired) || !strings.Contains(err.Error(), lapsed) {
+	if err := a.Approve(ctx, lapsed, approver("bob")); !errors.Is(err, audit.ErrApprovalExpired) || !strings.Contains(err.Error(), lapsed) {
 		t.Errorf("Approve of a lapsed request = %v; want ErrApprovalExpired naming it", err)
 	}
-	if err := a.Deny(ctx, lapsed, "bob", ""); !errors.Is(err, audit.ErrApprovalExpired) {
+	if err := a.Deny(ctx, lapsed, approver("bob"), ""); !errors.Is(err, audit.ErrApprovalExpired) {
 		t.Errorf("Deny of a lapsed request = %v; want ErrApprovalExpired", err)
 	}
 
 	// An approval not used within the lifetime lapses too.
 	k = key(`{"table":"b"}`)
 	id := mustRequest(t, a, request(k, c.now().Add(time.Minute)))
-	if err := a.Approve(ctx, id, "bob"); err != nil {
+	if err := a.Approve(ctx, id, approver("bob")); err != nil {
 		t.Fatal(err)
 	}
 	c.advance(lifetime - time.Second)
@@ -265,20 +266,21 @@ func TestApprovalDecisionRules(t *testing.T) {
 		name      string
 		approvers []string
 		deny      bool
-		by        string
+		by        audit.Approver
 		want      error
 	}{
-		{"anyone approves", nil, false, "bob", nil},
-		{"the caller may not approve", nil, false, "ada", audit.ErrNotApprover},
-		{"nobody named", nil, false, "", audit.ErrNotApprover},
-		{"a listed approver", []string{"carol", "dave"}, false, "dave", nil},
-		{"an approver not listed", []string{"carol"}, false, "bob", audit.ErrNotApprover},
-		{"the caller, listed", []string{"ada"}, false, "ada", nil},
-		{"the caller denies", nil, true, "ada", nil},
-		{"the caller denies, approvers listed", []string{"carol"}, true, "ada", nil},
-		{"anyone denies", nil, true, "bob", nil},
-		{"a listed approver denies", []string{"carol"}, true, "carol", nil},
-		{"a stranger denies, approvers listed", []string{"carol"}, true, "bob", audit.ErrNotApprover},
+		{"anyone approves", nil, false, approver("bob"), nil},
+		{"the caller may not approve", nil, false, approver("ada"), audit.ErrNotApprover},
+		{"nobody named", nil, false, approver(""), audit.ErrNotApprover},
+		{"an identity not established", nil, false, audit.Approver{Name: "bob"}, audit.ErrNotApprover},
+		{"a listed approver", []string{"carol", "dave"}, false, approver("dave"), nil},
+		{"an approver not listed", []string{"carol"}, false, approver("bob"), audit.ErrNotApprover},
+		{"the caller, listed", []string{"ada"}, false, approver("ada"), nil},
+		{"the caller denies", nil, true, approver("ada"), nil},
+		{"the caller denies, approvers listed", []string{"carol"}, true, approver("ada"), nil},
+		{"anyone denies", nil, true, approver("bob"), nil},
+		{"a listed approver denies", []string{"carol"}, true, approver("carol"), nil},
+		{"a stranger denies, approvers listed", []string{"carol"}, true, approver("bob"), audit.ErrNotApprover},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			id := fresh(tc.approvers...)
@@ -293,14 +295,14 @@ func TestApprovalDecisionRules(t *testing.T) {
 				want = audit.StatusPending
 			}
 			if !errors.Is(err, tc.want) || (err != nil && !strings.Contains(err.Error(), id)) {
-				t.Errorf("decision by %q = %v; want %v naming %s", tc.by, err, tc.want, id)
+				t.Errorf("decision by %q = %v; want %v naming %s", tc.by.Name, err, tc.want, id)
 			}
 			e, _ := a.Get(ctx, id)
 			if e.Status != want {
 				t.Errorf("status = %s; want %s", e.Status, want)
 			}
-			if tc.want == nil && (e.DecidedBy != tc.by || e.DecidedAt.IsZero()) {
-				t.Errorf("decided by %q at %v; want %q", e.DecidedBy, e.DecidedAt, tc.by)
+			if tc.want == nil && (e.DecidedBy != tc.by.Name || e.DecidedAt.IsZero()) {
+				t.Errorf("decided by %q at %v; want %q", e.DecidedBy, e.DecidedAt, tc.by.Name)
 			}
 			if tc.deny && tc.want == nil && e.DecisionReason != "not now" {
 				t.Errorf("decision reason = %q; want %q", e.DecisionReason, "not now")
@@ -310,28 +312,28 @@ func TestApprovalDecisionRules(t *testing.T) {
 
 	// A denied request stays denied, and finds no claim.
 	id := fresh()
-	if err := a.Deny(ctx, id, "bob", ""); err != nil {
+	if err := a.Deny(ctx, id, approver("bob"), ""); err != nil {
 		t.Fatal(err)
 	}
-	if err := a.Approve(ctx, id, "carol"); !errors.Is(err, audit.ErrApprovalNotPending) || !strings.Contains(err.Error(), "denied by bob") {
+	if err := a.Approve(ctx, id, approver("carol")); !errors.Is(err, audit.ErrApprovalNotPending) || !strings.Contains(err.Error(), "denied by bob") {
 		t.Errorf("Approve of a denied request = %v; want ErrApprovalNotPending saying who denied", err)
 	}
-	if err := a.Deny(ctx, id, "carol", ""); !errors.Is(err, audit.ErrApprovalNotPending) {
+	if err := a.Deny(ctx, id, approver("carol"), ""); !errors.Is(err, audit.ErrApprovalNotPending) {
 		t.Errorf("Deny of a denied request = %v; want ErrApprovalNotPending", err)
 	}
 	if _, ok, _ := a.Claim(ctx, key(`{"n":`+strconv.Itoa(n)+`}`)); ok {
 		t.Error("Claim found a denied request")
 	}
 	id = fresh()
-	if err := a.Approve(ctx, id, "bob"); err != nil {
+	if err := a.Approve(ctx, id, approver("bob")); err != nil {
 		t.Fatal(err)
 	}
-	if err := a.Approve(ctx, id, "carol"); !errors.Is(err, audit.ErrApprovalNotPending) {
+	if err := a.Approve(ctx, id, approver("carol")); !errors.Is(err, audit.ErrApprovalNotPending) {
 		t.Errorf("second Approve = %v; want ErrApprovalNotPending", err)
 	}
 	for _, f := range []func() error{
-		func() error { return a.Approve(ctx, "ap-nosuchthing", "bob") },
-		func() error { return a.Deny(ctx, "ap-nosuchthing", "bob", "") },
+		func() error { return a.Approve(ctx, "ap-nosuchthing", approver("bob")) },
+		func() error { return a.Deny(ctx, "ap-nosuchthing", approver("bob"), "") },
 		func() error { _, err := a.Get(ctx, "ap-nosuchthing"); return err },
 	} {
 		if err := f(); !errors.Is(err, audit.ErrApprovalNotFound) || !strings.Contains(err.Error(), "ap-nosuchthing") {
@@ -351,7 +353,7 @@ func TestApprovalConcurrentClaims(t *testing.T) {
 	want := map[string]bool{}
 	for range approvals {
 		id := mustRequest(t, stores[0], request(k, time.Now().Add(time.Hour)))
-		if err := stores[1].Approve(ctx, id, "bob"); err != nil {
+		if err := stores[1].Approve(ctx, id, approver("bob")); err != nil {
 			t.Fatal(err)
 		}
 		want[id] = true
@@ -423,7 +425,7 @@ func TestRecordApproval(t *testing.T) {
 	r.Verdict = parked.ID
 	id := mustRequest(t, a, r)
 	parked.Approval = policy.ApprovalOutcome{State: policy.ApprovalPending, Via: policy.ApprovalViaOutOfBand, ID: id}
-	if err := a.Approve(ctx, id, "bob"); err != nil {
+	if err := a.Approve(ctx, id, approver("bob")); err != nil {
 		t.Fatal(err)
 	}
 	ap, ok, err := a.Claim(ctx, k)
@@ -568,5 +570,23 @@ func TestMigrateVersion1(t *testing.T) {
 	if len(es) != 2 || es[0].ID != oldID || es[0].Approval != nil || es[0].Decision != "require_approval" ||
 		es[1].Approval == nil || es[1].Approval.State != "unavailable" {
 		t.Errorf("after the upgrade the log reads %+v; want the old record kept and the new one held", es)
+	}
+}
+
+// approver is name as an established approver (as the CLI establishes the
+// OS user).
+func approver(name string) audit.Approver {
+	return audit.Approver{Name: name, Via: audit.ApproverViaOS}
+}
+
+// OSApprover is the OS user running the process, established as such.
+func TestOSApprover(t *testing.T) {
+	me, err := user.Current()
+	if err != nil {
+		t.Skip("no OS user:", err)
+	}
+	a, err := audit.OSApprover()
+	if err != nil || a.Name != me.Username || a.Via != audit.ApproverViaOS {
+		t.Errorf("OSApprover() = %+v, %v; want %s via %s", a, err, me.Username, audit.ApproverViaOS)
 	}
 }

@@ -191,12 +191,8 @@ func (e *Enforcer) park(ctx context.Context, d *Decision, key policy.ApprovalKey
 			d.rec.Approval = policy.ApprovalOutcome{State: policy.ApprovalPending, Via: policy.ApprovalViaOutOfBand, ID: id}
 			e.record(d)
 			d.Meta[MetaApproval] = id
-			who := "someone allowed to approve it"
-			if len(rule.Approvers) > 0 {
-				who = strings.Join(rule.Approvers, " or ")
-			}
-			d.Message = fmt.Sprintf("%s It waits for approval %s: %s can run `gatehouse approvals approve %s`; then make the same call again, within %s, and it runs once.",
-				v.Message, id, who, id, life)
+			d.Message = fmt.Sprintf("%s It waits for out-of-band approval %s, which %s must give as themselves (it is listed by `gatehouse approvals list`); the caller cannot give it. Once it is approved, make the same call again within %s and it runs once.",
+				v.Message, id, approverWords(rule.Approvers, c.User), life)
 			return
 		}
 		if e.Logger != nil {
@@ -210,6 +206,20 @@ func (e *Enforcer) park(ctx context.Context, d *Decision, key policy.ApprovalKey
 		why = "the policy wants an approval from someone else"
 	}
 	d.Message = v.Message + " Nobody could be asked to approve it (" + why + ", and out-of-band approvals are not available), so it was not run."
+}
+
+// approverWords says who may approve a parked call, for the client's
+// message. It names no command to run: an agent told one would try it, and
+// only an approver's own identity counts (DESIGN §7).
+func approverWords(approvers []string, caller string) string {
+	if len(approvers) == 0 {
+		return "someone other than " + strconv.Quote(caller)
+	}
+	quoted := make([]string, len(approvers))
+	for i, a := range approvers {
+		quoted[i] = strconv.Quote(a)
+	}
+	return strings.Join(quoted, " or ")
 }
 
 // Bounds of the arguments an approval question shows: each value, and all

@@ -166,10 +166,10 @@ func TestDecideOutOfBand(t *testing.T) {
 
 	d := e.Decide(t.Context(), testCall("prod", `{"v":1}`), time.Now(), &asker{answer: yes()})
 	id, _ := d.Meta[enforce.MetaApproval].(string)
-	if d.Allowed || id == "" || !strings.Contains(d.Message, "bob can run `gatehouse approvals approve "+id+"`") {
+	if d.Allowed || id == "" || !strings.Contains(d.Message, "approval "+id+", which \"bob\" must give as themselves") || strings.Contains(d.Message, "approvals approve") {
 		t.Fatalf("parked call = allowed %v, meta %v, message %q; want it parked for bob", d.Allowed, d.Meta, d.Message)
 	}
-	if err := store.Approve(t.Context(), id, "bob"); err != nil {
+	if err := store.Approve(t.Context(), id, audit.Approver{Name: "bob", Via: audit.ApproverViaOS}); err != nil {
 		t.Fatal(err)
 	}
 	if d := e.Decide(t.Context(), testCall("prod", `{"v":2}`), time.Now(), nil); d.Allowed {

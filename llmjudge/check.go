@@ -8,6 +8,18 @@ import (
 	"github.com/gatehouse-mcp/gatehouse/policy"
 )
 
+// canary is the small judgment Check asks, and the judge asks when a call
+// failed without an answer, to tell an outage from a failure of that
+// call: its content is the judge's own, never a client's.
+var canary = policy.JudgeRequest{
+	Call: policy.Call{
+		Workspace: "gatehouse-check", User: "gatehouse", Client: "gatehouse check",
+		Upstream: "gatehouse", Tool: "echo", Description: "Echoes its text back.",
+		Arguments: []byte(`{"text":"hello"}`),
+	},
+	Policies: []policy.JudgedPolicy{{ID: "check", Name: "check", Rules: "Echoing a greeting is always allowed."}},
+}
+
 // ErrUnfit is Check's failure when the model answers, validly, a verdict
 // no sound judge would give.
 var ErrUnfit = errors.New("the model does not judge as it must")
@@ -17,15 +29,7 @@ var ErrUnfit = errors.New("the model does not judge as it must")
 // breaker: `gatehouse check` uses it to say whether the judge is reachable
 // and answers as it must.
 func (j *Judge) Check(ctx context.Context) error {
-	req := policy.JudgeRequest{
-		Call: policy.Call{
-			Workspace: "gatehouse-check", User: "gatehouse", Client: "gatehouse check",
-			Upstream: "gatehouse", Tool: "echo", Description: "Echoes its text back.",
-			Arguments: []byte(`{"text":"hello"}`),
-		},
-		Policies: []policy.JudgedPolicy{{ID: "check", Name: "check", Rules: "Echoing a greeting is always allowed."}},
-	}
-	ans, err := j.attempt(ctx, req)
+	ans, err := j.attempt(ctx, canary)
 	if err != nil {
 		return err
 	}

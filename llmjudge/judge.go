@@ -3,7 +3,8 @@
 // every plain-English policy in scope to the model, with the call's data
 // fenced off as untrusted; the answer is read strictly, answers are cached,
 // concurrent identical calls share one request, and a circuit breaker
-// keeps an outage from costing a timeout per call.
+// keeps an outage from costing a timeout per call — an outage only, never
+// a failure one call's content caused (see failure.go).
 package llmjudge
 
 import (
@@ -75,6 +76,13 @@ type Judge struct {
 	cache   *expirable.LRU[string, []policy.JudgeResult] // nil without a TTL
 	flights singleflight.Group
 	breaker breaker
+
+	// canaries shares one canary among the judgments that want it;
+	// canaryUp and canaryAt are its last outcome and when.
+	canaries singleflight.Group
+	canaryMu sync.Mutex
+	canaryUp bool
+	canaryAt time.Time
 }
 
 // New returns a Judge asking m. It does no I/O.
@@ -171,7 +179,10 @@ func (j *Judge) lookup(key string) (policy.JudgeAnswer, bool) {
 	return policy.JudgeAnswer{Model: j.model.Name(), PromptVersion: PromptVersion, Results: results, Cached: true}, true
 }
 
-// ask asks the model, through the breaker, retrying once.
+// ask asks the model, through the breaker, retrying once. A failure is
+// classified (see classify): one the provider answered with, or one that
+// the canary shows was not an outage, is this call's (a *CallError) and
+// leaves the breaker be; only an outage counts against it.
 func (j *Judge) ask(ctx context.Context, req policy.JudgeRequest) (policy.JudgeAnswer, error) {
 	var ans policy.JudgeAnswer
 	probe, err := j.breaker.allow()
@@ -180,14 +191,60 @@ func (j *Judge) ask(ctx context.Context, req policy.JudgeRequest) (policy.JudgeA
 	}
 	start := time.Now()
 	ans, err = j.attempt(ctx, req)
-	if err != nil && retry(ctx, time.Since(start)) {
+	if err != nil && !refused(err) && retry(ctx, time.Since(start)) {
 		ans, err = j.attempt(ctx, req)
 	}
-	if opened := j.breaker.done(probe, err); opened {
+	outage := classify(err) == doubtful && !j.providerUp(ctx, start)
+	if err != nil && !outage {
+		err = &CallError{Err: err}
+	}
+	if opened := j.breaker.done(probe, outage, err); opened {
 		j.log.Warn("the policy judge failed repeatedly: judgments fail at once until the cool-down ends",
 			"model", j.model.Name(), "cooldown", j.breaker.cooldown, "err", err)
 	}
 	return ans, err
+}
+
+// refused reports whether err is an HTTP error about the request itself,
+// which asking again would only repeat.
+func refused(err error) bool {
+	var se *StatusError
+	return errors.As(err, &se) && se.class() == answered
+}
+
+// canaryFresh is how long the canary's outcome stands for the judgments
+// that fail without an answer: one canary serves a burst of them.
+const canaryFresh = 2 * time.Second
+
+// minCanaryTime is the least time the canary is given.
+const minCanaryTime = time.Second
+
+// providerUp reports whether the provider answers the canary: a small
+// fixed judgment whose content no client controls (Check's). It is given
+// the time the failed judgment had (from start to its deadline). One
+// canary is asked at a time, and its outcome stands for canaryFresh.
+func (j *Judge) providerUp(ctx context.Context, start time.Time) bool {
+	budget := maxJudgment
+	if d, ok := ctx.Deadline(); ok {
+		budget = max(d.Sub(start), minCanaryTime)
+	}
+	up, _, _ := j.canaries.Do("canary", func() (any, error) {
+		j.canaryMu.Lock()
+		last, at := j.canaryUp, j.canaryAt
+		j.canaryMu.Unlock()
+		if now := j.opts.Now(); !at.IsZero() && now.Sub(at) < canaryFresh && !now.Before(at) {
+			return last, nil
+		}
+		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), budget)
+		defer cancel()
+		_, err := j.attempt(cctx, canary)
+		up := classify(err) == answered
+		j.canaryMu.Lock()
+		j.canaryUp, j.canaryAt = up, j.opts.Now()
+		j.canaryMu.Unlock()
+		return up, nil
+	})
+	return up.(bool)
 }
 
 // attempt is one request and its strict reading.
@@ -226,18 +283,6 @@ func retry(ctx context.Context, took time.Duration) bool {
 	return left >= minRetryTime && left >= took
 }
 
-// unreachable reports whether err is a failure to get an answer at all
-// (timeout, transport or HTTP error), which counts against the breaker. A
-// malformed answer does not: the model is up, and arguments crafted to
-// confuse it must not switch the judge off for everyone.
-func unreachable(err error) bool {
-	if err == nil {
-		return false
-	}
-	var ae *AnswerError
-	return !errors.As(err, &ae)
-}
-
 // key identifies a judgment for the cache and for sharing one request:
 // everything the model is shown except the random delimiter.
 func (j *Judge) key(req policy.JudgeRequest) (string, error) {
@@ -267,16 +312,18 @@ func (j *Judge) key(req policy.JudgeRequest) (string, error) {
 	return hex.EncodeToString(h.Sum(nil)), nil
 }
 
-// breaker opens after a run of failures to reach the model, fails
+// breaker opens after a run of outages (failures to get an answer that
+// the canary confirms; never a failure one call's content caused), fails
 // judgments at once while open, and after the cool-down lets one through
-// as a probe: its success closes the breaker, its failure opens it again.
+// as a probe: unless it meets an outage it closes the breaker; if it does,
+// the breaker opens again.
 type breaker struct {
 	failures int
 	cooldown time.Duration
 	now      func() time.Time
 
 	mu       sync.Mutex
-	run      int       // failures in a row
+	run      int       // outages in a row
 	openTill time.Time // zero when closed
 	probing  bool
 	lastErr  string
@@ -297,15 +344,15 @@ func (b *breaker) allow() (probe bool, err error) {
 	return true, nil
 }
 
-// done records the outcome of a judgment that asked the model, and
-// reports whether it opened the breaker.
-func (b *breaker) done(probe bool, err error) (opened bool) {
+// done records the outcome of a judgment that asked the model — an
+// outage, with err, or not — and reports whether it opened the breaker.
+func (b *breaker) done(probe, outage bool, err error) (opened bool) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if probe {
 		b.probing = false
 	}
-	if !unreachable(err) {
+	if !outage {
 		b.run, b.openTill = 0, time.Time{}
 		return false
 	}

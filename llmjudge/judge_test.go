@@ -62,6 +62,18 @@ func policyIDs(r llmjudgetest.Request) []string {
 	return ids
 }
 
+// canaries counts the canaries the judge asked srv: the judgments of its
+// own "check" policy.
+func canaries(srv *llmjudgetest.Server) int {
+	n := 0
+	for _, r := range srv.Requests() {
+		if ids := policyIDs(r); len(ids) == 1 && ids[0] == "check" {
+			n++
+		}
+	}
+	return n
+}
+
 // answerAll answers every policy of a request with verdict.
 func answerAll(verdict string) func(llmjudgetest.Request) llmjudgetest.Reply {
 	return func(r llmjudgetest.Request) llmjudgetest.Reply {
@@ -234,8 +246,13 @@ func TestMalformedAnswersFail(t *testing.T) {
 			if err == nil {
 				t.Fatalf("Judge = %+v, nil; want a failure", ans)
 			}
-			if srv.Count() != 2 {
-				t.Errorf("%d requests; want 2 (one retry)", srv.Count())
+			// A failure without an answer is checked with the canary.
+			wantCanaries := 0
+			if reply.Status >= 500 || reply.Status == 429 || reply.Body != "" {
+				wantCanaries = 1
+			}
+			if n, c := srv.Count(), canaries(srv); n-c != 2 || c != wantCanaries {
+				t.Errorf("%d requests and %d canaries; want 2 (one retry) and %d", n-c, c, wantCanaries)
 			}
 			// A failure is not cached.
 			srv.SetDefault(llmjudgetest.Reply{Content: answer("db", "comply")})

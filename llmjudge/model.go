@@ -178,13 +178,20 @@ func (m *lcModel) Complete(ctx context.Context, system, user string) (string, er
 		if ctx.Err() != nil {
 			return "", fmt.Errorf("ask %s: %w", m.name, ctx.Err())
 		}
-		if terr := transportErr.get(); terr != nil && !strings.Contains(err.Error(), terr.Error()) {
-			return "", fmt.Errorf("ask %s: %w (%w)", m.name, err, terr)
+		status, terr := transportErr.get()
+		if terr != nil && !strings.Contains(err.Error(), terr.Error()) {
+			err = fmt.Errorf("%w (%w)", err, terr)
+		}
+		if status != 0 {
+			err = &StatusError{Code: status, Err: err}
 		}
 		return "", fmt.Errorf("ask %s: %w", m.name, err)
 	}
 	if len(resp.Choices) != 1 {
 		return "", fmt.Errorf("ask %s: it gave %d answers, want 1", m.name, len(resp.Choices))
+	}
+	if r := resp.Choices[0].StopReason; unfinished[r] {
+		return "", fmt.Errorf("ask %s: %w", m.name, &StopError{Reason: r})
 	}
 	return resp.Choices[0].Content, nil
 }
@@ -195,34 +202,46 @@ func refuseRedirect(req *http.Request, _ []*http.Request) error {
 	return err
 }
 
-// failure keeps the transport's own error of a request: langchaingo's
-// OpenAI client replaces it with "network error: failed to reach API
-// server", which tells a person nothing.
-type failure struct {
-	mu  sync.Mutex
-	err error
+// transportFailure keeps the transport's own error of a request, and the
+// HTTP status of an error answer: langchaingo's OpenAI client replaces the
+// first with "network error: failed to reach API server", which tells a
+// person nothing, and each provider's client words the second its own way,
+// while the judge must tell a 400 from a 503 (see classify).
+type transportFailure struct {
+	mu     sync.Mutex
+	err    error
+	status int
 }
 
 type failureKey struct{}
 
 // withFailure returns ctx carrying a place for the transport's error.
-func withFailure(ctx context.Context) (context.Context, *failure) {
-	f := &failure{}
+func withFailure(ctx context.Context) (context.Context, *transportFailure) {
+	f := &transportFailure{}
 	return context.WithValue(ctx, failureKey{}, f), f
 }
 
 func noteFailure(r *http.Request, err error) {
-	if f, ok := r.Context().Value(failureKey{}).(*failure); ok {
+	if f, ok := r.Context().Value(failureKey{}).(*transportFailure); ok {
 		f.mu.Lock()
 		f.err = err
 		f.mu.Unlock()
 	}
 }
 
-func (f *failure) get() error {
+// noteStatus keeps the status of an HTTP error answer.
+func noteStatus(r *http.Request, status int) {
+	if f, ok := r.Context().Value(failureKey{}).(*transportFailure); ok {
+		f.mu.Lock()
+		f.status = status
+		f.mu.Unlock()
+	}
+}
+
+func (f *transportFailure) get() (status int, err error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	return f.err
+	return f.status, f.err
 }
 
 func orDefault(s, def string) string {
@@ -249,6 +268,9 @@ func (l limitBody) RoundTrip(r *http.Request) (*http.Response, error) {
 	if err != nil {
 		noteFailure(r, err)
 		return resp, err
+	}
+	if resp.StatusCode >= 400 {
+		noteStatus(r, resp.StatusCode)
 	}
 	if resp.Body == nil {
 		return resp, nil

@@ -19,7 +19,8 @@ import (
 var approvalIDRE = regexp.MustCompile(`approval (ap-[a-z0-9]+)`)
 
 // Out of band, through the running gateway: a call the policy wants
-// someone else to approve is parked; `gatehouse approvals approve` by an
+// someone else to approve is parked (the client is told who may approve,
+// not handed a command to run); `gatehouse approvals approve` by an
 // approver lets the same call run once on retry; a second retry needs a
 // new approval; a denial or an approval that lapsed runs nothing; and the
 // verdict log shows every step.
@@ -59,7 +60,7 @@ workspaces:
 		t.Helper()
 		res, id := callEcho(msg)
 		m := approvalIDRE.FindStringSubmatch(resultText(res))
-		if !res.IsError || m == nil || m[1] != id || !strings.Contains(resultText(res), "boss can run `gatehouse approvals approve "+id+"`") {
+		if !res.IsError || m == nil || m[1] != id || !strings.Contains(resultText(res), `which "boss" must give as themselves`) || strings.Contains(resultText(res), "approvals approve") {
 			t.Fatalf("held call = %q (isError %v, _meta approval %q); want a tool error naming the approval and who may give it", resultText(res), res.IsError, id)
 		}
 		return id
@@ -77,11 +78,11 @@ workspaces:
 	if err != nil || !strings.Contains(out, id) || !strings.Contains(out, "boss-approves-echo") {
 		t.Errorf("approvals list = %v\n%s", err, out)
 	}
-	t.Setenv("GATEHOUSE_USER", "mallory")
+	actAs(t, "mallory")
 	if out, err := runCLI(t, "approvals", "approve", id, "--config", cfg); exitCode(err) != exitRuntime {
 		t.Errorf("approve by someone not an approver: exit %d\n%s", exitCode(err), out)
 	}
-	t.Setenv("GATEHOUSE_USER", "boss")
+	actAs(t, "boss")
 	if out, err := runCLI(t, "approvals", "approve", id, "--config", cfg); err != nil {
 		t.Fatalf("approve by boss: %v\n%s", err, out)
 	}

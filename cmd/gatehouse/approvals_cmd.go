@@ -38,7 +38,8 @@ client's retry of the same call — same workspace, user, tool and arguments —
 run once within approval.lifetime; "approvals deny ID" refuses it. A request
 nobody decides within approval.lifetime expires.
 
-Who decides is --user, else $GATEHOUSE_USER, else the OS user. A request that
+Who decides is the OS user running the command: established, never asserted,
+so there is no --user here (and $GATEHOUSE_USER is not read). A request that
 names approvers may be approved only by one of them; one that names none by
 anyone but the caller. The caller may deny their own request.`,
 		Args: cobra.NoArgs,
@@ -74,14 +75,27 @@ func newApprovalsDecideCommand(approve bool) *cobra.Command {
 			return runApprovalsDecide(cmd, args[0], approve)
 		},
 	}
+	cmd.Long = `Approve decides a pending request as the OS user who runs this command: an
+approver's identity is established, never asserted, so there is no --user.
+The request's approvers must name that user; a request that names none may
+be approved by anyone but the caller.`
 	if !approve {
 		cmd.Use = "deny ID"
 		cmd.Short = "Deny a pending request: the call will not run"
+		cmd.Long = `Deny decides a pending request as the OS user who runs this command (there
+is no --user): one of its approvers, or the caller.`
 		cmd.Flags().String("reason", "", "why, for the verdict log")
 	}
-	cmd.Flags().String("user", "", "who decides (default $GATEHOUSE_USER, then the OS user)")
+	// --user is refused with the reason, not as an unknown flag.
+	cmd.Flags().String("user", "", "not accepted: the approver is the OS user running this command")
+	_ = cmd.Flags().MarkHidden("user")
 	return cmd
 }
+
+// establishApprover says who runs `approvals approve` and `deny`: the OS
+// user. Tests replace it to act as several approvers; nothing a user sets
+// at run time does.
+var establishApprover = audit.OSApprover
 
 // openApprovalStore opens the approvals kept in cfg's verdict log; it
 // returns nil, nil when there is no log yet, so no request either.
@@ -231,12 +245,17 @@ func runApprovalsDecide(cmd *cobra.Command, id string, approve bool) error {
 	if id == "" {
 		return usageError(fmt.Errorf("approvals %s: the request id is empty", verb))
 	}
-	s := newSettings(cmd)
-	cfg, err := s.load()
+	if cmd.Flags().Changed("user") {
+		return usageError(fmt.Errorf("approvals %s: --user is not accepted: the approver is the OS user who runs this command, established, never named (an agent could name anyone); to decide as someone else, run it as that OS user", verb))
+	}
+	cfg, err := newSettings(cmd).load()
 	if err != nil {
 		return err
 	}
-	by := s.user()
+	by, err := establishApprover()
+	if err != nil {
+		return runtimeError(fmt.Errorf("%s %s: %w", verb, id, err))
+	}
 	store, err := openApprovalStore(cfg)
 	if err != nil {
 		return err
@@ -264,13 +283,13 @@ func runApprovalsDecide(cmd *cobra.Command, id string, approve bool) error {
 	about := fmt.Sprintf("%s, policy %s", oneLine(orNothing(e.Exposed, e.Tool)), orNothing(e.Policy, "(none)"))
 	w := cmd.OutOrStdout()
 	if approve {
-		_, err = fmt.Fprintf(w, "approved %s: the same call %s may run once within %s (%s)\n", e.ID, call, store.Lifetime(), about)
+		_, err = fmt.Fprintf(w, "approved %s as %s: the same call %s may run once within %s (%s)\n", e.ID, by.Name, call, store.Lifetime(), about)
 		return err
 	}
 	because := ""
 	if e.DecisionReason != "" {
 		because = ": " + oneLine(e.DecisionReason)
 	}
-	_, err = fmt.Fprintf(w, "denied %s: the call %s will not run (%s)%s\n", e.ID, call, about, because)
+	_, err = fmt.Fprintf(w, "denied %s as %s: the call %s will not run (%s)%s\n", e.ID, by.Name, call, about, because)
 	return err
 }

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"os/user"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -169,27 +170,29 @@ func TestApprovalsDecide(t *testing.T) {
 	}
 	for _, tc := range []struct {
 		name string
+		by   string // the OS user running the command
 		args []string
 		code int
 		want string
 	}{
-		{"the caller approves", []string{"approve", f.drop, "--user", "ada"}, 1, "approve " + f.drop + ": not an approver of the request: ada made the call and may not approve it"},
-		{"unknown id", []string{"approve", "ap-nosuchthing", "--user", "bob"}, 1, "approve ap-nosuchthing: no such approval request"},
-		{"expired", []string{"approve", f.old, "--user", "bob"}, 1, "approve " + f.old + ": the approval request has expired"},
-		{"not listed", []string{"approve", f.rm, "--user", "bob"}, 1, "bob is not one of its approvers (carol)"},
-		{"deny, not listed", []string{"deny", f.rm, "--user", "dave"}, 1, "dave is neither one of its approvers (carol) nor the caller"},
-		{"approve", []string{"approve", strings.ToUpper(f.drop), "--user", "bob"}, 0,
-			"approved " + f.drop + ": the same call by ada in workspace prod may run once within 1h0m0s (db__drop_table, policy approve-drops)\n"},
-		{"approve twice", []string{"approve", f.drop, "--user", "carol"}, 1, "approve " + f.drop + ": the approval request is not pending: it was approved by bob"},
-		{"deny approved", []string{"deny", f.drop, "--user", "ada"}, 1, "not pending"},
-		{"deny own", []string{"deny", f.rm, "--user", "bob", "--reason", "wrong\nfolder"}, 0,
-			"denied " + f.rm + ": the call by bob in workspace dev will not run (fs__rm_tree, policy approve-rm): wrong folder\n"},
-		{"no id", []string{"approve"}, 2, "accepts 1 arg"},
-		{"two ids", []string{"deny", f.rm, f.drop}, 2, "accepts 1 arg"},
-		{"unknown flag", []string{"list", "--since", "1h"}, 2, "unknown flag"},
-		{"argument to list", []string{"list", f.rm}, 2, "unknown command"},
+		{"the caller approves", "ada", []string{"approve", f.drop}, 1, "approve " + f.drop + ": not an approver of the request: ada made the call and may not approve it"},
+		{"unknown id", "bob", []string{"approve", "ap-nosuchthing"}, 1, "approve ap-nosuchthing: no such approval request"},
+		{"expired", "bob", []string{"approve", f.old}, 1, "approve " + f.old + ": the approval request has expired"},
+		{"not listed", "bob", []string{"approve", f.rm}, 1, "bob is not one of its approvers (carol)"},
+		{"deny, not listed", "dave", []string{"deny", f.rm}, 1, "dave is neither one of its approvers (carol) nor the caller"},
+		{"approve", "bob", []string{"approve", strings.ToUpper(f.drop)}, 0,
+			"approved " + f.drop + " as bob: the same call by ada in workspace prod may run once within 1h0m0s (db__drop_table, policy approve-drops)\n"},
+		{"approve twice", "carol", []string{"approve", f.drop}, 1, "approve " + f.drop + ": the approval request is not pending: it was approved by bob"},
+		{"deny approved", "ada", []string{"deny", f.drop}, 1, "not pending"},
+		{"deny own", "bob", []string{"deny", f.rm, "--reason", "wrong\nfolder"}, 0,
+			"denied " + f.rm + " as bob: the call by bob in workspace dev will not run (fs__rm_tree, policy approve-rm): wrong folder\n"},
+		{"no id", "bob", []string{"approve"}, 2, "accepts 1 arg"},
+		{"two ids", "bob", []string{"deny", f.rm, f.drop}, 2, "accepts 1 arg"},
+		{"unknown flag", "bob", []string{"list", "--since", "1h"}, 2, "unknown flag"},
+		{"argument to list", "bob", []string{"list", f.rm}, 2, "unknown command"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
+			actAs(t, tc.by)
 			out, code := run(tc.args...)
 			if code != tc.code || !strings.Contains(out, tc.want) {
 				t.Errorf("approvals %v = exit %d, %q; want exit %d with %q", tc.args, code, out, tc.code, tc.want)
@@ -216,15 +219,29 @@ func TestApprovalsDecide(t *testing.T) {
 		t.Errorf("approvals list after deciding both = %q; want nothing pending", out)
 	}
 
-	// The approver from $GATEHOUSE_USER.
+	// The approver is the OS user, whatever $GATEHOUSE_USER or --user say.
 	k := policy.ApprovalKey{Workspace: "dev", User: "bob", Tool: "rm_tree", Arguments: policy.HashArguments(json.RawMessage(`{"path":"/tmp"}`))}
 	id, err := f.store.Request(ctx, policy.ApprovalRequest{Key: k, Arguments: `{"path":"/tmp"}`, Approvers: []string{"carol"}, Expires: time.Now().Add(time.Hour)})
 	if err != nil {
 		t.Fatal(err)
 	}
+	actAs(t, "bob")
 	t.Setenv("GATEHOUSE_USER", "carol")
-	if out, code := run("approve", id); code != 0 || !strings.HasPrefix(out, "approved "+id) {
-		t.Errorf("approve as $GATEHOUSE_USER carol = exit %d, %q", code, out)
+	if out, code := run("approve", id); code != exitRuntime || !strings.Contains(out, "bob is not one of its approvers (carol)") {
+		t.Errorf("approve as OS user bob with $GATEHOUSE_USER=carol = exit %d, %q; want bob refused", code, out)
+	}
+	for _, verb := range []string{"approve", "deny"} {
+		out, code := run(verb, id, "--user", "carol")
+		if code != exitUsage || !strings.Contains(out, "--user is not accepted: the approver is the OS user who runs this command") {
+			t.Errorf("%s --user carol = exit %d, %q; want a usage error saying why", verb, code, out)
+		}
+	}
+	if e, _ := f.store.Get(ctx, id); e.Status != audit.StatusPending {
+		t.Errorf("after the refused attempts the request is %s by %q; want pending", e.Status, e.DecidedBy)
+	}
+	actAs(t, "carol")
+	if out, code := run("approve", id); code != 0 || !strings.HasPrefix(out, "approved "+id+" as carol") {
+		t.Errorf("approve as OS user carol = exit %d, %q", code, out)
 	}
 	if e, _ := f.store.Get(ctx, id); e.DecidedBy != "carol" {
 		t.Errorf("decided by %q; want carol", e.DecidedBy)
@@ -240,7 +257,8 @@ func TestApprovalsNoLog(t *testing.T) {
 	if err != nil || !strings.HasPrefix(out, "nothing pending") {
 		t.Errorf("approvals list without a log = %v, %q", err, out)
 	}
-	out, err = runCLI(t, "approvals", "approve", "ap-abc", "--config", cfg, "--user", "bob")
+	actAs(t, "bob")
+	out, err = runCLI(t, "approvals", "approve", "ap-abc", "--config", cfg)
 	if exitCode(err) != exitRuntime || !strings.Contains(err.Error(), "no such approval request") || !strings.Contains(err.Error(), db) {
 		t.Errorf("approve without a log = exit %d, %v, %q", exitCode(err), err, out)
 	}
@@ -261,7 +279,7 @@ func TestLogsShowApprovals(t *testing.T) {
 		return r
 	}
 	parked := held(policy.ApprovalOutcome{State: policy.ApprovalPending, Via: policy.ApprovalViaOutOfBand, ID: f.drop})
-	if err := f.store.Approve(ctx, f.drop, "bob"); err != nil {
+	if err := f.store.Approve(ctx, f.drop, audit.Approver{Name: "bob", Via: audit.ApproverViaOS}); err != nil {
 		t.Fatal(err)
 	}
 	if _, ok, err := f.store.Claim(ctx, f.dropKey); !ok || err != nil {
@@ -355,5 +373,34 @@ func TestLogsShowApprovals(t *testing.T) {
 		if !regexp.MustCompile(want).MatchString(out) {
 			t.Errorf("stats does not match %s:\n%s", want, out)
 		}
+	}
+}
+
+// actAs makes name the approver that `gatehouse approvals approve` and
+// `deny` establish, for the rest of the test: the stand-in for running
+// them as that OS user. Nothing at run time can do this.
+func actAs(t *testing.T, name string) {
+	t.Helper()
+	old := establishApprover
+	establishApprover = func() (audit.Approver, error) {
+		return audit.Approver{Name: name, Via: audit.ApproverViaOS}, nil
+	}
+	t.Cleanup(func() { establishApprover = old })
+}
+
+// Without the test hook, the approver is the OS user running the command.
+func TestApprovalsDecideAsOSUser(t *testing.T) {
+	f := newApprovalsFixture(t)
+	me, err := user.Current()
+	if err != nil {
+		t.Skip("no OS user:", err)
+	}
+	if me.Username == "carol" {
+		t.Skip("the OS user is carol, rm's approver")
+	}
+	t.Setenv("GATEHOUSE_USER", "carol")
+	_, err = runCLI(t, "approvals", "approve", f.rm, "--config", f.config)
+	if want := me.Username + " is not one of its approvers (carol)"; exitCode(err) != exitRuntime || !strings.Contains(err.Error(), want) {
+		t.Errorf("approve as the OS user %s = %v; want %q", me.Username, err, want)
 	}
 }

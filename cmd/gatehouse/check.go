@@ -27,6 +27,10 @@ func newCheckCommand() *cobra.Command {
 		Long: `Check validates the config file and every workspaces_dir file, and reports
 every problem with its file, line, field and value (exit 2).
 
+It warns of approver lists the agent's own user satisfies: those naming
+the user the gateway acts for (--user, else $GATEHOUSE_USER, else the OS
+user) or the OS user running it, and empty ones when those two differ.
+
 With --connect it also starts every upstream, lists what each offers and
 reports those it could not reach (exit 1) and names two upstreams would both
 expose (exit 2).`,
@@ -34,6 +38,7 @@ expose (exit 2).`,
 		RunE: runCheck,
 	}
 	cmd.Flags().Bool("connect", false, "also connect to every upstream")
+	cmd.Flags().String("user", "", "the user serve will act for, for the approvers check (default $GATEHOUSE_USER, then the OS user)")
 	return cmd
 }
 
@@ -52,6 +57,9 @@ func runCheck(cmd *cobra.Command, _ []string) error {
 	fmt.Fprintf(out, "%s: valid (%d workspaces, %d upstreams)\n", cfg.File, len(specs), n)
 	if _, err := newEngine(cfg, nil, nil); err != nil {
 		return usageError(err)
+	}
+	if err := checkApprovers(out, cfg, s.user()); err != nil {
+		return err
 	}
 	logErr := checkVerdictLog(cmd.Context(), out, cfg)
 	if err := checkJudge(cmd.Context(), out, cfg); logErr == nil {
@@ -93,6 +101,23 @@ func runCheck(cmd *cobra.Command, _ []string) error {
 		return runtimeError(fmt.Errorf("%d upstreams could not be reached", down))
 	}
 	return logErr
+}
+
+// checkApprovers warns of the policies whose approvers the agent's own
+// user satisfies (see selfApprovals); a warning, not a failure.
+func checkApprovers(out io.Writer, cfg *config.Config, actsFor string) error {
+	set, err := cfg.PolicySet()
+	if err != nil {
+		return usageError(err)
+	}
+	var names []string
+	for _, w := range cfg.WorkspaceSpecs() {
+		names = append(names, w.Name)
+	}
+	for _, w := range selfApprovals(set, names, actsFor, osUserName()) {
+		fmt.Fprintf(out, "warning: %s\n", w)
+	}
+	return nil
 }
 
 // checkVerdictLog says whether the gateway can write the verdict log.

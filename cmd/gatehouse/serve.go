@@ -123,6 +123,7 @@ func runServe(cmd *cobra.Command, args []string) error {
 	})
 	defer g.Close()
 	warnJudge(log, cfg, judges.judge)
+	warnApprovers(log, cfg, specs, s.user())
 	g.Start(ctx)
 	waitCtx, cancel := context.WithTimeout(ctx, startTimeout)
 	_ = g.WaitReady(waitCtx)
@@ -137,6 +138,22 @@ func runServe(cmd *cobra.Command, args []string) error {
 		return serveHTTP(ctx, log, g, httpAddr)
 	}
 	return serveStdio(ctx, log, g, specs[0].Name, s.v.GetBool("stdio-fast-path"))
+}
+
+// warnApprovers logs, at WARN, the policies of the served workspaces
+// whose approvers the agent's own user satisfies (see selfApprovals).
+func warnApprovers(log *slog.Logger, cfg *config.Config, specs []workspace.Spec, actsFor string) {
+	set, err := cfg.PolicySet()
+	if err != nil {
+		return // newEnforcer has reported it
+	}
+	names := make([]string, len(specs))
+	for i, w := range specs {
+		names[i] = w.Name
+	}
+	for _, w := range selfApprovals(set, names, actsFor, osUserName()) {
+		log.Warn(w)
+	}
 }
 
 func wsNameIfStdio(httpAddr string, specs []workspace.Spec) string {
