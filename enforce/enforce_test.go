@@ -457,16 +457,16 @@ func TestOutOfBandApprovalFollowsTheRule(t *testing.T) {
 	call := testCall("prod", `{"v":1}`)
 	d := alice.Decide(t.Context(), call, time.Now(), nil)
 	first, _ := d.Meta[enforce.MetaApproval].(string)
-	if err := store.Approve(t.Context(), first, "alice"); err != nil {
+	if err := store.Approve(t.Context(), first, audit.Approver{Name: "alice", Via: audit.ApproverViaOS}); err != nil {
 		t.Fatal(err)
 	}
 	// Reloaded: now bob decides.
 	d = bob.Decide(t.Context(), call, time.Now(), nil)
 	second, _ := d.Meta[enforce.MetaApproval].(string)
-	if d.Allowed || second == "" || second == first || !strings.Contains(d.Message, "bob can run") {
+	if d.Allowed || second == "" || second == first || !strings.Contains(d.Message, `"bob"`) {
 		t.Fatalf("under bob's rule, alice's approval gave: allowed %v, approval %q (alice's %q), message %q; want a new request for bob", d.Allowed, second, first, d.Message)
 	}
-	if err := store.Approve(t.Context(), second, "alice"); err == nil {
+	if err := store.Approve(t.Context(), second, audit.Approver{Name: "alice", Via: audit.ApproverViaOS}); err == nil {
 		t.Error("alice approved a request that only bob may")
 	}
 	// Back to alice's rule: her approval is still there, once.
@@ -475,7 +475,7 @@ func TestOutOfBandApprovalFollowsTheRule(t *testing.T) {
 	}
 	// The approvers of an empty rule are anyone but the caller: an
 	// approval the caller could not have given is not claimed either.
-	if err := store.Approve(t.Context(), second, "bob"); err != nil {
+	if err := store.Approve(t.Context(), second, audit.Approver{Name: "bob", Via: audit.ApproverViaOS}); err != nil {
 		t.Fatal(err)
 	}
 	if d := by().Decide(t.Context(), call, time.Now(), nil); d.Allowed {
