@@ -1,6 +1,7 @@
 package llmjudge_test
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 	"testing"
@@ -91,30 +92,41 @@ func TestEngineVerdicts(t *testing.T) {
 		t.Errorf("needs_approval: %s by %q, approval rule %+v; want the policy's rule, to hold the call for a dba", v.Decision, v.Policy, v.Approval)
 	}
 
-	for name, reply := range map[string]llmjudgetest.Reply{
-		"prose":          {Content: "This call is fine."},
-		"fenced":         {Content: "```json\n{\"results\":[]}\n```"},
-		"missing policy": {Content: `{"results":[{"policy":"no-deletes","verdict":"comply","reason":"ok"}]}`},
-		"unknown":        {Content: `{"results":[{"policy":"no-deletes","verdict":"ok","reason":"ok"},{"policy":"be-polite","verdict":"comply","reason":"ok"}]}`},
-		"two objects":    {Content: `{"results":[]}{"results":[]}`},
-		"empty":          {Content: ""},
-		"http error":     {Status: 502},
-		"malformed body": {Body: `{"id": 1, "choices": "none"`},
+	// A failure the call's content caused (the provider is up: it
+	// answered this call, or the canary) holds a non-strict policy's
+	// call for approval; an outage lets it through flagged fail-open.
+	for _, tc := range []struct {
+		name   string
+		reply  llmjudgetest.Reply
+		outage bool
+	}{
+		{"prose", llmjudgetest.Reply{Content: "This call is fine."}, false},
+		{"fenced", llmjudgetest.Reply{Content: "```json\n{\"results\":[]}\n```"}, false},
+		{"missing policy", llmjudgetest.Reply{Content: `{"results":[{"policy":"no-deletes","verdict":"comply","reason":"ok"}]}`}, false},
+		{"unknown", llmjudgetest.Reply{Content: `{"results":[{"policy":"no-deletes","verdict":"ok","reason":"ok"},{"policy":"be-polite","verdict":"comply","reason":"ok"}]}`}, false},
+		{"two objects", llmjudgetest.Reply{Content: `{"results":[]}{"results":[]}`}, false},
+		{"empty", llmjudgetest.Reply{Content: ""}, false},
+		{"http error", llmjudgetest.Reply{Status: 502}, true},
+		{"malformed body", llmjudgetest.Reply{Body: `{"id": 1, "choices": "none"`}, true},
 	} {
-		t.Run(name, func(t *testing.T) {
+		t.Run(tc.name, func(t *testing.T) {
 			srv.Reset()
-			srv.SetDefault(reply)
-			v := e.Evaluate(t.Context(), dbCall)
+			srv.SetDefault(tc.reply)
+			j := newJudge(t, srv, llmjudge.ProviderOpenAI, llmjudge.Options{}) // a breaker of its own
+			v := engine(t, set, j, 5*time.Second).Evaluate(t.Context(), dbCall)
 			if v.Decision != policy.DecisionBlock || v.Policy != "no-deletes" || !strings.Contains(v.Message, "could not be evaluated") {
 				t.Errorf("strict: %s by %q: %q; want a block saying it could not be evaluated", v.Decision, v.Policy, v.Message)
 			}
 			if v.Judge.Err == nil {
 				t.Error("the verdict records no judge error")
 			}
-			lax := engine(t, policy.Set{Global: set.Global[1:]}, j, 5*time.Second)
+			lax := engine(t, policy.Set{Global: set.Global[1:]}, newJudge(t, srv, llmjudge.ProviderOpenAI, llmjudge.Options{}), 5*time.Second)
 			v = lax.Evaluate(t.Context(), dbCall)
-			if v.Decision != policy.DecisionAllow || !v.Judge.FailOpen {
-				t.Errorf("non-strict: %s, fail-open %v; want allow flagged fail-open", v.Decision, v.Judge.FailOpen)
+			switch {
+			case tc.outage && (v.Decision != policy.DecisionAllow || !v.Judge.FailOpen):
+				t.Errorf("non-strict, provider down: %s, fail-open %v; want allow flagged fail-open", v.Decision, v.Judge.FailOpen)
+			case !tc.outage && (v.Decision != policy.DecisionRequireApproval || v.Judge.FailOpen || !errors.Is(v.Judge.Err, policy.ErrJudgeCallFailed)):
+				t.Errorf("non-strict, the call's own failure: %s, fail-open %v (%v); want it held for approval", v.Decision, v.Judge.FailOpen, v.Judge.Err)
 			}
 		})
 	}

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+
+	"github.com/gatehouse-mcp/gatehouse/policy"
 )
 
 // A judgment can fail because the provider is down, or because of what
@@ -108,3 +110,7 @@ func (e *CallError) Error() string {
 }
 
 func (e *CallError) Unwrap() error { return e.Err }
+
+// Is makes a CallError a policy.ErrJudgeCallFailed: the engine holds the
+// call for approval rather than fail open (issue 15).
+func (e *CallError) Is(target error) bool { return target == policy.ErrJudgeCallFailed }

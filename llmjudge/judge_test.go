@@ -459,7 +459,7 @@ func TestCachedAgreesWithJudge(t *testing.T) {
 // One caller going away does not fail the others sharing its request.
 func TestSharedRequestOutlivesACaller(t *testing.T) {
 	srv := llmjudgetest.New(t)
-	srv.SetDefault(llmjudgetest.Reply{Content: answer("db", "comply"), Delay: 200 * time.Millisecond})
+	srv.SetDefault(llmjudgetest.Reply{Content: answer("db", "comply"), Delay: 2 * time.Second})
 	j := newJudge(t, srv, llmjudge.ProviderOpenAI, llmjudge.Options{})
 	first, cancel := context.WithCancel(t.Context())
 	done := make(chan error, 1)
@@ -467,13 +467,15 @@ func TestSharedRequestOutlivesACaller(t *testing.T) {
 		_, err := j.Judge(first, dbRequest("db"))
 		done <- err
 	}()
-	time.Sleep(50 * time.Millisecond)
+	for deadline := time.Now().Add(5 * time.Second); srv.Count() == 0 && time.Now().Before(deadline); {
+		time.Sleep(5 * time.Millisecond) // the shared request is in flight
+	}
 	second := make(chan error, 1)
 	go func() {
 		_, err := j.Judge(t.Context(), dbRequest("db"))
 		second <- err
 	}()
-	time.Sleep(20 * time.Millisecond)
+	time.Sleep(100 * time.Millisecond) // the second caller joins it
 	cancel()
 	if err := <-done; !errors.Is(err, context.Canceled) {
 		t.Errorf("cancelled caller: %v", err)

@@ -555,6 +555,14 @@ func (ev *evaluation) askJudge(ctx context.Context, rules []*rule) []judged {
 			out = append(out, judged{rule: r, decision: DecisionBlock, reason: reason})
 			continue
 		}
+		if errors.Is(ferr, ErrJudgeCallFailed) {
+			// The call's own content made the judge fail: never an
+			// open door for the one who wrote it.
+			reason := "it could not be evaluated (" + judgeFailure(ferr) + "), so a person must approve it"
+			ev.record(r, OutcomeJudgeFailed, reason)
+			out = append(out, judged{rule: r, decision: DecisionRequireApproval, reason: reason})
+			continue
+		}
 		ev.v.Judge.FailOpen = true
 		ev.record(r, OutcomeJudgeFailed, "it could not be evaluated ("+judgeFailure(ferr)+"); allowed because it is not strict")
 	}
@@ -566,6 +574,8 @@ func judgeFailure(err error) string {
 	switch {
 	case errors.Is(err, ErrNoJudge):
 		return "no policy judge is configured"
+	case errors.Is(err, ErrJudgeCallFailed):
+		return "the policy judge could not judge this call's content"
 	case errors.Is(err, context.DeadlineExceeded):
 		return "the policy judge did not answer in time"
 	case errors.Is(err, context.Canceled):

@@ -10,6 +10,14 @@ import (
 // plain-English policies cannot be decided.
 var ErrNoJudge = errors.New("no policy judge is configured")
 
+// ErrJudgeCallFailed marks a judge failure that the call itself caused —
+// the provider is up, but this call's content made the judgment fail (an
+// answer cut at the token limit, a request the provider refused). A
+// client can cause it at will, so it never lets a call through
+// unjudged: a non-strict policy then holds the call for approval instead
+// of failing open, and a strict one blocks it.
+var ErrJudgeCallFailed = errors.New("the judge could not judge this call")
+
 // Judge decides the plain-English policies in scope of one call, all in one
 // request. An error is a judge failure, which the engine turns into a
 // verdict: block for strict policies, allow flagged fail-open for the
