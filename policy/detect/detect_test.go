@@ -430,3 +430,43 @@ func ExampleDetect() {
 	// path_traversal/dotdot 0.7 "../../"
 	// path_traversal/sensitive_file 0.8 "/etc/passwd"
 }
+
+// TestDetectField: the value of a credential key is a secret by its key
+// and its shape; look-alike keys and placeholder values are not.
+func TestDetectField(t *testing.T) {
+	for _, tc := range []struct {
+		key, value string
+		kind       string // "" for none
+		span       string
+	}{
+		{"password", "hunter2", "credential_assignment", "hunter2"},
+		{"db_password", "correct horse battery", "credential_assignment", "correct horse battery"},
+		{"Authorization", "Bearer abcDEF0123456789", "credential_assignment", "abcDEF0123456789"},
+		{"apiKey", "AbC123dEf456GhI", "credential_assignment", "AbC123dEf456GhI"},
+		{"x-api-key", "k3yV4lu3xQ9zR7", "credential_assignment", "k3yV4lu3xQ9zR7"},
+		{"client_secret", "9f8e7d6c5b4a3210AbCd", "credential_assignment", "9f8e7d6c5b4a3210AbCd"},
+		{"aws_secret_access_key", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYzEXAMPLEKE", "aws_secret_key", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYzEXAMPLEKE"},
+		{"password", "", "", ""},
+		{"password", "<your-password>", "", ""},
+		{"password", "${PASSWORD}", "", ""},
+		{"password", "changeme", "", ""},
+		{"password", "********", "", ""},
+		{"password_hint", "the dog's name", "", ""},
+		{"token_count", "123456789", "", ""},
+		{"max_tokens", "1000000", "", ""},
+		{"bypass", "hunter22", "", ""},
+		{"page_token", "CAESBggDEKgD", "", ""},
+		{"token", "lowercaseonly", "", ""},
+		{"authorization", "required", "", ""},
+		{"sort_key", "created_at_desc", "", ""},
+		{"PWD", "/home/ada", "", ""},
+	} {
+		got := detect.DetectField(tc.key, tc.value)
+		switch {
+		case tc.kind == "" && len(got) > 0:
+			t.Errorf("DetectField(%q, %q) = %+v; want nothing", tc.key, tc.value, got)
+		case tc.kind != "" && (len(got) != 1 || got[0].Kind != tc.kind || tc.value[got[0].Start:got[0].End] != tc.span):
+			t.Errorf("DetectField(%q, %q) = %+v; want one %s over %q", tc.key, tc.value, got, tc.kind, tc.span)
+		}
+	}
+}
