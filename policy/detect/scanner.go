@@ -34,6 +34,10 @@ type scanner struct {
 	tickLine, tickSeen int
 	tickShell          int8
 
+	// shellFold: a command's name in capitals (RM, Curl) was seen, which
+	// the shell view reads in lower case (fold.go).
+	shellFold bool
+
 	sh  shellLexer
 	sql sqlStatement
 }
@@ -52,6 +56,7 @@ func scanFindings(dst []Finding, text string, want threatSet, has uint8) []Findi
 	s.sh.reset(0)
 	s.scanWords()
 	s.scanBytes(has)
+	s.scanFolded()
 	if n := len(dst); len(s.out)-n > 1 {
 		kept := tidy(s.out[n:])
 		s.out = s.out[:n+len(kept)]
@@ -346,6 +351,9 @@ func (s *scanner) word(w int, cands []trigger) {
 				continue
 			}
 		} else if t[:len(tr.word)] != tr.word {
+			if tr.act == actCommand && !s.shellFold && hasPrefixFold(t, tr.word) && wordEnds(t, len(tr.word)) {
+				s.shellFold = true
+			}
 			continue
 		}
 		s.fire(tr, w)
