@@ -116,7 +116,7 @@ var kinds = [numKinds]KindInfo{
 	kPhone:      {ThreatPII, "phone", 0.3, "phone number: E.164 (+ and 10–15 digits) or North American (555) 123-4567, 555-123-4567"},
 
 	kTagCharacters:    {ThreatPromptInjection, "tag_characters", 0.9, "Unicode tag characters U+E0000–U+E007F (text invisible to the person)"},
-	kOverridePhrase:   {ThreatPromptInjection, "override_phrase", 0.8, `"ignore all previous instructions", "new instructions:", "IMPORTANT: … ignore …"`},
+	kOverridePhrase:   {ThreatPromptInjection, "override_phrase", 0.8, `"ignore all previous instructions", "disregard the above.", "forget everything you were told", "stop following your instructions", "new instructions:", "IMPORTANT: … ignore …" (also with the words glued together)`},
 	kJailbreak:        {ThreatPromptInjection, "jailbreak", 0.7, `"act as DAN", "you are now in developer mode", "do anything now"`},
 	kConcealment:      {ThreatPromptInjection, "concealment", 0.7, `"do not tell the user", "without informing the user"`},
 	kRoleMarker:       {ThreatPromptInjection, "role_marker", 0.7, "chat-template role markers: </system>, <|im_start|>, [INST], <<SYS>>, <IMPORTANT>"},
