@@ -1,6 +1,7 @@
 package detect
 
 import (
+	"math/bits"
 	"strings"
 	"unicode/utf8"
 )
@@ -20,12 +21,12 @@ import (
 // scanFolded scans the folded views of the text that differ from it.
 func (s *scanner) scanFolded() {
 	t := s.text
-	if s.want&setShell != 0 && (s.shellFold || needShellFold(t)) {
+	if s.want&setShell != 0 && (s.shellFold || strings.Contains(t, "IFS")) {
 		if v, off, ok := shellFolded(t); ok {
 			s.rescan(v, off, setShell)
 		}
 	}
-	if want := s.want & (setPrompt | setShell | setSQL); want != 0 && !isASCII(t) {
+	if want := s.want & (setPrompt | setShell | setSQL); want != 0 && s.nonASCII {
 		if v, off, ok := confusablesFolded(t); ok {
 			s.rescan(v, off, want)
 		}
@@ -72,34 +73,47 @@ func isASCII(s string) bool {
 // foldNames are the command names a shell fold may bring out.
 var foldNames = append(append([]string{"sudo", "find", "xargs"}, dangerousCommands...), interpreters...)
 
-// needShellFold reports whether the shell view of t may differ from it
-// where it matters: $IFS, or quotes, a backslash or braces inside a word
-// that, without them, is a command's name.
-func needShellFold(t string) bool {
-	if strings.Contains(t, "IFS") {
-		return true
-	}
-	for _, c := range []byte{'\'', '"', '\\', '{'} {
-		for i := indexByte(t, 0, c); i >= 0; i = indexByte(t, i+1, c) {
-			if joinsCommand(t, i) {
-				return true
-			}
+// quotedWord looks at the quotes and backslashes of the block of text at i
+// whose bits are set in q, each after a letter, and sets shellFold when
+// one is inside a word that reads, without them, as a command's name.
+func (s *scanner) quotedWord(i int, q uint64) {
+	t := s.text
+	for q != 0 {
+		j := i + bits.TrailingZeros64(q)>>3
+		q &= q - 1
+		if j+1 >= len(t) || t[j] == '"' && t[j+1] == '\'' || t[j] == '\\' && j >= 2 && t[j-2] == '\\' {
+			continue // not one of ' " \, or an escape after an escape (\n\t)
+		}
+		if c := t[j]; (isLetter(t[j+1]) || t[j+1] == c && j+2 < len(t) && isLetter(t[j+2])) && joinsCommand(t, j) {
+			s.shellFold = true
+			return
 		}
 	}
-	return false
 }
+
+// foldPrefix holds the prefixKey of the first two letters of every name
+// of foldNames.
+var foldPrefix = func() (p [26*26 + 1]bool) {
+	for _, n := range foldNames {
+		p[prefixKey(n[0], n[1])] = true
+	}
+	return p
+}()
 
 // joinsCommand reports whether the quote, backslash or brace at i is in a
 // word that reads, without its quotes and backslashes, as a command name.
 func joinsCommand(t string, i int) bool {
-	quoting := func(c byte) bool { return c == '\'' || c == '"' || c == '\\' || c == '{' }
+	quoting := func(c byte) bool { return c == '\'' || c == '"' || c == '\\' || c == '{' || c == ',' }
 	a := i
-	for a > 0 && i-a < 16 && (isLetter(t[a-1]) || quoting(t[a-1])) {
+	for a > 0 && i-a < 12 && (isLetter(t[a-1]) || quoting(t[a-1])) {
 		a--
 	}
-	var buf [16]byte
+	var buf [8]byte
 	n := 0
-	for j := a; j < len(t) && j-i < 16 && (isLetter(t[j]) || quoting(t[j])); j++ {
+	for j := a; j < len(t) && j-i < 12 && (isLetter(t[j]) || quoting(t[j])); j++ {
+		if t[j] == ',' {
+			break // {rm,-rf,/}
+		}
 		if isLetter(t[j]) {
 			if n == len(buf) {
 				return false
@@ -107,6 +121,9 @@ func joinsCommand(t string, i int) bool {
 			buf[n] = lower(t[j])
 			n++
 		}
+	}
+	if n < 2 || !foldPrefix[prefixKey(buf[0], buf[1])] {
+		return false
 	}
 	for _, name := range foldNames {
 		if string(buf[:n]) == name {

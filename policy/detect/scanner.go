@@ -34,9 +34,12 @@ type scanner struct {
 	tickLine, tickSeen int
 	tickShell          int8
 
-	// shellFold: a command's name in capitals (RM, Curl) was seen, which
-	// the shell view reads in lower case (fold.go).
+	// shellFold: a command's name in capitals (RM, Curl), or after a
+	// quote, a backslash or a brace, was seen: the shell view (fold.go)
+	// may read it otherwise.
 	shellFold bool
+	// nonASCII: the text holds a byte that is not ASCII.
+	nonASCII bool
 
 	sh  shellLexer
 	sql sqlStatement
@@ -142,8 +145,8 @@ func partial64(b string) uint64 {
 // ".." to dotdot.
 func (s *scanner) scanWords() {
 	t := s.text
-	pii, path := s.want&setPII != 0, s.want&setPath != 0
-	var prevLetters, prevLower, prevDots uint64
+	pii, path, shell := s.want&setPII != 0, s.want&setPath != 0, s.want&setShell != 0
+	var prevLetters, prevLower, prevDots, all uint64
 	prevDigits := 0
 	x := load8(t, 0)
 	letters := letterMask(x)
@@ -172,6 +175,15 @@ func (s *scanner) scanWords() {
 			}
 			prevDigits = d
 		}
+		if shell && !s.shellFold {
+			// A quote or a backslash between letters, or a pair of quotes
+			// after one: r''m, "r"m, r\m (fold.go).
+			q := inRange(x, '"', '\'') | inRange(x, '\\', '\\')
+			if q &= (letters<<8 | prevLetters>>56) & (letters>>8 | lettersN<<56 | q>>8 | 1<<63); q != 0 {
+				s.quotedWord(i, q)
+			}
+		}
+		all |= x
 		if path {
 			dots := inRange(x, '.', '.')
 			pairs := dots & (dots<<8 | prevDots>>56)
@@ -185,6 +197,7 @@ func (s *scanner) scanWords() {
 		prevLetters, prevLower = letters, lower
 		x, letters = xn, lettersN
 	}
+	s.nonASCII = all&highs != 0
 }
 
 // load8 returns the eight bytes of t at i, little-endian, zero past the
@@ -352,9 +365,12 @@ func (s *scanner) word(w int, cands []trigger) {
 			}
 		} else if t[:len(tr.word)] != tr.word {
 			if tr.act == actCommand && !s.shellFold && hasPrefixFold(t, tr.word) && wordEnds(t, len(tr.word)) {
-				s.shellFold = true
+				s.shellFold = true // RM, Curl
 			}
 			continue
+		}
+		if tr.act == actCommand && w > 0 && strings.IndexByte("'\"\\{", s.text[w-1]) >= 0 {
+			s.shellFold = true // 'rm', "rm", \rm, {rm,-rf,/}
 		}
 		s.fire(tr, w)
 	}
