@@ -105,16 +105,16 @@ var foldPrefix = func() (p [26*26 + 1]bool) {
 func joinsCommand(t string, i int) bool {
 	quoting := func(c byte) bool { return c == '\'' || c == '"' || c == '\\' || c == '{' || c == ',' }
 	a := i
-	for a > 0 && i-a < 12 && (isLetter(t[a-1]) || quoting(t[a-1])) {
+	for a > 0 && i-a < 12 && (isAlnum(t[a-1]) || quoting(t[a-1])) {
 		a--
 	}
 	var buf [8]byte
 	n := 0
-	for j := a; j < len(t) && j-i < 12 && (isLetter(t[j]) || quoting(t[j])); j++ {
+	for j := a; j < len(t) && j-i < 12 && (isAlnum(t[j]) || quoting(t[j])); j++ {
 		if t[j] == ',' {
 			break // {rm,-rf,/}
 		}
-		if isLetter(t[j]) {
+		if isAlnum(t[j]) {
 			if n == len(buf) {
 				return false
 			}
@@ -147,7 +147,7 @@ func shellFolded(t string) (string, []int32, bool) {
 	for i := 0; i < len(t); {
 		c := t[i]
 		switch {
-		case c == '\\' && i+1 < len(t) && (isLetter(t[i+1]) || t[i+1] == '-' || t[i+1] == '/'):
+		case c == '\\' && i+1 < len(t) && (isAlnum(t[i+1]) || t[i+1] == '-' || t[i+1] == '/'):
 			i++ // \rm, r\m
 			changed = true
 			continue

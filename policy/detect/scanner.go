@@ -369,8 +369,9 @@ func (s *scanner) word(w int, cands []trigger) {
 			}
 			continue
 		}
-		if tr.act == actCommand && w > 0 && strings.IndexByte("'\"\\{", s.text[w-1]) >= 0 {
-			s.shellFold = true // 'rm', "rm", \rm, {rm,-rf,/}
+		if tr.act == actCommand && (w > 0 && strings.IndexByte("'\"\\{", s.text[w-1]) >= 0 ||
+			len(t) > len(tr.word) && strings.IndexByte("'\"\\", t[len(tr.word)]) >= 0) {
+			s.shellFold = true // 'rm', "rm", \rm, {rm,-rf,/}, python\3
 		}
 		s.fire(tr, w)
 	}
