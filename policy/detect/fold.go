@@ -1,7 +1,6 @@
 package detect
 
 import (
-	"math/bits"
 	"strings"
 	"unicode/utf8"
 )
@@ -21,7 +20,7 @@ import (
 // scanFolded scans the folded views of the text that differ from it.
 func (s *scanner) scanFolded() {
 	t := s.text
-	if s.want&setShell != 0 && (s.shellFold || strings.Contains(t, "IFS")) {
+	if s.want&setShell != 0 && (s.shellFold || needShellFold(t)) {
 		if v, off, ok := shellFolded(t); ok {
 			s.rescan(v, off, setShell)
 		}
@@ -37,7 +36,7 @@ func (s *scanner) scanFolded() {
 // whose byte i came from byte off[i] of the text.
 func (s *scanner) rescan(v string, off []int32, want threatSet) {
 	t := s.text
-	for _, f := range scanFindings(nil, v, want, startBytesIn(v)) {
+	for _, f := range scan(nil, v, want, startBytesIn(v), false) {
 		// A span takes in what the view left out around it: the quotes of
 		// 'rm', a variation selector.
 		start, end := 0, len(t)
@@ -73,22 +72,49 @@ func isASCII(s string) bool {
 // foldNames are the command names a shell fold may bring out.
 var foldNames = append(append([]string{"sudo", "find", "xargs"}, dangerousCommands...), interpreters...)
 
-// quotedWord looks at the quotes and backslashes of the block of text at i
-// whose bits are set in q, each after a letter, and sets shellFold when
-// one is inside a word that reads, without them, as a command's name.
-func (s *scanner) quotedWord(i int, q uint64) {
-	t := s.text
-	for q != 0 {
-		j := i + bits.TrailingZeros64(q)>>3
-		q &= q - 1
-		if j+1 >= len(t) || t[j] == '"' && t[j+1] == '\'' || t[j] == '\\' && j >= 2 && t[j-2] == '\\' {
-			continue // not one of ' " \, or an escape after an escape (\n\t)
-		}
-		if c := t[j]; (isLetter(t[j+1]) || t[j+1] == c && j+2 < len(t) && isLetter(t[j+2])) && joinsCommand(t, j) {
-			s.shellFold = true
-			return
+// needShellFold reports whether the shell view of t may differ from it
+// where it matters: $IFS, or a command's name split or wrapped by quotes
+// or backslashes ("r"m, r\m, r and m with empty quotes between) at the
+// start of the text or after a line break, ;, | or &. (A name right after
+// a quote, a backslash or a brace, and a name in capitals, are seen by the
+// word pass, which sets shellFold.)
+func needShellFold(t string) bool {
+	if strings.Contains(t, "IFS") || quotedName(t, 0) {
+		return true
+	}
+	for _, c := range []byte{'\n', ';', '|', '&'} {
+		for i := indexByte(t, 0, c); i >= 0; i = indexByte(t, i+1, c) {
+			if quotedName(t, i+1) {
+				return true
+			}
 		}
 	}
+	return false
+}
+
+// quotedName reports whether the command at p (after blanks, and after
+// sudo, env, exec, nohup or a NAME=value) has a name that holds quotes or
+// backslashes and reads, without them, as a command's name.
+func quotedName(t string, p int) bool {
+	for range 4 {
+		p = skipBlanks(t, p)
+		e, quoted := p, false
+		for e < len(t) && e-p < 24 && (isAlnum(t[e]) || t[e] == '\'' || t[e] == '"' || t[e] == '\\' || t[e] == '=') {
+			quoted = quoted || !isAlnum(t[e]) && t[e] != '='
+			e++
+		}
+		if e == p {
+			return false
+		}
+		if quoted {
+			return joinsCommand(t, e-1) || joinsCommand(t, p)
+		}
+		if w := t[p:e]; !oneOfFold(w, "sudo", "env", "exec", "nohup", "nice", "time", "command") && !strings.Contains(w, "=") {
+			return false
+		}
+		p = e
+	}
+	return false
 }
 
 // foldPrefix holds the prefixKey of the first two letters of every name
@@ -122,7 +148,7 @@ func joinsCommand(t string, i int) bool {
 			n++
 		}
 	}
-	if n < 2 || !foldPrefix[prefixKey(buf[0], buf[1])] {
+	if n < 2 || !isLetter(buf[0]) || !isLetter(buf[1]) || !foldPrefix[prefixKey(buf[0], buf[1])] {
 		return false
 	}
 	for _, name := range foldNames {

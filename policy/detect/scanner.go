@@ -55,11 +55,19 @@ func appendFindings(dst []Finding, text string, want threatSet) []Finding {
 // scanFindings is appendFindings told which start bytes text may hold: the
 // search for a byte whose bit is clear in has is skipped.
 func scanFindings(dst []Finding, text string, want threatSet, has uint8) []Finding {
+	return scan(dst, text, want, has, true)
+}
+
+// scan is scanFindings, which also scans the folded views of the text
+// when fold is set (fold.go); a view is not folded again.
+func scan(dst []Finding, text string, want threatSet, has uint8, fold bool) []Finding {
 	s := scanner{text: text, want: want, out: dst}
 	s.sh.reset(0)
 	s.scanWords()
 	s.scanBytes(has)
-	s.scanFolded()
+	if fold {
+		s.scanFolded()
+	}
 	if n := len(dst); len(s.out)-n > 1 {
 		kept := tidy(s.out[n:])
 		s.out = s.out[:n+len(kept)]
@@ -145,7 +153,7 @@ func partial64(b string) uint64 {
 // ".." to dotdot.
 func (s *scanner) scanWords() {
 	t := s.text
-	pii, path, shell := s.want&setPII != 0, s.want&setPath != 0, s.want&setShell != 0
+	pii, path := s.want&setPII != 0, s.want&setPath != 0
 	var prevLetters, prevLower, prevDots, all uint64
 	prevDigits := 0
 	x := load8(t, 0)
@@ -174,14 +182,6 @@ func (s *scanner) scanWords() {
 				s.numbers(i-8, min(i+8, len(t)))
 			}
 			prevDigits = d
-		}
-		if shell && !s.shellFold {
-			// A quote or a backslash between letters, or a pair of quotes
-			// after one: r''m, "r"m, r\m (fold.go).
-			q := inRange(x, '"', '\'') | inRange(x, '\\', '\\')
-			if q &= (letters<<8 | prevLetters>>56) & (letters>>8 | lettersN<<56 | q>>8 | 1<<63); q != 0 {
-				s.quotedWord(i, q)
-			}
 		}
 		all |= x
 		if path {

@@ -119,7 +119,9 @@ func (s *scanner) command(w int, name string) {
 			return
 		}
 	case "eval":
-		if strings.TrimSpace(a) != "" && (start == w && sep == '\n' || s.sh.shellContext(t)) {
+		// Code to run: a quoted string, a variable or a substitution, not
+		// prose ("eval the model on the test set").
+		if f := strings.TrimLeft(a, " \t"); f != "" && strings.IndexByte("\"'$`", f[0]) >= 0 && (start == w && sep == '\n' || s.sh.shellContext(t)) {
 			s.add(kInlineCode, w, args)
 			return
 		}
