@@ -98,18 +98,25 @@ func needShellFold(t string) bool {
 func quotedName(t string, p int) bool {
 	for range 4 {
 		p = skipBlanks(t, p)
-		e, quoted := p, false
-		for e < len(t) && e-p < 24 && (isAlnum(t[e]) || t[e] == '\'' || t[e] == '"' || t[e] == '\\' || t[e] == '=') {
-			quoted = quoted || !isAlnum(t[e]) && t[e] != '='
-			e++
+		e, quoted, assign := p, false, false
+		for ; e < len(t) && e-p < 24; e++ {
+			switch c := t[e]; {
+			case isAlnum(c):
+			case c == '\'' || c == '"' || c == '\\':
+				quoted = true
+			case c == '=':
+				assign = true
+			default:
+				goto end
+			}
 		}
-		if e == p {
-			return false
-		}
-		if quoted {
+	end:
+		switch {
+		case quoted:
 			return joinsCommand(t, e-1) || joinsCommand(t, p)
-		}
-		if w := t[p:e]; !oneOfFold(w, "sudo", "env", "exec", "nohup", "nice", "time", "command") && !strings.Contains(w, "=") {
+		case e == p || e >= len(t) || !isBlank(t[e]):
+			return false // a prefix is followed by a blank
+		case !assign && !oneOfFold(t[p:e], "sudo", "env", "exec", "nohup", "nice", "time", "command"):
 			return false
 		}
 		p = e
