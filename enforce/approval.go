@@ -300,7 +300,7 @@ func maskSecrets(raw []byte) string {
 		if l.Kind == policy.LeafNumber {
 			continue
 		}
-		for _, f := range policy.DetectOnly(l.Text, policy.ThreatSecret, policy.ThreatPII) {
+		for _, f := range append(policy.DetectOnly(l.Text, policy.ThreatSecret, policy.ThreatPII), policy.KeySecrets(doc.Leaves(), i)...) {
 			spans = append(spans, policy.Span{Leaf: i, Start: f.Start, End: f.End})
 		}
 	}

@@ -302,6 +302,16 @@ func TestScanOutputEverything(t *testing.T) {
 		t.Errorf("a result with keys that differ in case = %s; want it passed on, scanned", sent)
 	}
 
+	var keyed mcp.CallToolResult // the value of a credential key is a secret by its key
+	if err := json.Unmarshal([]byte(`{"content":[],"structuredContent":{"db":{"password":"hunter2"},"password_hint":"a dog"}}`), &keyed); err != nil {
+		t.Fatal(err)
+	}
+	d = e.Decide(t.Context(), testCall("echo", `{}`), time.Now(), nil)
+	out = e.Finish(t.Context(), d, enforce.End{Result: &keyed})
+	if sent, _ := json.Marshal(out); strings.Contains(string(sent), "hunter2") || !strings.Contains(string(sent), `"password_hint":"a dog"`) {
+		t.Errorf("a result with a password field = %s; want the password redacted, the hint kept", sent)
+	}
+
 	var twice mcp.CallToolResult
 	if err := json.Unmarshal([]byte(`{"content":[],"structuredContent":{"k":"`+secret+`","k":"x"}}`), &twice); err != nil {
 		t.Fatal(err)

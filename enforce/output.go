@@ -128,7 +128,7 @@ func redactSecretsJSON(res *mcp.CallToolResult) (*mcp.CallToolResult, int, error
 		if l.Kind != policy.LeafString || binaryData(l.Path) {
 			continue
 		}
-		for _, f := range policy.DetectOnly(l.Text, policy.ThreatSecret) {
+		for _, f := range append(policy.DetectOnly(l.Text, policy.ThreatSecret), policy.KeySecrets(doc.Leaves(), i)...) {
 			spans = append(spans, policy.Span{Leaf: i, Start: f.Start, End: f.End})
 		}
 	}

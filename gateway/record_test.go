@@ -69,6 +69,8 @@ func TestEveryCallRecorded(t *testing.T) {
 		{name: "redacted and masked", tool: "up__echo", args: map[string]any{"message": "ssn 123-45-6789 key " + secret}, ran: true,
 			want:     audit.Entry{Decision: "allow", UpstreamOutcome: "ok", Results: []audit.Result{{Policy: "redact-ssn", Outcome: "redact"}}},
 			argsWant: `{"message":"ssn [REDACTED] key [REDACTED]"}`},
+		{name: "a credential key's value masked", tool: "up__echo", args: map[string]any{"message": "hi", "password": "hunter2", "password_hint": "a dog"}, ran: true,
+			want: audit.Entry{Decision: "allow", UpstreamOutcome: "ok"}, argsWant: `{"message":"hi","password":"[REDACTED]","password_hint":"a dog"}`},
 		{name: "warned", tool: "up__add", args: map[string]any{"a": 1, "b": 2}, ran: true,
 			want:     audit.Entry{Decision: "allow", UpstreamOutcome: "ok", Results: []audit.Result{{Policy: "watch-add", Outcome: "warn"}}, Warnings: []audit.Warning{{Policy: "watch-add", Message: "adding is watched"}}},
 			argsWant: `{"a":1,"b":2}`},

@@ -178,16 +178,23 @@ func (ev *evaluation) scan() {
 				f.leaf = i
 				ev.findings = append(ev.findings, f)
 			}
-			continue
+		} else {
+			from := len(ev.findings)
+			buf = detect.AppendFindings(buf[:0], l.Text)
+			for _, f := range buf {
+				ev.findings = append(ev.findings, leafFinding{leaf: i, Finding: f})
+				ev.risk = max(ev.risk, f.Severity)
+			}
+			if slot != nil {
+				*slot = memoSlot{leaf: int32(i) + 1, from: int32(from), to: int32(len(ev.findings))}
+			}
 		}
-		from := len(ev.findings)
-		buf = detect.AppendFindings(buf[:0], l.Text)
+		// What the value of a credential key is ({"password": "…"}) depends
+		// on the key too: after the memo's range, never shared through it.
+		buf = appendFieldFindings(buf[:0], leaves, i, ev.findings)
 		for _, f := range buf {
 			ev.findings = append(ev.findings, leafFinding{leaf: i, Finding: f})
 			ev.risk = max(ev.risk, f.Severity)
-		}
-		if slot != nil {
-			*slot = memoSlot{leaf: int32(i) + 1, from: int32(from), to: int32(len(ev.findings))}
 		}
 	}
 	ev.v.Risk = ev.risk
@@ -200,6 +207,26 @@ func (ev *evaluation) scan() {
 			Path: leaves[f.leaf].Path, Masked: Mask(leaves[f.leaf].Text[f.Start:f.End]),
 		})
 	}
+}
+
+// appendFieldFindings appends what the secret detector finds in leaf i
+// because of its key (detect.DetectField) when it is a string member's
+// value, unless a finding of fs already covers that span of the leaf.
+func appendFieldFindings(dst []Finding, leaves []Leaf, i int, fs []leafFinding) []Finding {
+	l := leaves[i]
+	if i == 0 || l.Kind != LeafString || leaves[i-1].Kind != LeafKey || leaves[i-1].Path != l.Path {
+		return dst
+	}
+	n := len(dst)
+	dst = detect.AppendFieldFindings(dst, leaves[i-1].Text, l.Text)
+	for _, f := range dst[n:] {
+		for j := len(fs) - 1; j >= 0 && fs[j].leaf == i; j-- {
+			if fs[j].Threat == f.Threat && fs[j].Start <= f.Start && fs[j].End >= f.End {
+				return dst[:n]
+			}
+		}
+	}
+	return dst
 }
 
 // shownInside reports whether finding i, in a string that holds a JSON

@@ -486,3 +486,22 @@ func TestAmbiguousArgumentsBlocked(t *testing.T) {
 		}
 	}
 }
+
+// The value of a credential key is found at its path, even when the same
+// text came first under another key (the leaf memo shares findings that
+// depend on the text alone), and is masked in the verdict.
+func TestCredentialKeyFinding(t *testing.T) {
+	eng, err := policy.NewEngine(policy.Set{Global: []policy.Policy{{Name: "w", Enabled: true, Action: policy.ActionWarn}}}, policy.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := eng.Evaluate(context.Background(), policy.Call{Workspace: "w", Tool: "t", Exposed: "t",
+		Arguments: json.RawMessage(`{"name":"hunter2","note":"x","list":["a","b"],"db":{"password":"hunter2","password_hint":"a dog"}}`)})
+	var paths []string
+	for _, f := range v.Findings {
+		paths = append(paths, f.Path+" "+f.Kind+" "+f.Masked)
+	}
+	if len(paths) != 1 || !strings.HasPrefix(paths[0], "$.db.password credential_assignment ") || strings.Contains(paths[0], "hunter2") {
+		t.Errorf("findings = %q; want one credential_assignment at $.db.password, masked", paths)
+	}
+}

@@ -65,6 +65,14 @@ func DetectOnly(text string, threats ...Threat) []Finding {
 	return detect.DetectOnly(text, threats...)
 }
 
+// KeySecrets returns what the secret detector finds in leaves[i] because
+// of the key it is the value of ({"password": "hunter2"}; see
+// detect.DetectField), over its Text; nothing when it is not a string
+// member's value.
+func KeySecrets(leaves []Leaf, i int) []Finding {
+	return appendFieldFindings(nil, leaves, i, nil)
+}
+
 // Policy is one policy as configured: plain-English (Rules) or
 // deterministic (Action), never both.
 type Policy struct {

@@ -125,8 +125,10 @@ func maskArguments(raw json.RawMessage, v *Verdict) ([]byte, error) {
 	}
 	var spans []Span
 	var buf []Finding
-	for i, l := range args.Leaves() {
+	leaves := args.Leaves()
+	for i, l := range leaves {
 		buf = detect.AppendFindings(buf[:0], l.Text)
+		buf = appendFieldFindings(buf, leaves, i, nil)
 		for _, f := range buf {
 			spans = append(spans, Span{Leaf: i, Start: f.Start, End: f.End})
 		}

@@ -17,7 +17,7 @@ import (
 
 // promptTriggers are the words that start the prompt_injection matchers.
 var promptTriggers = slices.Concat(
-	folded(setPrompt, actOverride, "ignore", "disregard", "forget", "override"),
+	folded(setPrompt, actOverride, "ignore", "disregard", "forget", "override", "stop", "pay"),
 	folded(setPrompt, actNewInstructions, "new", "updated", "revised"),
 	folded(setPrompt, actImportant, "important"),
 	folded(setPrompt, actYou, "you"),
@@ -139,18 +139,52 @@ var (
 		"commands", "constraints", "restrictions", "policies"}
 )
 
+// endQualifiers end an override phrase on their own at the end of a
+// sentence: "disregard the above.", "ignore the previous!".
+var endQualifiers = []string{"above", "previous", "prior", "earlier", "preceding", "foregoing"}
+
+// overrideVocab is every word the override grammar reads, for gluedWord.
+var overrideVocab = slices.Concat(overrideQualifiers, weakQualifiers, overrideFillers, overrideObjects,
+	[]string{"everything", "anything", "what", "above", "earlier", "previously", "before", "told", "taught",
+		"instructed", "following", "obeying", "no", "attention", "to", "you've", "was"})
+
 // override matches ignore/disregard/forget/override [all] [the] previous
-// instructions, and ignore everything above.
+// instructions, ignore the instructions above, ignore everything above,
+// disregard the above., forget everything you were told, stop following
+// your instructions, pay no attention to your previous rules. Words may
+// be glued together: once normalisation has removed the invisible
+// characters between them ("ignore\u2060previous\u2060instructions"), a
+// model still reads the words.
 func (s *scanner) override(w, n int) {
 	t := s.text
-	if !wordEnds(t, w+n) {
+	p := w + n
+	if !wordEnds(t, p) && !isLetter(t[p]) {
 		return
 	}
-	p, strong, weak := w+n, false, false
+	switch {
+	case hasPrefixFold(t[w:], "stop"):
+		ws, we, ok := phraseWord(t, p)
+		if !ok || !oneOfFold(t[ws:we], "following", "obeying") {
+			return
+		}
+		p = we
+	case hasPrefixFold(t[w:], "pay"):
+		for _, want := range []string{"no", "attention", "to"} {
+			ws, we, ok := phraseWord(t, p)
+			if !ok || !equalFold(t[ws:we], want) {
+				return
+			}
+			p = we
+		}
+	}
+	strong, weak, all := false, false, false
 	prev := ""
-	for range 6 {
-		ws, we, ok := nextWord(t, p)
+	for range 8 {
+		ws, we, ok := phraseWord(t, p)
 		if !ok {
+			if oneOfFold(prev, endQualifiers...) && sentenceEnds(t, p) {
+				s.add(kOverridePhrase, w, p)
+			}
 			return
 		}
 		word := t[ws:we]
@@ -158,21 +192,69 @@ func (s *scanner) override(w, n int) {
 		case oneOfFold(word, overrideObjects...):
 			if strong || (weak && oneOfFold(word, pluralObjects...)) {
 				s.add(kOverridePhrase, w, we)
+			} else if qs, qe, ok := phraseWord(t, we); ok && oneOfFold(t[qs:qe], "above", "before", "earlier", "previously") {
+				s.add(kOverridePhrase, w, qe)
 			}
 			return
-		case equalFold(prev, "everything") && oneOfFold(word, "above", "earlier", "previously"):
+		case oneOfFold(prev, "everything", "anything") && oneOfFold(word, "above", "earlier", "previously"):
+			s.add(kOverridePhrase, w, we)
+			return
+		case all && oneOfFold(word, "told", "taught", "instructed"):
 			s.add(kOverridePhrase, w, we)
 			return
 		case oneOfFold(word, overrideQualifiers...):
+			if oneOfFold(word, endQualifiers...) && sentenceEnds(t, we) {
+				s.add(kOverridePhrase, w, we)
+				return
+			}
 			strong = true
 		case oneOfFold(word, weakQualifiers...):
-			weak = true
-		case oneOfFold(word, overrideFillers...), equalFold(word, "everything"):
+			weak, all = true, true
+		case oneOfFold(word, "everything", "anything", "what"):
+			all = true
+		case oneOfFold(word, overrideFillers...), oneOfFold(word, "you've", "was"):
 		default:
 			return
 		}
 		p, prev = we, word
 	}
+}
+
+// sentenceEnds reports whether the text ends at p, or a sentence does: a
+// full stop, ! or ;, after blanks.
+func sentenceEnds(t string, p int) bool {
+	p = skipBlanks(t, p)
+	return p >= len(t) || strings.IndexByte(".!;", t[p]) >= 0
+}
+
+// phraseWord returns the word after p (see nextWord). Where words are glued
+// together — at p a letter goes on from the previous word, or the next
+// word is none that the grammar reads — it returns the longest word of
+// overrideVocab that the text goes on with.
+func phraseWord(t string, p int) (ws, we int, ok bool) {
+	if p < len(t) && isLetter(t[p]) {
+		return gluedWord(t, p)
+	}
+	ws, we, ok = nextWord(t, p)
+	if !ok || oneOfFold(t[ws:we], overrideVocab...) {
+		return ws, we, ok
+	}
+	if gs, ge, ok := gluedWord(t, ws); ok && ge < we {
+		return gs, ge, true
+	}
+	return ws, we, true
+}
+
+// gluedWord returns the longest word of overrideVocab that begins at p
+// and is followed by a letter (the next glued word) or ends the word.
+func gluedWord(t string, p int) (int, int, bool) {
+	best := 0
+	for _, v := range overrideVocab {
+		if len(v) > best && hasPrefixFold(t[p:], v) && (wordEnds(t, p+len(v)) || isLetter(t[p+len(v)])) {
+			best = len(v)
+		}
+	}
+	return p, p + best, best > 0
 }
 
 // newInstructions matches new/updated/revised [system] instructions:.

@@ -70,6 +70,7 @@ const (
 	kWorldWritable
 	kChainedCommand
 	kCommandSubstitution
+	kInlineCode
 	kSudo
 
 	kEncodedDotDot
@@ -115,7 +116,7 @@ var kinds = [numKinds]KindInfo{
 	kPhone:      {ThreatPII, "phone", 0.3, "phone number: E.164 (+ and 10–15 digits) or North American (555) 123-4567, 555-123-4567"},
 
 	kTagCharacters:    {ThreatPromptInjection, "tag_characters", 0.9, "Unicode tag characters U+E0000–U+E007F (text invisible to the person)"},
-	kOverridePhrase:   {ThreatPromptInjection, "override_phrase", 0.8, `"ignore all previous instructions", "new instructions:", "IMPORTANT: … ignore …"`},
+	kOverridePhrase:   {ThreatPromptInjection, "override_phrase", 0.8, `"ignore all previous instructions", "disregard the above.", "forget everything you were told", "stop following your instructions", "new instructions:", "IMPORTANT: … ignore …" (also with the words glued together)`},
 	kJailbreak:        {ThreatPromptInjection, "jailbreak", 0.7, `"act as DAN", "you are now in developer mode", "do anything now"`},
 	kConcealment:      {ThreatPromptInjection, "concealment", 0.7, `"do not tell the user", "without informing the user"`},
 	kRoleMarker:       {ThreatPromptInjection, "role_marker", 0.7, "chat-template role markers: </system>, <|im_start|>, [INST], <<SYS>>, <IMPORTANT>"},
@@ -124,14 +125,15 @@ var kinds = [numKinds]KindInfo{
 	kRoleReassignment: {ThreatPromptInjection, "role_reassignment", 0.5, `"you are now a …", "you are now an …"`},
 	kSystemPrompt:     {ThreatPromptInjection, "system_prompt", 0.3, `a mention of the "system prompt"`},
 
-	kDestructiveRM:       {ThreatShellInjection, "destructive_rm", 1.0, "recursive rm of /, ~, *, $HOME or a top-level system directory, or with --no-preserve-root"},
+	kDestructiveRM:       {ThreatShellInjection, "destructive_rm", 1.0, "recursive rm of /, ~, *, $HOME or a top-level system directory, or with --no-preserve-root; find … -delete or -exec rm from one"},
 	kDiskWipe:            {ThreatShellInjection, "disk_wipe", 1.0, "mkfs, a write to a disk device (> /dev/sda, dd of=/dev/sda)"},
 	kForkBomb:            {ThreatShellInjection, "fork_bomb", 1.0, ":(){ :|:& };: and its renamed forms"},
 	kReverseShell:        {ThreatShellInjection, "reverse_shell", 1.0, "/dev/tcp/…, /dev/udp/…, nc -e, bash -i >&"},
-	kPipeToShell:         {ThreatShellInjection, "pipe_to_shell", 0.9, "a pipe into a shell: | sh, | bash (curl … | sh)"},
+	kPipeToShell:         {ThreatShellInjection, "pipe_to_shell", 0.9, "a pipe into a shell or an interpreter: | sh, | bash, | python, | perl, | node (curl … | sh)"},
 	kWorldWritable:       {ThreatShellInjection, "world_writable", 0.8, "chmod 777 (or a+rwx) of /, ~ or a top-level system directory"},
 	kChainedCommand:      {ThreatShellInjection, "chained_command", 0.7, ";, &&, || or | followed by a dangerous command (rm, curl, wget, nc, dd, chmod, …)"},
 	kCommandSubstitution: {ThreatShellInjection, "command_substitution", 0.6, "$(command) or `command`"},
+	kInlineCode:          {ThreatShellInjection, "inline_code", 0.6, "code run from the command line: sh -c, bash -c, python -c, perl -e, ruby -e, node -e, php -r, eval …"},
 	kSudo:                {ThreatShellInjection, "sudo", 0.5, "sudo at a command position"},
 
 	kEncodedDotDot: {ThreatPathTraversal, "encoded_dotdot", 0.9, "a percent-encoded ../ (%2e%2e%2f, ..%2f, %252e%252e%252f, …)"},
@@ -141,8 +143,8 @@ var kinds = [numKinds]KindInfo{
 	kDropDatabase:       {ThreatSQLDestructive, "drop_database", 1.0, "DROP DATABASE, DROP SCHEMA"},
 	kDropTable:          {ThreatSQLDestructive, "drop_table", 0.9, "DROP TABLE, VIEW, INDEX, SEQUENCE, FUNCTION, PROCEDURE, TRIGGER, TYPE, USER, ROLE"},
 	kTruncate:           {ThreatSQLDestructive, "truncate", 0.9, "TRUNCATE [TABLE] name"},
-	kDeleteWithoutWhere: {ThreatSQLDestructive, "delete_without_where", 0.9, "DELETE FROM name with no WHERE in the statement (WHERE 1=1 and WHERE TRUE count as none)"},
-	kUpdateWithoutWhere: {ThreatSQLDestructive, "update_without_where", 0.8, "UPDATE name SET … with no WHERE in the statement"},
+	kDeleteWithoutWhere: {ThreatSQLDestructive, "delete_without_where", 0.9, "DELETE FROM name (or T-SQL DELETE name) with no WHERE in the statement: a WHERE in a comment, or one that always holds (1=1, TRUE, 'a'='a', id=id, … OR 1=1), counts as none"},
+	kUpdateWithoutWhere: {ThreatSQLDestructive, "update_without_where", 0.8, "UPDATE name SET … with no WHERE in the statement (as for DELETE)"},
 	kAlterDrop:          {ThreatSQLDestructive, "alter_drop", 0.7, "ALTER TABLE … DROP …"},
 	kGrantAll:           {ThreatSQLDestructive, "grant_all", 0.6, "GRANT ALL [PRIVILEGES] ON …"},
 }

@@ -34,6 +34,13 @@ type scanner struct {
 	tickLine, tickSeen int
 	tickShell          int8
 
+	// shellFold: a command's name in capitals (RM, Curl), or after a
+	// quote, a backslash or a brace, was seen: the shell view (fold.go)
+	// may read it otherwise.
+	shellFold bool
+	// nonASCII: the text holds a byte that is not ASCII.
+	nonASCII bool
+
 	sh  shellLexer
 	sql sqlStatement
 }
@@ -48,10 +55,19 @@ func appendFindings(dst []Finding, text string, want threatSet) []Finding {
 // scanFindings is appendFindings told which start bytes text may hold: the
 // search for a byte whose bit is clear in has is skipped.
 func scanFindings(dst []Finding, text string, want threatSet, has uint8) []Finding {
+	return scan(dst, text, want, has, true)
+}
+
+// scan is scanFindings, which also scans the folded views of the text
+// when fold is set (fold.go); a view is not folded again.
+func scan(dst []Finding, text string, want threatSet, has uint8, fold bool) []Finding {
 	s := scanner{text: text, want: want, out: dst}
 	s.sh.reset(0)
 	s.scanWords()
 	s.scanBytes(has)
+	if fold {
+		s.scanFolded()
+	}
 	if n := len(dst); len(s.out)-n > 1 {
 		kept := tidy(s.out[n:])
 		s.out = s.out[:n+len(kept)]
@@ -138,7 +154,7 @@ func partial64(b string) uint64 {
 func (s *scanner) scanWords() {
 	t := s.text
 	pii, path := s.want&setPII != 0, s.want&setPath != 0
-	var prevLetters, prevLower, prevDots uint64
+	var prevLetters, prevLower, prevDots, all uint64
 	prevDigits := 0
 	x := load8(t, 0)
 	letters := letterMask(x)
@@ -167,6 +183,7 @@ func (s *scanner) scanWords() {
 			}
 			prevDigits = d
 		}
+		all |= x
 		if path {
 			dots := inRange(x, '.', '.')
 			pairs := dots & (dots<<8 | prevDots>>56)
@@ -180,6 +197,7 @@ func (s *scanner) scanWords() {
 		prevLetters, prevLower = letters, lower
 		x, letters = xn, lettersN
 	}
+	s.nonASCII = all&highs != 0
 }
 
 // load8 returns the eight bytes of t at i, little-endian, zero past the
@@ -346,7 +364,14 @@ func (s *scanner) word(w int, cands []trigger) {
 				continue
 			}
 		} else if t[:len(tr.word)] != tr.word {
+			if tr.act == actCommand && !s.shellFold && hasPrefixFold(t, tr.word) && wordEnds(t, len(tr.word)) {
+				s.shellFold = true // RM, Curl
+			}
 			continue
+		}
+		if tr.act == actCommand && (w > 0 && strings.IndexByte("'\"\\{", s.text[w-1]) >= 0 ||
+			len(t) > len(tr.word) && strings.IndexByte("'\"\\", t[len(tr.word)]) >= 0) {
+			s.shellFold = true // 'rm', "rm", \rm, {rm,-rf,/}, python\3
 		}
 		s.fire(tr, w)
 	}

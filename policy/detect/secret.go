@@ -514,3 +514,65 @@ func userinfoPassword(t string, at int) (pw int, ok bool) {
 	}
 	return colon + 1, true
 }
+
+// labelWords are the words that, ending a key, label a credential.
+var labelWords = []string{"password", "passwd", "passphrase", "pass", "pwd", "secret", "token", "key", "apikey",
+	"secretkey", "accesskey", "privatekey", "authorization"}
+
+// DetectField returns what the secret detector finds in value because of
+// the key it is the value of: a JSON member such as {"password":
+// "hunter2"}, {"client_secret": "…"} or {"Authorization": "Bearer …"},
+// whose key and value the detectors otherwise see apart. The key is
+// judged as a label (it must end with a credential word that starts a
+// word of it: db_password, apiKey, x-api-key; not password_hint,
+// token_count, max_tokens, bypass, page_token) and the value as the value
+// of a quoted assignment (not empty, not a placeholder: "<your-password>",
+// "${PASSWORD}", "changeme", "********"; for a token, key, secret or
+// Authorization, a machine-made value). Both are normalised text. The
+// finding spans the value (after an Authorization scheme).
+func DetectField(key, value string) []Finding {
+	return AppendFieldFindings(nil, key, value)
+}
+
+// AppendFieldFindings is DetectField appending to dst.
+func AppendFieldFindings(dst []Finding, key, value string) []Finding {
+	if len(value) < 6 || len(value) > 4096 || len(key) > 128 {
+		return dst
+	}
+	word := ""
+	for _, w := range labelWords {
+		if hasSuffixFold(key, w) && labelStart(key, len(key)-len(w)) && credentialName(key, w) {
+			word = w
+			break
+		}
+	}
+	if word == "" || word == "pwd" && (value[0] == '/' || value[0] == '~') {
+		return dst // a working directory
+	}
+	vs, ve := 0, len(value)
+	if word == "authorization" {
+		if vs, ve = authCredential(value, vs, ve, true); vs >= ve {
+			return dst
+		}
+	}
+	v := value[vs:ve]
+	k := kCredentialAssignment
+	switch {
+	case (containsFold(key, "aws") || hasSuffixFold(key, "secret_access_key") || hasSuffixFold(key, "secretaccesskey")) &&
+		len(v) == 40 && run(v, 0, clsB64, 41) == 40 && !sameByte(v):
+		k = kAWSSecretKey
+	case !credentialValue(v, key, word, true):
+		return dst
+	}
+	info := &kinds[k]
+	return append(dst, Finding{Threat: info.Threat, Kind: info.Kind, Severity: info.Severity, Start: vs, End: ve})
+}
+
+// labelStart reports whether a word of the key starts at i: at its start,
+// after a byte that is not a letter, or at a capital after a lower-case
+// letter (apiKey).
+func labelStart(key string, i int) bool {
+	return i == 0 || !isLetter(key[i-1]) || isLower(key[i-1]) && key[i]-'A' < 26
+}
+
+func isLower(c byte) bool { return c-'a' < 26 }

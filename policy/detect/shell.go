@@ -32,9 +32,26 @@ import (
 var shellTriggers = slices.Concat(
 	exact(setShell, actCommand, "rm", "curl", "wget", "sh", "bash", "zsh", "dash", "ksh", "mkfs", "dd",
 		"nc", "ncat", "netcat", "socat", "telnet", "chmod", "chown", "sudo", "shutdown", "reboot",
-		"poweroff", "halt", "killall", "eval"),
+		"poweroff", "halt", "killall", "eval", "python", "python2", "python3", "perl", "ruby", "node", "nodejs",
+		"php", "find", "xargs"),
 	exact(setShell, actDev, "dev"),
 )
+
+// interpreters run code given on their command line (-c, -e, -r) or read
+// from a pipe.
+var interpreters = []string{"python", "python2", "python3", "perl", "ruby", "node", "nodejs", "php"}
+
+// inlineFlag is the flag with which an interpreter (or a shell) runs the
+// code that follows it.
+func inlineFlag(name string) byte {
+	switch name {
+	case "python", "python2", "python3", "sh", "bash", "zsh", "dash", "ksh":
+		return 'c'
+	case "php":
+		return 'r'
+	}
+	return 'e'
+}
 
 // dangerous commands: at a command position after ;, &&, || or | they are
 // a chained_command.
@@ -87,6 +104,38 @@ func (s *scanner) command(w int, name string) {
 		if hasFlag(a, 'i') && (strings.Contains(a, ">&") || strings.Contains(a, "&>")) {
 			s.add(kReverseShell, w, args)
 			return
+		}
+		if hasFlag(a, 'c') {
+			s.add(kInlineCode, w, args)
+			return
+		}
+	case "python", "python2", "python3", "perl", "ruby", "node", "nodejs", "php":
+		if sep == '|' && s.sh.shellContext(t) && !hasFlag(a, 'm') && !strings.Contains(a, ".py") {
+			s.add(kPipeToShell, sepAt, e)
+			return
+		}
+		if hasFlag(a, inlineFlag(name)) {
+			s.add(kInlineCode, w, args)
+			return
+		}
+	case "eval":
+		// Code to run: a quoted string, a variable or a substitution, not
+		// prose ("eval the model on the test set").
+		if f := strings.TrimLeft(a, " \t"); f != "" && strings.IndexByte("\"'$`", f[0]) >= 0 && (start == w && sep == '\n' || s.sh.shellContext(t)) {
+			s.add(kInlineCode, w, args)
+			return
+		}
+	case "find":
+		if findDeletes(a) {
+			s.add(kDestructiveRM, w, args)
+			return
+		}
+	case "xargs":
+		if f := firstNonOption(a); f == "rm" || f == "shred" {
+			if sep == '|' && s.sh.shellContext(t) {
+				s.add(kChainedCommand, sepAt, e)
+				return
+			}
 		}
 	case "chmod":
 		if worldWritable(a) {
@@ -223,6 +272,42 @@ func destructiveRM(a string) bool {
 		return true
 	})
 	return recursive && (target || noPreserve)
+}
+
+// findDeletes reports whether find's arguments a delete what they find
+// (-delete, or -exec/-execdir/-ok rm, shred, unlink) under a root-like
+// starting point (/, ~, ., $HOME, a top-level system directory).
+func findDeletes(a string) bool {
+	root, starts, del := false, true, false
+	prev := ""
+	eachField(a, func(f string) bool {
+		switch {
+		case f == "-delete":
+			del = true
+		case oneOfFold(prev, "-exec", "-execdir", "-ok", "-okdir") && (f == "rm" || f == "shred" || f == "unlink" || strings.HasSuffix(f, "/rm")):
+			del = true
+		case f[0] == '-' || f[0] == '(' || f[0] == '!':
+			starts = false
+		case starts && rootLike(f):
+			root = true
+		}
+		prev = f
+		return true
+	})
+	return root && del
+}
+
+// firstNonOption returns the first field of a that is not an option.
+func firstNonOption(a string) string {
+	first := ""
+	eachField(a, func(f string) bool {
+		if f[0] == '-' {
+			return true
+		}
+		first = f
+		return false
+	})
+	return first
 }
 
 // rootLike reports whether a path names /, ~, *, $HOME or a top-level
@@ -440,7 +525,7 @@ var shellWords = []string{"echo", "printf", "cat", "ls", "cd", "export", "eval",
 	"chown", "chgrp", "dd", "mkfs", "mount", "umount", "tar", "zip", "unzip", "gzip", "gunzip", "rsync",
 	"curl", "wget", "nc", "ncat", "netcat", "socat", "telnet", "ssh", "scp", "sftp", "ftp", "ping", "dig",
 	"nslookup", "host", "whoami", "id", "uname", "hostname", "ps", "kill", "killall", "pkill", "grep", "sed",
-	"awk", "find", "head", "tail", "tee", "wc", "base64", "openssl", "gpg", "jq", "crontab", "systemctl",
+	"awk", "find", "head", "tail", "tee", "wc", "base64", "openssl", "gpg", "jq", "xxd", "od", "uudecode", "crontab", "systemctl",
 	"service", "shutdown", "reboot", "python", "python3", "perl", "ruby", "node", "php", "git", "docker",
 	"kubectl", "make", "go", "npm", "npx", "yarn", "pip", "pip3", "apt", "apt-get", "yum", "dnf", "apk",
 	"brew", "cargo", "mysql", "psql", "sqlite3", "printenv", "which"}
