@@ -31,7 +31,7 @@ var sidePolicies = policy.Set{Global: []policy.Policy{
 	{Name: "no-secrets", Enabled: true, Action: policy.ActionBlock, When: policy.When{Threats: []policy.Threat{policy.ThreatSecret}}},
 	{Name: "greet-approval", Enabled: true, Prompts: []string{"greet"}, Action: policy.ActionRequireApproval, When: policy.When{Keywords: []string{"approve-me"}}},
 	{Name: "redact-ssn", Enabled: true, Action: policy.ActionRedact, When: policy.When{Args: `\b\d{3}-\d{2}-\d{4}\b`}},
-	{Name: "no-tools-here", Enabled: true, Tools: []string{"*"}, Action: policy.ActionBlock, When: policy.When{Keywords: []string{"static"}}},
+	{Name: "no-tools-here", Enabled: true, Tools: []string{"*"}, Action: policy.ActionBlock, When: policy.When{Keywords: []string{"static/1"}}},
 }}
 
 // addLeaks gives up resources and a prompt whose results hold sideSecret:
@@ -198,21 +198,54 @@ func TestSideChannelsEnforced(t *testing.T) {
 		t.Errorf("%d completion records; want 6", completions)
 	}
 
-	// A subscription the policies refuse is recorded and never made.
-	c := clients["http legacy"]
-	req := mcp.SubscribeRequest{}
-	req.Params.URI = "test://static/2"
-	_ = c.Subscribe(t.Context(), req)
-	waitFor(t, "the subscription's record", 10*time.Second, func() bool {
-		_ = log.Flush(t.Context())
-		es, _ := reader.List(t.Context(), audit.Filter{Tool: "test://static/2", Decision: "block"})
+	// A subscription the policies refuse is recorded and never made: no
+	// update of its resource reaches the client; an allowed one is made.
+	for _, p := range []protocol{legacy, modern} {
+		c, n := connectHTTP(t, base+"/w/w/mcp", p)
+		uris := []string{"test://static/2", "test://static/3"}
+		if p == legacy {
+			for _, uri := range uris {
+				req := mcp.SubscribeRequest{}
+				req.Params.URI = uri
+				_ = c.Subscribe(t.Context(), req) // mcp-go answers it, refused or not
+			}
+		} else {
+			stop, err := c.ListenAsync(context.WithoutCancel(t.Context()), mcp.SubscriptionFilter{ResourceSubscriptions: uris}, nil)
+			if err != nil {
+				t.Fatalf("ListenAsync: %v", err)
+			}
+			defer stop()
+		}
+		updated := func(uri string) bool {
+			for _, u := range n.methods("notifications/resources/updated") {
+				if u.Params.AdditionalFields["uri"] == uri {
+					return true
+				}
+			}
+			return false
+		}
+		waitFor(t, "resources/updated for the allowed subscription", 10*time.Second, func() bool {
+			call(t, c, "up__touch", map[string]any{"uri": "test://static/2"})
+			call(t, c, "up__touch", map[string]any{"uri": "test://static/3"})
+			return updated("test://static/3")
+		})
+		if updated("test://static/2") {
+			t.Errorf("client %s got an update of test://static/2, whose subscription the policies refused", p)
+		}
+	}
+	_ = log.Flush(t.Context())
+	subs := map[string]string{}
+	for _, uri := range []string{"test://static/2", "test://static/3"} {
+		es, _ := reader.List(t.Context(), audit.Filter{Tool: uri})
 		for _, e := range es {
-			if e.Exposed == "resources/subscribe test://static/2" {
-				return true
+			if strings.HasPrefix(e.Exposed, "resources/subscribe ") {
+				subs[uri] += e.Decision + " "
 			}
 		}
-		return false
-	})
+	}
+	if subs["test://static/2"] != "block block " || subs["test://static/3"] != "allow allow " {
+		t.Errorf("subscription records = %v; want two blocks of static/2 and two allows of static/3", subs)
+	}
 }
 
 // sent is v as the client received it, in JSON.
