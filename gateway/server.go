@@ -65,6 +65,7 @@ func newWSServer(ws *workspace.Workspace, version string, enforcer func() *enfor
 		if req, ok := message.(*mcp.CallToolRequest); ok && method == mcp.MethodToolsCall && errors.Is(err, server.ErrToolNotFound) {
 			s.refuse(ctx, req.Params.Name, req, "", "the workspace has no tool of that name")
 		}
+		s.refuseSide(ctx, method, message, err)
 	})
 	hooks.AddAfterSetLevel(func(ctx context.Context, id any, req *mcp.SetLevelRequest, _ *mcp.EmptyResult) {
 		s.setLevel(ctx, req.Params.Level)

@@ -180,6 +180,39 @@ func (s *wsServer) allowSubscribe(ctx context.Context, uri string) bool {
 	return true
 }
 
+// refuseSide records a resources/read of a URI no upstream serves and a
+// prompts/get of a prompt the workspace does not have, which mcp-go
+// refuses before a handler sees them: a probe for what is not listed is
+// in the log too.
+func (s *wsServer) refuseSide(ctx context.Context, method mcp.MCPMethod, message any, err error) {
+	var call policy.Call
+	switch req := message.(type) {
+	case *mcp.ReadResourceRequest:
+		if method != mcp.MethodResourcesRead || !errors.Is(err, server.ErrResourceNotFound) || req.Params.URI == "" {
+			return
+		}
+		uri := enforce.Truncate(req.Params.URI, maxRefusedURI)
+		call = s.sideCall(ctx, policy.KindResource, policy.MethodResourcesRead, "", uri, uri, uriArgs{URI: uri})
+	case *mcp.GetPromptRequest:
+		if method != mcp.MethodPromptsGet || !errors.Is(err, server.ErrPromptNotFound) {
+			return
+		}
+		name := enforce.Truncate(req.Params.Name, maxRefusedName)
+		args := req.Params.Arguments
+		if args == nil {
+			args = map[string]string{}
+		}
+		call = s.sideCall(ctx, policy.KindPrompt, policy.MethodPromptsGet, "", name, name, args)
+	default:
+		return
+	}
+	s.enforcer().Refuse(ctx, call, time.Now(), "the workspace has no "+string(call.CallKind())+" of that name")
+}
+
+// maxRefusedURI bounds the length of the URI a refusal records: an
+// unknown URI is whatever the client sent.
+const maxRefusedURI = 2048
+
 // completionArgs are the arguments of a completion/complete as the
 // policies see them: the argument completed and the others already set.
 type completionArgs struct {

@@ -198,6 +198,37 @@ func TestSideChannelsEnforced(t *testing.T) {
 		t.Errorf("%d completion records; want 6", completions)
 	}
 
+	// A read of a URI no upstream serves, a prompt the workspace lacks:
+	// refused, and recorded all the same.
+	probe := clients["http modern"]
+	rr := mcp.ReadResourceRequest{}
+	rr.Params.URI = "test://nowhere/" + sideSecret
+	if _, err := probe.ReadResource(t.Context(), rr); err == nil {
+		t.Error("a read of an unlisted URI succeeded")
+	}
+	pr := mcp.GetPromptRequest{}
+	pr.Params.Name = "up__nothing"
+	if _, err := probe.GetPrompt(t.Context(), pr); err == nil {
+		t.Error("an unknown prompt was served")
+	}
+	_ = log.Flush(t.Context())
+	for _, want := range []string{"resources/read test://nowhere/[REDACTED]", "prompts/get up__nothing"} {
+		es, err := reader.List(t.Context(), audit.Filter{Decision: "block"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		found := false
+		for _, e := range es {
+			found = found || e.Exposed == want
+			if strings.Contains(e.Exposed+e.Tool+string(e.Arguments), sideSecret) {
+				t.Errorf("record %s keeps the secret: %s %s %s", e.ID, e.Exposed, e.Tool, e.Arguments)
+			}
+		}
+		if !found {
+			t.Errorf("no refusal recorded as %q", want)
+		}
+	}
+
 	// A subscription the policies refuse is recorded and never made: no
 	// update of its resource reaches the client; an allowed one is made.
 	for _, p := range []protocol{legacy, modern} {
