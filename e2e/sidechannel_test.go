@@ -98,6 +98,11 @@ func TestSideChannelsEnforced(t *testing.T) {
 		if strings.Contains(string(got), secret) || !strings.Contains(string(got), "the deploy token is [REDACTED]") {
 			t.Errorf("read the knowledge graph sent %s; want the secret redacted", got)
 		}
+		// The bytes on the wire, not only what the typed client kept.
+		raw, err := rawVia(cl)(ctx, "resources/read", map[string]any{"uri": "memory://knowledge-graph"})
+		if err != nil || bytes.Contains(raw, []byte(secret)) || !bytes.Contains(raw, []byte("[REDACTED]")) {
+			t.Errorf("resources/read on the wire = %s, %v; want the secret redacted", raw, err)
+		}
 		// A secret in a URI meets no policy here, and the upstream's error,
 		// which repeats the URI, is redacted too.
 		if _, err := read("demo://resource/dynamic/text/" + secret); err == nil || strings.Contains(err.Error(), secret) || !strings.Contains(err.Error(), "[REDACTED]") {
