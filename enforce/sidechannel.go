@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"strings"
 	"time"
 	"unicode/utf8"
 
@@ -251,7 +252,7 @@ func redactBlobs(contents []mcp.ResourceContents) (int, error) {
 		if !ok {
 			continue
 		}
-		data, err := base64.StdEncoding.DecodeString(b.Blob)
+		data, err := decodeBlob(b.Blob)
 		if err != nil {
 			return n, fmt.Errorf("blob of %q is not base64: %w", b.URI, err)
 		}
@@ -267,4 +268,19 @@ func redactBlobs(contents []mcp.ResourceContents) (int, error) {
 		n += k
 	}
 	return n, nil
+}
+
+// decodeBlob decodes a blob as a client would: standard base64, padded or
+// not, with any line breaks in it ignored.
+func decodeBlob(blob string) ([]byte, error) {
+	blob = strings.Map(func(r rune) rune {
+		if r == '\n' || r == '\r' || r == ' ' || r == '\t' {
+			return -1
+		}
+		return r
+	}, blob)
+	if data, err := base64.StdEncoding.DecodeString(blob); err == nil {
+		return data, nil
+	}
+	return base64.RawStdEncoding.DecodeString(blob)
 }

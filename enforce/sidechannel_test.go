@@ -103,6 +103,11 @@ func TestScanSideChannelResults(t *testing.T) {
 	if b := contents[1].(mcp.BlobResourceContents).Blob; b != b64("token [REDACTED]") {
 		t.Errorf("text blob = %s; want it redacted", b)
 	}
+	wrapped := b64("token " + sideKey + strings.Repeat(" and more", 10))
+	wrapped = wrapped[:40] + "\r\n" + wrapped[40:]
+	if got, err := enf.ScanResourceContents(d, []mcp.ResourceContents{mcp.BlobResourceContents{URI: "file:///w", Blob: wrapped}}); err != nil || strings.Contains(decodeText(t, got[0].(mcp.BlobResourceContents).Blob), sideKey) {
+		t.Errorf("a blob with a line break = %v, %v; want it decoded and redacted", got, err)
+	}
 	if b := contents[2].(mcp.BlobResourceContents).Blob; b != binary {
 		t.Errorf("binary blob = %s; want it unchanged", b)
 	}
@@ -136,3 +141,12 @@ func TestScanSideChannelResults(t *testing.T) {
 type textError struct{ s string }
 
 func (e *textError) Error() string { return e.s }
+
+func decodeText(t *testing.T, b64 string) string {
+	t.Helper()
+	data, err := base64.StdEncoding.DecodeString(b64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(data)
+}
