@@ -68,6 +68,22 @@ func (s *wsServer) sideCall(ctx context.Context, kind policy.Kind, method, upstr
 	return call
 }
 
+// addMeta adds meta (the verdict id, warnings) to a result's _meta.
+func addMeta(res *mcp.Result, meta map[string]any) {
+	if len(meta) == 0 {
+		return
+	}
+	if res.Meta == nil {
+		res.Meta = &mcp.Meta{}
+	}
+	if res.Meta.AdditionalFields == nil {
+		res.Meta.AdditionalFields = map[string]any{}
+	}
+	for k, v := range meta {
+		res.Meta.AdditionalFields[k] = v
+	}
+}
+
 // uriArgs are the arguments of a resource request: its URI, a leaf the
 // detectors read like any argument.
 type uriArgs struct {
@@ -121,6 +137,7 @@ func (s *wsServer) promptHandler(exposed string) server.PromptHandlerFunc {
 		if err != nil {
 			return nil, err
 		}
+		addMeta(&res.Result, r.d.Meta)
 		return res, nil
 	}
 }

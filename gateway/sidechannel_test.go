@@ -135,6 +135,12 @@ func TestSideChannelsEnforced(t *testing.T) {
 			if err != nil {
 				t.Fatalf("get leaky: %v", err)
 			}
+			if p.Meta == nil {
+				t.Fatal("prompt result without _meta; want the verdict id")
+			}
+			if id, _ := p.Meta.AdditionalFields[enforce.MetaVerdict].(string); len(id) != 26 {
+				t.Errorf("prompt result _meta = %v; want the verdict id", p.Meta)
+			}
 			if s := sent(t, p); strings.Contains(s, sideSecret) || strings.Contains(s, base64.StdEncoding.EncodeToString([]byte(sideSecret))) || !strings.Contains(s, "use [REDACTED]") {
 				t.Errorf("leaky prompt sent %s; want every secret redacted", s)
 			}
