@@ -68,6 +68,21 @@ func (s *wsServer) sideCall(ctx context.Context, kind policy.Kind, method, upstr
 	return call
 }
 
+// resourceDescription is the description the upstream gave the resource
+// at uri, or the template it matches: untrusted text, for the judge.
+func (s *wsServer) resourceDescription(uri string) string {
+	cat := s.ws.Catalog()
+	if r, ok := cat.Resource(uri); ok {
+		return r.Resource.Description
+	}
+	for _, t := range cat.Templates {
+		if t.Template.URITemplate != nil && t.Template.URITemplate.Regexp().MatchString(uri) {
+			return t.Template.Description
+		}
+	}
+	return ""
+}
+
 // addMeta adds meta (the verdict id, warnings) to a result's _meta.
 func addMeta(res *mcp.Result, meta map[string]any) {
 	if len(meta) == 0 {
@@ -106,6 +121,7 @@ func (s *wsServer) promptHandler(exposed string) server.PromptHandlerFunc {
 			args = map[string]string{}
 		}
 		call := s.sideCall(ctx, policy.KindPrompt, policy.MethodPromptsGet, p.Upstream, p.Prompt.Name, exposed, args)
+		call.Description = p.Prompt.Description
 		r, err := s.decideSide(ctx, call, received)
 		if err != nil {
 			return nil, err
@@ -151,6 +167,7 @@ func (s *wsServer) resourceHandler(upstreamName string) server.ResourceHandlerFu
 			return nil, fmt.Errorf("resource %q: %w", uri, server.ErrResourceNotFound)
 		}
 		call := s.sideCall(ctx, policy.KindResource, policy.MethodResourcesRead, upstreamName, uri, uri, uriArgs{URI: uri})
+		call.Description = s.resourceDescription(uri)
 		r, err := s.decideSide(ctx, call, received)
 		if err != nil {
 			return nil, err
@@ -253,6 +270,7 @@ func (c completer) CompletePromptArgument(ctx context.Context, name string, arg 
 		return nil, fmt.Errorf("prompt %q: %w", name, server.ErrPromptNotFound)
 	}
 	call := c.s.sideCall(ctx, policy.KindPrompt, policy.MethodCompletionComplete, p.Upstream, p.Prompt.Name, name, completionArgs{arg, cctx})
+	call.Description = p.Prompt.Description
 	return c.complete(ctx, call, received, mcp.PromptReference{Type: "ref/prompt", Name: p.Prompt.Name})
 }
 
@@ -266,6 +284,7 @@ func (c completer) CompleteResourceArgument(ctx context.Context, uri string, arg
 			break
 		}
 		call := c.s.sideCall(ctx, policy.KindResource, policy.MethodCompletionComplete, t.Upstream, uri, uri, completionArgs{arg, cctx})
+		call.Description = t.Template.Description
 		return c.complete(ctx, call, received, mcp.ResourceReference{Type: "ref/resource", URI: uri})
 	}
 	return &mcp.Completion{Values: []string{}}, nil

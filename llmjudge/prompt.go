@@ -59,7 +59,11 @@ func buildPrompt(req policy.JudgeRequest, maxArgs int) (prompt, error) {
 
 	var data strings.Builder
 	fmt.Fprintf(&data, "client: %s\n", quote(client))
-	fmt.Fprintf(&data, "tool_description: %s\n", quote(desc))
+	descLabel := "tool_description"
+	if req.Call.CallKind() != policy.KindTool {
+		descLabel = string(req.Call.CallKind()) + "_description" // resource_description, prompt_description
+	}
+	fmt.Fprintf(&data, "%s: %s\n", descLabel, quote(desc))
 	if cut > 0 {
 		fmt.Fprintf(&data, "arguments (cut: %d of %d bytes not shown): %s\n", cut, len(args), shown)
 	} else {

@@ -72,8 +72,9 @@ func TestBuildPromptSideChannels(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if !strings.Contains(p.user, tc.what) || !strings.Contains(p.user, "\n"+tc.line+"\n") {
-			t.Errorf("buildPrompt(%s %s) user message:\n%s\nwant %q and the line %q", tc.call.CallMethod(), tc.call.Tool, p.user, tc.what, tc.line)
+		desc := string(tc.call.CallKind()) + "_description: "
+		if !strings.Contains(p.user, tc.what) || !strings.Contains(p.user, "\n"+tc.line+"\n") || !strings.Contains(p.user, desc) {
+			t.Errorf("buildPrompt(%s %s) user message:\n%s\nwant %q, the line %q and %q", tc.call.CallMethod(), tc.call.Tool, p.user, tc.what, tc.line, desc)
 		}
 	}
 }
