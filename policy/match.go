@@ -29,6 +29,11 @@ func (ev *evaluation) inScope(r *rule) bool {
 	}
 	if ev.tool == "" && ev.exposed == "" {
 		ev.tool, ev.exposed = strings.ToLower(ev.call.Tool), strings.ToLower(ev.call.Exposed)
+		if ev.call.CallKind() == KindResource {
+			// A URI is matched as a server reads it: another spelling of
+			// a URI in scope is in scope (see CanonicalURI).
+			ev.tool, ev.exposed = strings.ToLower(CanonicalURI(ev.call.Tool)), strings.ToLower(CanonicalURI(ev.call.Exposed))
+		}
 	}
 	for _, g := range globs {
 		if g.Match(ev.tool) || g.Match(ev.exposed) {
