@@ -31,6 +31,7 @@ var sidePolicies = policy.Set{Global: []policy.Policy{
 	{Name: "no-secrets", Enabled: true, Action: policy.ActionBlock, When: policy.When{Threats: []policy.Threat{policy.ThreatSecret}}},
 	{Name: "greet-approval", Enabled: true, Prompts: []string{"greet"}, Action: policy.ActionRequireApproval, When: policy.When{Keywords: []string{"approve-me"}}},
 	{Name: "redact-ssn", Enabled: true, Action: policy.ActionRedact, When: policy.When{Args: `\b\d{3}-\d{2}-\d{4}\b`}},
+	{Name: "no-traversal", Enabled: true, Resources: []string{"test://*"}, Action: policy.ActionBlock, When: policy.When{Threats: []policy.Threat{policy.ThreatPathTraversal}}},
 	{Name: "no-tools-here", Enabled: true, Tools: []string{"*"}, Action: policy.ActionBlock, When: policy.When{Keywords: []string{"static/1"}}},
 }}
 
@@ -101,6 +102,13 @@ func TestSideChannelsEnforced(t *testing.T) {
 			// A resources: policy blocks the read of its URI, with its message.
 			if _, err := read("test://static/2"); err == nil || !strings.Contains(err.Error(), `Blocked by policy "no-static-2": Static 2 is closed.`) {
 				t.Errorf("read test://static/2: err = %v; want the violation message", err)
+			}
+			// The detectors read the URI as a server would: percent-encoding
+			// hides nothing.
+			for _, uri := range []string{"test://dyn/%2e%2e%2f%2e%2e%2fetc%2fpasswd", "test://dyn/%65tc%2fshadow"} {
+				if _, err := read(uri); err == nil || !strings.Contains(err.Error(), `Blocked by policy "no-traversal"`) {
+					t.Errorf("read %s: err = %v; want it blocked", uri, err)
+				}
 			}
 			// A tools: policy does not apply to a read, even one with its keyword.
 			if res, err := read("test://static/1"); err != nil || sent(t, res) == "" || !strings.Contains(sent(t, res), "static 1") {
