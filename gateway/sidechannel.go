@@ -99,24 +99,6 @@ func addMeta(res *mcp.Result, meta map[string]any) {
 	}
 }
 
-// uriArgs are the arguments of a resource request: its URI, a leaf the
-// detectors read like any argument, and the URI as a server reads it
-// (policy.CanonicalURI) when that is spelled otherwise, so that the
-// detectors also see the path that %2e%2e or %65tc hide.
-type uriArgs struct {
-	URI      string `json:"uri"`
-	Resolved string `json:"resolved_uri,omitempty"`
-}
-
-// resourceArgs are the arguments of a request about uri.
-func resourceArgs(uri string) uriArgs {
-	a := uriArgs{URI: uri}
-	if c := policy.CanonicalURI(uri); c != uri {
-		a.Resolved = c
-	}
-	return a
-}
-
 func (s *wsServer) promptHandler(exposed string) server.PromptHandlerFunc {
 	return func(ctx context.Context, req mcp.GetPromptRequest) (res *mcp.GetPromptResult, err error) {
 		received := time.Now()
@@ -178,7 +160,7 @@ func (s *wsServer) resourceHandler(upstreamName string) server.ResourceHandlerFu
 		if !ok {
 			return nil, fmt.Errorf("resource %q: %w", uri, server.ErrResourceNotFound)
 		}
-		call := s.sideCall(ctx, policy.KindResource, policy.MethodResourcesRead, upstreamName, uri, uri, resourceArgs(uri))
+		call := s.sideCall(ctx, policy.KindResource, policy.MethodResourcesRead, upstreamName, uri, uri, policy.ResourceArguments(uri))
 		call.Description = s.resourceDescription(uri)
 		r, err := s.decideSide(ctx, call, received)
 		if err != nil {
@@ -216,7 +198,7 @@ func (s *wsServer) resourceHandler(upstreamName string) server.ResourceHandlerFu
 func (s *wsServer) allowSubscribe(ctx context.Context, uri string) bool {
 	received := time.Now()
 	name, _ := s.upstreamNameForURI(uri)
-	call := s.sideCall(ctx, policy.KindResource, policy.MethodResourcesSubscribe, name, uri, uri, resourceArgs(uri))
+	call := s.sideCall(ctx, policy.KindResource, policy.MethodResourcesSubscribe, name, uri, uri, policy.ResourceArguments(uri))
 	r, err := s.decideSide(ctx, call, received)
 	if err != nil {
 		s.log.Info("a resource subscription was refused", "upstream", name, "err", policy.MaskText(err.Error()))
@@ -238,7 +220,7 @@ func (s *wsServer) refuseSide(ctx context.Context, method mcp.MCPMethod, message
 			return
 		}
 		uri := enforce.Truncate(req.Params.URI, maxRefusedURI)
-		call = s.sideCall(ctx, policy.KindResource, policy.MethodResourcesRead, "", uri, uri, resourceArgs(uri))
+		call = s.sideCall(ctx, policy.KindResource, policy.MethodResourcesRead, "", uri, uri, policy.ResourceArguments(uri))
 	case *mcp.GetPromptRequest:
 		if method != mcp.MethodPromptsGet || !errors.Is(err, server.ErrPromptNotFound) {
 			return

@@ -1,6 +1,7 @@
 package policy
 
 import (
+	"encoding/json"
 	"net/url"
 	"path"
 	"strings"
@@ -42,4 +43,20 @@ func CanonicalURI(uri string) string {
 		b.WriteString("#" + u.Fragment)
 	}
 	return b.String()
+}
+
+// ResourceArguments are the arguments of a request about the resource at
+// uri, as the engine reads them: {"uri": URI}, plus "resolved_uri", the URI
+// as a server reads it (CanonicalURI), when that is spelled otherwise, so
+// that the detectors also see the path that %2e%2e or %65tc hide.
+func ResourceArguments(uri string) json.RawMessage {
+	args := struct {
+		URI      string `json:"uri"`
+		Resolved string `json:"resolved_uri,omitempty"`
+	}{URI: uri}
+	if c := CanonicalURI(uri); c != uri {
+		args.Resolved = c
+	}
+	raw, _ := json.Marshal(args) // two strings: always encode
+	return raw
 }

@@ -42,3 +42,14 @@ func FuzzCanonicalURI(f *testing.F) {
 		}
 	})
 }
+
+func TestResourceArguments(t *testing.T) {
+	for _, tc := range []struct{ uri, want string }{
+		{"file:///etc/hosts", `{"uri":"file:///etc/hosts"}`},
+		{"file:///%65tc/hosts", `{"uri":"file:///%65tc/hosts","resolved_uri":"file:///etc/hosts"}`},
+	} {
+		if got := string(policy.ResourceArguments(tc.uri)); got != tc.want {
+			t.Errorf("ResourceArguments(%q) = %s; want %s", tc.uri, got, tc.want)
+		}
+	}
+}

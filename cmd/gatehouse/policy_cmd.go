@@ -353,8 +353,7 @@ func runPolicyTest(cmd *cobra.Command, _ []string) error {
 		if upstreamFlag == "" {
 			notes = append(notes, "no --upstream: policies scoped by upstream do not apply")
 		}
-		uri, _ := json.Marshal(map[string]string{"uri": resource}) // a map of strings: always encodes
-		rawArgs = string(uri)
+		rawArgs = string(policy.ResourceArguments(resource))
 	case prompt != "":
 		call, notes, err = resolveTool(ws, prompt, upstreamFlag)
 		call.Kind, call.Method = policy.KindPrompt, policy.MethodPromptsGet
