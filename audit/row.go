@@ -111,7 +111,7 @@ func newRow(rec *policy.Record, form string) row {
 	r := row{
 		ID: rec.ID, Time: formatTime(rec.Time), PID: pid,
 		Workspace: rec.Call.Workspace, User: m(rec.Call.User), Client: m(rec.Call.Client), Session: rec.Call.Session,
-		Upstream: rec.Call.Upstream, Tool: m(rec.Call.Tool), Exposed: m(rec.Call.Exposed),
+		Upstream: rec.Call.Upstream, Tool: m(rec.Call.Tool), Exposed: m(rec.Call.Label()),
 		Decision: string(v.Decision), Policy: v.Policy, Layer: string(v.Layer),
 		Reason: v.Mask(v.Reason), Message: v.Mask(v.Message),
 		Risk:       v.Risk,

@@ -187,7 +187,13 @@ type Policy struct {
 	Rules    string `yaml:"rules"`
 	Action   string `yaml:"action"`
 	// Tools are globs matched against original and exposed tool names.
-	Tools     []string `yaml:"tools"`
+	Tools []string `yaml:"tools"`
+	// Resources are globs matched against the URIs of resources read or
+	// subscribed to; Prompts against original and exposed prompt names.
+	// A policy with none of tools, resources and prompts covers calls of
+	// every kind.
+	Resources []string `yaml:"resources"`
+	Prompts   []string `yaml:"prompts"`
 	Upstreams []string `yaml:"upstreams"`
 	// When holds the deterministic conditions; nil means none.
 	When *When `yaml:"when"`

@@ -94,6 +94,8 @@ func (p Policy) policy(strict bool) (policy.Policy, error) {
 		Rules:       p.Rules,
 		Action:      policy.Action(p.Action),
 		Tools:       slices.Clone(p.Tools),
+		Resources:   slices.Clone(p.Resources),
+		Prompts:     slices.Clone(p.Prompts),
 		Upstreams:   slices.Clone(p.Upstreams),
 		Message:     p.Message,
 		Source:      p.source(),

@@ -138,6 +138,8 @@ var fieldRanks = []struct {
 }{
 	{"rate_limit", rankRateLimit},
 	{"tools", rankTools},
+	{"resources", rankTools},
+	{"prompts", rankTools},
 	{"when.args", rankArgs},
 	{"when.keywords", rankKeywords},
 	{"when.threats", rankThreats},

@@ -117,7 +117,7 @@ func (e *Enforcer) Decide(ctx context.Context, call policy.Call, received time.T
 			return e.refuseUnrecorded(d, err)
 		}
 	}
-	v := e.Engine.Evaluate(ctx, call)
+	v := sideChannel(call, e.Engine.Evaluate(ctx, call))
 	d.rec.Verdict = v
 	if len(v.Warnings) > 0 {
 		ws := make([]map[string]string, len(v.Warnings))
@@ -243,14 +243,18 @@ func (e *Enforcer) log(call policy.Call, id string, v policy.Verdict) {
 	if e.Logger == nil {
 		return
 	}
-	attrs := []any{"workspace", call.Workspace, "upstream", call.Upstream, "tool", call.Tool, "user", call.User, "verdict", id}
+	attrs := []any{"workspace", call.Workspace, "upstream", call.Upstream, "tool", policy.MaskText(call.Tool), "user", call.User, "verdict", id}
+	what := "tool call"
+	if call.CallKind() != policy.KindTool {
+		what = call.CallMethod() + " request"
+	}
 	switch {
 	case v.Decision != policy.DecisionAllow:
-		e.Logger.Info("tool call "+string(v.Decision), append(attrs, "policy", v.Policy, "reason", v.Mask(v.Reason))...)
+		e.Logger.Info(what+" "+string(v.Decision), append(attrs, "policy", v.Policy, "reason", v.Mask(v.Reason))...)
 	case v.Judge.FailOpen:
-		e.Logger.Warn("tool call allowed fail-open: a non-strict policy could not be judged", append(attrs, "err", v.Judge.Err)...)
+		e.Logger.Warn(what+" allowed fail-open: a non-strict policy could not be judged", append(attrs, "err", v.Judge.Err)...)
 	case len(v.Warnings) > 0 || len(v.Redactions) > 0:
-		e.Logger.Info("tool call allowed with warnings or redactions", append(attrs, "warnings", len(v.Warnings), "redactions", len(v.Redactions))...)
+		e.Logger.Info(what+" allowed with warnings or redactions", append(attrs, "warnings", len(v.Warnings), "redactions", len(v.Redactions))...)
 	}
 }
 

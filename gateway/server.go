@@ -65,6 +65,7 @@ func newWSServer(ws *workspace.Workspace, version string, enforcer func() *enfor
 		if req, ok := message.(*mcp.CallToolRequest); ok && method == mcp.MethodToolsCall && errors.Is(err, server.ErrToolNotFound) {
 			s.refuse(ctx, req.Params.Name, req, "", "the workspace has no tool of that name")
 		}
+		s.refuseSide(ctx, method, message, err)
 	})
 	hooks.AddAfterSetLevel(func(ctx context.Context, id any, req *mcp.SetLevelRequest, _ *mcp.EmptyResult) {
 		if id := sessionOf(ctx); id != "" {
@@ -340,56 +341,28 @@ func upstreamFailure(name string, err error) string {
 	return fmt.Sprintf("Upstream %q failed: %v", name, err)
 }
 
-func (s *wsServer) promptHandler(exposed string) server.PromptHandlerFunc {
-	return func(ctx context.Context, req mcp.GetPromptRequest) (*mcp.GetPromptResult, error) {
-		p, ok := s.ws.Catalog().Prompt(exposed)
-		if !ok {
-			return nil, fmt.Errorf("prompt %q: %w", exposed, server.ErrPromptNotFound)
-		}
-		conn, ok := s.ws.Upstream(p.Upstream)
-		if !ok {
-			return nil, fmt.Errorf("prompt %q: %w", exposed, server.ErrPromptNotFound)
-		}
-		req.Params.Name = p.Prompt.Name
-		req.Params.Meta = forwardMeta(req.Params.Meta)
-		res, err := conn.GetPrompt(ctx, req)
-		if err != nil {
-			return nil, err
-		}
-		clearProtocolFields(&res.Result)
-		return res, nil
-	}
-}
-
-func (s *wsServer) resourceHandler(upstreamName string) server.ResourceHandlerFunc {
-	return func(ctx context.Context, req mcp.ReadResourceRequest) ([]mcp.ResourceContents, error) {
-		conn, ok := s.ws.Upstream(upstreamName)
-		if !ok {
-			return nil, fmt.Errorf("resource %q: %w", req.Params.URI, server.ErrResourceNotFound)
-		}
-		req.Params.Arguments = nil // template variables are ours, not the upstream's
-		req.Params.Meta = forwardMeta(req.Params.Meta)
-		res, err := conn.ReadResource(ctx, req)
-		if err != nil {
-			return nil, err
-		}
-		return res.Contents, nil
-	}
-}
-
 // upstreamForURI finds the upstream serving a resource URI: a listed
 // resource first, then a matching template.
 func (s *wsServer) upstreamForURI(uri string) (*upstream.Conn, bool) {
+	name, ok := s.upstreamNameForURI(uri)
+	if !ok {
+		return nil, false
+	}
+	return s.ws.Upstream(name)
+}
+
+// upstreamNameForURI is the name of the upstream serving a resource URI.
+func (s *wsServer) upstreamNameForURI(uri string) (string, bool) {
 	cat := s.ws.Catalog()
 	if r, ok := cat.Resource(uri); ok {
-		return s.ws.Upstream(r.Upstream)
+		return r.Upstream, true
 	}
 	for _, t := range cat.Templates {
 		if t.Template.URITemplate != nil && t.Template.URITemplate.Regexp().MatchString(uri) {
-			return s.ws.Upstream(t.Upstream)
+			return t.Upstream, true
 		}
 	}
-	return nil, false
+	return "", false
 }
 
 // withMeta adds meta to res's _meta and returns res.
@@ -419,51 +392,4 @@ func clientIdentity(ctx context.Context) (name, session string) {
 		name = ci.GetClientInfo().Name
 	}
 	return name, sess.SessionID()
-}
-
-// completer routes completion/complete to the upstream of the prompt or
-// resource template it is about.
-type completer struct{ s *wsServer }
-
-func (c completer) CompletePromptArgument(ctx context.Context, name string, arg mcp.CompleteArgument, cctx mcp.CompleteContext) (*mcp.Completion, error) {
-	p, ok := c.s.ws.Catalog().Prompt(name)
-	if !ok {
-		return nil, fmt.Errorf("prompt %q: %w", name, server.ErrPromptNotFound)
-	}
-	conn, ok := c.s.ws.Upstream(p.Upstream)
-	if !ok {
-		return nil, fmt.Errorf("prompt %q: %w", name, server.ErrPromptNotFound)
-	}
-	req := mcp.CompleteRequest{}
-	req.Params.Ref = mcp.PromptReference{Type: "ref/prompt", Name: p.Prompt.Name}
-	req.Params.Argument = arg
-	req.Params.Context = cctx
-	res, err := conn.Complete(ctx, req)
-	if err != nil {
-		return nil, err
-	}
-	return &res.Completion, nil
-}
-
-func (c completer) CompleteResourceArgument(ctx context.Context, uri string, arg mcp.CompleteArgument, cctx mcp.CompleteContext) (*mcp.Completion, error) {
-	cat := c.s.ws.Catalog()
-	for _, t := range cat.Templates {
-		if t.Template.URITemplate == nil || t.Template.URITemplate.Raw() != uri {
-			continue
-		}
-		conn, ok := c.s.ws.Upstream(t.Upstream)
-		if !ok {
-			break
-		}
-		req := mcp.CompleteRequest{}
-		req.Params.Ref = mcp.ResourceReference{Type: "ref/resource", URI: uri}
-		req.Params.Argument = arg
-		req.Params.Context = cctx
-		res, err := conn.Complete(ctx, req)
-		if err != nil {
-			return nil, err
-		}
-		return &res.Completion, nil
-	}
-	return &mcp.Completion{Values: []string{}}, nil
 }

@@ -196,7 +196,7 @@ func (s *wsServer) subscribe(ctx context.Context, uri string, who subscriber) {
 
 // subscribeSession handles a 2025-11-25 resources/subscribe.
 func (s *wsServer) subscribeSession(ctx context.Context, uri string) {
-	if sess := server.ClientSessionFromContext(ctx); sess != nil {
+	if sess := server.ClientSessionFromContext(ctx); sess != nil && s.allowSubscribe(ctx, uri) {
 		s.subscribe(ctx, uri, subscriber{session: sess.SessionID()})
 	}
 }
@@ -218,7 +218,9 @@ func (s *wsServer) listen(ctx context.Context, uris []string) {
 	}
 	l := &listenStream{ctx: ctx}
 	for _, uri := range uris {
-		s.subscribe(ctx, uri, subscriber{listen: l})
+		if s.allowSubscribe(ctx, uri) {
+			s.subscribe(ctx, uri, subscriber{listen: l})
+		}
 	}
 	context.AfterFunc(ctx, func() { s.unsubscribeUpstream(s.sessions.dropListen(l)) })
 }

@@ -306,7 +306,7 @@ func (j *Judge) key(req policy.JudgeRequest) (string, error) {
 		field(p.Rules)
 	}
 	c := req.Call
-	for _, s := range []string{c.Workspace, c.User, c.Client, c.Upstream, c.Tool, c.Description, args} {
+	for _, s := range []string{c.CallMethod(), c.Workspace, c.User, c.Client, c.Upstream, c.Tool, c.Description, args} {
 		field(s)
 	}
 	return hex.EncodeToString(h.Sum(nil)), nil

@@ -59,7 +59,11 @@ func buildPrompt(req policy.JudgeRequest, maxArgs int) (prompt, error) {
 
 	var data strings.Builder
 	fmt.Fprintf(&data, "client: %s\n", quote(client))
-	fmt.Fprintf(&data, "tool_description: %s\n", quote(desc))
+	descLabel := "tool_description"
+	if req.Call.CallKind() != policy.KindTool {
+		descLabel = string(req.Call.CallKind()) + "_description" // resource_description, prompt_description
+	}
+	fmt.Fprintf(&data, "%s: %s\n", descLabel, quote(desc))
 	if cut > 0 {
 		fmt.Fprintf(&data, "arguments (cut: %d of %d bytes not shown): %s\n", cut, len(args), shown)
 	} else {
@@ -74,11 +78,12 @@ func buildPrompt(req policy.JudgeRequest, maxArgs int) (prompt, error) {
 	p.system = systemMessage(req.Policies, tag)
 
 	var u strings.Builder
-	u.WriteString("The tool call to judge:\n")
+	what, label := sideChannel(req.Call)
+	u.WriteString("The " + what + " to judge:\n")
 	fmt.Fprintf(&u, "workspace: %s\n", quote(req.Call.Workspace))
 	fmt.Fprintf(&u, "user: %s\n", quote(req.Call.User))
 	fmt.Fprintf(&u, "upstream server: %s\n", quote(req.Call.Upstream))
-	fmt.Fprintf(&u, "tool: %s\n", quote(req.Call.Tool))
+	fmt.Fprintf(&u, "%s: %s\n", label, quote(req.Call.Tool))
 	if cut > 0 {
 		fmt.Fprintf(&u, "NOTE: the arguments are %d bytes long; only the first and last parts are shown and %d bytes in the middle were cut.\n", len(args), cut)
 	}
@@ -174,4 +179,24 @@ func cutMiddle(s string, max int) (string, int) {
 	}
 	cut := start - head
 	return fmt.Sprintf("%s…[gatehouse: %d bytes cut]…%s", s[:head], cut, s[start:]), cut
+}
+
+// sideChannel words what a call is for the judge: a tool call, or one of
+// the side channels — which request, what it does — and the label of its
+// target (tool, resource URI, prompt).
+func sideChannel(c policy.Call) (what, label string) {
+	switch c.CallMethod() {
+	case policy.MethodResourcesRead:
+		return "resources/read request (the client reads a resource, not a tool call; its URI is in the arguments)", "resource"
+	case policy.MethodResourcesSubscribe:
+		return "resources/subscribe request (the client subscribes to a resource's updates, not a tool call)", "resource"
+	case policy.MethodPromptsGet:
+		return "prompts/get request (the client gets a prompt template filled with the arguments, not a tool call)", "prompt"
+	case policy.MethodCompletionComplete:
+		if c.CallKind() == policy.KindResource {
+			return "completion/complete request (the client asks for completions of an argument of a resource template, not a tool call)", "resource template"
+		}
+		return "completion/complete request (the client asks for completions of a prompt's argument, not a tool call)", "prompt"
+	}
+	return "tool call", "tool"
 }

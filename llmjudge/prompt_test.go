@@ -51,3 +51,30 @@ func FuzzBuildPrompt(f *testing.F) {
 		}
 	})
 }
+
+// The judge is told which request it judges: a side channel is not
+// presented as a tool call, and its target is named for what it is.
+func TestBuildPromptSideChannels(t *testing.T) {
+	tests := []struct {
+		call       policy.Call
+		what, line string
+	}{
+		{policy.Call{Tool: "fs__write"}, "The tool call to judge:", `tool: "fs__write"`},
+		{policy.Call{Kind: policy.KindResource, Method: policy.MethodResourcesRead, Tool: "file:///etc/hosts", Arguments: []byte(`{"uri":"file:///etc/hosts"}`)},
+			"The resources/read request", `resource: "file:///etc/hosts"`},
+		{policy.Call{Kind: policy.KindResource, Method: policy.MethodResourcesSubscribe, Tool: "file:///x"}, "The resources/subscribe request", `resource: "file:///x"`},
+		{policy.Call{Kind: policy.KindPrompt, Method: policy.MethodPromptsGet, Tool: "review", Arguments: []byte(`{"code":"x"}`)}, "The prompts/get request", `prompt: "review"`},
+		{policy.Call{Kind: policy.KindPrompt, Method: policy.MethodCompletionComplete, Tool: "review"}, "The completion/complete request", `prompt: "review"`},
+		{policy.Call{Kind: policy.KindResource, Method: policy.MethodCompletionComplete, Tool: "file:///{path}"}, "resource template", `resource template: "file:///{path}"`},
+	}
+	for _, tc := range tests {
+		p, err := buildPrompt(policy.JudgeRequest{Call: tc.call, Policies: []policy.JudgedPolicy{{ID: "p", Name: "p", Rules: "r"}}}, 2048)
+		if err != nil {
+			t.Fatal(err)
+		}
+		desc := string(tc.call.CallKind()) + "_description: "
+		if !strings.Contains(p.user, tc.what) || !strings.Contains(p.user, "\n"+tc.line+"\n") || !strings.Contains(p.user, desc) {
+			t.Errorf("buildPrompt(%s %s) user message:\n%s\nwant %q, the line %q and %q", tc.call.CallMethod(), tc.call.Tool, p.user, tc.what, tc.line, desc)
+		}
+	}
+}

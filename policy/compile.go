@@ -24,6 +24,8 @@ type rule struct {
 	// order is the definition order within the layer, for priority ties.
 	order     int
 	tools     []*glob.Pattern
+	resources []*glob.Pattern
+	prompts   []*glob.Pattern
 	upstreams []string
 	args      *prefilter.Pattern
 	fields    []fieldRule
@@ -112,6 +114,8 @@ func compile(p *Policy, layer Layer, ws string, order int) (*rule, []*Error) {
 		bad("action", string(p.Action), errors.New("redact needs when.args or when.threats to say what to redact"))
 	}
 	r.tools = compileGlobs(p.Tools, "tools", bad)
+	r.resources = compileGlobs(p.Resources, "resources", bad)
+	r.prompts = compileGlobs(p.Prompts, "prompts", bad)
 	w := &p.When
 	if w.Args != "" {
 		re, err := prefilter.Compile(w.Args)
@@ -279,6 +283,8 @@ func sortedKeys(m map[string]string) []string {
 // clonePolicy copies p so the engine shares no memory with its caller.
 func clonePolicy(p Policy) Policy {
 	p.Tools = slices.Clone(p.Tools)
+	p.Resources = slices.Clone(p.Resources)
+	p.Prompts = slices.Clone(p.Prompts)
 	p.Upstreams = slices.Clone(p.Upstreams)
 	p.When.Keywords = slices.Clone(p.When.Keywords)
 	p.When.Threats = slices.Clone(p.When.Threats)

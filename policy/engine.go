@@ -315,13 +315,13 @@ func (ev *evaluation) personReason(r *rule, verb string) string {
 	case w.RiskMin != nil || w.RiskMax != nil:
 		return fmt.Sprintf("the call's risk score (%.2f) is in the range it stops", ev.risk)
 	case w.Time != nil:
-		return fmt.Sprintf("calls to %s %s at this time", ev.call.Exposed, verb)
+		return fmt.Sprintf("%s %s at this time", ev.subject(), verb)
 	case len(w.Users) > 0:
-		return fmt.Sprintf("calls to %s by user %q %s", ev.call.Exposed, ev.call.User, verb)
+		return fmt.Sprintf("%s by user %q %s", ev.subject(), ev.call.User, verb)
 	case len(w.Clients) > 0:
-		return fmt.Sprintf("calls to %s from client %q %s", ev.call.Exposed, ev.call.Client, verb)
+		return fmt.Sprintf("%s from client %q %s", ev.subject(), ev.call.Client, verb)
 	}
-	return fmt.Sprintf("calls to %s %s", ev.call.Exposed, verb)
+	return fmt.Sprintf("%s %s", ev.subject(), verb)
 }
 
 // shortDuration prints d without zero units: 1m, 1h, 1h30m, 45s.
@@ -419,7 +419,7 @@ func (ev *evaluation) judge(ctx context.Context, g, w layerOutcome, own []*rule)
 			case !r.p.Enabled:
 				ev.explain(r, OutcomeDisabled, "the policy is disabled")
 			case !ev.inScope(r):
-				ev.explain(r, OutcomeNotApplicable, "the tool is not in its scope")
+				ev.explain(r, OutcomeNotApplicable, ev.nof(ev.notInScope))
 			case lr.out.decided && lr.out.decision == DecisionAllow:
 				ev.explain(r, OutcomeNotJudged, fmt.Sprintf("its layer allowed the call by %q", lr.out.rule.p.Name))
 			case blocked:

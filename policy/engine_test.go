@@ -47,6 +47,8 @@ type testPolicy struct {
 	Rules       string            `yaml:"rules"`
 	Action      string            `yaml:"action"`
 	Tools       []string          `yaml:"tools"`
+	Resources   []string          `yaml:"resources"`
+	Prompts     []string          `yaml:"prompts"`
 	Upstreams   []string          `yaml:"upstreams"`
 	Message     string            `yaml:"message"`
 	Args        string            `yaml:"args"`
@@ -72,6 +74,8 @@ type testPolicy struct {
 
 type testCall struct {
 	Name      string    `yaml:"name"`
+	Kind      string    `yaml:"kind"`   // tool (the default), resource or prompt
+	Method    string    `yaml:"method"` // the MCP method; tools/call when empty
 	Workspace string    `yaml:"workspace"`
 	Upstream  string    `yaml:"upstream"`
 	Tool      string    `yaml:"tool"`
@@ -90,7 +94,7 @@ func (tp testPolicy) policy(t *testing.T, source string) policy.Policy {
 	p := policy.Policy{
 		Name: tp.Name, Description: tp.Description, Enabled: !tp.Disabled, Strict: !tp.Lax,
 		Priority: tp.Priority, Rules: tp.Rules, Action: policy.Action(tp.Action),
-		Tools: tp.Tools, Upstreams: tp.Upstreams, Message: tp.Message, Source: source,
+		Tools: tp.Tools, Resources: tp.Resources, Prompts: tp.Prompts, Upstreams: tp.Upstreams, Message: tp.Message, Source: source,
 		When: policy.When{
 			Args: tp.Args, ArgFields: tp.ArgFields, Keywords: tp.Keywords,
 			RiskMin: tp.RiskMin, RiskMax: tp.RiskMax, Users: tp.Users, Clients: tp.Clients,
@@ -228,7 +232,10 @@ func runGolden(t *testing.T, name string, gc *goldenCase) string {
 		}
 		call := policy.Call{
 			Workspace: c.Workspace, Upstream: c.Upstream, Tool: c.Tool, Exposed: c.Exposed,
-			User: c.User, Client: c.Client,
+			User: c.User, Client: c.Client, Kind: policy.Kind(c.Kind), Method: c.Method,
+		}
+		if call.Exposed == "" && call.CallKind() != policy.KindTool {
+			call.Exposed = call.Tool // a resource's URI, a prompt without a prefix
 		}
 		if call.Exposed == "" {
 			call.Exposed = call.Upstream + "__" + call.Tool

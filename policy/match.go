@@ -11,18 +11,31 @@ import (
 	"github.com/gobwas/glob"
 )
 
-// inScope reports whether the call's tool and upstream are in r's scope.
+// inScope reports whether the call is in r's scope: its upstream, and its
+// tool, resource or prompt (see Policy.Tools for the rule).
 func (ev *evaluation) inScope(r *rule) bool {
 	if len(r.upstreams) > 0 && !slices.Contains(r.upstreams, ev.call.Upstream) {
 		return false
 	}
-	if len(r.tools) == 0 {
-		return true
+	if len(r.tools) == 0 && len(r.resources) == 0 && len(r.prompts) == 0 {
+		return true // no scope: every call of every kind
+	}
+	globs := r.tools
+	switch ev.call.CallKind() {
+	case KindResource:
+		globs = r.resources
+	case KindPrompt:
+		globs = r.prompts
 	}
 	if ev.tool == "" && ev.exposed == "" {
 		ev.tool, ev.exposed = strings.ToLower(ev.call.Tool), strings.ToLower(ev.call.Exposed)
+		if ev.call.CallKind() == KindResource {
+			// A URI is matched as a server reads it: another spelling of
+			// a URI in scope is in scope (see CanonicalURI).
+			ev.tool, ev.exposed = strings.ToLower(CanonicalURI(ev.call.Tool)), strings.ToLower(CanonicalURI(ev.call.Exposed))
+		}
 	}
-	for _, g := range r.tools {
+	for _, g := range globs {
 		if g.Match(ev.tool) || g.Match(ev.exposed) {
 			return true
 		}
@@ -30,19 +43,47 @@ func (ev *evaluation) inScope(r *rule) bool {
 	return false
 }
 
+// scoped reports whether r names tools, resources or prompts.
+func (r *rule) scoped() bool {
+	return len(r.tools) > 0 || len(r.resources) > 0 || len(r.prompts) > 0
+}
+
+// notInScope says that the call is not in a policy's scope.
+func (ev *evaluation) notInScope() string {
+	if ev.call.CallKind() == KindTool {
+		return "the tool is not in its scope"
+	}
+	return ev.target() + " is not in its scope"
+}
+
+// subject names the calls a policy stops, for the person: "calls to
+// fs__write", "requests for resource "file:///x"".
+func (ev *evaluation) subject() string {
+	if ev.call.CallKind() == KindTool {
+		return "calls to " + ev.call.Exposed
+	}
+	return "requests for " + ev.target()
+}
+
+// target names what the call is about, for the person: `tool "x"`,
+// `resource "file:///x"`, `prompt "x"`.
+func (ev *evaluation) target() string {
+	return fmt.Sprintf("%s %q", ev.call.CallKind(), ev.call.Exposed)
+}
+
 // matches reports whether r is in scope and all its conditions hold, and
 // says why — what matched, or the first thing that did not.
 func (ev *evaluation) matches(r *rule) (string, bool) {
 	if !ev.inScope(r) {
-		return "the tool is not in its scope", false
+		return ev.nof(ev.notInScope), false
 	}
 	w := &r.p.When
 	var why []string
 	if len(r.upstreams) > 0 {
 		why = append(why, fmt.Sprintf("upstream %q is in its scope", ev.call.Upstream))
 	}
-	if len(r.tools) > 0 {
-		why = append(why, fmt.Sprintf("tool %q is in its scope", ev.call.Exposed))
+	if r.scoped() {
+		why = append(why, ev.target()+" is in its scope")
 	}
 	if len(r.users) > 0 {
 		if !matchAny(r.users, ev.call.User) {

@@ -93,10 +93,24 @@ type Policy struct {
 	// Action is what a deterministic policy does; "" for plain English.
 	Action Action
 	// Tools are globs matched, case-insensitively, against the upstream's
-	// own tool name and the exposed name; either match counts. Empty means
-	// every tool.
+	// own tool name and the exposed name; either match counts.
 	Tools []string
-	// Upstreams are upstream names; empty means every upstream.
+	// Resources are globs matched, case-insensitively, against the URI of
+	// a resource read or subscribed to (and the URI template of a resource
+	// template's argument completion).
+	Resources []string
+	// Prompts are globs matched, case-insensitively, against the
+	// upstream's own prompt name and the exposed name (prompts/get, and the
+	// completion of a prompt's argument).
+	Prompts []string
+	// The scope of a policy, by kind of call: a tool call is in scope when
+	// a glob of Tools matches it, a resource request one of Resources, a
+	// prompt request one of Prompts. A policy with none of the three
+	// applies to every call of every kind; one with some of them applies
+	// to no call of a kind it has no globs for.
+	//
+	// Upstreams are upstream names, for calls of every kind; empty means
+	// every upstream.
 	Upstreams []string
 	// When holds the conditions of a deterministic policy; all must hold.
 	When When

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -60,14 +61,19 @@ the risk score, the deciding policy and the decision.
 
 --tool is the name a client calls (upstream__tool, or the bare name of an
 upstream with prefix: false); --upstream picks the upstream when a bare name
-is ambiguous. The exit code is 0 whatever the decision; read it from the
+is ambiguous. Instead of --tool, --resource URI decides a resources/read of
+the URI (its arguments are {"uri": URI}; --upstream says which upstream
+serves it), and --prompt NAME a prompts/get of the prompt, with --args as
+its arguments. The exit code is 0 whatever the decision; read it from the
 output, or from "decision" with --json.`,
 		Args: cobra.NoArgs,
 		RunE: runPolicyTest,
 	}
 	cmd.Flags().String("workspace", "", "workspace the call is made in (required when the config has several)")
-	cmd.Flags().String("tool", "", "tool name as the client calls it (required)")
-	cmd.Flags().String("upstream", "", "upstream of the tool, when the name alone does not say")
+	cmd.Flags().String("tool", "", "tool name as the client calls it")
+	cmd.Flags().String("resource", "", "decide a resources/read of this URI instead of a tool call")
+	cmd.Flags().String("prompt", "", "decide a prompts/get of this prompt (as the client names it) instead of a tool call")
+	cmd.Flags().String("upstream", "", "upstream of the tool (prompt, resource), when the name alone does not say")
 	cmd.Flags().String("args", "{}", "the call's arguments, a JSON object")
 	cmd.Flags().String("user", "", "the user (default $GATEHOUSE_USER, then the OS user)")
 	cmd.Flags().String("client", "", "the client's name, as sent in initialize")
@@ -87,6 +93,8 @@ type listedPolicy struct {
 	Enabled     bool     `json:"enabled"`
 	Strict      bool     `json:"strict"`
 	Tools       []string `json:"tools,omitempty"`
+	Resources   []string `json:"resources,omitempty"`
+	Prompts     []string `json:"prompts,omitempty"`
 	Upstreams   []string `json:"upstreams,omitempty"`
 	Description string   `json:"description,omitempty"`
 	Source      string   `json:"source"`
@@ -174,7 +182,7 @@ func runPolicyList(cmd *cobra.Command, _ []string) error {
 		if a := p.Approval; a != nil && len(a.Approvers) > 0 {
 			state += ",approvers=" + strings.Join(a.Approvers, "+")
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%d\t%s\t%s\n", layer, p.Name, p.Kind, p.Priority, state, p.Fired, scope(p.Tools, p.Upstreams), p.Source)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%d\t%s\t%s\n", layer, p.Name, p.Kind, p.Priority, state, p.Fired, scope(p), p.Source)
 	}
 	return tw.Flush()
 }
@@ -208,7 +216,7 @@ func listed(p policy.Listed) listedPolicy {
 	}
 	l := listedPolicy{
 		Name: p.Name, Layer: string(p.Layer), Workspace: p.Workspace, Kind: kind, Priority: p.Priority,
-		Enabled: p.Enabled, Strict: p.Strict, Tools: p.Tools, Upstreams: p.Upstreams,
+		Enabled: p.Enabled, Strict: p.Strict, Tools: p.Tools, Resources: p.Resources, Prompts: p.Prompts, Upstreams: p.Upstreams,
 		Description: p.Description, Source: p.Source,
 	}
 	if kind == "rules" || p.Action == policy.ActionRequireApproval {
@@ -217,16 +225,21 @@ func listed(p policy.Listed) listedPolicy {
 	return l
 }
 
-func scope(tools, upstreams []string) string {
+func scope(p listedPolicy) string {
 	var parts []string
-	if len(upstreams) > 0 {
-		parts = append(parts, "upstreams "+strings.Join(upstreams, ","))
+	if len(p.Upstreams) > 0 {
+		parts = append(parts, "upstreams "+strings.Join(p.Upstreams, ","))
 	}
-	if len(tools) > 0 {
-		parts = append(parts, "tools "+strings.Join(tools, ","))
+	for _, kind := range []struct {
+		name  string
+		globs []string
+	}{{"tools", p.Tools}, {"resources", p.Resources}, {"prompts", p.Prompts}} {
+		if len(kind.globs) > 0 {
+			parts = append(parts, kind.name+" "+strings.Join(kind.globs, ","))
+		}
 	}
 	if len(parts) == 0 {
-		return "every tool"
+		return "every request"
 	}
 	return strings.Join(parts, "; ")
 }
@@ -234,7 +247,10 @@ func scope(tools, upstreams []string) string {
 // testReport is what `policy test --json` prints. Its fields are stable
 // (documented in the README); new ones may be added.
 type testReport struct {
-	Workspace     string           `json:"workspace"`
+	Workspace string `json:"workspace"`
+	// Method is the MCP method decided: tools/call, resources/read or
+	// prompts/get.
+	Method        string           `json:"method"`
 	Upstream      string           `json:"upstream"`
 	Tool          string           `json:"tool"`
 	Exposed       string           `json:"exposed"`
@@ -311,10 +327,15 @@ func runPolicyTest(cmd *cobra.Command, _ []string) error {
 		return err
 	}
 	tool, _ := cmd.Flags().GetString("tool")
-	if tool == "" {
-		return usageError(errors.New("--tool is required"))
+	resource, _ := cmd.Flags().GetString("resource")
+	prompt, _ := cmd.Flags().GetString("prompt")
+	if n := len(slices.DeleteFunc([]string{tool, resource, prompt}, func(s string) bool { return s == "" })); n != 1 {
+		return usageError(errors.New("say what to decide with exactly one of --tool, --resource and --prompt"))
 	}
 	rawArgs, _ := cmd.Flags().GetString("args")
+	if resource != "" && cmd.Flags().Changed("args") {
+		return usageError(errors.New("--args: a resource read's only argument is its URI (--resource)"))
+	}
 	if !json.Valid([]byte(rawArgs)) {
 		return usageError(fmt.Errorf("--args: not valid JSON: %s", rawArgs))
 	}
@@ -324,7 +345,21 @@ func runPolicyTest(cmd *cobra.Command, _ []string) error {
 	}
 	ws := specs[0]
 	upstreamFlag, _ := cmd.Flags().GetString("upstream")
-	call, notes, err := resolveTool(ws, tool, upstreamFlag)
+	var call policy.Call
+	var notes []string
+	switch {
+	case resource != "":
+		call = policy.Call{Kind: policy.KindResource, Method: policy.MethodResourcesRead, Workspace: ws.Name, Upstream: upstreamFlag, Tool: resource, Exposed: resource}
+		if upstreamFlag == "" {
+			notes = append(notes, "no --upstream: policies scoped by upstream do not apply")
+		}
+		rawArgs = string(policy.ResourceArguments(resource))
+	case prompt != "":
+		call, notes, err = resolveTool(ws, prompt, upstreamFlag)
+		call.Kind, call.Method = policy.KindPrompt, policy.MethodPromptsGet
+	default:
+		call, notes, err = resolveTool(ws, tool, upstreamFlag)
+	}
 	if err != nil {
 		return usageError(err)
 	}
@@ -344,6 +379,9 @@ func runPolicyTest(cmd *cobra.Command, _ []string) error {
 		return usageError(err)
 	}
 	v := engine.Explain(cmd.Context(), call, policy.ExplainOptions{NoJudge: noJudge})
+	if call.CallKind() != policy.KindTool && v.Decision == policy.DecisionRequireApproval {
+		notes = append(notes, "approval is for tool calls only: the gateway blocks a "+call.CallMethod()+" request that policies hold for approval")
+	}
 	if v.Judge.Asked && v.Judge.Err != nil {
 		notes = append(notes, "plain-English policies were put to the judge and it failed: "+v.Judge.Err.Error())
 	}
@@ -407,7 +445,7 @@ func resolveTool(ws workspace.Spec, name, upstreamName string) (policy.Call, []s
 
 func report(call policy.Call, v policy.Verdict, notes []string) testReport {
 	r := testReport{
-		Workspace: call.Workspace, Upstream: call.Upstream, Tool: call.Tool, Exposed: call.Exposed,
+		Workspace: call.Workspace, Method: call.CallMethod(), Upstream: call.Upstream, Tool: call.Tool, Exposed: call.Exposed,
 		User: call.User, Client: call.Client,
 		Decision: string(v.Decision), Policy: v.Policy, Layer: string(v.Layer), Reason: v.Reason, Message: v.Message,
 		RetryAfterSec: int(v.RetryAfter.Seconds()), Risk: v.Risk, PolicyVersion: v.Version,
@@ -452,7 +490,11 @@ func printReport(w io.Writer, r testReport) {
 	if upstreamName == "" {
 		upstreamName = "(unknown)"
 	}
-	fmt.Fprintf(w, "call:      workspace %s, tool %s (upstream %s, tool %s), user %s, client %s\n", r.Workspace, r.Exposed, upstreamName, r.Tool, r.User, client)
+	if r.Method != policy.MethodToolsCall {
+		fmt.Fprintf(w, "call:      workspace %s, %s %s (upstream %s, %s), user %s, client %s\n", r.Workspace, r.Method, r.Exposed, upstreamName, r.Tool, r.User, client)
+	} else {
+		fmt.Fprintf(w, "call:      workspace %s, tool %s (upstream %s, tool %s), user %s, client %s\n", r.Workspace, r.Exposed, upstreamName, r.Tool, r.User, client)
+	}
 	for _, n := range r.Notes {
 		fmt.Fprintf(w, "note:      %s\n", n)
 	}

@@ -132,7 +132,9 @@ func TestPolicyTestUsage(t *testing.T) {
 		want string
 	}{
 		{"bad args", []string{"--workspace", "dev", "--tool", "fs__x", "--args", "{nope"}, "--args: not valid JSON"},
-		{"no tool", []string{"--workspace", "dev"}, "--tool is required"},
+		{"no tool", []string{"--workspace", "dev"}, "exactly one of --tool, --resource and --prompt"},
+		{"tool and resource", []string{"--workspace", "dev", "--tool", "fs__x", "--resource", "file:///x"}, "exactly one of --tool, --resource and --prompt"},
+		{"resource with args", []string{"--workspace", "dev", "--resource", "file:///x", "--args", "{}"}, "a resource read's only argument is its URI"},
 		{"ambiguous bare name", []string{"--workspace", "prod", "--tool", "x"}, "say which with --upstream"},
 		{"unknown upstream", []string{"--workspace", "prod", "--tool", "x", "--upstream", "zz"}, `"zz": workspace "prod" has no such upstream`},
 		{"unknown workspace", []string{"--workspace", "nope", "--tool", "x"}, "no such workspace"},
@@ -144,6 +146,46 @@ func TestPolicyTestUsage(t *testing.T) {
 				t.Errorf("policy test %v = %v (%s); want exit 2 with %q", tc.args, err, out, tc.want)
 			}
 		})
+	}
+}
+
+// policy test decides the side channels as the gateway does: a resource
+// read by its URI under resources: scopes, a prompt under prompts: scopes
+// and policies without scope.
+func TestPolicyTestSideChannels(t *testing.T) {
+	cfg := writeConfigText(t, policyTestConfig+`
+  side:
+    upstreams:
+      - {name: fs, command: /bin/true}
+    policies:
+      - {name: no-etc, resources: ["file:///etc/*"], action: block, message: Not /etc.}
+      - {name: ask-review, prompts: ["review"], action: require_approval}
+`)
+	for _, tc := range []struct {
+		args           []string
+		method, policy string
+		decision, note string
+	}{
+		{[]string{"--resource", "file:///etc/hosts", "--upstream", "fs"}, "resources/read", "no-etc", "block", ""},
+		{[]string{"--resource", "file:///tmp/x"}, "resources/read", "", "allow", "no --upstream"},
+		{[]string{"--prompt", "fs__review", "--args", `{"code":"AKIAQWERTYUIOPASDFGH"}`}, "prompts/get", "no-secrets", "block", ""},
+		{[]string{"--prompt", "fs__review", "--args", `{"code":"x"}`}, "prompts/get", "ask-review", "require_approval", "approval is for tool calls only"},
+		{[]string{"--tool", "fs__review"}, "tools/call", "", "allow", ""},
+	} {
+		r := runGatehouse(t, append([]string{"policy", "test", "--config", cfg, "--workspace", "side", "--no-judge", "--json"}, tc.args...)...)
+		var rep testReport
+		if r.code != 0 || json.Unmarshal([]byte(r.stdout), &rep) != nil {
+			t.Fatalf("policy test %v: %s", tc.args, r)
+		}
+		if rep.Method != tc.method || rep.Policy != tc.policy || rep.Decision != tc.decision || !strings.Contains(strings.Join(rep.Notes, "\n"), tc.note) {
+			t.Errorf("policy test %v = %s by %q, decision %s, notes %v; want %s by %q, %s, a note %q", tc.args, rep.Method, rep.Policy, rep.Decision, rep.Notes, tc.method, tc.policy, tc.decision, tc.note)
+		}
+	}
+	r := runGatehouse(t, "policy", "list", "--config", cfg, "--workspace", "side")
+	for _, want := range []string{"resources file:///etc/*", "prompts review", "every request"} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("policy list lacks the scope %q:\n%s", want, r.stdout)
+		}
 	}
 }
 
