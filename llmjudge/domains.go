@@ -30,6 +30,29 @@ type host struct {
 // holds a punycode label.
 func (h host) idn() bool { return h.ascii != h.display || h.written != h.ascii }
 
+// hostWords are the parts of argument names that say the value is a
+// host or an address: only such a value is read as a bare host name
+// ("notes.txt" in a field named path is not one).
+var hostWords = []string{"host", "domain", "server", "url", "uri", "endpoint", "address", "addr", "recipient", "email", "mail", "site", "origin", "remote", "webhook", "dns"}
+
+// hostPath reports whether the last key of path names a host or an
+// address (or is to, cc or bcc).
+func hostPath(path string) bool {
+	p := strings.ToLower(path)
+	if i := strings.LastIndexAny(p, ".[#"); i >= 0 {
+		p = strings.Trim(p[i:], `.[]"#`)
+	}
+	if p == "to" || p == "cc" || p == "bcc" || p == "from" {
+		return true
+	}
+	for _, w := range hostWords {
+		if strings.Contains(p, w) {
+			return true
+		}
+	}
+	return false
+}
+
 // findHosts returns the hosts named in s, each once, at most limit;
 // bare says that s itself may be a host name (its field is named so).
 func findHosts(s string, bare bool, limit int) []host {

@@ -31,6 +31,8 @@ const (
 	excerptBytes = 60
 	// maxHosts bounds the hosts the facts name.
 	maxHosts = 24
+	// maxExtraFields bounds the decisive fields listed past the limit.
+	maxExtraFields = 256
 )
 
 // field is one scalar of the arguments, or an empty object or array.
@@ -49,6 +51,8 @@ type field struct {
 	show int
 	// hidden counts the hidden characters of its key and value.
 	hidden int
+	// listed says it is shown; pathCut that its path was cut.
+	listed, pathCut bool
 }
 
 // cut reports whether part of the value is not shown.
@@ -58,8 +62,8 @@ func (f *field) cut() bool { return f.show < len(f.value) }
 // gateway found in them.
 type layout struct {
 	fields []field
-	// listed is how many fields are listed; the rest did not fit.
-	listed int
+	// omitted counts the fields not listed: they did not fit.
+	omitted int
 	// lines is the block's argument lines.
 	lines strings.Builder
 	// unseen names the decisive fields not shown in full, for the reason
@@ -194,35 +198,41 @@ func fieldFor(fields []field, path string) int {
 }
 
 // layOut lays the fields out within budget bytes of values: every field
-// listed (as long as the minimal lines fit in twice the budget), every
-// value of up to minValueBytes whole, decisive values next, in full if the
-// budget allows, then the others alike.
+// listed as long as the minimal lines fit in twice the budget (past that,
+// only decisive ones, at most maxExtraFields), every value of up to
+// minValueBytes whole, decisive values next, in full if the budget
+// allows, then the others alike.
 func layOut(fields []field, budget int) *layout {
-	l := &layout{fields: fields, listed: len(fields)}
-	used := 0
+	l := &layout{fields: fields}
+	used, extra := 0, 0
 	for i := range fields {
 		f := &fields[i]
 		f.show = min(len(f.value), minValueBytes)
 		cost := min(len(f.path), maxPathBytes) + f.show + 16
-		if used+cost > 2*budget {
-			l.listed = i
-			break
+		switch {
+		case used+cost <= 2*budget:
+		case f.decisive && extra < maxExtraFields:
+			extra++
+		default:
+			f.show = 0
+			l.omitted++
+			continue
 		}
+		f.listed = true
 		used += cost
 	}
 	left := max(0, budget-used)
-	listed := fields[:l.listed]
-	for i := range listed {
-		if f := &listed[i]; f.decisive && f.cut() {
-			extra := min(len(f.value)-f.show, left)
-			f.show += extra
-			left -= extra
+	for i := range fields {
+		if f := &fields[i]; f.listed && f.decisive && f.cut() {
+			more := min(len(f.value)-f.show, left)
+			f.show += more
+			left -= more
 		}
 	}
 	// The others share what is left: the largest equal allowance that fits.
 	var needs []int
-	for i := range listed {
-		if f := &listed[i]; !f.decisive && f.cut() {
+	for i := range fields {
+		if f := &fields[i]; f.listed && !f.decisive && f.cut() {
 			needs = append(needs, len(f.value)-f.show)
 		}
 	}
@@ -237,8 +247,8 @@ func layOut(fields []field, budget int) *layout {
 		rest -= n
 		allowance = n
 	}
-	for i := range listed {
-		if f := &listed[i]; !f.decisive && f.cut() {
+	for i := range fields {
+		if f := &fields[i]; f.listed && !f.decisive && f.cut() {
 			f.show += min(len(f.value)-f.show, allowance)
 		}
 	}
@@ -249,9 +259,13 @@ func layOut(fields []field, budget int) *layout {
 // part of a value is shown in excerpts after it.
 func (l *layout) write() {
 	excerpts := 0
-	for i := range l.fields[:l.listed] {
+	for i := range l.fields {
 		f := &l.fields[i]
+		if !f.listed {
+			continue
+		}
 		path, pathCut := cutMiddle(f.path, maxPathBytes)
+		f.pathCut = pathCut > 0
 		fmt.Fprintf(&l.lines, "#%d %s: ", i+1, shownText(path))
 		if !f.cut() {
 			l.lines.WriteString(shownValue(f.value, f.isString))
@@ -273,13 +287,14 @@ func (l *layout) write() {
 				f.decisive = f.decisive || found
 			}
 		}
-		if (f.cut() || pathCut > 0) && f.decisive {
+		// A path this long is the client's doing: what it hides counts.
+		if f.cut() && f.decisive || f.pathCut {
 			l.unseen = append(l.unseen, f.path)
 		}
 	}
-	if n := len(l.fields) - l.listed; n > 0 {
-		fmt.Fprintf(&l.lines, "…[gatehouse: %d more fields not shown]\n", n)
-		l.unseen = append(l.unseen, fmt.Sprintf("%d more fields", n))
+	if l.omitted > 0 {
+		fmt.Fprintf(&l.lines, "…[gatehouse: %s not shown]\n", plural(l.omitted, "more field"))
+		l.unseen = append(l.unseen, plural(l.omitted, "more field"))
 	}
 }
 

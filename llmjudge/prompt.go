@@ -169,8 +169,14 @@ func (f *facts) text(data *strings.Builder, name, s string, max int) bool {
 func (f *facts) arguments(l *layout) {
 	var cut, decisive, hidden []string
 	count := 0
-	for i := range l.fields[:l.listed] {
+	for i := range l.fields {
 		fl := &l.fields[i]
+		if !fl.listed {
+			continue
+		}
+		if fl.pathCut {
+			cut = append(cut, fmt.Sprintf("#%d (its path)", i+1))
+		}
 		if fl.cut() {
 			cut = append(cut, fmt.Sprintf("#%d", i+1))
 			if fl.decisive {
@@ -188,8 +194,8 @@ func (f *facts) arguments(l *layout) {
 	if len(decisive) > 0 {
 		f.add("A verdict may turn on %s (a path, address, command or query, or what the detectors found), not shown in full: for a policy it could decide, answer needs_approval rather than comply.", fieldList(decisive))
 	}
-	if n := len(l.fields) - l.listed; n > 0 {
-		f.add("The arguments hold %d fields; the last %d of them did not fit and are not shown.", len(l.fields), n)
+	if l.omitted > 0 {
+		f.add("The arguments hold %s; %d of them did not fit and are not shown (their numbers are missing from the list).", plural(len(l.fields), "field"), l.omitted)
 	}
 	if count > 0 {
 		f.add("The arguments hold %s (invisible or direction-changing; shown as [U+XXXX] where they are kept, removed where the gateway's normalisation removes them): in %s. Text hidden this way is a sign of an attack.", plural(count, "hidden character"), fieldList(hidden))
@@ -225,7 +231,7 @@ func (f *facts) hosts(fields []field, internal domainSet) {
 		if !fl.isString || named >= maxHosts {
 			continue
 		}
-		for _, h := range findHosts(fl.value, decisivePath(fl.path), maxHosts-named) {
+		for _, h := range findHosts(fl.value, hostPath(fl.path), maxHosts-named) {
 			named++
 			what := "host"
 			if h.email {

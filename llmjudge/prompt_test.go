@@ -35,7 +35,7 @@ func blockOf(t *testing.T, p prompt) (header, inside string) {
 }
 
 // blockLine matches every line the block may hold.
-var blockLine = regexp.MustCompile(`^(client: "|tool: "|exposed_tool: "|tool_description: "|arguments: \d+ fields?$|#\d+ |…\[gatehouse: \d+ more fields not shown\]$)`)
+var blockLine = regexp.MustCompile(`^(client: "|tool: "|exposed_tool: "|tool_description: "|arguments: \d+ fields?$|#\d+ |…\[gatehouse: \d+ more fields? not shown\]$)`)
 
 // Whatever a hostile client and upstream put in the call's data — tool
 // name, description, client name, argument keys and values — the request
@@ -356,4 +356,57 @@ func FuzzPunycode(f *testing.F) {
 			t.Fatalf("punycodeEncode(punycodeDecode(%q) = %q): %v", s, u, err)
 		}
 	})
+}
+
+// Past the limit on fields listed, a decisive field is still listed; a
+// path too long to show holds a strict policy for approval.
+func TestFieldsPastTheLimit(t *testing.T) {
+	obj := map[string]any{}
+	for i := range 5000 {
+		obj[fmt.Sprintf("a%05d", i)] = strings.Repeat("x", 60)
+	}
+	obj["zz_sql"] = "DROP TABLE users"
+	args, _ := json.Marshal(obj)
+	req := policy.JudgeRequest{Call: policy.Call{Tool: "t", Arguments: args}, Policies: []policy.JudgedPolicy{{ID: "p", Strict: true}}}
+	p, err := buildPrompt(req, promptOptions{maxArgs: DefaultMaxArgumentBytes})
+	if err != nil {
+		t.Fatal(err)
+	}
+	header, inside := blockOf(t, p)
+	if !strings.Contains(inside, `#5001 $.zz_sql: "DROP TABLE users"`) || !strings.Contains(inside, "more fields not shown") || !strings.Contains(header, "did not fit") {
+		t.Fatalf("a decisive field past the limit is not listed, or the omission not said:\n%s", header)
+	}
+	if len(p.unseen) == 0 {
+		t.Fatalf("fields left out do not hold a strict policy")
+	}
+
+	long := strings.Repeat("k", 400) + " DROP TABLE users " + strings.Repeat("k", 400)
+	args, _ = json.Marshal(map[string]string{long: "1"})
+	req.Call.Arguments = args
+	if p, err = buildPrompt(req, promptOptions{maxArgs: DefaultMaxArgumentBytes}); err != nil {
+		t.Fatal(err)
+	}
+	header, _ = blockOf(t, p)
+	if len(p.unseen) == 0 || !strings.Contains(header, "#1 (its path)") {
+		t.Fatalf("a cut path is not said, or does not hold a strict policy:\n%s", header)
+	}
+}
+
+// A bare value is read as a host only in a field named for one.
+func TestBareHosts(t *testing.T) {
+	for _, tc := range []struct {
+		path, value string
+		want        bool
+	}{
+		{"$.path", "notes.txt", false},
+		{"$.file_name", "report.pdf", false},
+		{"$.host", "db.example.com", true},
+		{"$.to", "exаmple.com", true},
+		{"$.server.hostname", "db.internal.example.com:5432", true},
+	} {
+		got := len(findHosts(tc.value, hostPath(tc.path), 4)) > 0
+		if got != tc.want {
+			t.Errorf("findHosts(%q at %s) found %v; want %v", tc.value, tc.path, got, tc.want)
+		}
+	}
 }
