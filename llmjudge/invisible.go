@@ -24,12 +24,13 @@ import (
 // and Mongolian ones (U+180B–U+180F), the fillers and other characters
 // that print as blank space without being space (U+034F, U+115F, U+1160,
 // U+17B4, U+17B5, U+2800, U+3164, U+FFA0, U+1D173–U+1D17A), line and
-// paragraph separators, private-use, unassigned and invalid code points.
+// paragraph separators, C1 controls (U+0080–U+009F), private-use,
+// unassigned and invalid code points.
 func hidden(r rune) bool {
 	switch {
-	case r < 0xA0:
+	case r < 0x80:
 		return false
-	case r == utf8.RuneError:
+	case r < 0xA0, r == utf8.RuneError: // C1 controls (U+0085 breaks lines)
 		return true
 	case 0xFE00 <= r && r <= 0xFE0F, 0xE0100 <= r && r <= 0xE01EF, 0x180B <= r && r <= 0x180F,
 		r == 0x34F, r == 0x115F, r == 0x1160, r == 0x17B4, r == 0x17B5, r == 0x2800,
@@ -63,7 +64,7 @@ func escapeHidden(s string) (string, int) {
 	b.WriteString(s[:i])
 	n := 0
 	for _, r := range s[i:] {
-		if r >= 0xA0 && hidden(r) {
+		if hidden(r) {
 			fmt.Fprintf(&b, "[U+%04X]", r)
 			n++
 			continue

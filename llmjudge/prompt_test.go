@@ -77,7 +77,7 @@ func FuzzBuildPrompt(f *testing.F) {
 			t.Fatalf("an unescaped marker character inside the block:\n%q", inside)
 		}
 		for _, r := range p.user {
-			if r >= 0xA0 && hidden(r) && r != '\uFFFD' {
+			if hidden(r) && r != '\uFFFD' {
 				t.Fatalf("hidden character %U in the prompt unescaped", r)
 			}
 		}
@@ -244,10 +244,11 @@ func TestHiddenCharacters(t *testing.T) {
 	for name, tc := range map[string]struct {
 		value, want, fact string
 	}{
-		"tags":      {"hello" + tags, "hello[U+E0069][U+E0067]", "1 hidden characters"},
+		"tags":      {"hello" + tags, "hello[U+E0069][U+E0067]", "19 hidden characters"},
 		"zero":      {"pr\u200bod\u2060", "prod", "2 hidden characters"},
-		"bidi":      {"ok \u202Egnp.exe", "ok [U+202E]gnp.exe", "1 hidden characters"},
-		"selectors": {"a\uFE0F\U000E0100b", "a[U+FE0F][U+E0100]b", "1 hidden characters"},
+		"bidi":      {"ok \u202Egnp.exe", "ok [U+202E]gnp.exe", "1 hidden character "},
+		"selectors": {"a\uFE0F\U000E0100b", "a[U+FE0F][U+E0100]b", "2 hidden characters"},
+		"c1":        {"line\u0085break", "line[U+0085]break", "1 hidden character "},
 	} {
 		t.Run(name, func(t *testing.T) {
 			args, _ := json.Marshal(map[string]string{"text": tc.value})
@@ -260,11 +261,11 @@ func TestHiddenCharacters(t *testing.T) {
 			if !strings.Contains(inside, tc.want) {
 				t.Errorf("the block does not show %q:\n%s", tc.want, inside)
 			}
-			if !strings.Contains(header, "in field #1 (") || !strings.Contains(header, "The data's tool_description field holds 19 hidden characters") {
+			if !strings.Contains(header, "The arguments hold "+tc.fact) || !strings.Contains(header, "in field #1 (") || !strings.Contains(header, "The data's tool_description field holds 19 hidden characters") {
 				t.Errorf("the hidden characters are not flagged:\n%s", header)
 			}
 			for _, r := range p.user {
-				if r >= 0xA0 && hidden(r) {
+				if hidden(r) {
 					t.Fatalf("%U reaches the model unescaped", r)
 				}
 			}
