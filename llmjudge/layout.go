@@ -221,19 +221,26 @@ func layOut(fields []field, budget int) *layout {
 		f.listed = true
 		used += cost
 	}
+	// The budget is spent in bytes as shown: escapes make a value longer.
+	expand := make([]float64, len(fields))
+	for i := range fields {
+		if f := &fields[i]; f.listed && f.cut() {
+			expand[i] = max(1, float64(len(shownValue(f.value, f.isString)))/float64(len(f.value)))
+		}
+	}
 	left := max(0, budget-used)
 	for i := range fields {
 		if f := &fields[i]; f.listed && f.decisive && f.cut() {
-			more := min(len(f.value)-f.show, left)
+			more := min(len(f.value)-f.show, int(float64(left)/expand[i]))
 			f.show += more
-			left -= more
+			left -= int(float64(more) * expand[i])
 		}
 	}
 	// The others share what is left: the largest equal allowance that fits.
 	var needs []int
 	for i := range fields {
 		if f := &fields[i]; f.listed && !f.decisive && f.cut() {
-			needs = append(needs, len(f.value)-f.show)
+			needs = append(needs, int(float64(len(f.value)-f.show)*expand[i]))
 		}
 	}
 	sort.Ints(needs)
@@ -249,7 +256,7 @@ func layOut(fields []field, budget int) *layout {
 	}
 	for i := range fields {
 		if f := &fields[i]; f.listed && !f.decisive && f.cut() {
-			f.show += min(len(f.value)-f.show, allowance)
+			f.show += min(len(f.value)-f.show, int(float64(allowance)/expand[i]))
 		}
 	}
 	return l

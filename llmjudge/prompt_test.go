@@ -411,3 +411,30 @@ func TestBareHosts(t *testing.T) {
 		}
 	}
 }
+
+// The budget is kept in bytes as shown, whatever the escapes make of a
+// value: control characters, hidden characters, markup.
+func TestBudgetAsShown(t *testing.T) {
+	for name, unit := range map[string]string{
+		"controls": "\x01",
+		"tags":     "\U000E0041",
+		"markup":   "<>&",
+		"plain":    "x",
+	} {
+		t.Run(name, func(t *testing.T) {
+			args, _ := json.Marshal(map[string]string{"sql": strings.Repeat(unit, 100_000), "text": strings.Repeat(unit, 100_000)})
+			req := policy.JudgeRequest{Call: policy.Call{Tool: "t", Arguments: args}, Policies: []policy.JudgedPolicy{{ID: "p"}}}
+			p, err := buildPrompt(req, promptOptions{maxArgs: DefaultMaxArgumentBytes})
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, inside := blockOf(t, p)
+			if len(inside) > DefaultMaxArgumentBytes+4096 {
+				t.Errorf("the block is %d bytes; want it near the %d-byte budget", len(inside), DefaultMaxArgumentBytes)
+			}
+			if len(inside) < DefaultMaxArgumentBytes/2 {
+				t.Errorf("the block is %d bytes; the budget is not used", len(inside))
+			}
+		})
+	}
+}
