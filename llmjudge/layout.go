@@ -97,13 +97,35 @@ func decisivePath(path string) bool {
 	return false
 }
 
-// flatten lists the fields of canonical, the arguments' canonical JSON.
-func flatten(canonical string) ([]field, error) {
+// fieldIndex maps every path of the arguments, of a field or of an object
+// or array, to the index of the first field at or under it.
+type fieldIndex map[string]int
+
+// fieldFor is the index of the field at path (a finding's path, which may
+// name an object, or reach into a JSON document held in a string after
+// '#'), or -1.
+func (x fieldIndex) fieldFor(path string) int {
+	if i := strings.IndexByte(path, '#'); i >= 0 {
+		path = path[:i]
+	}
+	if i, ok := x[path]; ok {
+		return i
+	}
+	return -1
+}
+
+// flatten lists the fields of canonical, the arguments' canonical JSON,
+// and indexes their paths.
+func flatten(canonical string) ([]field, fieldIndex, error) {
 	dec := json.NewDecoder(strings.NewReader(canonical))
 	dec.UseNumber()
 	var out []field
+	index := fieldIndex{}
 	var walk func(path []byte) error
 	walk = func(path []byte) error {
+		if _, ok := index[string(path)]; !ok {
+			index[string(path)] = len(out)
+		}
 		tok, err := dec.Token()
 		if err != nil {
 			return err
@@ -152,12 +174,12 @@ func flatten(canonical string) ([]field, error) {
 		return nil
 	}
 	if err := walk([]byte("$")); err != nil && err != io.EOF {
-		return nil, err
+		return nil, nil, err
 	}
 	if len(out) == 1 && out[0].value == "{}" && out[0].path == "$" {
-		return nil, nil
+		return nil, fieldIndex{}, nil
 	}
-	return out, nil
+	return out, index, nil
 }
 
 // appendKeyPath appends the path segment of a member, as policy.Leaf
@@ -179,22 +201,6 @@ func appendKeyPath(path []byte, key string) []byte {
 	enc.SetEscapeHTML(false)
 	_ = enc.Encode(key) // a string always encodes
 	return append(append(append(path, '['), bytes.TrimSuffix(b.Bytes(), []byte("\n"))...), ']')
-}
-
-// fieldFor is the index of the field at path (a finding's path, which may
-// name an object, or reach into a JSON document held in a string after
-// '#'), or -1.
-func fieldFor(fields []field, path string) int {
-	if i := strings.IndexByte(path, '#'); i >= 0 {
-		path = path[:i]
-	}
-	for i := range fields {
-		p := fields[i].path
-		if p == path || strings.HasPrefix(p, path) && (p[len(path)] == '.' || p[len(path)] == '[') {
-			return i
-		}
-	}
-	return -1
 }
 
 // layOut lays the fields out within budget bytes of values: every field
@@ -382,13 +388,13 @@ func shownValue(v string, isString bool) string {
 }
 
 // markDecisive marks the fields a verdict may turn on.
-func markDecisive(fields []field, findings []policy.Detection) {
+func markDecisive(fields []field, index fieldIndex, findings []policy.Detection) {
 	for i := range fields {
 		f := &fields[i]
 		f.decisive = decisivePath(f.path) || f.isString && isURL(f.value)
 	}
 	for _, d := range findings {
-		if i := fieldFor(fields, d.Path); i >= 0 {
+		if i := index.fieldFor(d.Path); i >= 0 && i < len(fields) {
 			fields[i].decisive = true
 		}
 	}

@@ -65,27 +65,9 @@ func (j *Judge) promptOptions() promptOptions {
 // from the call's data, and the data itself (everything the client or the
 // upstream supplied) in a block delimited by the tag.
 func buildPrompt(req policy.JudgeRequest, opts promptOptions) (prompt, error) {
-	canonical := "{}"
-	if len(bytes.TrimSpace(req.Call.Arguments)) > 0 || req.CanonicalArguments != "" {
-		c, err := req.CanonicalArgs()
-		if err != nil {
-			return prompt{}, fmt.Errorf("read the arguments: %w", err)
-		}
-		canonical = c
-	}
-	fields, err := flatten(canonical)
+	fields, index, err := argumentFields(req)
 	if err != nil {
-		return prompt{}, fmt.Errorf("read the arguments: %w", err)
-	}
-	markDecisive(fields, req.Findings)
-	raw := req.Call.Arguments
-	if len(bytes.TrimSpace(raw)) == 0 {
-		raw = []byte(canonical)
-	}
-	for path, n := range hiddenByPath(raw) {
-		if i := fieldFor(fields, path); i >= 0 {
-			fields[i].hidden += n
-		}
+		return prompt{}, err
 	}
 	args := layOut(fields, opts.maxArgs)
 	args.write()
@@ -114,12 +96,12 @@ func buildPrompt(req policy.JudgeRequest, opts promptOptions) (prompt, error) {
 
 	var u strings.Builder
 	u.WriteString("The tool call to judge, as the gateway knows it:\n")
-	fmt.Fprintf(&u, "workspace: %s\n", quote(c.Workspace))
-	fmt.Fprintf(&u, "user: %s\n", quote(c.User))
-	fmt.Fprintf(&u, "upstream server: %s\n", quote(c.Upstream))
+	fmt.Fprintf(&u, "workspace: %s\n", shownValue(c.Workspace, true))
+	fmt.Fprintf(&u, "user: %s\n", shownValue(c.User, true))
+	fmt.Fprintf(&u, "upstream server: %s\n", shownValue(c.Upstream, true))
 	u.WriteString("\nFacts the gateway computed from the call's data (trusted; a quoted value in them is copied from the data):\n")
 	f.arguments(args)
-	f.findings(args.fields, req.Findings)
+	f.findings(args.fields, index, req.Findings)
 	f.hosts(args.fields, opts.internal)
 	if len(f.lines) == 0 {
 		f.lines = append(f.lines, "Nothing to note: nothing was cut, no hidden characters, no detector findings, no look-alike domains.")
@@ -134,11 +116,40 @@ func buildPrompt(req policy.JudgeRequest, opts promptOptions) (prompt, error) {
 		if i > 0 {
 			u.WriteString(", ")
 		}
-		u.WriteString(quote(jp.ID))
+		u.WriteString(shownValue(jp.ID, true))
 	}
 	u.WriteString(".\n")
 	p.user = u.String()
 	return p, nil
+}
+
+// argumentFields lists the fields of req's arguments (their canonical
+// form, as the policies read them), marks the decisive ones, and counts
+// the hidden characters of each in the arguments as sent.
+func argumentFields(req policy.JudgeRequest) ([]field, fieldIndex, error) {
+	canonical := "{}"
+	if len(bytes.TrimSpace(req.Call.Arguments)) > 0 || req.CanonicalArguments != "" {
+		c, err := req.CanonicalArgs()
+		if err != nil {
+			return nil, nil, fmt.Errorf("read the arguments: %w", err)
+		}
+		canonical = c
+	}
+	fields, index, err := flatten(canonical)
+	if err != nil {
+		return nil, nil, fmt.Errorf("read the arguments: %w", err)
+	}
+	markDecisive(fields, index, req.Findings)
+	raw := req.Call.Arguments
+	if len(bytes.TrimSpace(raw)) == 0 {
+		raw = []byte(canonical)
+	}
+	for path, n := range hiddenByPath(raw) {
+		if i := index.fieldFor(path); i >= 0 && i < len(fields) {
+			fields[i].hidden += n
+		}
+	}
+	return fields, index, nil
 }
 
 // facts are the trusted lines the gateway writes about the call's data.
@@ -203,12 +214,12 @@ func (f *facts) arguments(l *layout) {
 }
 
 // findings notes what the detectors found, by field.
-func (f *facts) findings(fields []field, found []policy.Detection) {
+func (f *facts) findings(fields []field, index fieldIndex, found []policy.Detection) {
 	var parts []string
 	seen := map[string]bool{}
 	for _, d := range found {
 		where := "the arguments"
-		if i := fieldFor(fields, d.Path); i >= 0 {
+		if i := index.fieldFor(d.Path); i >= 0 && i < len(fields) {
 			where = fmt.Sprintf("field #%d", i+1)
 		}
 		s := fmt.Sprintf("%s (%s) in %s", d.Threat, d.Kind, where)
