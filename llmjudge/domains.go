@@ -38,10 +38,7 @@ var hostWords = []string{"host", "domain", "server", "url", "uri", "endpoint", "
 // hostPath reports whether the last key of path names a host or an
 // address (or is to, cc or bcc).
 func hostPath(path string) bool {
-	p := strings.ToLower(path)
-	if i := strings.LastIndexAny(p, ".[#"); i >= 0 {
-		p = strings.Trim(p[i:], `.[]"#`)
-	}
+	p := strings.ToLower(lastKey(path))
 	if p == "to" || p == "cc" || p == "bcc" || p == "from" {
 		return true
 	}

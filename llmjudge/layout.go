@@ -79,22 +79,46 @@ var (
 	decisiveNames = []string{"to", "cc", "bcc", "args", "argv", "q"}
 )
 
-// decisivePath reports whether a key of path names what a call acts on.
+// decisivePath reports whether the last key of path (a path of
+// flatten's, or a finding's) names what a call acts on: "$.files[0]" does,
+// "$.files[0].content" does not.
 func decisivePath(path string) bool {
-	p := strings.ToLower(path)
+	key := strings.ToLower(lastKey(path))
 	for _, w := range decisiveWords {
-		if strings.Contains(p, w) {
+		if strings.Contains(key, w) {
 			return true
 		}
 	}
-	for _, seg := range strings.FieldsFunc(p, func(r rune) bool { return r == '.' || r == '[' || r == ']' || r == '"' || r == '$' || r == '#' }) {
-		for _, n := range decisiveNames {
-			if seg == n {
-				return true
-			}
+	for _, n := range decisiveNames {
+		if key == n {
+			return true
 		}
 	}
 	return false
+}
+
+// lastKey is the key of the last member named in path, without array
+// indexes: "files" in $.files[0], "a b" in $["a b"][2].
+func lastKey(path string) string {
+	for strings.HasSuffix(path, "]") {
+		i := strings.LastIndexByte(path, '[')
+		if i < 0 {
+			break
+		}
+		seg := path[i+1 : len(path)-1]
+		if strings.HasPrefix(seg, `"`) {
+			var key string
+			if json.Unmarshal([]byte(seg), &key) == nil {
+				return key
+			}
+			return seg
+		}
+		path = path[:i]
+	}
+	if i := strings.LastIndexAny(path, ".#$"); i >= 0 {
+		return path[i+1:]
+	}
+	return path
 }
 
 // fieldIndex maps every path of the arguments, of a field or of an object

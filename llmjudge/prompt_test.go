@@ -438,3 +438,24 @@ func TestBudgetAsShown(t *testing.T) {
 		})
 	}
 }
+
+// The last key of a path decides whether a field is decisive.
+func TestDecisivePath(t *testing.T) {
+	for path, want := range map[string]bool{
+		"$.sql":                     true,
+		"$.files[0]":                true,
+		"$.files[0].content":        false,
+		`$["target host"]`:          true,
+		`$["x.sql"].text`:           false,
+		"$.to":                      true,
+		"$.token":                   false,
+		"$.content":                 false,
+		"$.payload#.query":          true,
+		`$.a["b"][3][4]`:            false,
+		`$.opts["command line"][1]`: true,
+	} {
+		if got := decisivePath(path); got != want {
+			t.Errorf("decisivePath(%s) = %v; want %v", path, got, want)
+		}
+	}
+}
