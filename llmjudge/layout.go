@@ -33,6 +33,12 @@ const (
 	maxHosts = 24
 	// maxExtraFields bounds the decisive fields listed past the limit.
 	maxExtraFields = 256
+	// tightValueBytes is what of every value is shown when the fields
+	// would not all be listed with minValueBytes.
+	tightValueBytes = 16
+	// listFactor times the budget bounds the minimal lines of the fields
+	// listed.
+	listFactor = 3
 )
 
 // field is one scalar of the arguments, or an empty object or array.
@@ -51,8 +57,20 @@ type field struct {
 	show int
 	// hidden counts the hidden characters of its key and value.
 	hidden int
-	// listed says it is shown; pathCut that its path was cut.
-	listed, pathCut bool
+	// listed says it is shown; pathCut that its path was cut; first that
+	// it was listed past the limit for a statement word, and is shown
+	// before the others.
+	listed, pathCut, first bool
+}
+
+// minimalCost is about the size of f's line with show bytes of its
+// value: number, path, value, quotes, and the mark of a cut.
+func minimalCost(f *field, show int) int {
+	cost := min(len(f.path), maxPathBytes) + min(len(f.value), show) + 16
+	if len(f.value) > show {
+		cost += 64
+	}
+	return cost
 }
 
 // cut reports whether part of the value is not shown.
@@ -227,22 +245,32 @@ func appendKeyPath(path []byte, key string) []byte {
 	return append(append(append(path, '['), bytes.TrimSuffix(b.Bytes(), []byte("\n"))...), ']')
 }
 
-// layOut lays the fields out within budget bytes of values: every field
-// listed as long as the minimal lines fit in twice the budget (past that,
-// only decisive ones, at most maxExtraFields), every value of up to
-// minValueBytes whole, decisive values next, in full if the budget
-// allows, then the others alike.
+// layOut lays the fields out within budget bytes of values. Every field
+// is listed as long as the minimal lines fit in three times the budget:
+// each value of up to minValueBytes whole (or, when they would not all
+// fit so, up to tightValueBytes); past that, only the fields a verdict may
+// turn on or that hold a statement word, at most maxExtraFields. Then
+// those get more (from the budget, or half of it when the lines took it
+// all), in full if it allows, then the others alike.
 func layOut(fields []field, budget int) *layout {
 	l := &layout{fields: fields}
+	minShow, total := minValueBytes, 0
+	for i := range fields {
+		total += minimalCost(&fields[i], minValueBytes)
+	}
+	if total > listFactor*budget {
+		minShow = tightValueBytes
+	}
 	used, extra := 0, 0
 	for i := range fields {
 		f := &fields[i]
-		f.show = min(len(f.value), minValueBytes)
-		cost := min(len(f.path), maxPathBytes) + f.show + 16
+		f.show = min(len(f.value), minShow)
+		cost := minimalCost(f, minShow)
 		switch {
-		case used+cost <= 2*budget:
-		case f.decisive && extra < maxExtraFields:
+		case used+cost <= listFactor*budget:
+		case extra < maxExtraFields && (f.decisive || f.isString && len(keywordSpots(f.value)) > 0):
 			extra++
+			f.first = true
 		default:
 			f.show = 0
 			l.omitted++
@@ -258,9 +286,10 @@ func layOut(fields []field, budget int) *layout {
 			expand[i] = max(1, float64(len(shownValue(f.value, f.isString)))/float64(len(f.value)))
 		}
 	}
-	left := max(0, budget-used)
+	// Half the budget at least is kept for the values shown first.
+	left := max(budget/2, budget-used)
 	for i := range fields {
-		if f := &fields[i]; f.listed && f.decisive && f.cut() {
+		if f := &fields[i]; f.listed && (f.decisive || f.first) && f.cut() {
 			more := min(len(f.value)-f.show, int(float64(left)/expand[i]))
 			f.show += more
 			left -= int(float64(more) * expand[i])
@@ -269,7 +298,7 @@ func layOut(fields []field, budget int) *layout {
 	// The others share what is left: the largest equal allowance that fits.
 	var needs []int
 	for i := range fields {
-		if f := &fields[i]; f.listed && !f.decisive && f.cut() {
+		if f := &fields[i]; f.listed && !f.decisive && !f.first && f.cut() {
 			needs = append(needs, int(float64(len(f.value)-f.show)*expand[i]))
 		}
 	}
@@ -285,7 +314,7 @@ func layOut(fields []field, budget int) *layout {
 		allowance = n
 	}
 	for i := range fields {
-		if f := &fields[i]; f.listed && !f.decisive && f.cut() {
+		if f := &fields[i]; f.listed && !f.decisive && !f.first && f.cut() {
 			f.show += min(len(f.value)-f.show, int(float64(allowance)/expand[i]))
 		}
 	}
