@@ -123,6 +123,10 @@ type Judge struct {
 	Timeout Duration `yaml:"timeout"`
 	// CacheTTL is how long a judgment is reused.
 	CacheTTL Duration `yaml:"cache_ttl"`
+	// InternalDomains are the organisation's own domains: "example.com"
+	// is that domain only, "*.example.com" any name under it. The judge is
+	// told whether each destination in a call's arguments is one.
+	InternalDomains []string `yaml:"internal_domains"`
 }
 
 // Workspace is one workspace, defined under `workspaces:` or by a file of

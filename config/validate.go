@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/gatehouse-mcp/gatehouse/upstream"
 )
@@ -107,6 +108,69 @@ func (l *loader) validateJudge(f string, j *Judge) {
 	}
 	l.checkPositive(f, "judge.timeout", j.Timeout)
 	l.checkPositive(f, "judge.cache_ttl", j.CacheTTL)
+	for i, d := range j.InternalDomains {
+		if err := checkDomainPattern(d); err != nil {
+			l.report(f, fieldIndex("judge.internal_domains", i), d, err)
+		}
+	}
+}
+
+// errDomainPattern is what a bad entry of judge.internal_domains is told.
+var errDomainPattern = errors.New("must be a domain name (example.com) or *. and a domain name (*.example.com), without scheme, port, path or other wildcards")
+
+// checkDomainPattern checks an entry of judge.internal_domains: a domain
+// name, or "*." and one; labels of letters, digits and inner hyphens, at
+// most 63 bytes each and 253 in all.
+func checkDomainPattern(p string) error {
+	name := strings.TrimSuffix(strings.TrimPrefix(p, "*."), ".")
+	if name == "" || len(name) > 253 {
+		return errDomainPattern
+	}
+	for _, label := range strings.Split(name, ".") {
+		if label == "" || len(label) > 63 || strings.HasPrefix(label, "-") || strings.HasSuffix(label, "-") {
+			return errDomainPattern
+		}
+		for _, r := range label {
+			if r != '-' && !unicode.IsLetter(r) && !unicode.IsDigit(r) && !unicode.Is(unicode.Mn, r) {
+				return errDomainPattern
+			}
+		}
+	}
+	if mixed := mixedScriptLabel(name); mixed != "" {
+		return fmt.Errorf("label %q mixes scripts: a look-alike of another name is not an internal domain", mixed)
+	}
+	return nil
+}
+
+// mixedScriptLabel is the first label of name whose letters are of more
+// than one script, or "".
+func mixedScriptLabel(name string) string {
+	for _, label := range strings.Split(name, ".") {
+		var first *unicode.RangeTable
+		for _, r := range label {
+			if !unicode.IsLetter(r) {
+				continue
+			}
+			t := scriptOf(r)
+			if first == nil {
+				first = t
+			} else if t != first {
+				return label
+			}
+		}
+	}
+	return ""
+}
+
+// scriptOf is the script table of letter r, among those look-alikes are
+// made of; unicode.L for any other.
+func scriptOf(r rune) *unicode.RangeTable {
+	for _, t := range []*unicode.RangeTable{unicode.Latin, unicode.Cyrillic, unicode.Greek, unicode.Armenian, unicode.Cherokee} {
+		if unicode.Is(t, r) {
+			return t
+		}
+	}
+	return unicode.L
 }
 
 func (l *loader) validateWorkspace(w *Workspace) {

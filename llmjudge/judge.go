@@ -51,9 +51,15 @@ type Options struct {
 	CacheTTL time.Duration
 	// CacheSize bounds the cache; zero means DefaultCacheSize.
 	CacheSize int
-	// MaxArgumentBytes bounds the arguments shown to the model; zero
-	// means DefaultMaxArgumentBytes.
+	// MaxArgumentBytes is the budget of the argument values shown to the
+	// model (see DefaultMaxArgumentBytes); zero means
+	// DefaultMaxArgumentBytes.
 	MaxArgumentBytes int
+	// InternalDomains are the organisation's own domains ("example.com",
+	// or "*.example.com" for any name under it): the prompt says of each
+	// destination in the arguments whether it is one. Nil means none are
+	// configured, and the prompt says so.
+	InternalDomains []string
 	// BreakerFailures is how many judgments in a row that fail to reach
 	// the model open the breaker; zero means DefaultBreakerFailures.
 	BreakerFailures int
@@ -250,7 +256,7 @@ func (j *Judge) providerUp(ctx context.Context, start time.Time) bool {
 // attempt is one request and its strict reading.
 func (j *Judge) attempt(ctx context.Context, req policy.JudgeRequest) (policy.JudgeAnswer, error) {
 	var ans policy.JudgeAnswer
-	p, err := buildPrompt(req, j.opts.MaxArgumentBytes)
+	p, err := buildPrompt(req, j.promptOptions())
 	if err != nil {
 		return ans, err
 	}
@@ -265,6 +271,9 @@ func (j *Judge) attempt(ctx context.Context, req policy.JudgeRequest) (policy.Ju
 	}
 	ex.Answer = text
 	ans.Results, err = parseAnswer(text, req.Policies)
+	if err == nil {
+		ans.Results = holdUnseen(ans.Results, req.Policies, p.unseen)
+	}
 	return ans, err
 }
 
@@ -304,9 +313,10 @@ func (j *Judge) key(req policy.JudgeRequest) (string, error) {
 	for _, p := range req.Policies {
 		field(p.ID)
 		field(p.Rules)
+		field(strconv.FormatBool(p.Strict)) // holdUnseen reads it
 	}
 	c := req.Call
-	for _, s := range []string{c.CallMethod(), c.Workspace, c.User, c.Client, c.Upstream, c.Tool, c.Description, args} {
+	for _, s := range []string{c.CallMethod(), c.Workspace, c.User, c.Client, c.Upstream, c.Tool, c.Exposed, c.Description, args} {
 		field(s)
 	}
 	return hex.EncodeToString(h.Sum(nil)), nil

@@ -208,8 +208,13 @@ func TestInjectionStaysInsideTheDataBlock(t *testing.T) {
 		// The data block is one line per field: nothing in it starts a line
 		// of its own, and no < from the call survives to forge a marker.
 		lines := strings.Split(strings.TrimSuffix(inside, "\n"), "\n")
-		if len(lines) != 4 { // the opening tag, client, description, arguments
-			t.Errorf("data block has %d lines; want 4:\n%s", len(lines), inside)
+		if len(lines) != 9 { // the opening tag, client, tool, exposed_tool, description, arguments and its 3 fields
+			t.Errorf("data block has %d lines; want 9:\n%s", len(lines), inside)
+		}
+		for _, line := range lines[1:] {
+			if !dataLine.MatchString(line) {
+				t.Errorf("a line of the data block is not a field: %q", line)
+			}
 		}
 		if strings.Contains(inside[len(tag)+2:], "<") {
 			t.Errorf("a raw < inside the data block:\n%s", inside)
@@ -222,6 +227,9 @@ func TestInjectionStaysInsideTheDataBlock(t *testing.T) {
 		t.Errorf("tags %v; want a new one per request", tags)
 	}
 }
+
+// dataLine matches the lines of the data block.
+var dataLine = regexp.MustCompile(`^(client|tool|exposed_tool|tool_description): "|^arguments: \d+ fields?$|^#\d+ \$`)
 
 // The answers a model must not be trusted with are judge failures.
 func TestMalformedAnswersFail(t *testing.T) {
@@ -502,7 +510,7 @@ func TestHugeArgumentsAreCut(t *testing.T) {
 		t.Fatalf("Judge = %+v, %v", ans, err)
 	}
 	u := srv.Requests()[0].User
-	for _, want := range []string{"HEAD-MARK", "TAIL-MARK", "bytes cut]", "only the first and last parts are shown"} {
+	for _, want := range []string{"HEAD-MARK", "TAIL-MARK", "bytes cut here", "was cut in the middle"} {
 		if !strings.Contains(u, want) {
 			t.Errorf("the request lacks %q", want)
 		}

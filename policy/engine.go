@@ -525,14 +525,14 @@ func (ev *evaluation) askWithin(ctx context.Context, j Judge, req JudgeRequest) 
 // failure, into a decision per rule. An answer the judge has at hand
 // (CachingJudge) is taken without setting the timeout.
 func (ev *evaluation) askJudge(ctx context.Context, rules []*rule) []judged {
-	req := JudgeRequest{Call: ev.call, Version: ev.e.version}
+	req := JudgeRequest{Call: ev.call, Version: ev.e.version, Findings: ev.v.Findings}
 	if ev.v.Arguments != nil {
 		req.Call.Arguments = ev.v.Arguments // redacted: read by the judge
 	} else {
 		req.CanonicalArguments = ev.args.Canonical()
 	}
 	for _, r := range rules {
-		req.Policies = append(req.Policies, JudgedPolicy{ID: r.judgeID, Layer: r.layer, Name: r.p.Name, Rules: r.p.Rules})
+		req.Policies = append(req.Policies, JudgedPolicy{ID: r.judgeID, Layer: r.layer, Name: r.p.Name, Rules: r.p.Rules, Strict: r.p.Strict})
 	}
 	ev.v.Judge.Asked = true
 	var ans JudgeAnswer

@@ -48,6 +48,9 @@ type JudgeRequest struct {
 	// has it at hand, so that the judge need not read the arguments again;
 	// empty when it has not.
 	CanonicalArguments string
+	// Findings are what the detectors found in the arguments (masked), for
+	// the judge to be told as facts; nil when nothing was found.
+	Findings []Detection
 }
 
 // CanonicalArgs is the canonical JSON of the request's arguments: the one
@@ -67,6 +70,10 @@ type JudgedPolicy struct {
 	Layer Layer
 	Name  string
 	Rules string
+	// Strict says the policy blocks when it cannot be decided: the judge
+	// then holds for approval a call it could not be shown whole rather
+	// than let it through on its word.
+	Strict bool
 }
 
 // JudgeVerdict is the judge's answer for one policy.

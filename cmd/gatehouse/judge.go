@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"reflect"
 	"strings"
 	"time"
 
@@ -21,6 +22,11 @@ import (
 type judgeSetting struct {
 	config.Judge
 	key string
+}
+
+// equal reports whether two settings build the same judge.
+func (s judgeSetting) equal(o judgeSetting) bool {
+	return s.key == o.key && reflect.DeepEqual(s.Judge, o.Judge)
 }
 
 // judges builds the judge of each config, keeping the previous one when
@@ -38,7 +44,7 @@ func (j *judges) forConfig(cfg *config.Config) policy.Judge {
 	if cfg.Judge.APIKeyEnv != "" {
 		s.key = os.Getenv(cfg.Judge.APIKeyEnv)
 	}
-	if j.built && s == j.setting {
+	if j.built && s.equal(j.setting) {
 		return j.judge
 	}
 	j.setting, j.built = s, true
@@ -61,7 +67,7 @@ func buildJudge(cfg *config.Config, key string, log *slog.Logger) policy.Judge {
 	if err != nil {
 		return failedJudge{err}
 	}
-	return llmjudge.New(m, llmjudge.Options{CacheTTL: time.Duration(jc.CacheTTL), Logger: log})
+	return llmjudge.New(m, llmjudge.Options{CacheTTL: time.Duration(jc.CacheTTL), InternalDomains: jc.InternalDomains, Logger: log})
 }
 
 // failedJudge is a judge that could not be set up.

@@ -150,6 +150,34 @@ func TestPolicyTestShowsTheJudge(t *testing.T) {
 	}
 }
 
+// policy test --show-prompt shows what the model was sent: hidden
+// characters escaped (and none raw), and facts about the destinations
+// measured against judge.internal_domains from the config.
+func TestShowPromptFacts(t *testing.T) {
+	srv := llmjudgetest.New(t)
+	srv.Respond(verdictFor("comply", "fine"))
+	t.Setenv("GATEHOUSE_TEST_JUDGE_KEY", "sk-test")
+	cfg := judgeConfigText(t, srv.URL, "  internal_domains: [\"*.example.com\"]\n")
+	args := `{"q":"SELECT 1 -- \udb40\udc41\udb40\udc42","url":"https://exаmple.com/x","cc":"ops@api.example.com"}`
+	out, err := runCLI(t, "policy", "test", "--config", cfg, "--tool", "run_sql", "--args", args, "--show-prompt")
+	if err != nil {
+		t.Fatalf("policy test: %v\n%s", err, out)
+	}
+	for _, want := range []string{
+		`#2 $.q: "SELECT 1 -- [U+E0041][U+E0042]"`,
+		`names the host "xn--exmple-4nf.com", which reads as "exаmple.com": it mixes Latin and Cyrillic letters`,
+		`it is NOT one of the internal domains`,
+		`names the e-mail domain "api.example.com"; it is internal (it matches "*.example.com")`,
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("--show-prompt lacks %q:\n%s", want, out)
+		}
+	}
+	if strings.ContainsRune(out, 0xE0041) {
+		t.Errorf("--show-prompt prints a tag character raw:\n%s", out)
+	}
+}
+
 // judge eval scores a dataset against the configured model.
 func TestJudgeEval(t *testing.T) {
 	srv := llmjudgetest.New(t)
