@@ -75,14 +75,15 @@ var foldNames = append(append([]string{"sudo", "find", "xargs"}, dangerousComman
 // needShellFold reports whether the shell view of t may differ from it
 // where it matters: $IFS, or a command's name split or wrapped by quotes
 // or backslashes ("r"m, r\m, r and m with empty quotes between) at the
-// start of the text or after a line break, ;, | or &. (A name right after
+// start of the text or after a line break, ;, |, &, ( or a backtick (a
+// command substitution or a subshell). (A name right after
 // a quote, a backslash or a brace, and a name in capitals, are seen by the
 // word pass, which sets shellFold.)
 func needShellFold(t string) bool {
 	if strings.Contains(t, "IFS") || quotedName(t, 0) {
 		return true
 	}
-	for _, c := range []byte{'\n', ';', '|', '&'} {
+	for _, c := range []byte{'\n', ';', '|', '&', '(', '`'} {
 		for i := indexByte(t, 0, c); i >= 0; i = indexByte(t, i+1, c) {
 			if quotedName(t, i+1) {
 				return true
