@@ -312,6 +312,17 @@ func TestJudgeEvalGates(t *testing.T) {
 		!strings.Contains(out, "del-1 (run 1)  db: expected violate, judged comply: fine") {
 		t.Errorf("judge eval --repeat 3: exit %d, %v\n%s", code, err, out)
 	}
+
+	// Thirty requests, stderr not a terminal: a line every ten, no \r.
+	srv.Reset()
+	dataset = writeDataset(t, lines...)
+	_, stderr, err := runCLIApart(t, "judge", "eval", "--config", cfg, dataset, "--repeat", "3", "--json")
+	want := "judge eval: 10/30 requests, 0 wrong verdicts, 0 failed requests\n" +
+		"judge eval: 20/30 requests, 0 wrong verdicts, 0 failed requests\n" +
+		"judge eval: 30/30 requests, 0 wrong verdicts, 0 failed requests\n"
+	if err != nil || stderr != want {
+		t.Errorf("progress of 30 requests = %q, %v; want %q", stderr, err, want)
+	}
 }
 
 // A reload that leaves the judge's settings alone keeps the judge (and its
