@@ -91,13 +91,14 @@ func TestShippedDataset(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	listed := map[string]int{}
-	for _, m := range regexp.MustCompile("(?m)^\\| `([a-z_]+)` \\| (\\d+) \\|").FindAllStringSubmatch(string(readme), -1) {
+	listed, least := map[string]int{}, map[string]int{}
+	for _, m := range regexp.MustCompile("(?m)^\\| `([a-z_]+)` \\| (\\d+) \\| (\\d+) \\|").FindAllStringSubmatch(string(readme), -1) {
 		listed[m[1]], _ = strconv.Atoi(m[2])
+		least[m[1]], _ = strconv.Atoi(m[3])
 	}
 	for cat, n := range byCategory {
-		if listed[cat] != n {
-			t.Errorf("README lists %d cases of %s; the dataset has %d", listed[cat], cat, n)
+		if listed[cat] != n || least[cat] != minPerCategory[cat] {
+			t.Errorf("README lists %d cases of %s, at least %d; the dataset has %d, at least %d", listed[cat], cat, least[cat], n, minPerCategory[cat])
 		}
 	}
 	for cat := range listed {
