@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -180,6 +181,23 @@ func evalLine(id, sql string, strict bool, verdict string) string {
 		id, strict, sql, verdict)
 }
 
+// inTurn answers the first requests with first, one each, and every
+// other with rest.
+func inTurn(rest func(llmjudgetest.Request) llmjudgetest.Reply, first ...func(llmjudgetest.Request) llmjudgetest.Reply) func(llmjudgetest.Request) llmjudgetest.Reply {
+	var mu sync.Mutex
+	n := 0
+	return func(r llmjudgetest.Request) llmjudgetest.Reply {
+		mu.Lock()
+		i := n
+		n++
+		mu.Unlock()
+		if i < len(first) {
+			return first[i](r)
+		}
+		return rest(r)
+	}
+}
+
 // judge eval scores a dataset against the configured model.
 func TestJudgeEval(t *testing.T) {
 	srv := llmjudgetest.New(t)
@@ -269,11 +287,7 @@ func TestJudgeEvalGates(t *testing.T) {
 
 	// Two of ten allowed: 20%, recall 80%.
 	srv.Reset()
-	srv.Script(
-		llmjudgetest.Reply{Content: `{"results":[{"policy":"db","verdict":"comply","reason":"fine"}]}`},
-		llmjudgetest.Reply{Content: `{"results":[{"policy":"db","verdict":"comply","reason":"fine"}]}`},
-	)
-	srv.Respond(verdictFor("needs_approval", "check"))
+	srv.Respond(inTurn(verdictFor("needs_approval", "check"), verdictFor("comply", "fine"), verdictFor("comply", "fine")))
 	out, code, err = eval("--max-false-allow", "0.9", "--min-recall", "0.9")
 	if code != exitRuntime || err == nil || err.Error() != "--min-recall 90.0% missed: the recall is 80.0% (8 of 10)" {
 		t.Errorf("two false allows, recall gate 90%%: exit %d, %v\n%s", code, err, out)
@@ -301,11 +315,7 @@ func TestJudgeEvalGates(t *testing.T) {
 
 	// --repeat: each case three times; one decision flips in one run.
 	srv.Reset()
-	srv.Respond(verdictFor("violate", "deletes"))
-	srv.Script(
-		llmjudgetest.Reply{Content: `{"results":[{"policy":"db","verdict":"violate","reason":"deletes"}]}`},
-		llmjudgetest.Reply{Content: `{"results":[{"policy":"db","verdict":"comply","reason":"fine"}]}`},
-	)
+	srv.Respond(inTurn(verdictFor("violate", "deletes"), verdictFor("violate", "deletes"), verdictFor("comply", "fine")))
 	dataset = writeDataset(t, lines[0], lines[1])
 	out, code, err = eval("--repeat", "3")
 	if code != exitOK || !strings.Contains(out, "2 cases, 2 decisions, 3 run(s), 6 requests") || !strings.Contains(out, "repeat runs: 1 of 2 decisions flipped between runs (flip rate 50.0%)") ||
