@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
 	"os"
 	"reflect"
 	"strings"
@@ -32,7 +33,9 @@ func (s judgeSetting) equal(o judgeSetting) bool {
 // judges builds the judge of each config, keeping the previous one when
 // its setting did not change.
 type judges struct {
-	log     *slog.Logger
+	log *slog.Logger
+	// client sends the judge's requests; nil means the judge's own.
+	client  *http.Client
 	setting judgeSetting
 	judge   policy.Judge
 	built   bool
@@ -48,14 +51,15 @@ func (j *judges) forConfig(cfg *config.Config) policy.Judge {
 		return j.judge
 	}
 	j.setting, j.built = s, true
-	j.judge = buildJudge(cfg, s.key, j.log)
+	j.judge = buildJudge(cfg, s.key, j.log, j.client)
 	return j.judge
 }
 
 // buildJudge returns the judge of cfg: nil when none is configured, and a
 // judge that fails every judgment with the reason when it cannot be set up
-// (the gateway still starts; strict policies block, and say why).
-func buildJudge(cfg *config.Config, key string, log *slog.Logger) policy.Judge {
+// (the gateway still starts; strict policies block, and say why). hc
+// sends its requests; nil means the judge's own client.
+func buildJudge(cfg *config.Config, key string, log *slog.Logger, hc *http.Client) policy.Judge {
 	jc := cfg.Judge
 	if jc.Provider == "" {
 		return nil
@@ -63,7 +67,7 @@ func buildJudge(cfg *config.Config, key string, log *slog.Logger) policy.Judge {
 	if jc.APIKeyEnv != "" && key == "" {
 		return failedJudge{fmt.Errorf("judge.api_key_env names %s, which is not set in the gateway's environment", jc.APIKeyEnv)}
 	}
-	m, err := llmjudge.NewModel(llmjudge.ModelConfig{Provider: jc.Provider, Model: jc.Model, BaseURL: jc.BaseURL, APIKey: key})
+	m, err := llmjudge.NewModel(llmjudge.ModelConfig{Provider: jc.Provider, Model: jc.Model, BaseURL: jc.BaseURL, APIKey: key, HTTPClient: hc})
 	if err != nil {
 		return failedJudge{err}
 	}
@@ -150,7 +154,7 @@ func checkJudge(ctx context.Context, out io.Writer, cfg *config.Config) error {
 	if jc.APIKeyEnv != "" {
 		key = os.Getenv(jc.APIKeyEnv)
 	}
-	j := buildJudge(cfg, key, slog.New(slog.DiscardHandler))
+	j := buildJudge(cfg, key, slog.New(slog.DiscardHandler), nil)
 	if f, ok := j.(failedJudge); ok {
 		fmt.Fprintf(out, "judge %s: CANNOT BE SET UP: %v\n", name, f.err)
 		return runtimeError(errors.New("the judge cannot be set up"))
