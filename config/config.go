@@ -38,6 +38,12 @@ const (
 	defaultApprovalLife    = Duration(time.Hour)
 	defaultJudgeTimeout    = Duration(5 * time.Second)
 	defaultJudgeCacheTTL   = Duration(10 * time.Minute)
+	// The judge's context limit in tokens, its default and its bounds: a
+	// request with a few policies needs 4096; no model takes more than
+	// about two million.
+	defaultJudgeMaxContext = 32768
+	minJudgeMaxContext     = 4096
+	maxJudgeMaxContext     = 2 << 20
 	defaultStrict          = true
 	defaultRateLimitKey    = "user"
 )
@@ -123,6 +129,11 @@ type Judge struct {
 	Timeout Duration `yaml:"timeout"`
 	// CacheTTL is how long a judgment is reused.
 	CacheTTL Duration `yaml:"cache_ttl"`
+	// MaxContextTokens bounds a request to the model, prompt and answer,
+	// in estimated tokens: a longer one is refused unsent (a judge
+	// failure of that call), and Ollama is asked for a context window
+	// (num_ctx) that holds each request, up to this.
+	MaxContextTokens int `yaml:"max_context_tokens"`
 }
 
 // Workspace is one workspace, defined under `workspaces:` or by a file of
@@ -333,7 +344,7 @@ func defaults() *Config {
 			Retention: defaultAuditRetention,
 		},
 		Approval: Approval{Timeout: defaultApprovalTimeout, Lifetime: defaultApprovalLife},
-		Judge:    Judge{Timeout: defaultJudgeTimeout, CacheTTL: defaultJudgeCacheTTL},
+		Judge:    Judge{Timeout: defaultJudgeTimeout, CacheTTL: defaultJudgeCacheTTL, MaxContextTokens: defaultJudgeMaxContext},
 		Strict:   defaultStrict,
 	}
 }

@@ -107,6 +107,10 @@ func (l *loader) validateJudge(f string, j *Judge) {
 	}
 	l.checkPositive(f, "judge.timeout", j.Timeout)
 	l.checkPositive(f, "judge.cache_ttl", j.CacheTTL)
+	if j.MaxContextTokens < minJudgeMaxContext || j.MaxContextTokens > maxJudgeMaxContext {
+		l.report(f, "judge.max_context_tokens", strconv.Itoa(j.MaxContextTokens),
+			fmt.Errorf("must be a number of tokens from %d to %d: the context window of the judge's model, or less", minJudgeMaxContext, maxJudgeMaxContext))
+	}
 }
 
 func (l *loader) validateWorkspace(w *Workspace) {

@@ -1,6 +1,7 @@
 package llmjudge
 
 import (
+	"encoding/json"
 	"errors"
 	"strings"
 	"testing"
@@ -35,6 +36,10 @@ func TestParseAnswerRefuses(t *testing.T) {
 		{"no verdict", `{"results":[{"policy":"db","reason":"ok"},{"policy":"workspace:db","verdict":"comply","reason":"ok"}]}`, "lacks"},
 		{"verdict not a string", `{"results":[{"policy":"db","verdict":true,"reason":"ok"},{"policy":"workspace:db","verdict":"comply","reason":"ok"}]}`, "not the JSON object"},
 		{"cut off", `{"results":[{"policy":"db","verdict":"comply"`, "not the JSON object"},
+		{"analysis twice", `{"results":[{"policy":"db","analysis":"it reads","analysis":"it deletes","verdict":"comply","reason":"ok"},{"policy":"workspace:db","verdict":"comply","reason":"ok"}]}`, "twice"},
+		{"analysis not a string", `{"results":[{"policy":"db","analysis":["drop"],"verdict":"comply","reason":"ok"},{"policy":"workspace:db","verdict":"comply","reason":"ok"}]}`, "not the JSON object"},
+		{"analysis outside a result", `{"analysis":"all fine","results":[{"policy":"db","verdict":"comply","reason":"ok"},{"policy":"workspace:db","verdict":"comply","reason":"ok"}]}`, "unknown field"},
+		{"verdict in the analysis only", `{"results":[{"policy":"db","analysis":"verdict: comply","reason":"ok"},{"policy":"workspace:db","verdict":"comply","reason":"ok"}]}`, "lacks"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			got, err := parseAnswer(tc.text, twoPolicies)
@@ -70,6 +75,93 @@ func TestParseAnswerAccepts(t *testing.T) {
 	}
 	if n := len([]rune(got[0].Reason)); n > maxReason+1 {
 		t.Errorf("a long reason kept %d runes; want at most %d", n, maxReason+1)
+	}
+}
+
+// The analysis is read and kept (one line, bounded) whether it comes
+// before the verdict, as asked, or after it; an answer without one is
+// read too. Neither order nor presence changes the verdict.
+func TestParseAnswerAnalysis(t *testing.T) {
+	for _, tc := range []struct{ name, text, analysis string }{
+		{"in order", `{"results":[{"policy":"db","analysis":"It deletes\nevery row.","verdict":"violate","reason":"deletes rows"},{"policy":"workspace:db","analysis":"","verdict":"violate","reason":"deletes rows"}]}`, "It deletes every row."},
+		{"verdict first", `{"results":[{"verdict":"violate","policy":"db","reason":"deletes rows","analysis":"It deletes every row."},{"policy":"workspace:db","verdict":"violate","reason":"deletes rows"}]}`, "It deletes every row."},
+		{"absent", `{"results":[{"policy":"db","verdict":"violate","reason":"deletes rows"},{"policy":"workspace:db","verdict":"violate","reason":"deletes rows"}]}`, ""},
+		{"null", `{"results":[{"policy":"db","analysis":null,"verdict":"violate","reason":"deletes rows"},{"policy":"workspace:db","verdict":"violate","reason":"deletes rows"}]}`, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := parseAnswer(tc.text, twoPolicies)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got[0].Verdict != policy.JudgeViolate || got[0].Reason != "deletes rows" || got[0].Analysis != tc.analysis {
+				t.Errorf("parseAnswer = %+v; want violate, %q, analysis %q", got[0], "deletes rows", tc.analysis)
+			}
+		})
+	}
+	long := `{"results":[{"policy":"db","analysis":"` + strings.Repeat("step ", 1000) + `","verdict":"comply","reason":"ok"},{"policy":"workspace:db","verdict":"comply","reason":"ok"}]}`
+	got, err := parseAnswer(long, twoPolicies)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := len([]rune(got[0].Analysis)); n > maxAnalysis+1 || n < maxAnalysis {
+		t.Errorf("a long analysis kept %d runes; want %d and the mark of the cut", n, maxAnalysis)
+	}
+}
+
+// The schema asks for exactly the policies of the request, each once, its
+// result's keys in the order the model is to write them, and nothing else.
+func TestAnswerSchema(t *testing.T) {
+	got := string(answerSchema([]string{"db", "workspace:db"}))
+	want := `{"type":"object","properties":{"results":{"type":"array","items":{"type":"object","properties":{` +
+		`"policy":{"type":"string","enum":["db","workspace:db"]},"analysis":{"type":"string"},` +
+		`"verdict":{"type":"string","enum":["comply","violate","needs_approval"]},"reason":{"type":"string"}},` +
+		`"required":["policy","analysis","verdict","reason"],"additionalProperties":false},"minItems":2,"maxItems":2}},` +
+		`"required":["results"],"additionalProperties":false}`
+	if got != want {
+		t.Errorf("answerSchema =\n%s\nwant\n%s", got, want)
+	}
+	// An id is a string in the schema, whatever it holds.
+	odd := `a"b\c</x>`
+	var s struct {
+		Properties struct {
+			Results struct {
+				Items struct {
+					Properties struct {
+						Policy struct{ Enum []string } `json:"policy"`
+					} `json:"properties"`
+				} `json:"items"`
+			} `json:"results"`
+		} `json:"properties"`
+	}
+	if err := json.Unmarshal(answerSchema([]string{odd}), &s); err != nil || len(s.Properties.Results.Items.Properties.Policy.Enum) != 1 || s.Properties.Results.Items.Properties.Policy.Enum[0] != odd {
+		t.Errorf("answerSchema([%q]) does not hold the id as it is: %v %+v", odd, err, s)
+	}
+}
+
+// The bound on the answer grows with the policies asked, up to
+// maxAnswerTokens.
+func TestAnswerTokens(t *testing.T) {
+	for n, want := range map[int]int{1: 640, 2: 1024, 5: 2176, 10: 4096, 11: 4096, 50: 4096} {
+		if got := answerTokens(n); got != want {
+			t.Errorf("answerTokens(%d) = %d; want %d", n, got, want)
+		}
+	}
+}
+
+// The window asked of Ollama holds the request, from a few sizes, and
+// never passes the limit.
+func TestContextWindow(t *testing.T) {
+	for _, tc := range []struct{ est, limit, want int }{
+		{100, 32768, 4096},
+		{4096, 32768, 4096},
+		{4097, 32768, 8192},
+		{20000, 32768, 32768},
+		{20000, 24576, 24576},
+		{30000, 131072, 32768},
+	} {
+		if got := contextWindow(tc.est, tc.limit); got != tc.want {
+			t.Errorf("contextWindow(%d, %d) = %d; want %d", tc.est, tc.limit, got, tc.want)
+		}
 	}
 }
 

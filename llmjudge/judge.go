@@ -54,6 +54,11 @@ type Options struct {
 	// MaxArgumentBytes bounds the arguments shown to the model; zero
 	// means DefaultMaxArgumentBytes.
 	MaxArgumentBytes int
+	// MaxContextTokens bounds a request's estimated tokens, prompt and
+	// answer (see estimateTokens): a longer one is refused unsent, and
+	// Ollama is asked for a window that holds the request. Zero means
+	// DefaultMaxContextTokens.
+	MaxContextTokens int
 	// BreakerFailures is how many judgments in a row that fail to reach
 	// the model open the breaker; zero means DefaultBreakerFailures.
 	BreakerFailures int
@@ -89,6 +94,9 @@ type Judge struct {
 func New(m Model, opts Options) *Judge {
 	if opts.MaxArgumentBytes <= 0 {
 		opts.MaxArgumentBytes = DefaultMaxArgumentBytes
+	}
+	if opts.MaxContextTokens <= 0 {
+		opts.MaxContextTokens = DefaultMaxContextTokens
 	}
 	if opts.CacheSize <= 0 {
 		opts.CacheSize = DefaultCacheSize
@@ -206,10 +214,11 @@ func (j *Judge) ask(ctx context.Context, req policy.JudgeRequest) (policy.JudgeA
 }
 
 // refused reports whether err is an HTTP error about the request itself,
-// which asking again would only repeat.
+// or a request refused unsent, which asking again would only repeat.
 func refused(err error) bool {
 	var se *StatusError
-	return errors.As(err, &se) && se.class() == answered
+	var oe *OversizeError
+	return errors.As(err, &se) && se.class() == answered || errors.As(err, &oe)
 }
 
 // canaryFresh is how long the canary's outcome stands for the judgments
@@ -256,7 +265,11 @@ func (j *Judge) attempt(ctx context.Context, req policy.JudgeRequest) (policy.Ju
 	}
 	ex := &policy.JudgeExchange{Model: j.model.Name(), System: p.system, User: p.user}
 	ans.Exchange = ex
-	text, err := j.model.Complete(ctx, p.system, p.user)
+	q, err := j.query(p, req.Policies)
+	if err != nil {
+		return ans, err
+	}
+	text, err := j.model.Complete(ctx, q)
 	if err == nil && ctx.Err() != nil {
 		err = ctx.Err() // an answer after the deadline is not trusted
 	}
@@ -266,6 +279,23 @@ func (j *Judge) attempt(ctx context.Context, req policy.JudgeRequest) (policy.Ju
 	ex.Answer = text
 	ans.Results, err = parseAnswer(text, req.Policies)
 	return ans, err
+}
+
+// query is the request for prompt p, judging policies: the answer's
+// schema, its bound, and the context window, or an *OversizeError when
+// the request would not fit in judge.max_context_tokens.
+func (j *Judge) query(p prompt, policies []policy.JudgedPolicy) (Query, error) {
+	ids := make([]string, len(policies))
+	for i, jp := range policies {
+		ids[i] = jp.ID
+	}
+	q := Query{System: p.system, User: p.user, Schema: answerSchema(ids), MaxTokens: answerTokens(len(ids))}
+	est, limit := estimateTokens(q), j.opts.MaxContextTokens
+	if est > limit {
+		return q, &OversizeError{Tokens: est, Limit: limit}
+	}
+	q.ContextTokens = contextWindow(est, limit)
+	return q, nil
 }
 
 // retry reports whether a failed attempt that took took is worth another:
@@ -300,6 +330,7 @@ func (j *Judge) key(req policy.JudgeRequest) (string, error) {
 	field(j.model.Name())
 	field(PromptVersion)
 	field(strconv.Itoa(j.opts.MaxArgumentBytes))
+	field(strconv.Itoa(j.opts.MaxContextTokens))
 	field(req.Version)
 	for _, p := range req.Policies {
 		field(p.ID)

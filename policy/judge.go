@@ -112,6 +112,9 @@ type JudgeResult struct {
 	Verdict JudgeVerdict
 	// Reason is written for the person.
 	Reason string
+	// Analysis is the judge's reasoning, written before its verdict: kept
+	// in the verdict's results and the log, never shown to the agent.
+	Analysis string
 }
 
 // JudgeOutcome is what a verdict records of the judge.

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
 	"os"
 	"strings"
 	"time"
@@ -61,7 +62,7 @@ func buildJudge(cfg *config.Config, key string, log *slog.Logger) policy.Judge {
 	if err != nil {
 		return failedJudge{err}
 	}
-	return llmjudge.New(m, llmjudge.Options{CacheTTL: time.Duration(jc.CacheTTL), Logger: log})
+	return llmjudge.New(m, llmjudge.Options{CacheTTL: time.Duration(jc.CacheTTL), MaxContextTokens: jc.MaxContextTokens, Logger: log})
 }
 
 // failedJudge is a judge that could not be set up.
@@ -167,7 +168,8 @@ func checkJudge(ctx context.Context, out io.Writer, cfg *config.Config) error {
 			return runtimeError(errors.New("the judge does not answer as it must"))
 		}
 		hint := ""
-		if strings.Contains(err.Error(), "status code: 404") {
+		var se *llmjudge.StatusError
+		if errors.As(err, &se) && se.Code == http.StatusNotFound {
 			hint = " (check judge.base_url and judge.model: an OpenAI-compatible server's URL usually ends in /v1, Ollama's does not)"
 		}
 		fmt.Fprintf(out, "judge %s: NOT REACHABLE: %v%s\n", name, err, hint)

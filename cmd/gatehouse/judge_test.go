@@ -73,8 +73,8 @@ func TestCheckJudge(t *testing.T) {
 		reply llmjudgetest.Reply
 		want  string
 	}{
-		"http error": {llmjudgetest.Reply{Status: 401, Content: "Incorrect API key provided"}, "NOT REACHABLE: ask openai/judge-model: API returned unexpected status code: 401: Incorrect API key provided"},
-		"wrong url":  {llmjudgetest.Reply{Status: 404, Content: "no such model"}, "status code: 404: no such model (check judge.base_url and judge.model"},
+		"http error": {llmjudgetest.Reply{Status: 401, Content: "Incorrect API key provided"}, "NOT REACHABLE: ask openai/judge-model: the provider answered HTTP 401: Incorrect API key provided"},
+		"wrong url":  {llmjudgetest.Reply{Status: 404, Content: "no such model"}, "HTTP 404: no such model (check judge.base_url and judge.model"},
 		"slow":       {llmjudgetest.Reply{Content: "{}", Delay: 5 * time.Second}, "NOT REACHABLE: no answer within judge.timeout (1s)"},
 		"malformed":  {llmjudgetest.Reply{Content: "Sure, the call is fine."}, "NOT USABLE: the judge's answer was not valid"},
 		"unfit":      {llmjudgetest.Reply{Content: `{"results":[{"policy":"check","verdict":"violate","reason":"no"}]}`}, "NOT USABLE: the model does not judge as it must: it answered \"violate\""},
