@@ -134,6 +134,22 @@ type Judge struct {
 	// failure of that call), and Ollama is asked for a context window
 	// (num_ctx) that holds each request, up to this.
 	MaxContextTokens int `yaml:"max_context_tokens"`
+	// Confirm asks a second opinion before a strict policy lets an acting
+	// call through.
+	Confirm JudgeConfirm `yaml:"confirm"`
+}
+
+// JudgeConfirm is judge.confirm: `true` asks the judge's own model a
+// second time; a mapping names a second model, its fields defaulting to
+// the judge's own (base_url and api_key_env only when the provider is
+// the same).
+type JudgeConfirm struct {
+	// Enabled is set by `true` or by a mapping.
+	Enabled   bool   `yaml:"-"`
+	Provider  string `yaml:"provider"`
+	Model     string `yaml:"model"`
+	BaseURL   string `yaml:"base_url"`
+	APIKeyEnv string `yaml:"api_key_env"`
 }
 
 // Workspace is one workspace, defined under `workspaces:` or by a file of

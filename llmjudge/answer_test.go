@@ -220,3 +220,21 @@ func TestCutMiddle(t *testing.T) {
 		t.Errorf("cutMiddle(short) = %q, %d", got, cut)
 	}
 }
+
+// A tool acts when a word of its name says so, however the name is
+// written; words that merely contain an acting word do not count.
+func TestActs(t *testing.T) {
+	for tool, want := range map[string]bool{
+		"send_email": true, "sendEmail": true, "send-email": true, "SendEmail": true,
+		"transferFunds": true, "delete_rows": true, "write_file": true, "git.push": true,
+		"read_file": false, "get_settings": false, "list_messages": false, "query": false,
+		"search": false, "": false, "payments_report": false,
+		// A noun that is also an acting word counts: a needless second
+		// opinion costs tokens, not time (it is asked at once).
+		"read_email": true,
+	} {
+		if got := acts(tool); got != want {
+			t.Errorf("acts(%q) = %t; want %t (words %q)", tool, got, want, toolWords(tool))
+		}
+	}
+}

@@ -59,6 +59,10 @@ type Options struct {
 	// Ollama is asked for a window that holds the request. Zero means
 	// DefaultMaxContextTokens.
 	MaxContextTokens int
+	// Confirm, when set, is the model asked for a second opinion on the
+	// calls that act and are in scope of a strict policy (see confirm.go):
+	// another model, or the judge's own again. Nil means none is asked.
+	Confirm Model
 	// BreakerFailures is how many judgments in a row that fail to reach
 	// the model open the breaker; zero means DefaultBreakerFailures.
 	BreakerFailures int
@@ -198,9 +202,23 @@ func (j *Judge) ask(ctx context.Context, req policy.JudgeRequest) (policy.JudgeA
 		return ans, err
 	}
 	start := time.Now()
+	var second chan secondOpinion
+	if j.opts.Confirm != nil && wantsConfirm(req) {
+		// Asked at the same time as the first: it costs the slower of
+		// the two, not their sum.
+		second = make(chan secondOpinion, 1)
+		go func() {
+			a, err := j.attemptWith(ctx, j.opts.Confirm, req)
+			second <- secondOpinion{a.Results, err}
+		}()
+	}
 	ans, err = j.attempt(ctx, req)
 	if err != nil && !refused(err) && retry(ctx, time.Since(start)) {
 		ans, err = j.attempt(ctx, req)
+	}
+	if second != nil && err == nil && !allViolated(req, ans.Results) {
+		o := <-second
+		ans.Results, err = merge(req, ans.Results, o.results, j.opts.Confirm.Name(), o.err)
 	}
 	outage := classify(err) == doubtful && !j.providerUp(ctx, start)
 	if err != nil && !outage {
@@ -211,6 +229,12 @@ func (j *Judge) ask(ctx context.Context, req policy.JudgeRequest) (policy.JudgeA
 			"model", j.model.Name(), "cooldown", j.breaker.cooldown, "err", err)
 	}
 	return ans, err
+}
+
+// secondOpinion is the outcome of asking Options.Confirm.
+type secondOpinion struct {
+	results []policy.JudgeResult
+	err     error
 }
 
 // refused reports whether err is an HTTP error about the request itself,
@@ -256,20 +280,25 @@ func (j *Judge) providerUp(ctx context.Context, start time.Time) bool {
 	return up.(bool)
 }
 
-// attempt is one request and its strict reading.
+// attempt is one request to the judge's model and its strict reading.
 func (j *Judge) attempt(ctx context.Context, req policy.JudgeRequest) (policy.JudgeAnswer, error) {
+	return j.attemptWith(ctx, j.model, req)
+}
+
+// attemptWith is one request to m and its strict reading.
+func (j *Judge) attemptWith(ctx context.Context, m Model, req policy.JudgeRequest) (policy.JudgeAnswer, error) {
 	var ans policy.JudgeAnswer
 	p, err := buildPrompt(req, j.opts.MaxArgumentBytes)
 	if err != nil {
 		return ans, err
 	}
-	ex := &policy.JudgeExchange{Model: j.model.Name(), System: p.system, User: p.user}
+	ex := &policy.JudgeExchange{Model: m.Name(), System: p.system, User: p.user}
 	ans.Exchange = ex
 	q, err := j.query(p, req.Policies)
 	if err != nil {
 		return ans, err
 	}
-	text, err := j.model.Complete(ctx, q)
+	text, err := m.Complete(ctx, q)
 	if err == nil && ctx.Err() != nil {
 		err = ctx.Err() // an answer after the deadline is not trusted
 	}
@@ -328,6 +357,9 @@ func (j *Judge) key(req policy.JudgeRequest) (string, error) {
 		h.Write([]byte(s))
 	}
 	field(j.model.Name())
+	if j.opts.Confirm != nil {
+		field("confirmed by " + j.opts.Confirm.Name())
+	}
 	field(PromptVersion)
 	field(strconv.Itoa(j.opts.MaxArgumentBytes))
 	field(strconv.Itoa(j.opts.MaxContextTokens))
@@ -335,6 +367,7 @@ func (j *Judge) key(req policy.JudgeRequest) (string, error) {
 	for _, p := range req.Policies {
 		field(p.ID)
 		field(p.Rules)
+		field(strconv.FormatBool(p.Strict))
 	}
 	c := req.Call
 	for _, s := range []string{c.Workspace, c.User, c.Client, c.Upstream, c.Tool, c.Description, args} {

@@ -505,7 +505,7 @@ func (ev *evaluation) askJudge(ctx context.Context, rules []*rule) []judged {
 		req.CanonicalArguments = ev.args.Canonical()
 	}
 	for _, r := range rules {
-		req.Policies = append(req.Policies, JudgedPolicy{ID: r.judgeID, Layer: r.layer, Name: r.p.Name, Rules: r.p.Rules})
+		req.Policies = append(req.Policies, JudgedPolicy{ID: r.judgeID, Layer: r.layer, Name: r.p.Name, Rules: r.p.Rules, Strict: r.p.Strict})
 	}
 	ev.v.Judge.Asked = true
 	var ans JudgeAnswer

@@ -67,6 +67,9 @@ type JudgedPolicy struct {
 	Layer Layer
 	Name  string
 	Rules string
+	// Strict reports a strict policy: a judge may ask a second opinion
+	// before it lets a call through one (judge.confirm).
+	Strict bool
 }
 
 // JudgeVerdict is the judge's answer for one policy.

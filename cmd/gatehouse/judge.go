@@ -21,7 +21,7 @@ import (
 // across reloads.
 type judgeSetting struct {
 	config.Judge
-	key string
+	key, confirmKey string
 }
 
 // judges builds the judge of each config, keeping the previous one when
@@ -39,18 +39,21 @@ func (j *judges) forConfig(cfg *config.Config) policy.Judge {
 	if cfg.Judge.APIKeyEnv != "" {
 		s.key = os.Getenv(cfg.Judge.APIKeyEnv)
 	}
+	if c := cfg.Judge.Confirm; c.Enabled && c.APIKeyEnv != "" {
+		s.confirmKey = os.Getenv(c.APIKeyEnv)
+	}
 	if j.built && s == j.setting {
 		return j.judge
 	}
 	j.setting, j.built = s, true
-	j.judge = buildJudge(cfg, s.key, j.log)
+	j.judge = buildJudge(cfg, s.key, s.confirmKey, j.log)
 	return j.judge
 }
 
 // buildJudge returns the judge of cfg: nil when none is configured, and a
 // judge that fails every judgment with the reason when it cannot be set up
 // (the gateway still starts; strict policies block, and say why).
-func buildJudge(cfg *config.Config, key string, log *slog.Logger) policy.Judge {
+func buildJudge(cfg *config.Config, key, confirmKey string, log *slog.Logger) policy.Judge {
 	jc := cfg.Judge
 	if jc.Provider == "" {
 		return nil
@@ -62,7 +65,18 @@ func buildJudge(cfg *config.Config, key string, log *slog.Logger) policy.Judge {
 	if err != nil {
 		return failedJudge{err}
 	}
-	return llmjudge.New(m, llmjudge.Options{CacheTTL: time.Duration(jc.CacheTTL), MaxContextTokens: jc.MaxContextTokens, Logger: log})
+	opts := llmjudge.Options{CacheTTL: time.Duration(jc.CacheTTL), MaxContextTokens: jc.MaxContextTokens, Logger: log}
+	if c := jc.Confirm; c.Enabled {
+		if c.APIKeyEnv != "" && confirmKey == "" {
+			return failedJudge{fmt.Errorf("judge.confirm.api_key_env names %s, which is not set in the gateway's environment", c.APIKeyEnv)}
+		}
+		cm, err := llmjudge.NewModel(llmjudge.ModelConfig{Provider: c.Provider, Model: c.Model, BaseURL: c.BaseURL, APIKey: confirmKey})
+		if err != nil {
+			return failedJudge{fmt.Errorf("judge.confirm: %w", err)}
+		}
+		opts.Confirm = cm
+	}
+	return llmjudge.New(m, opts)
 }
 
 // failedJudge is a judge that could not be set up.
@@ -141,11 +155,17 @@ func checkJudge(ctx context.Context, out io.Writer, cfg *config.Config) error {
 		return nil
 	}
 	name := jc.Provider + "/" + jc.Model
-	key := ""
+	if c := jc.Confirm; c.Enabled {
+		name += " (confirmed by " + c.Provider + "/" + c.Model + ")"
+	}
+	key, confirmKey := "", ""
 	if jc.APIKeyEnv != "" {
 		key = os.Getenv(jc.APIKeyEnv)
 	}
-	j := buildJudge(cfg, key, slog.New(slog.DiscardHandler))
+	if c := jc.Confirm; c.Enabled && c.APIKeyEnv != "" {
+		confirmKey = os.Getenv(c.APIKeyEnv)
+	}
+	j := buildJudge(cfg, key, confirmKey, slog.New(slog.DiscardHandler))
 	if f, ok := j.(failedJudge); ok {
 		fmt.Fprintf(out, "judge %s: CANNOT BE SET UP: %v\n", name, f.err)
 		return runtimeError(errors.New("the judge cannot be set up"))

@@ -13,6 +13,7 @@ import (
 
 	"github.com/gatehouse-mcp/gatehouse/config"
 	"github.com/gatehouse-mcp/gatehouse/llmjudge/llmjudgetest"
+	"github.com/gatehouse-mcp/gatehouse/policy"
 )
 
 // judgeConfigText is a config with one workspace, a plain-English policy
@@ -77,7 +78,7 @@ func TestCheckJudge(t *testing.T) {
 		"wrong url":  {llmjudgetest.Reply{Status: 404, Content: "no such model"}, "HTTP 404: no such model (check judge.base_url and judge.model"},
 		"slow":       {llmjudgetest.Reply{Content: "{}", Delay: 5 * time.Second}, "NOT REACHABLE: no answer within judge.timeout (1s)"},
 		"malformed":  {llmjudgetest.Reply{Content: "Sure, the call is fine."}, "NOT USABLE: the judge's answer was not valid"},
-		"unfit":      {llmjudgetest.Reply{Content: `{"results":[{"policy":"check","verdict":"violate","reason":"no"}]}`}, "NOT USABLE: the model does not judge as it must: it answered \"violate\""},
+		"unfit":      {llmjudgetest.Reply{Content: `{"results":[{"policy":"check","verdict":"violate","reason":"no"}]}`}, "NOT USABLE: the model does not judge as it must: openai/judge-model answered \"violate\""},
 	} {
 		t.Run(name, func(t *testing.T) {
 			srv.Script(tc.reply)
@@ -96,6 +97,40 @@ func TestCheckJudge(t *testing.T) {
 	out, err = runCLI(t, "check", "--config", judgeConfigText(t, srv.URL, ""))
 	if code := exitCode(err); code != exitRuntime || !strings.Contains(out, "CANNOT BE SET UP: judge.api_key_env names GATEHOUSE_TEST_JUDGE_KEY, which is not set") {
 		t.Errorf("check without the key = exit %d\n%s", code, out)
+	}
+}
+
+// With judge.confirm, check asks the second model too, and a serve judge
+// asks it for a strict policy on a call that acts.
+func TestCheckJudgeConfirm(t *testing.T) {
+	first, second := llmjudgetest.New(t), llmjudgetest.New(t)
+	t.Setenv("GATEHOUSE_TEST_JUDGE_KEY", "sk-check")
+	first.Respond(verdictFor("comply", "fine"))
+	second.Respond(verdictFor("comply", "fine"))
+	confirm := fmt.Sprintf("  confirm: {provider: ollama, model: second-model, base_url: %s}\n", second.URL)
+	out, err := runCLI(t, "check", "--config", judgeConfigText(t, first.URL, confirm))
+	if err != nil || !strings.Contains(out, "judge openai/judge-model (confirmed by ollama/second-model): ok") || second.Count() != 1 {
+		t.Errorf("check with a second opinion = %v, %d requests to it\n%s", err, second.Count(), out)
+	}
+	second.Respond(verdictFor("violate", "no"))
+	out, err = runCLI(t, "check", "--config", judgeConfigText(t, first.URL, confirm))
+	if code := exitCode(err); code != exitRuntime || !strings.Contains(out, `NOT USABLE: the model does not judge as it must: ollama/second-model answered "violate"`) {
+		t.Errorf("check with an unfit second opinion = exit %d\n%s", code, out)
+	}
+
+	// The serving judge: a strict policy on a call that acts gets both.
+	cfg, err := config.Load(judgeConfigText(t, first.URL, confirm))
+	if err != nil {
+		t.Fatal(err)
+	}
+	j := (&judges{log: slog.New(slog.DiscardHandler)}).forConfig(cfg)
+	req := policy.JudgeRequest{
+		Call:     policy.Call{Workspace: "w", Tool: "update_sql", Arguments: json.RawMessage(`{}`)},
+		Policies: []policy.JudgedPolicy{{ID: "prod-db", Name: "prod-db", Rules: "Never delete rows in production.", Strict: true}},
+	}
+	ans, err := j.Judge(t.Context(), req)
+	if err != nil || ans.Results[0].Verdict != policy.JudgeViolate {
+		t.Errorf("a confirmed judgment = %+v, %v; want the second opinion's violate", ans, err)
 	}
 }
 
