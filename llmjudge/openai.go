@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"strings"
 )
 
 // openAIModel speaks OpenAI's chat completions API, and that of the
@@ -17,7 +18,7 @@ type openAIModel struct{ client }
 type openAIRequest struct {
 	Model               string          `json:"model"`
 	Messages            []openAIMessage `json:"messages"`
-	Temperature         float64         `json:"temperature"`
+	Temperature         *float64        `json:"temperature,omitempty"`
 	MaxCompletionTokens int             `json:"max_completion_tokens"`
 	ResponseFormat      openAIFormat    `json:"response_format"`
 	Stream              bool            `json:"stream"`
@@ -49,14 +50,33 @@ type openAIResponse struct {
 	} `json:"choices"`
 }
 
+// reasoningModel reports an OpenAI reasoning model (o1, o3, o4, gpt-5…),
+// which takes no temperature but its default, and whose hidden reasoning
+// counts against max_completion_tokens.
+func reasoningModel(model string) bool {
+	for _, p := range []string{"o1", "o3", "o4", "gpt-5"} {
+		if model == p || strings.HasPrefix(model, p+"-") || p == "gpt-5" && strings.HasPrefix(model, p) {
+			return true
+		}
+	}
+	return false
+}
+
 func (m *openAIModel) Complete(ctx context.Context, q Query) (string, error) {
+	zero := 0.0
+	temperature, bound := &zero, q.MaxTokens
+	if reasoningModel(m.model) {
+		// Its reasoning needs room the answer's bound does not give.
+		temperature, bound = nil, maxAnswerTokens
+	}
 	body := openAIRequest{
 		Model: m.model,
 		Messages: []openAIMessage{
 			{Role: "system", Content: q.System},
 			{Role: "user", Content: q.User},
 		},
-		MaxCompletionTokens: q.MaxTokens,
+		Temperature:         temperature,
+		MaxCompletionTokens: bound,
 		ResponseFormat: openAIFormat{Type: "json_schema", JSONSchema: openAIJSONSchema{
 			Name: answerName, Strict: true, Schema: q.Schema,
 		}},

@@ -244,3 +244,39 @@ func TestAnalysisLoggedNotShown(t *testing.T) {
 		t.Errorf("results %+v; want the analysis kept", v.Results)
 	}
 }
+
+// An OpenAI reasoning model is sent no temperature (it takes only its
+// default) and the whole 4096-token bound, which its hidden reasoning
+// shares with the answer; any other model temperature 0 and the bound
+// for its policies.
+func TestOpenAIReasoningModels(t *testing.T) {
+	srv := llmjudgetest.New(t)
+	srv.Respond(answerAll("comply"))
+	for model, reasoning := range map[string]bool{
+		"o1": true, "o3-mini": true, "o4-mini": true, "gpt-5": true, "gpt-5-mini": true, "gpt-5.1": true,
+		"gpt-4o-mini": false, "gpt-4.1": false, "o1x": false, "llama-3.1-8b": false,
+	} {
+		srv.Reset()
+		m, err := llmjudge.NewModel(llmjudge.ModelConfig{Provider: llmjudge.ProviderOpenAI, Model: model, BaseURL: srv.URL + "/v1"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := llmjudge.New(m, llmjudge.Options{}).Judge(t.Context(), dbRequest("db")); err != nil {
+			t.Fatalf("%s: %v", model, err)
+		}
+		r := srv.Requests()[0]
+		var body struct {
+			Temperature *float64 `json:"temperature"`
+		}
+		if err := json.Unmarshal(r.Body, &body); err != nil {
+			t.Fatal(err)
+		}
+		wantBound := 640
+		if reasoning {
+			wantBound = 4096
+		}
+		if (body.Temperature == nil) != reasoning || r.MaxTokens != wantBound {
+			t.Errorf("%s: temperature %v, bound %d; want temperature sent: %t, bound %d", model, body.Temperature, r.MaxTokens, !reasoning, wantBound)
+		}
+	}
+}
