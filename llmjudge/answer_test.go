@@ -173,6 +173,8 @@ func FuzzParseAnswer(f *testing.F) {
 	f.Add(`{"results":[{"policy":"db","verdict":"comply","verdict":"violate"}]}`)
 	f.Add("```json\n{}\n```")
 	f.Add(`{"results":[[{"a":{"b":[1,{"c":2}]}}]]}`)
+	f.Add(`{"results":[{"policy":"db","analysis":"a","verdict":"comply","reason":"ok"},{"verdict":"violate","analysis":"b","policy":"workspace:db","reason":"no"}]}`)
+	f.Add(`{"results":[{"policy":"db","analysis":"a","analysis":"b","verdict":"comply"}]}`)
 	f.Fuzz(func(t *testing.T, text string) {
 		got, err := parseAnswer(text, twoPolicies)
 		if err != nil {

@@ -13,6 +13,8 @@ import (
 // answer is the tool call's input.
 type anthropicModel struct{ client }
 
+var _ Model = (*anthropicModel)(nil)
+
 // anthropicVersion is the API version the requests are written for.
 const anthropicVersion = "2023-06-01"
 

@@ -168,3 +168,43 @@ func TestConfirmLatency(t *testing.T) {
 		t.Errorf("%d requests to the second model; want 1", second.Count())
 	}
 }
+
+// BenchmarkConfirm measures what a second opinion costs a judgment when
+// both models answer in 20ms: off, on for a call that acts (both asked at
+// once), on for a call that reads (one asked).
+func BenchmarkConfirm(b *testing.B) {
+	slow := func(r llmjudgetest.Request) llmjudgetest.Reply {
+		reply := answerAll("comply")(r)
+		reply.Delay = 20 * time.Millisecond
+		return reply
+	}
+	first, second := llmjudgetest.New(b), llmjudgetest.New(b)
+	first.Respond(slow)
+	second.Respond(slow)
+	m, err := llmjudge.NewModel(llmjudge.ModelConfig{Provider: llmjudge.ProviderOpenAI, Model: "first", BaseURL: first.URL + "/v1"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	c, err := llmjudge.NewModel(llmjudge.ModelConfig{Provider: llmjudge.ProviderAnthropic, Model: "second", BaseURL: second.URL + "/v1"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, bc := range []struct {
+		name string
+		opts llmjudge.Options
+		tool string
+	}{
+		{"off", llmjudge.Options{}, "send_email"},
+		{"on-acts", llmjudge.Options{Confirm: c}, "send_email"},
+		{"on-reads", llmjudge.Options{Confirm: c}, "read_file"},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			j := llmjudge.New(m, bc.opts) // no cache: every judgment asks
+			for b.Loop() {
+				if _, err := j.Judge(b.Context(), mailRequest(bc.tool)); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}

@@ -15,6 +15,8 @@ import (
 // than its window — the policies.
 type ollamaModel struct{ client }
 
+var _ Model = (*ollamaModel)(nil)
+
 type ollamaRequest struct {
 	Model    string          `json:"model"`
 	Messages []openAIMessage `json:"messages"`

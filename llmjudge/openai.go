@@ -15,6 +15,8 @@ import (
 // decodes only answers that follow it.
 type openAIModel struct{ client }
 
+var _ Model = (*openAIModel)(nil)
+
 type openAIRequest struct {
 	Model               string          `json:"model"`
 	Messages            []openAIMessage `json:"messages"`
