@@ -295,6 +295,7 @@ func (j *Judge) attemptWith(ctx context.Context, m Model, req policy.JudgeReques
 	ex := &policy.JudgeExchange{Model: m.Name(), System: p.system, User: p.user}
 	ans.Exchange = ex
 	q, err := j.query(p, req.Policies)
+	ex.Schema = string(q.Schema)
 	if err != nil {
 		return ans, err
 	}

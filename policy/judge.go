@@ -104,6 +104,8 @@ type JudgeExchange struct {
 	Model string
 	// System and User are the two messages sent.
 	System, User string
+	// Schema is the JSON schema the answer was constrained to.
+	Schema string
 	// Answer is the text the model answered; empty when it did not.
 	Answer string
 }

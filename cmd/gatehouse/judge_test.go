@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"log/slog"
@@ -167,12 +168,12 @@ func TestPolicyTestShowsTheJudge(t *testing.T) {
 		t.Fatalf("judge = %+v", j)
 	}
 	sent := srv.Requests()[0]
-	if j.Request.System != sent.System || j.Request.User != sent.User || !strings.Contains(j.Request.Answer, "it deletes every order") {
+	if j.Request.System != sent.System || j.Request.User != sent.User || compactJSON(j.Request.Schema) != string(sent.Schema) || !strings.Contains(j.Request.Answer, "it deletes every order") {
 		t.Errorf("--show-prompt does not show the request sent:\n%+v\nsent:\n%s\n%s", j.Request, sent.System, sent.User)
 	}
 
 	out, err = runCLI(t, "policy", "test", "--config", cfg, "--tool", "run_sql", "--args", `{"q":"DELETE FROM orders"}`, "--show-prompt")
-	for _, want := range []string{"judge:     openai/judge-model (prompt ", "--- request to openai/judge-model: system message ---", "Never delete rows in production.", "--- answer ---", `decision:  BLOCK by global policy "prod-db"`} {
+	for _, want := range []string{"judge:     openai/judge-model (prompt ", "--- request to openai/judge-model: system message ---", "Never delete rows in production.", "--- answer schema ---\n{\"type\":\"object\"", `"enum":["prod-db"]`, "--- answer ---", `decision:  BLOCK by global policy "prod-db"`} {
 		if err != nil || !strings.Contains(out, want) {
 			t.Errorf("policy test text lacks %q (err %v):\n%s", want, err, out)
 		}
@@ -183,6 +184,15 @@ func TestPolicyTestShowsTheJudge(t *testing.T) {
 	if out, err := runCLI(t, "policy", "test", "--config", cfg, "--tool", "run_sql", "--no-judge"); err != nil || srv.Count() != n {
 		t.Errorf("--no-judge: %v, %d requests\n%s", err, srv.Count()-n, out)
 	}
+}
+
+// compactJSON is doc without white space.
+func compactJSON(doc []byte) string {
+	var b bytes.Buffer
+	if err := json.Compact(&b, doc); err != nil {
+		return err.Error()
+	}
+	return b.String()
 }
 
 // judge eval scores a dataset against the configured model.
