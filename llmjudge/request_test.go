@@ -280,3 +280,27 @@ func TestOpenAIReasoningModels(t *testing.T) {
 		}
 	}
 }
+
+// Ollama's answer cut at num_predict (done_reason length) and OpenAI's
+// structured-output refusal (content null, refusal set) are unfinished
+// answers, the call's own failure, whatever text came with them.
+func TestUnfinishedOllamaAndRefusal(t *testing.T) {
+	valid := strings.ReplaceAll(answer("db", "comply"), `"`, `\"`)
+	for _, tc := range []struct{ provider, body, reason string }{
+		{llmjudge.ProviderOllama, `{"model":"judge-model","created_at":"2026-12-07T05:00:00Z","message":{"role":"assistant","content":"` + valid + `"},"done_reason":"length","done":true}`, "length"},
+		{llmjudge.ProviderOpenAI, `{"id":"chatcmpl-1","object":"chat.completion","created":1,"model":"judge-model","choices":[{"index":0,` +
+			`"message":{"role":"assistant","content":null,"refusal":"I can't help with that."},"finish_reason":"stop"}]}`, "refusal"},
+	} {
+		srv := llmjudgetest.New(t)
+		srv.SetDefault(llmjudgetest.Reply{Body: tc.body})
+		_, err := newJudge(t, srv, tc.provider, llmjudge.Options{}).Judge(t.Context(), dbRequest("db"))
+		var se *llmjudge.StopError
+		var ce *llmjudge.CallError
+		if !errors.As(err, &se) || !errors.As(err, &ce) || se.Reason != tc.reason {
+			t.Errorf("%s: Judge = %v; want the call's own failure, stopped: %s", tc.provider, err, tc.reason)
+		}
+		if canaries(srv) != 0 {
+			t.Errorf("%s: %d canaries; want none (the provider answered)", tc.provider, canaries(srv))
+		}
+	}
+}
