@@ -47,13 +47,13 @@ func TestConfirmAnyViolateWins(t *testing.T) {
 	for _, tc := range []struct {
 		name, tool, first, second string
 		wantStrict, wantLax       policy.JudgeVerdict
-		secondAsked               bool
+		secondAsked               string // yes, no, or any: the first's violate needs no wait
 	}{
-		{"both comply", "send_email", "comply", "comply", policy.JudgeComply, policy.JudgeComply, true},
-		{"second violates", "sendEmail", "comply", "violate", policy.JudgeViolate, policy.JudgeComply, true},
-		{"first violates", "send-email", "violate", "comply", policy.JudgeViolate, policy.JudgeViolate, true},
-		{"second needs approval", "transferFunds", "comply", "needs_approval", policy.JudgeNeedsApproval, policy.JudgeComply, true},
-		{"reads only", "read_file", "comply", "violate", policy.JudgeComply, policy.JudgeComply, false},
+		{"both comply", "send_email", "comply", "comply", policy.JudgeComply, policy.JudgeComply, "yes"},
+		{"second violates", "sendEmail", "comply", "violate", policy.JudgeViolate, policy.JudgeComply, "yes"},
+		{"first violates", "send-email", "violate", "comply", policy.JudgeViolate, policy.JudgeViolate, "any"},
+		{"second needs approval", "transferFunds", "comply", "needs_approval", policy.JudgeNeedsApproval, policy.JudgeComply, "yes"},
+		{"reads only", "read_file", "comply", "violate", policy.JudgeComply, policy.JudgeComply, "no"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			first, second := llmjudgetest.New(t), llmjudgetest.New(t)
@@ -70,8 +70,8 @@ func TestConfirmAnyViolateWins(t *testing.T) {
 			if got["strict"].Verdict != tc.wantStrict || got["lax"].Verdict != tc.wantLax {
 				t.Errorf("verdicts strict %s, lax %s; want %s, %s", got["strict"].Verdict, got["lax"].Verdict, tc.wantStrict, tc.wantLax)
 			}
-			if (second.Count() > 0) != tc.secondAsked {
-				t.Errorf("%d requests to the second model; want asked: %t", second.Count(), tc.secondAsked)
+			if asked := second.Count() > 0; tc.secondAsked != "any" && asked != (tc.secondAsked == "yes") {
+				t.Errorf("%d requests to the second model; want asked: %s", second.Count(), tc.secondAsked)
 			}
 			if tc.wantStrict != policy.JudgeComply && tc.first == "comply" && !strings.HasPrefix(got["strict"].Analysis, "second opinion (anthropic/second)") {
 				t.Errorf("analysis %q; want it to say the second opinion decided", got["strict"].Analysis)
