@@ -103,7 +103,7 @@ func TestNoSecretInAnyColumn(t *testing.T) {
 				}
 				rec.Verdict.Reason = "the judge quoted " + s
 				rec.Verdict.Judge = policy.JudgeOutcome{Asked: true, Err: fmt.Errorf("model echoed %s", s)}
-				rec.Verdict.Results = append(rec.Verdict.Results, policy.Result{Policy: "p", Outcome: policy.OutcomeViolate, Why: "it contains " + s})
+				rec.Verdict.Results = append(rec.Verdict.Results, policy.Result{Policy: "p", Outcome: policy.OutcomeViolate, Why: "it contains " + s, Analysis: "the analysis quotes " + s})
 				if err := l.Record(rec); err != nil {
 					t.Fatal(err)
 				}
@@ -118,6 +118,9 @@ func TestNoSecretInAnyColumn(t *testing.T) {
 			t.Fatalf("%s: %d records; want %d", form, len(es), 5*len(secrets))
 		}
 		for _, e := range es {
+			if last := e.Results[len(e.Results)-1]; !strings.HasPrefix(last.Analysis, "the analysis quotes ") {
+				t.Errorf("the judge's analysis was not kept: %+v", last)
+			}
 			switch form {
 			case policy.ArgumentsMasked:
 				if e.ArgumentsForm != form || !strings.Contains(string(e.Arguments), policy.Redacted) {

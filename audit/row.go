@@ -72,6 +72,8 @@ type Result struct {
 	Kind    string `json:"kind"`
 	Outcome string `json:"outcome"`
 	Why     string `json:"why,omitempty"`
+	// Analysis is the judge's reasoning, masked as Why is.
+	Analysis string `json:"analysis,omitempty"`
 }
 
 // Warning is a warn policy that matched.
@@ -149,7 +151,7 @@ func newRow(rec *policy.Record, form string) row {
 
 	results := make([]Result, len(v.Results))
 	for i, x := range v.Results {
-		results[i] = Result{Policy: x.Policy, Layer: string(x.Layer), Kind: x.Kind, Outcome: string(x.Outcome), Why: m(x.Why)}
+		results[i] = Result{Policy: x.Policy, Layer: string(x.Layer), Kind: x.Kind, Outcome: string(x.Outcome), Why: m(x.Why), Analysis: m(x.Analysis)}
 	}
 	warnings := make([]Warning, len(v.Warnings))
 	for i, w := range v.Warnings {

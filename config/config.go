@@ -38,6 +38,12 @@ const (
 	defaultApprovalLife    = Duration(time.Hour)
 	defaultJudgeTimeout    = Duration(5 * time.Second)
 	defaultJudgeCacheTTL   = Duration(10 * time.Minute)
+	// The judge's context limit in tokens, its default and its bounds: a
+	// request with a few policies needs 4096; no model takes more than
+	// about two million.
+	defaultJudgeMaxContext = 32768
+	minJudgeMaxContext     = 4096
+	maxJudgeMaxContext     = 2 << 20
 	defaultStrict          = true
 	defaultRateLimitKey    = "user"
 )
@@ -127,6 +133,27 @@ type Judge struct {
 	// is that domain only, "*.example.com" any name under it. The judge is
 	// told whether each destination in a call's arguments is one.
 	InternalDomains []string `yaml:"internal_domains"`
+	// MaxContextTokens bounds a request to the model, prompt and answer,
+	// in estimated tokens: a longer one is refused unsent (a judge
+	// failure of that call), and Ollama is asked for a context window
+	// (num_ctx) that holds each request, up to this.
+	MaxContextTokens int `yaml:"max_context_tokens"`
+	// Confirm asks a second opinion before a strict policy lets an acting
+	// call through.
+	Confirm JudgeConfirm `yaml:"confirm"`
+}
+
+// JudgeConfirm is judge.confirm: `true` asks the judge's own model a
+// second time; a mapping names a second model, its fields defaulting to
+// the judge's own (base_url and api_key_env only when the provider is
+// the same).
+type JudgeConfirm struct {
+	// Enabled is set by `true` or by a mapping.
+	Enabled   bool   `yaml:"-"`
+	Provider  string `yaml:"provider"`
+	Model     string `yaml:"model"`
+	BaseURL   string `yaml:"base_url"`
+	APIKeyEnv string `yaml:"api_key_env"`
 }
 
 // Workspace is one workspace, defined under `workspaces:` or by a file of
@@ -343,7 +370,7 @@ func defaults() *Config {
 			Retention: defaultAuditRetention,
 		},
 		Approval: Approval{Timeout: defaultApprovalTimeout, Lifetime: defaultApprovalLife},
-		Judge:    Judge{Timeout: defaultJudgeTimeout, CacheTTL: defaultJudgeCacheTTL},
+		Judge:    Judge{Timeout: defaultJudgeTimeout, CacheTTL: defaultJudgeCacheTTL, MaxContextTokens: defaultJudgeMaxContext},
 		Strict:   defaultStrict,
 	}
 }

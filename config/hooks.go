@@ -5,6 +5,7 @@ package config
 
 import (
 	"errors"
+	"reflect"
 
 	"go.yaml.in/yaml/v3"
 )
@@ -21,6 +22,19 @@ func (dur *Duration) decodeNode(d *decoder, n *yaml.Node, field string) {
 		return
 	}
 	*dur = v
+}
+
+// decodeNode reads judge.confirm: true or false, or a mapping naming the
+// second model.
+func (c *JudgeConfirm) decodeNode(d *decoder, n *yaml.Node, field string) {
+	if resolveAlias(n).Kind == yaml.ScalarNode {
+		if b, ok := d.parseBool(n, field); ok {
+			*c = JudgeConfirm{Enabled: b}
+		}
+		return
+	}
+	*c = JudgeConfirm{Enabled: true}
+	d.fields(n, field, reflect.ValueOf(c).Elem())
 }
 
 // decodeKey reads when.args: a regex, or a mapping of argument field to

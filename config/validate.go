@@ -113,6 +113,38 @@ func (l *loader) validateJudge(f string, j *Judge) {
 			l.report(f, fieldIndex("judge.internal_domains", i), d, err)
 		}
 	}
+	if j.MaxContextTokens < minJudgeMaxContext || j.MaxContextTokens > maxJudgeMaxContext {
+		l.report(f, "judge.max_context_tokens", strconv.Itoa(j.MaxContextTokens),
+			fmt.Errorf("must be a number of tokens from %d to %d: the context window of the judge's model, or less", minJudgeMaxContext, maxJudgeMaxContext))
+	}
+	c := &j.Confirm
+	if !c.Enabled {
+		return
+	}
+	if j.Provider == "" {
+		l.report(f, "judge.confirm", "", errors.New("needs a judge: set judge.provider and judge.model"))
+	}
+	if c.Provider != "" {
+		l.checkEnum(f, "judge.confirm.provider", c.Provider, judgeProviders)
+	}
+	if (c.Provider != "" || c.BaseURL != "" || c.APIKeyEnv != "") && c.Model == "" {
+		l.report(f, "judge.confirm.model", "", errors.New("required when judge.confirm names a provider, base_url or api_key_env (use `confirm: true` to ask the judge's own model again)"))
+	}
+	if c.BaseURL != "" {
+		if err := checkHTTPURL(c.BaseURL); err != nil {
+			l.report(f, "judge.confirm.base_url", c.BaseURL, err)
+		}
+	}
+	if c.APIKeyEnv != "" && !envNameRE.MatchString(c.APIKeyEnv) {
+		l.report(f, "judge.confirm.api_key_env", c.APIKeyEnv, hiddenValue{errors.New("must be the NAME of an environment variable, not the key")})
+	}
+	// The second model's unset fields are the judge's own.
+	if c.Provider == "" || c.Provider == j.Provider {
+		c.Provider = j.Provider
+		c.BaseURL = orString(c.BaseURL, j.BaseURL)
+		c.APIKeyEnv = orString(c.APIKeyEnv, j.APIKeyEnv)
+	}
+	c.Model = orString(c.Model, j.Model)
 }
 
 // errDomainPattern is what a bad entry of judge.internal_domains is told.
@@ -171,6 +203,13 @@ func scriptOf(r rune) *unicode.RangeTable {
 		}
 	}
 	return unicode.L
+}
+
+func orString(s, def string) string {
+	if s != "" {
+		return s
+	}
+	return def
 }
 
 func (l *loader) validateWorkspace(w *Workspace) {

@@ -31,10 +31,73 @@ func (e *AnswerError) Error() string {
 // maxReason bounds a reason shown to the person, in runes.
 const maxReason = 300
 
+// maxAnalysis bounds the analysis kept for the log, in runes.
+const maxAnalysis = 2000
+
+// answerName names the answer: the structured output's schema (OpenAI)
+// and the tool the model must call to answer (Anthropic).
+const answerName = "policy_verdicts"
+
+// answerSchema is the JSON schema of the answer to a request judging the
+// policies ids: {"results":[{policy, analysis, verdict, reason}]}, exactly
+// one result per id (the policy an enum of exactly those ids, as many
+// results as ids), no other fields. The properties are in the order the
+// model is to write them: with constrained decoding (OpenAI's strict
+// structured output, Ollama's format) it reasons in the analysis before
+// it writes the verdict.
+func answerSchema(ids []string) json.RawMessage {
+	type str struct {
+		Type string   `json:"type"`
+		Enum []string `json:"enum,omitempty"`
+	}
+	type item struct {
+		Type       string `json:"type"`
+		Properties struct {
+			Policy   str `json:"policy"`
+			Analysis str `json:"analysis"`
+			Verdict  str `json:"verdict"`
+			Reason   str `json:"reason"`
+		} `json:"properties"`
+		Required             []string `json:"required"`
+		AdditionalProperties bool     `json:"additionalProperties"`
+	}
+	type results struct {
+		Type     string `json:"type"`
+		Items    item   `json:"items"`
+		MinItems int    `json:"minItems"`
+		MaxItems int    `json:"maxItems"`
+	}
+	var s struct {
+		Type       string `json:"type"`
+		Properties struct {
+			Results results `json:"results"`
+		} `json:"properties"`
+		Required             []string `json:"required"`
+		AdditionalProperties bool     `json:"additionalProperties"`
+	}
+	it := item{Type: "object", Required: []string{"policy", "analysis", "verdict", "reason"}}
+	it.Properties.Policy = str{Type: "string", Enum: ids}
+	it.Properties.Analysis = str{Type: "string"}
+	it.Properties.Verdict = str{Type: "string", Enum: []string{string(policy.JudgeComply), string(policy.JudgeViolate), string(policy.JudgeNeedsApproval)}}
+	it.Properties.Reason = str{Type: "string"}
+	s.Type, s.Required = "object", []string{"results"}
+	s.Properties.Results = results{Type: "array", Items: it, MinItems: len(ids), MaxItems: len(ids)}
+	b, err := json.Marshal(s)
+	if err != nil {
+		panic(err) // only strings and ints
+	}
+	return b
+}
+
 // parseAnswer reads the model's answer strictly: exactly one JSON object
-// {"results":[{"policy","verdict","reason"}]}, white space around it and
-// nothing else, no other fields, one result for every policy asked and
-// none for any other, and known verdicts only.
+// {"results":[{"policy","analysis","verdict","reason"}]}, white space
+// around it and nothing else, no other fields, no key twice, one result
+// for every policy asked and none for any other, and known verdicts only.
+// The analysis may be absent, and the keys of a result may come in any
+// order: the order matters to how the model writes its answer, which the
+// schema steers where the provider enforces it; read afterwards, a verdict
+// written before its analysis is as much the model's verdict, and refusing
+// it would only turn an answer into a failure.
 func parseAnswer(text string, asked []policy.JudgedPolicy) ([]policy.JudgeResult, error) {
 	fail := func(format string, args ...any) error {
 		shown, _ := cutMiddle(text, 400)
@@ -49,9 +112,10 @@ func parseAnswer(text string, asked []policy.JudgedPolicy) ([]policy.JudgeResult
 	}
 	var ans struct {
 		Results *[]struct {
-			Policy  *string `json:"policy"`
-			Verdict *string `json:"verdict"`
-			Reason  *string `json:"reason"`
+			Policy   *string `json:"policy"`
+			Analysis *string `json:"analysis"`
+			Verdict  *string `json:"verdict"`
+			Reason   *string `json:"reason"`
 		} `json:"results"`
 	}
 	dec := json.NewDecoder(strings.NewReader(trimmed))
@@ -97,7 +161,11 @@ func parseAnswer(text string, asked []policy.JudgedPolicy) ([]policy.JudgeResult
 		if reason == "" && v != policy.JudgeComply {
 			reason = "the policy judge found that the call does not comply, without giving a reason"
 		}
-		out = append(out, policy.JudgeResult{Policy: *r.Policy, Verdict: v, Reason: reason})
+		analysis := ""
+		if r.Analysis != nil {
+			analysis = cleanText(*r.Analysis, maxAnalysis)
+		}
+		out = append(out, policy.JudgeResult{Policy: *r.Policy, Verdict: v, Reason: reason, Analysis: analysis})
 	}
 	for _, jp := range asked {
 		if !got[jp.ID] {
@@ -159,7 +227,10 @@ func rejectDuplicateKeys(doc string) error {
 
 // cleanReason keeps a reason fit to show: one line of printable text,
 // bounded in length.
-func cleanReason(s string) string {
+func cleanReason(s string) string { return cleanText(s, maxReason) }
+
+// cleanText keeps s as one line of printable text of at most limit runes.
+func cleanText(s string, limit int) string {
 	var b bytes.Buffer
 	n := 0
 	space := false
@@ -176,7 +247,7 @@ func cleanReason(s string) string {
 			n++
 		}
 		space = false
-		if n >= maxReason {
+		if n >= limit {
 			b.WriteString("…")
 			break
 		}

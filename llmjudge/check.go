@@ -28,13 +28,20 @@ var ErrUnfit = errors.New("the model does not judge as it must")
 // takes (prompt, request, strict reading), without the cache or the
 // breaker: `gatehouse check` uses it to say whether the judge is reachable
 // and answers as it must.
+// With a second opinion configured, the second model is checked too.
 func (j *Judge) Check(ctx context.Context) error {
-	ans, err := j.attempt(ctx, canary)
-	if err != nil {
-		return err
+	models := []Model{j.model}
+	if j.opts.Confirm != nil {
+		models = append(models, j.opts.Confirm)
 	}
-	if ans.Results[0].Verdict != policy.JudgeComply { // parseAnswer gave one result per policy
-		return fmt.Errorf("%w: it answered %q for a call that plainly complies", ErrUnfit, ans.Results[0].Verdict)
+	for _, m := range models {
+		ans, err := j.attemptWith(ctx, m, canary)
+		if err != nil {
+			return err
+		}
+		if ans.Results[0].Verdict != policy.JudgeComply { // parseAnswer gave one result per policy
+			return fmt.Errorf("%w: %s answered %q for a call that plainly complies", ErrUnfit, m.Name(), ans.Results[0].Verdict)
+		}
 	}
 	return nil
 }

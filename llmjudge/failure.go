@@ -17,6 +17,8 @@ import (
 //     malformed answer (AnswerError), one cut at the token limit or
 //     refused (StopError), or an HTTP 4xx that is about the request
 //     (400, 413, 422…). The provider is up; the failure is this call's.
+//     So is a request refused unsent because it would not fit in the
+//     context (OversizeError): its content made it long.
 //   - doubtful: no answer — a transport error, a timeout, an HTTP 5xx,
 //     429, 401, 403, 404 or 408. The provider may be down, or this call's
 //     content may have made it fail (a prompt that takes too long, one
@@ -44,9 +46,10 @@ func classify(err error) failure {
 	var ae *AnswerError
 	var se *StopError
 	var ce *CallError
+	var oe *OversizeError
 	var he *StatusError
 	switch {
-	case err == nil, errors.As(err, &ae), errors.As(err, &se), errors.As(err, &ce):
+	case err == nil, errors.As(err, &ae), errors.As(err, &se), errors.As(err, &ce), errors.As(err, &oe):
 		return answered
 	case errors.As(err, &he):
 		return he.class()

@@ -60,6 +60,15 @@ type Options struct {
 	// destination in the arguments whether it is one. Nil means none are
 	// configured, and the prompt says so.
 	InternalDomains []string
+	// MaxContextTokens bounds a request's estimated tokens, prompt and
+	// answer (see estimateTokens): a longer one is refused unsent, and
+	// Ollama is asked for a window that holds the request. Zero means
+	// DefaultMaxContextTokens.
+	MaxContextTokens int
+	// Confirm, when set, is the model asked for a second opinion on the
+	// calls that act and are in scope of a strict policy (see confirm.go):
+	// another model, or the judge's own again. Nil means none is asked.
+	Confirm Model
 	// BreakerFailures is how many judgments in a row that fail to reach
 	// the model open the breaker; zero means DefaultBreakerFailures.
 	BreakerFailures int
@@ -95,6 +104,9 @@ type Judge struct {
 func New(m Model, opts Options) *Judge {
 	if opts.MaxArgumentBytes <= 0 {
 		opts.MaxArgumentBytes = DefaultMaxArgumentBytes
+	}
+	if opts.MaxContextTokens <= 0 {
+		opts.MaxContextTokens = DefaultMaxContextTokens
 	}
 	if opts.CacheSize <= 0 {
 		opts.CacheSize = DefaultCacheSize
@@ -196,9 +208,23 @@ func (j *Judge) ask(ctx context.Context, req policy.JudgeRequest) (policy.JudgeA
 		return ans, err
 	}
 	start := time.Now()
+	var second chan secondOpinion
+	if j.opts.Confirm != nil && wantsConfirm(req) {
+		// Asked at the same time as the first: it costs the slower of
+		// the two, not their sum.
+		second = make(chan secondOpinion, 1)
+		go func() {
+			a, err := j.attemptWith(ctx, j.opts.Confirm, req)
+			second <- secondOpinion{a.Results, err}
+		}()
+	}
 	ans, err = j.attempt(ctx, req)
 	if err != nil && !refused(err) && retry(ctx, time.Since(start)) {
 		ans, err = j.attempt(ctx, req)
+	}
+	if second != nil && err == nil && !allViolated(req, ans.Results) {
+		o := <-second
+		ans.Results, err = merge(req, ans.Results, o.results, j.opts.Confirm.Name(), o.err)
 	}
 	outage := classify(err) == doubtful && !j.providerUp(ctx, start)
 	if err != nil && !outage {
@@ -211,11 +237,18 @@ func (j *Judge) ask(ctx context.Context, req policy.JudgeRequest) (policy.JudgeA
 	return ans, err
 }
 
+// secondOpinion is the outcome of asking Options.Confirm.
+type secondOpinion struct {
+	results []policy.JudgeResult
+	err     error
+}
+
 // refused reports whether err is an HTTP error about the request itself,
-// which asking again would only repeat.
+// or a request refused unsent, which asking again would only repeat.
 func refused(err error) bool {
 	var se *StatusError
-	return errors.As(err, &se) && se.class() == answered
+	var oe *OversizeError
+	return errors.As(err, &se) && se.class() == answered || errors.As(err, &oe)
 }
 
 // canaryFresh is how long the canary's outcome stands for the judgments
@@ -253,16 +286,26 @@ func (j *Judge) providerUp(ctx context.Context, start time.Time) bool {
 	return up.(bool)
 }
 
-// attempt is one request and its strict reading.
+// attempt is one request to the judge's model and its strict reading.
 func (j *Judge) attempt(ctx context.Context, req policy.JudgeRequest) (policy.JudgeAnswer, error) {
+	return j.attemptWith(ctx, j.model, req)
+}
+
+// attemptWith is one request to m and its strict reading.
+func (j *Judge) attemptWith(ctx context.Context, m Model, req policy.JudgeRequest) (policy.JudgeAnswer, error) {
 	var ans policy.JudgeAnswer
 	p, err := buildPrompt(req, j.promptOptions())
 	if err != nil {
 		return ans, err
 	}
-	ex := &policy.JudgeExchange{Model: j.model.Name(), System: p.system, User: p.user}
+	ex := &policy.JudgeExchange{Model: m.Name(), System: p.system, User: p.user}
 	ans.Exchange = ex
-	text, err := j.model.Complete(ctx, p.system, p.user)
+	q, err := j.query(p, req.Policies)
+	ex.Schema = string(q.Schema)
+	if err != nil {
+		return ans, err
+	}
+	text, err := m.Complete(ctx, q)
 	if err == nil && ctx.Err() != nil {
 		err = ctx.Err() // an answer after the deadline is not trusted
 	}
@@ -275,6 +318,23 @@ func (j *Judge) attempt(ctx context.Context, req policy.JudgeRequest) (policy.Ju
 		ans.Results = holdUnseen(ans.Results, req.Policies, p.unseen)
 	}
 	return ans, err
+}
+
+// query is the request for prompt p, judging policies: the answer's
+// schema, its bound, and the context window, or an *OversizeError when
+// the request would not fit in judge.max_context_tokens.
+func (j *Judge) query(p prompt, policies []policy.JudgedPolicy) (Query, error) {
+	ids := make([]string, len(policies))
+	for i, jp := range policies {
+		ids[i] = jp.ID
+	}
+	q := Query{System: p.system, User: p.user, Schema: answerSchema(ids), MaxTokens: answerTokens(len(ids))}
+	est, limit := estimateTokens(q), j.opts.MaxContextTokens
+	if est > limit {
+		return q, &OversizeError{Tokens: est, Limit: limit}
+	}
+	q.ContextTokens = contextWindow(est, limit)
+	return q, nil
 }
 
 // retry reports whether a failed attempt that took took is worth another:
@@ -307,8 +367,12 @@ func (j *Judge) key(req policy.JudgeRequest) (string, error) {
 		h.Write([]byte(s))
 	}
 	field(j.model.Name())
+	if j.opts.Confirm != nil {
+		field("confirmed by " + j.opts.Confirm.Name())
+	}
 	field(PromptVersion)
 	field(strconv.Itoa(j.opts.MaxArgumentBytes))
+	field(strconv.Itoa(j.opts.MaxContextTokens))
 	field(req.Version)
 	for _, p := range req.Policies {
 		field(p.ID)

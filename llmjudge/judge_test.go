@@ -20,7 +20,7 @@ import (
 	"github.com/gatehouse-mcp/gatehouse/policy"
 )
 
-// newJudge returns a judge asking srv as provider through langchaingo.
+// newJudge returns a judge asking srv as provider.
 func newJudge(t *testing.T, srv *llmjudgetest.Server, provider string, opts llmjudge.Options) *llmjudge.Judge {
 	t.Helper()
 	base := srv.URL + "/v1"
@@ -103,11 +103,11 @@ func dbRequest(policies ...string) policy.JudgeRequest {
 func TestProviders(t *testing.T) {
 	for _, tc := range []struct {
 		provider, format string
-		wantJSON         string // what the request asks of the answer's format
+		tool             string // the tool the request forces
 	}{
-		{llmjudge.ProviderOpenAI, "openai", `"json_schema"`},
-		{llmjudge.ProviderAnthropic, "anthropic", ""},
-		{llmjudge.ProviderOllama, "ollama", `"json"`},
+		{llmjudge.ProviderOpenAI, "openai", ""},
+		{llmjudge.ProviderAnthropic, "anthropic", "policy_verdicts"},
+		{llmjudge.ProviderOllama, "ollama", ""},
 	} {
 		t.Run(tc.provider, func(t *testing.T) {
 			srv := llmjudgetest.New(t)
@@ -137,8 +137,8 @@ func TestProviders(t *testing.T) {
 			if !strings.Contains(r.User, `DELETE FROM customers`) || strings.Contains(r.User, "Never delete rows") {
 				t.Errorf("user message holds the call and not the policies:\n%s", r.User)
 			}
-			if !strings.Contains(string(r.ResponseFormat), tc.wantJSON) {
-				t.Errorf("response format %s; want it to hold %s", r.ResponseFormat, tc.wantJSON)
+			if !strings.Contains(string(r.Schema), `"policy":{"type":"string","enum":["db"]}`) || r.Tool != tc.tool {
+				t.Errorf("schema %s, tool %q; want the answer's schema naming db, tool %q", r.Schema, r.Tool, tc.tool)
 			}
 			switch tc.provider {
 			case llmjudge.ProviderOpenAI:
@@ -302,8 +302,8 @@ func TestTimeout(t *testing.T) {
 	if took > 800*time.Millisecond {
 		t.Errorf("Judge took %v with a 300ms timeout", took)
 	}
-	if srv.Count() != 1 {
-		t.Errorf("%d requests; want 1", srv.Count())
+	if n := srv.Count() - canaries(srv); n != 1 {
+		t.Errorf("%d requests; want 1", n)
 	}
 }
 
@@ -561,8 +561,7 @@ func TestRedirectNotFollowed(t *testing.T) {
 	}
 }
 
-// A model that cannot be reached fails with the real cause, which
-// langchaingo's OpenAI client would otherwise hide.
+// A model that cannot be reached fails with the real cause.
 func TestUnreachableSaysWhy(t *testing.T) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

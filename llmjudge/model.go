@@ -1,28 +1,40 @@
 package llmjudge
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"strings"
-	"sync"
-
-	"github.com/tmc/langchaingo/llms"
-	"github.com/tmc/langchaingo/llms/anthropic"
-	"github.com/tmc/langchaingo/llms/ollama"
-	"github.com/tmc/langchaingo/llms/openai"
+	"unicode/utf8"
 )
 
 // Model is one chat model: the small interface the judge needs of a
-// provider, so that a provider (or the library behind it) can be swapped.
+// provider, so that a provider can be swapped.
 type Model interface {
-	// Complete sends a system and a user message and returns the text
-	// of the answer.
-	Complete(ctx context.Context, system, user string) (string, error)
+	// Complete sends q and returns the text of the answer: the answer
+	// object, as the model wrote it.
+	Complete(ctx context.Context, q Query) (string, error)
 	// Name is the provider and model, as in "openai/gpt-4o-mini".
 	Name() string
+}
+
+// Query is one request to a model.
+type Query struct {
+	// System and User are the two messages.
+	System, User string
+	// Schema is the JSON schema the answer must follow (answerSchema):
+	// sent as structured output (OpenAI), as the format (Ollama) or as the
+	// input schema of a tool the model must call (Anthropic).
+	Schema json.RawMessage
+	// MaxTokens bounds the answer's length.
+	MaxTokens int
+	// ContextTokens is the context window the request needs, prompt and
+	// answer: the num_ctx sent to Ollama; the others size it themselves.
+	ContextTokens int
 }
 
 // The providers a ModelConfig may name.
@@ -60,17 +72,11 @@ type ModelConfig struct {
 // maxAnswerBytes bounds an HTTP response body from a provider.
 const maxAnswerBytes = 4 << 20
 
-// maxAnswerTokens bounds the length of an answer. It is generous so that
-// reasoning models, whose reasoning counts against it, still answer.
-const maxAnswerTokens = 4096
+// maxErrorText bounds the provider's error message kept in an error.
+const maxErrorText = 300
 
-// noKey stands in for the key of a server that needs none: langchaingo's
-// OpenAI and Anthropic clients refuse an empty key (and would otherwise
-// read one from the environment).
-const noKey = "gatehouse-no-key"
-
-// NewModel returns the model cfg names, speaking to it through
-// langchaingo. It does no I/O.
+// NewModel returns the model cfg names, spoken to over its provider's
+// HTTP API. It does no I/O.
 func NewModel(cfg ModelConfig) (Model, error) {
 	if cfg.Model == "" {
 		return nil, errors.New("no model is named")
@@ -84,164 +90,125 @@ func NewModel(cfg ModelConfig) (Model, error) {
 	// No redirects: a provider's API never needs one, and following one
 	// would carry the key (Anthropic's x-api-key header is not stripped
 	// across hosts) to wherever the redirect points.
-	hc = &http.Client{Transport: limitBody{base: transportOf(hc)}, CheckRedirect: refuseRedirect}
-	key := cfg.APIKey
-	if key == "" {
-		key = noKey
-	}
-	m := &lcModel{name: cfg.Provider + "/" + cfg.Model}
-	var err error
+	hc = &http.Client{Transport: transportOf(hc), CheckRedirect: refuseRedirect, Jar: hc.Jar, Timeout: hc.Timeout}
+	c := client{name: cfg.Provider + "/" + cfg.Model, model: cfg.Model, key: cfg.APIKey, http: hc}
 	switch cfg.Provider {
 	case ProviderOpenAI:
-		m.json = true
-		m.llm, err = openai.New(
-			openai.WithModel(cfg.Model),
-			openai.WithToken(key),
-			openai.WithBaseURL(orDefault(cfg.BaseURL, DefaultOpenAIURL)),
-			openai.WithOrganization(""),
-			openai.WithHTTPClient(hc),
-			openai.WithResponseFormat(answerFormat),
-		)
+		c.url = orDefault(cfg.BaseURL, DefaultOpenAIURL) + "/chat/completions"
+		return &openAIModel{c}, nil
 	case ProviderAnthropic:
-		m.llm, err = anthropic.New(
-			anthropic.WithModel(cfg.Model),
-			anthropic.WithToken(key),
-			anthropic.WithBaseURL(orDefault(cfg.BaseURL, DefaultAnthropicURL)),
-			anthropic.WithHTTPClient(hc),
-		)
+		c.url = orDefault(cfg.BaseURL, DefaultAnthropicURL) + "/messages"
+		return &anthropicModel{c}, nil
 	case ProviderOllama:
-		m.json = true
-		m.llm, err = ollama.New(
-			ollama.WithModel(cfg.Model),
-			ollama.WithServerURL(orDefault(cfg.BaseURL, DefaultOllamaURL)),
-			ollama.WithHTTPClient(hc),
-			ollama.WithFormat("json"),
-		)
-	default:
-		return nil, fmt.Errorf("unknown provider %q (want openai, anthropic or ollama)", cfg.Provider)
+		c.url = orDefault(cfg.BaseURL, DefaultOllamaURL) + "/api/chat"
+		return &ollamaModel{c}, nil
 	}
+	return nil, fmt.Errorf("unknown provider %q (want openai, anthropic or ollama)", cfg.Provider)
+}
+
+// client is what the three providers' models share: where to post, with
+// which key, and how.
+type client struct {
+	name, model, url, key string
+	http                  *http.Client
+}
+
+func (c *client) Name() string { return c.name }
+
+// post sends body as JSON with the given headers and decodes a successful
+// answer into out. An HTTP error answer is a *StatusError carrying the
+// provider's message, bounded; every answer body is bounded by
+// maxAnswerBytes.
+func (c *client) post(ctx context.Context, body any, header http.Header, out any) error {
+	data, err := json.Marshal(body)
 	if err != nil {
-		return nil, fmt.Errorf("set up %s: %w", m.name, err)
+		return fmt.Errorf("ask %s: %w", c.name, err)
 	}
-	return m, nil
-}
-
-// answerFormat asks an OpenAI-compatible server for structured output: the
-// answer object, enforced by the server where it can.
-var answerFormat = &openai.ResponseFormat{
-	Type: "json_schema",
-	JSONSchema: &openai.ResponseFormatJSONSchema{
-		Name:   "policy_verdicts",
-		Strict: true,
-		Schema: &openai.ResponseFormatJSONSchemaProperty{
-			Type: "object",
-			Properties: map[string]*openai.ResponseFormatJSONSchemaProperty{
-				"results": {
-					Type: "array",
-					Items: &openai.ResponseFormatJSONSchemaProperty{
-						Type: "object",
-						Properties: map[string]*openai.ResponseFormatJSONSchemaProperty{
-							"policy":  {Type: "string"},
-							"verdict": {Type: "string", Enum: []any{"comply", "violate", "needs_approval"}},
-							"reason":  {Type: "string"},
-						},
-						Required: []string{"policy", "verdict", "reason"},
-					},
-				},
-			},
-			Required: []string{"results"},
-		},
-	},
-}
-
-// lcModel is a Model spoken to through langchaingo.
-type lcModel struct {
-	name string
-	llm  llms.Model
-	json bool // ask for JSON mode
-}
-
-func (m *lcModel) Name() string { return m.name }
-
-func (m *lcModel) Complete(ctx context.Context, system, user string) (string, error) {
-	opts := []llms.CallOption{llms.WithTemperature(0), llms.WithMaxTokens(maxAnswerTokens)}
-	if m.json {
-		opts = append(opts, llms.WithJSONMode())
-	}
-	ctx, transportErr := withFailure(ctx)
-	resp, err := m.llm.GenerateContent(ctx, []llms.MessageContent{
-		llms.TextParts(llms.ChatMessageTypeSystem, system),
-		llms.TextParts(llms.ChatMessageTypeHuman, user),
-	}, opts...)
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.url, bytes.NewReader(data))
 	if err != nil {
-		// langchaingo does not always wrap the context's error.
+		return fmt.Errorf("ask %s: %w", c.name, err)
+	}
+	req.Header = header
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := c.http.Do(req)
+	if err != nil {
 		if ctx.Err() != nil {
-			return "", fmt.Errorf("ask %s: %w", m.name, ctx.Err())
+			return fmt.Errorf("ask %s: %w", c.name, ctx.Err())
 		}
-		status, terr := transportErr.get()
-		if terr != nil && !strings.Contains(err.Error(), terr.Error()) {
-			err = fmt.Errorf("%w (%w)", err, terr)
+		return fmt.Errorf("ask %s: %w", c.name, err)
+	}
+	defer resp.Body.Close()
+	text, err := io.ReadAll(io.LimitReader(resp.Body, maxAnswerBytes+1))
+	if err == nil && len(text) > maxAnswerBytes {
+		err = fmt.Errorf("the response is larger than %d bytes", maxAnswerBytes)
+	}
+	if err != nil {
+		if ctx.Err() != nil {
+			err = ctx.Err()
 		}
-		if status != 0 {
-			err = &StatusError{Code: status, Err: err}
+		return fmt.Errorf("ask %s: read the answer: %w", c.name, err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("ask %s: %w", c.name, &StatusError{
+			Code: resp.StatusCode,
+			Err:  fmt.Errorf("the provider answered HTTP %d: %s", resp.StatusCode, errorText(text)),
+		})
+	}
+	if err := json.Unmarshal(text, out); err != nil {
+		shown, _ := cutMiddle(string(text), 200)
+		return fmt.Errorf("ask %s: the provider's answer is not what its API returns: %v (it answered %q)", c.name, err, shown)
+	}
+	return nil
+}
+
+// errorText is the message of a provider's error answer: the "message"
+// (OpenAI, Anthropic) or "error" (Ollama) it holds, else the body, bounded
+// and on one line.
+func errorText(body []byte) string {
+	var e struct {
+		Error json.RawMessage `json:"error"`
+	}
+	msg := strings.TrimSpace(string(body))
+	if json.Unmarshal(body, &e) == nil && e.Error != nil {
+		var s string
+		var obj struct {
+			Message string `json:"message"`
 		}
-		return "", fmt.Errorf("ask %s: %w", m.name, err)
+		switch {
+		case json.Unmarshal(e.Error, &s) == nil:
+			msg = s
+		case json.Unmarshal(e.Error, &obj) == nil && obj.Message != "":
+			msg = obj.Message
+		}
 	}
-	if len(resp.Choices) != 1 {
-		return "", fmt.Errorf("ask %s: it gave %d answers, want 1", m.name, len(resp.Choices))
+	if msg == "" {
+		return "no message"
 	}
-	if r := resp.Choices[0].StopReason; unfinished[r] {
-		return "", fmt.Errorf("ask %s: %w", m.name, &StopError{Reason: r})
+	return cleanReason(truncate(msg, maxErrorText))
+}
+
+// truncate keeps the first n bytes of s, on a rune boundary.
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
 	}
-	return resp.Choices[0].Content, nil
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n] + "…"
+}
+
+// unfinishedError is the failure of an answer the provider stopped short
+// (see unfinished), or nil.
+func unfinishedError(name, reason string) error {
+	if unfinished[reason] {
+		return fmt.Errorf("ask %s: %w", name, &StopError{Reason: reason})
+	}
+	return nil
 }
 
 func refuseRedirect(req *http.Request, _ []*http.Request) error {
-	err := fmt.Errorf("the judge's API answered with a redirect to %s; set judge.base_url to the final address", req.URL.Redacted())
-	noteFailure(req, err)
-	return err
-}
-
-// transportFailure keeps the transport's own error of a request, and the
-// HTTP status of an error answer: langchaingo's OpenAI client replaces the
-// first with "network error: failed to reach API server", which tells a
-// person nothing, and each provider's client words the second its own way,
-// while the judge must tell a 400 from a 503 (see classify).
-type transportFailure struct {
-	mu     sync.Mutex
-	err    error
-	status int
-}
-
-type failureKey struct{}
-
-// withFailure returns ctx carrying a place for the transport's error.
-func withFailure(ctx context.Context) (context.Context, *transportFailure) {
-	f := &transportFailure{}
-	return context.WithValue(ctx, failureKey{}, f), f
-}
-
-func noteFailure(r *http.Request, err error) {
-	if f, ok := r.Context().Value(failureKey{}).(*transportFailure); ok {
-		f.mu.Lock()
-		f.err = err
-		f.mu.Unlock()
-	}
-}
-
-// noteStatus keeps the status of an HTTP error answer.
-func noteStatus(r *http.Request, status int) {
-	if f, ok := r.Context().Value(failureKey{}).(*transportFailure); ok {
-		f.mu.Lock()
-		f.status = status
-		f.mu.Unlock()
-	}
-}
-
-func (f *transportFailure) get() (status int, err error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return f.status, f.err
+	return fmt.Errorf("the judge's API answered with a redirect to %s; set judge.base_url to the final address", req.URL.Redacted())
 }
 
 func orDefault(s, def string) string {
@@ -257,47 +224,3 @@ func transportOf(c *http.Client) http.RoundTripper {
 	}
 	return http.DefaultTransport
 }
-
-// limitBody bounds every response body, so that a provider (or anything
-// posing as one at base_url) cannot make the gateway allocate without
-// limit.
-type limitBody struct{ base http.RoundTripper }
-
-func (l limitBody) RoundTrip(r *http.Request) (*http.Response, error) {
-	resp, err := l.base.RoundTrip(r)
-	if err != nil {
-		noteFailure(r, err)
-		return resp, err
-	}
-	if resp.StatusCode >= 400 {
-		noteStatus(r, resp.StatusCode)
-	}
-	if resp.Body == nil {
-		return resp, nil
-	}
-	resp.Body = &limitedReader{rc: resp.Body, left: maxAnswerBytes}
-	return resp, nil
-}
-
-type limitedReader struct {
-	rc   io.ReadCloser
-	left int64
-}
-
-func (l *limitedReader) Read(p []byte) (int, error) {
-	if l.left <= 0 {
-		var one [1]byte
-		if n, err := l.rc.Read(one[:]); n == 0 && err != nil {
-			return 0, err // the body ended right at the limit
-		}
-		return 0, fmt.Errorf("the response is larger than %d bytes", maxAnswerBytes)
-	}
-	if int64(len(p)) > l.left {
-		p = p[:l.left]
-	}
-	n, err := l.rc.Read(p)
-	l.left -= int64(n)
-	return n, err
-}
-
-func (l *limitedReader) Close() error { return l.rc.Close() }

@@ -16,7 +16,7 @@ import (
 	"github.com/gatehouse-mcp/gatehouse/policy"
 )
 
-var update = flag.Bool("update", false, "rewrite the golden files under testdata/prompt/")
+var update = flag.Bool("update", false, "rewrite the golden files under testdata/prompt/ and testdata/requests/")
 
 // tagRE matches the random delimiter, which the golden files name TAG.
 var tagRE = regexp.MustCompile(`data-[0-9a-f]{32}`)

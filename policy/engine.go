@@ -571,6 +571,7 @@ func (ev *evaluation) askJudge(ctx context.Context, rules []*rule) []judged {
 				ferr = fmt.Errorf("the judge gave an unknown verdict %q for policy %q", res.Verdict, r.p.Name)
 			default:
 				ev.record(r, o, res.Reason)
+				ev.v.Results[len(ev.v.Results)-1].Analysis = res.Analysis
 				out = append(out, judged{rule: r, decision: d, reason: res.Reason, shown: orElse(r.p.Message, agentReason(res.Reason))})
 				continue
 			}

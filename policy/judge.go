@@ -72,7 +72,8 @@ type JudgedPolicy struct {
 	Rules string
 	// Strict says the policy blocks when it cannot be decided: the judge
 	// then holds for approval a call it could not be shown whole rather
-	// than let it through on its word.
+	// than let it through on its word, and may ask a second opinion
+	// before it lets a call through one (judge.confirm).
 	Strict bool
 }
 
@@ -108,6 +109,8 @@ type JudgeExchange struct {
 	Model string
 	// System and User are the two messages sent.
 	System, User string
+	// Schema is the JSON schema the answer was constrained to.
+	Schema string
 	// Answer is the text the model answered; empty when it did not.
 	Answer string
 }
@@ -119,6 +122,9 @@ type JudgeResult struct {
 	Verdict JudgeVerdict
 	// Reason is written for the person.
 	Reason string
+	// Analysis is the judge's reasoning, written before its verdict: kept
+	// in the verdict's results and the log, never shown to the agent.
+	Analysis string
 }
 
 // JudgeOutcome is what a verdict records of the judge.

@@ -103,8 +103,11 @@ type Result struct {
 	Outcome  Outcome
 	// Why explains the outcome: what matched, or which condition did not
 	// hold, or the judge's reason.
-	Why    string
-	Source string
+	Why string
+	// Analysis is the judge's reasoning behind its verdict, for the log
+	// and approvers, never for the agent; "" for other outcomes.
+	Analysis string
+	Source   string
 }
 
 // Warning is a warn policy that matched.

@@ -32,7 +32,7 @@ const judgeDelay = 50 * time.Millisecond
 //   - hit: judged, the same call every time, so the judge's cache answers
 //     after the first;
 //   - model: the judge alone (llmjudge.Judge.Judge with new arguments, no
-//     gateway): the provider's round trip through langchaingo.
+//     gateway): the provider's round trip through the judge's client.
 //
 // c=1 calls sequentially (p50-µs is the median call); c=16 and c=200 call
 // from that many goroutines (ns/op is the inverse of throughput; c=200 is

@@ -22,12 +22,12 @@ import (
 // across reloads.
 type judgeSetting struct {
 	config.Judge
-	key string
+	key, confirmKey string
 }
 
 // equal reports whether two settings build the same judge.
 func (s judgeSetting) equal(o judgeSetting) bool {
-	return s.key == o.key && reflect.DeepEqual(s.Judge, o.Judge)
+	return s.key == o.key && s.confirmKey == o.confirmKey && reflect.DeepEqual(s.Judge, o.Judge)
 }
 
 // judges builds the judge of each config, keeping the previous one when
@@ -47,11 +47,14 @@ func (j *judges) forConfig(cfg *config.Config) policy.Judge {
 	if cfg.Judge.APIKeyEnv != "" {
 		s.key = os.Getenv(cfg.Judge.APIKeyEnv)
 	}
+	if c := cfg.Judge.Confirm; c.Enabled && c.APIKeyEnv != "" {
+		s.confirmKey = os.Getenv(c.APIKeyEnv)
+	}
 	if j.built && s.equal(j.setting) {
 		return j.judge
 	}
 	j.setting, j.built = s, true
-	j.judge = buildJudge(cfg, s.key, j.log, j.client)
+	j.judge = buildJudge(cfg, s.key, s.confirmKey, j.log, j.client)
 	return j.judge
 }
 
@@ -59,7 +62,7 @@ func (j *judges) forConfig(cfg *config.Config) policy.Judge {
 // judge that fails every judgment with the reason when it cannot be set up
 // (the gateway still starts; strict policies block, and say why). hc
 // sends its requests; nil means the judge's own client.
-func buildJudge(cfg *config.Config, key string, log *slog.Logger, hc *http.Client) policy.Judge {
+func buildJudge(cfg *config.Config, key, confirmKey string, log *slog.Logger, hc *http.Client) policy.Judge {
 	jc := cfg.Judge
 	if jc.Provider == "" {
 		return nil
@@ -71,7 +74,18 @@ func buildJudge(cfg *config.Config, key string, log *slog.Logger, hc *http.Clien
 	if err != nil {
 		return failedJudge{err}
 	}
-	return llmjudge.New(m, llmjudge.Options{CacheTTL: time.Duration(jc.CacheTTL), InternalDomains: jc.InternalDomains, Logger: log})
+	opts := llmjudge.Options{CacheTTL: time.Duration(jc.CacheTTL), MaxContextTokens: jc.MaxContextTokens, InternalDomains: jc.InternalDomains, Logger: log}
+	if c := jc.Confirm; c.Enabled {
+		if c.APIKeyEnv != "" && confirmKey == "" {
+			return failedJudge{fmt.Errorf("judge.confirm.api_key_env names %s, which is not set in the gateway's environment", c.APIKeyEnv)}
+		}
+		cm, err := llmjudge.NewModel(llmjudge.ModelConfig{Provider: c.Provider, Model: c.Model, BaseURL: c.BaseURL, APIKey: confirmKey, HTTPClient: hc})
+		if err != nil {
+			return failedJudge{fmt.Errorf("judge.confirm: %w", err)}
+		}
+		opts.Confirm = cm
+	}
+	return llmjudge.New(m, opts)
 }
 
 // failedJudge is a judge that could not be set up.
@@ -150,11 +164,17 @@ func checkJudge(ctx context.Context, out io.Writer, cfg *config.Config) error {
 		return nil
 	}
 	name := jc.Provider + "/" + jc.Model
-	key := ""
+	if c := jc.Confirm; c.Enabled {
+		name += " (confirmed by " + c.Provider + "/" + c.Model + ")"
+	}
+	key, confirmKey := "", ""
 	if jc.APIKeyEnv != "" {
 		key = os.Getenv(jc.APIKeyEnv)
 	}
-	j := buildJudge(cfg, key, slog.New(slog.DiscardHandler), nil)
+	if c := jc.Confirm; c.Enabled && c.APIKeyEnv != "" {
+		confirmKey = os.Getenv(c.APIKeyEnv)
+	}
+	j := buildJudge(cfg, key, confirmKey, slog.New(slog.DiscardHandler), nil)
 	if f, ok := j.(failedJudge); ok {
 		fmt.Fprintf(out, "judge %s: CANNOT BE SET UP: %v\n", name, f.err)
 		return runtimeError(errors.New("the judge cannot be set up"))
@@ -177,7 +197,8 @@ func checkJudge(ctx context.Context, out io.Writer, cfg *config.Config) error {
 			return runtimeError(errors.New("the judge does not answer as it must"))
 		}
 		hint := ""
-		if strings.Contains(err.Error(), "status code: 404") {
+		var se *llmjudge.StatusError
+		if errors.As(err, &se) && se.Code == http.StatusNotFound {
 			hint = " (check judge.base_url and judge.model: an OpenAI-compatible server's URL usually ends in /v1, Ollama's does not)"
 		}
 		fmt.Fprintf(out, "judge %s: NOT REACHABLE: %v%s\n", name, err, hint)

@@ -15,6 +15,7 @@ import (
 
 	"github.com/gatehouse-mcp/gatehouse/config"
 	"github.com/gatehouse-mcp/gatehouse/llmjudge/llmjudgetest"
+	"github.com/gatehouse-mcp/gatehouse/policy"
 )
 
 // judgeConfigText is a config with one workspace, a plain-English policy
@@ -75,11 +76,11 @@ func TestCheckJudge(t *testing.T) {
 		reply llmjudgetest.Reply
 		want  string
 	}{
-		"http error": {llmjudgetest.Reply{Status: 401, Content: "Incorrect API key provided"}, "NOT REACHABLE: ask openai/judge-model: API returned unexpected status code: 401: Incorrect API key provided"},
-		"wrong url":  {llmjudgetest.Reply{Status: 404, Content: "no such model"}, "status code: 404: no such model (check judge.base_url and judge.model"},
+		"http error": {llmjudgetest.Reply{Status: 401, Content: "Incorrect API key provided"}, "NOT REACHABLE: ask openai/judge-model: the provider answered HTTP 401: Incorrect API key provided"},
+		"wrong url":  {llmjudgetest.Reply{Status: 404, Content: "no such model"}, "HTTP 404: no such model (check judge.base_url and judge.model"},
 		"slow":       {llmjudgetest.Reply{Content: "{}", Delay: 5 * time.Second}, "NOT REACHABLE: no answer within judge.timeout (1s)"},
 		"malformed":  {llmjudgetest.Reply{Content: "Sure, the call is fine."}, "NOT USABLE: the judge's answer was not valid"},
-		"unfit":      {llmjudgetest.Reply{Content: `{"results":[{"policy":"check","verdict":"violate","reason":"no"}]}`}, "NOT USABLE: the model does not judge as it must: it answered \"violate\""},
+		"unfit":      {llmjudgetest.Reply{Content: `{"results":[{"policy":"check","verdict":"violate","reason":"no"}]}`}, "NOT USABLE: the model does not judge as it must: openai/judge-model answered \"violate\""},
 	} {
 		t.Run(name, func(t *testing.T) {
 			srv.Script(tc.reply)
@@ -98,6 +99,40 @@ func TestCheckJudge(t *testing.T) {
 	out, err = runCLI(t, "check", "--config", judgeConfigText(t, srv.URL, ""))
 	if code := exitCode(err); code != exitRuntime || !strings.Contains(out, "CANNOT BE SET UP: judge.api_key_env names GATEHOUSE_TEST_JUDGE_KEY, which is not set") {
 		t.Errorf("check without the key = exit %d\n%s", code, out)
+	}
+}
+
+// With judge.confirm, check asks the second model too, and a serve judge
+// asks it for a strict policy on a call that acts.
+func TestCheckJudgeConfirm(t *testing.T) {
+	first, second := llmjudgetest.New(t), llmjudgetest.New(t)
+	t.Setenv("GATEHOUSE_TEST_JUDGE_KEY", "sk-check")
+	first.Respond(verdictFor("comply", "fine"))
+	second.Respond(verdictFor("comply", "fine"))
+	confirm := fmt.Sprintf("  confirm: {provider: ollama, model: second-model, base_url: %s}\n", second.URL)
+	out, err := runCLI(t, "check", "--config", judgeConfigText(t, first.URL, confirm))
+	if err != nil || !strings.Contains(out, "judge openai/judge-model (confirmed by ollama/second-model): ok") || second.Count() != 1 {
+		t.Errorf("check with a second opinion = %v, %d requests to it\n%s", err, second.Count(), out)
+	}
+	second.Respond(verdictFor("violate", "no"))
+	out, err = runCLI(t, "check", "--config", judgeConfigText(t, first.URL, confirm))
+	if code := exitCode(err); code != exitRuntime || !strings.Contains(out, `NOT USABLE: the model does not judge as it must: ollama/second-model answered "violate"`) {
+		t.Errorf("check with an unfit second opinion = exit %d\n%s", code, out)
+	}
+
+	// The serving judge: a strict policy on a call that acts gets both.
+	cfg, err := config.Load(judgeConfigText(t, first.URL, confirm))
+	if err != nil {
+		t.Fatal(err)
+	}
+	j := (&judges{log: slog.New(slog.DiscardHandler)}).forConfig(cfg)
+	req := policy.JudgeRequest{
+		Call:     policy.Call{Workspace: "w", Tool: "update_sql", Arguments: json.RawMessage(`{}`)},
+		Policies: []policy.JudgedPolicy{{ID: "prod-db", Name: "prod-db", Rules: "Never delete rows in production.", Strict: true}},
+	}
+	ans, err := j.Judge(t.Context(), req)
+	if err != nil || ans.Results[0].Verdict != policy.JudgeViolate {
+		t.Errorf("a confirmed judgment = %+v, %v; want the second opinion's violate", ans, err)
 	}
 }
 
@@ -134,12 +169,12 @@ func TestPolicyTestShowsTheJudge(t *testing.T) {
 		t.Fatalf("judge = %+v", j)
 	}
 	sent := srv.Requests()[0]
-	if j.Request.System != sent.System || j.Request.User != sent.User || !strings.Contains(j.Request.Answer, "it deletes every order") {
+	if j.Request.System != sent.System || j.Request.User != sent.User || compactJSON(j.Request.Schema) != string(sent.Schema) || !strings.Contains(j.Request.Answer, "it deletes every order") {
 		t.Errorf("--show-prompt does not show the request sent:\n%+v\nsent:\n%s\n%s", j.Request, sent.System, sent.User)
 	}
 
 	out, err = runCLI(t, "policy", "test", "--config", cfg, "--tool", "run_sql", "--args", `{"q":"DELETE FROM orders"}`, "--show-prompt")
-	for _, want := range []string{"judge:     openai/judge-model (prompt ", "--- request to openai/judge-model: system message ---", "Never delete rows in production.", "--- answer ---", `decision:  BLOCK by global policy "prod-db"`} {
+	for _, want := range []string{"judge:     openai/judge-model (prompt ", "--- request to openai/judge-model: system message ---", "Never delete rows in production.", "--- answer schema ---\n{\"type\":\"object\"", `"enum":["prod-db"]`, "--- answer ---", `decision:  BLOCK by global policy "prod-db"`} {
 		if err != nil || !strings.Contains(out, want) {
 			t.Errorf("policy test text lacks %q (err %v):\n%s", want, err, out)
 		}
@@ -224,6 +259,15 @@ func inTurn(rest func(llmjudgetest.Request) llmjudgetest.Reply, first ...func(ll
 		}
 		return rest(r)
 	}
+}
+
+// compactJSON is doc without white space.
+func compactJSON(doc []byte) string {
+	var b bytes.Buffer
+	if err := json.Compact(&b, doc); err != nil {
+		return err.Error()
+	}
+	return b.String()
 }
 
 // judge eval scores a dataset against the configured model.

@@ -446,6 +446,11 @@ func printEntry(w io.Writer, e audit.Entry) {
 		rows = append(rows, []string{x.Layer, x.Policy, x.Kind, strings.ToUpper(x.Outcome), x.Why})
 	}
 	printIndented(w, rows)
+	for _, x := range e.Results {
+		if x.Analysis != "" {
+			field("analysis", "%s: %s", x.Policy, x.Analysis)
+		}
+	}
 	for _, x := range e.Warnings {
 		field("warning", "%s: %s", x.Policy, x.Message)
 	}

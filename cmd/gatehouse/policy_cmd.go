@@ -317,7 +317,9 @@ type testExchange struct {
 	Model  string `json:"model"`
 	System string `json:"system"`
 	User   string `json:"user"`
-	Answer string `json:"answer"`
+	// Schema is the JSON schema the answer was held to.
+	Schema json.RawMessage `json:"schema,omitempty"`
+	Answer string          `json:"answer"`
 }
 
 func runPolicyTest(cmd *cobra.Command, _ []string) error {
@@ -388,7 +390,7 @@ func runPolicyTest(cmd *cobra.Command, _ []string) error {
 	r := report(call, v, notes)
 	if show, _ := cmd.Flags().GetBool("show-prompt"); show {
 		if ex := v.Judge.Exchange; ex != nil {
-			r.Judge.Request = &testExchange{Model: ex.Model, System: ex.System, User: ex.User, Answer: ex.Answer}
+			r.Judge.Request = &testExchange{Model: ex.Model, System: ex.System, User: ex.User, Schema: json.RawMessage(ex.Schema), Answer: ex.Answer}
 		} else {
 			r.Notes = append(r.Notes, "no request was sent to the judge, so there is no prompt to show")
 		}
@@ -540,7 +542,7 @@ func printReport(w io.Writer, r testReport) {
 			fmt.Fprintln(w, "           FAIL-OPEN: non-strict policies allowed although not judged")
 		}
 		if q := j.Request; q != nil {
-			fmt.Fprintf(w, "\n--- request to %s: system message ---\n%s\n--- user message ---\n%s\n--- answer ---\n%s\n---\n\n", q.Model, q.System, q.User, orNothing(q.Answer, "(none)"))
+			fmt.Fprintf(w, "\n--- request to %s: system message ---\n%s\n--- user message ---\n%s\n--- answer schema ---\n%s\n--- answer ---\n%s\n---\n\n", q.Model, q.System, q.User, q.Schema, orNothing(q.Answer, "(none)"))
 		}
 	}
 	switch {

@@ -1,7 +1,9 @@
 package llmjudgetest
 
 import (
+	"encoding/json"
 	"fmt"
+	"maps"
 	"net/http"
 )
 
@@ -18,9 +20,28 @@ type anthropicMessage struct {
 	Usage        anthropicUsage   `json:"usage"`
 }
 
+// anthropicBlock is a text block or a tool_use block.
 type anthropicBlock struct {
-	Type string `json:"type"`
-	Text string `json:"text"`
+	Type  string          `json:"type"`
+	Text  *string         `json:"text,omitempty"`
+	ID    string          `json:"id,omitempty"`
+	Name  string          `json:"name,omitempty"`
+	Input json.RawMessage `json:"input,omitempty"`
+}
+
+// anthropicContent is the answer's content: a tool_use block calling the
+// forced tool with the content as its input, when the request forces a
+// tool and the content is a JSON object (as Anthropic's input always is);
+// else one text block.
+func (x exchange) anthropicContent() (blocks []anthropicBlock, stop string) {
+	if tool := x.wire.forcedTool(); tool != "" {
+		var obj map[string]json.RawMessage
+		if json.Unmarshal([]byte(x.content), &obj) == nil && obj != nil {
+			return []anthropicBlock{{Type: "tool_use", ID: fmt.Sprintf("toolu_%d", x.id), Name: tool, Input: json.RawMessage(x.content)}}, "tool_use"
+		}
+	}
+	text := x.content
+	return []anthropicBlock{{Type: "text", Text: &text}}, "end_turn"
 }
 
 type anthropicUsage struct {
@@ -35,21 +56,22 @@ func answerAnthropic(w http.ResponseWriter, x exchange) {
 		streamAnthropic(w, x)
 		return
 	}
-	stop := "end_turn"
+	content, stop := x.anthropicContent()
 	writeJSON(w, http.StatusOK, anthropicMessage{
 		ID:         fmt.Sprintf("msg_%d", x.id),
 		Type:       "message",
 		Role:       "assistant",
 		Model:      x.wire.Model,
-		Content:    []anthropicBlock{{Type: "text", Text: x.content}},
+		Content:    content,
 		StopReason: &stop,
 		Usage:      anthropicUsage{InputTokens: x.promptTokens(), OutputTokens: x.completionTokens()},
 	})
 }
 
 // streamAnthropic streams a message as Anthropic's named server-sent events:
-// message_start, one text block (start, deltas, stop), message_delta with
-// the stop reason, and message_stop.
+// message_start, one block (start, deltas, stop: text_delta for text,
+// input_json_delta for a tool's input), message_delta with the stop
+// reason, and message_stop.
 func streamAnthropic(w http.ResponseWriter, x exchange) {
 	type object = map[string]any
 	s := startStream(w, "text/event-stream; charset=utf-8")
@@ -65,21 +87,36 @@ func streamAnthropic(w http.ResponseWriter, x exchange) {
 			Usage:   anthropicUsage{InputTokens: x.promptTokens(), OutputTokens: 1},
 		},
 	})
+	content, stop := x.anthropicContent()
+	start, delta := content[0], object{"type": "text_delta"}
+	if start.Type == "tool_use" {
+		start.Input = json.RawMessage("{}")
+		delta = object{"type": "input_json_delta"}
+	} else {
+		empty := ""
+		start.Text = &empty
+	}
 	s.event("content_block_start", object{
 		"type": "content_block_start", "index": 0,
-		"content_block": anthropicBlock{Type: "text"},
+		"content_block": start,
 	})
 	s.event("ping", object{"type": "ping"})
 	for _, p := range pieces(x.content, 3) {
+		d := maps.Clone(delta)
+		if start.Type == "tool_use" {
+			d["partial_json"] = p
+		} else {
+			d["text"] = p
+		}
 		s.event("content_block_delta", object{
 			"type": "content_block_delta", "index": 0,
-			"delta": object{"type": "text_delta", "text": p},
+			"delta": d,
 		})
 	}
 	s.event("content_block_stop", object{"type": "content_block_stop", "index": 0})
 	s.event("message_delta", object{
 		"type":  "message_delta",
-		"delta": object{"stop_reason": "end_turn", "stop_sequence": nil},
+		"delta": object{"stop_reason": stop, "stop_sequence": nil},
 		"usage": object{"output_tokens": x.completionTokens()},
 	})
 	s.event("message_stop", object{"type": "message_stop"})

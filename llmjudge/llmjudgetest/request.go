@@ -42,6 +42,30 @@ type Request struct {
 	// sent, or nil when absent, null or the empty string.
 	ResponseFormat json.RawMessage
 
+	// Schema is the JSON schema the answer was asked to follow, in any
+	// format: OpenAI's response_format.json_schema.schema, Ollama's format
+	// when it is a schema, or the input_schema of the tool an Anthropic
+	// request forces (tool_choice {"type":"tool"}); nil when none.
+	Schema json.RawMessage
+
+	// Tool is the name of the tool an Anthropic request forces the model
+	// to call; "" when none.
+	Tool string
+
+	// MaxTokens is the bound on the answer: OpenAI's max_completion_tokens
+	// (or max_tokens), Anthropic's max_tokens, Ollama's options.num_predict;
+	// 0 when none.
+	MaxTokens int
+
+	// NumCtx is Ollama's options.num_ctx; 0 when absent.
+	NumCtx int
+
+	// Overflow reports an Ollama request whose messages do not fit in its
+	// context window (num_ctx, else OllamaDefaultContext), counted at the
+	// server's four bytes a token: Ollama would silently drop the start of
+	// the prompt.
+	Overflow bool
+
 	// Received is when the request arrived.
 	Received time.Time
 }
@@ -64,6 +88,34 @@ type wireRequest struct {
 	} `json:"stream_options"` // OpenAI only
 	ResponseFormat json.RawMessage `json:"response_format"` // OpenAI only
 	Format         json.RawMessage `json:"format"`          // Ollama only
+
+	MaxTokens           int `json:"max_tokens"`            // OpenAI (legacy), Anthropic
+	MaxCompletionTokens int `json:"max_completion_tokens"` // OpenAI
+	Options             struct {
+		NumCtx     int `json:"num_ctx"`
+		NumPredict int `json:"num_predict"`
+	} `json:"options"` // Ollama only
+	Tools []struct {
+		Name        string          `json:"name"`
+		InputSchema json.RawMessage `json:"input_schema"`
+	} `json:"tools"` // Anthropic's form
+	ToolChoice json.RawMessage `json:"tool_choice"`
+}
+
+// OllamaDefaultContext is the context window Ollama gives a request that
+// sets no num_ctx.
+const OllamaDefaultContext = 4096
+
+// forcedTool is the tool an Anthropic request's tool_choice forces, or "".
+func (w *wireRequest) forcedTool() string {
+	var c struct {
+		Type string `json:"type"`
+		Name string `json:"name"`
+	}
+	if json.Unmarshal(w.ToolChoice, &c) != nil || c.Type != "tool" {
+		return ""
+	}
+	return c.Name
 }
 
 // wireMessage is one message of a chat request.
@@ -108,6 +160,47 @@ func (req *Request) describe(w *wireRequest) {
 	req.ResponseFormat = present(w.ResponseFormat)
 	if req.ResponseFormat == nil {
 		req.ResponseFormat = present(w.Format)
+	}
+
+	var rf struct {
+		JSONSchema struct {
+			Schema json.RawMessage `json:"schema"`
+		} `json:"json_schema"`
+	}
+	switch {
+	case w.ResponseFormat != nil:
+		if json.Unmarshal(w.ResponseFormat, &rf) == nil {
+			req.Schema = present(rf.JSONSchema.Schema)
+		}
+	case bytes.HasPrefix(bytes.TrimSpace(w.Format), []byte("{")):
+		req.Schema = w.Format
+	}
+	if req.Tool = w.forcedTool(); req.Tool != "" {
+		for _, t := range w.Tools {
+			if t.Name == req.Tool {
+				req.Schema = present(t.InputSchema)
+			}
+		}
+	}
+
+	req.MaxTokens = w.MaxCompletionTokens
+	if req.MaxTokens == 0 {
+		req.MaxTokens = w.MaxTokens
+	}
+	if req.MaxTokens == 0 {
+		req.MaxTokens = w.Options.NumPredict
+	}
+	req.NumCtx = w.Options.NumCtx
+	if req.Format == "ollama" {
+		window := req.NumCtx
+		if window <= 0 {
+			window = OllamaDefaultContext
+		}
+		n := 0
+		for _, m := range req.Messages {
+			n += tokens(m.Text)
+		}
+		req.Overflow = n > window
 	}
 }
 

@@ -1,7 +1,7 @@
 // Package llmjudgetest provides a loopback HTTP server that speaks the wire
 // formats of three LLM providers (OpenAI chat completions, Anthropic messages
 // and Ollama chat), so that the LLM judge can be tested end to end through its
-// real client library without a network. The server records every request and
+// real clients without a network. The server records every request and
 // answers as the test scripts it.
 package llmjudgetest
 

@@ -12,11 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/tmc/langchaingo/llms"
-	"github.com/tmc/langchaingo/llms/anthropic"
-	"github.com/tmc/langchaingo/llms/ollama"
-	"github.com/tmc/langchaingo/llms/openai"
-
+	"github.com/gatehouse-mcp/gatehouse/llmjudge"
 	"github.com/gatehouse-mcp/gatehouse/llmjudge/llmjudgetest"
 )
 
@@ -25,69 +21,53 @@ const (
 	anthropicToken = "sk-ant-test"
 )
 
-// A provider builds a real langchaingo client pointed at a test server.
+// A provider builds the judge's real client of one provider, pointed at a
+// test server.
 type provider struct {
 	format string
 	model  string
 	path   string
-	new    func(t *testing.T, s *llmjudgetest.Server) llms.Model
+	new    func(t *testing.T, s *llmjudgetest.Server) llmjudge.Model
 }
 
-var providers = []provider{
-	{
-		format: "openai", model: "gpt-4o-mini", path: "/v1/chat/completions",
-		new: func(t *testing.T, s *llmjudgetest.Server) llms.Model {
-			llm, err := openai.New(
-				openai.WithToken(openAIToken),
-				openai.WithBaseURL(s.URL+"/v1"),
-				openai.WithModel("gpt-4o-mini"),
-			)
-			return check(t, llm, err)
-		},
-	},
-	{
-		format: "anthropic", model: "claude-3-5-haiku-latest", path: "/v1/messages",
-		new: func(t *testing.T, s *llmjudgetest.Server) llms.Model {
-			llm, err := anthropic.New(
-				anthropic.WithToken(anthropicToken),
-				anthropic.WithBaseURL(s.URL+"/v1"),
-				anthropic.WithModel("claude-3-5-haiku-latest"),
-			)
-			return check(t, llm, err)
-		},
-	},
-	{
-		format: "ollama", model: "llama3.2", path: "/api/chat",
-		new: func(t *testing.T, s *llmjudgetest.Server) llms.Model {
-			llm, err := ollama.New(
-				ollama.WithServerURL(s.URL),
-				ollama.WithModel("llama3.2"),
-			)
-			return check(t, llm, err)
-		},
-	},
-}
-
-// check fails the test if building a client failed, and otherwise returns
-// the client.
-func check(t *testing.T, m llms.Model, err error) llms.Model {
+// newModel returns the judge's model of provider at base.
+func newModel(t *testing.T, provider, model, base, key string) llmjudge.Model {
 	t.Helper()
+	m, err := llmjudge.NewModel(llmjudge.ModelConfig{Provider: provider, Model: model, BaseURL: base, APIKey: key})
 	if err != nil {
 		t.Fatalf("new client: %v", err)
 	}
 	return m
 }
 
-// judge sends a system and a human message and returns the answer.
-func judge(ctx context.Context, m llms.Model, system, user string, opts ...llms.CallOption) (string, error) {
-	resp, err := m.GenerateContent(ctx, []llms.MessageContent{
-		llms.TextParts(llms.ChatMessageTypeSystem, system),
-		llms.TextParts(llms.ChatMessageTypeHuman, user),
-	}, opts...)
-	if err != nil {
-		return "", err
-	}
-	return resp.Choices[0].Content, nil
+var providers = []provider{
+	{
+		format: "openai", model: "gpt-4o-mini", path: "/v1/chat/completions",
+		new: func(t *testing.T, s *llmjudgetest.Server) llmjudge.Model {
+			return newModel(t, llmjudge.ProviderOpenAI, "gpt-4o-mini", s.URL+"/v1", openAIToken)
+		},
+	},
+	{
+		format: "anthropic", model: "claude-3-5-haiku-latest", path: "/v1/messages",
+		new: func(t *testing.T, s *llmjudgetest.Server) llmjudge.Model {
+			return newModel(t, llmjudge.ProviderAnthropic, "claude-3-5-haiku-latest", s.URL+"/v1", anthropicToken)
+		},
+	},
+	{
+		format: "ollama", model: "llama3.2", path: "/api/chat",
+		new: func(t *testing.T, s *llmjudgetest.Server) llmjudge.Model {
+			return newModel(t, llmjudge.ProviderOllama, "llama3.2", s.URL, "")
+		},
+	},
+}
+
+// testSchema is the answer schema the tests send.
+const testSchema = `{"type":"object","properties":{"verdict":{"type":"string","enum":["allow","deny"]}},"required":["verdict"],"additionalProperties":false}`
+
+// judge sends a system and a user message, with testSchema, and returns
+// the answer.
+func judge(ctx context.Context, m llmjudge.Model, system, user string) (string, error) {
+	return m.Complete(ctx, llmjudge.Query{System: system, User: user, Schema: json.RawMessage(testSchema), MaxTokens: 300, ContextTokens: 4096})
 }
 
 func TestScriptedContent(t *testing.T) {
@@ -99,7 +79,7 @@ func TestScriptedContent(t *testing.T) {
 
 			got, err := judge(t.Context(), p.new(t, s), "You are a judge.", "May I read /etc/hosts?")
 			if err != nil {
-				t.Fatalf("GenerateContent: %v", err)
+				t.Fatalf("Complete: %v", err)
 			}
 			if got != want {
 				t.Errorf("content = %q; want %q", got, want)
@@ -123,8 +103,8 @@ func TestScriptedContent(t *testing.T) {
 					t.Errorf("Request.%s = %q; want %q", c.name, c.got, c.want)
 				}
 			}
-			if r.ResponseFormat != nil {
-				t.Errorf("Request.ResponseFormat = %s; want nil", r.ResponseFormat)
+			if string(r.Schema) != testSchema || r.MaxTokens != 300 {
+				t.Errorf("Request.Schema = %s, MaxTokens = %d; want %s, 300", r.Schema, r.MaxTokens, testSchema)
 			}
 			if r.Received.IsZero() || !json.Valid(r.Body) {
 				t.Errorf("Request.Received = %v, Body = %q; want a time and JSON", r.Received, r.Body)
@@ -137,7 +117,7 @@ func TestHeaders(t *testing.T) {
 	s := llmjudgetest.New(t)
 	for _, p := range providers[:2] {
 		if _, err := judge(t.Context(), p.new(t, s), "sys", "user"); err != nil {
-			t.Fatalf("%s: GenerateContent: %v", p.format, err)
+			t.Fatalf("%s: Complete: %v", p.format, err)
 		}
 	}
 	reqs := s.Requests()
@@ -153,32 +133,69 @@ func TestHeaders(t *testing.T) {
 	}
 }
 
+// A request that asks for a stream gets the answer in pieces, in the
+// provider's own framing: OpenAI's and Anthropic's server-sent events,
+// Ollama's newline-delimited JSON (its default).
 func TestStreaming(t *testing.T) {
-	for _, p := range providers {
-		t.Run(p.format, func(t *testing.T) {
+	want := `{"verdict":"deny","reason":"writes outside the workspace — blocked"}`
+	tests := []struct {
+		format, path, body string
+		piece              func(line string) string // the content a line carries
+	}{
+		{"openai", "/v1/chat/completions", `{"model":"m","stream":true,"messages":[{"role":"user","content":"hi"}]}`,
+			func(line string) string {
+				var c struct {
+					Choices []struct {
+						Delta struct{ Content string } `json:"delta"`
+					} `json:"choices"`
+				}
+				if data, ok := strings.CutPrefix(line, "data: "); ok && data != "[DONE]" && json.Unmarshal([]byte(data), &c) == nil && len(c.Choices) == 1 {
+					return c.Choices[0].Delta.Content
+				}
+				return ""
+			}},
+		{"anthropic text", "/v1/messages", `{"model":"m","stream":true,"max_tokens":10,"messages":[{"role":"user","content":"hi"}]}`,
+			func(line string) string { return anthropicDelta(line, "text_delta", "text") }},
+		{"anthropic tool", "/v1/messages", `{"model":"m","stream":true,"max_tokens":10,"messages":[{"role":"user","content":"hi"}],` +
+			`"tools":[{"name":"answer","input_schema":{"type":"object"}}],"tool_choice":{"type":"tool","name":"answer"}}`,
+			func(line string) string { return anthropicDelta(line, "input_json_delta", "partial_json") }},
+		{"ollama", "/api/chat", `{"model":"m","messages":[{"role":"user","content":"hi"}]}`,
+			func(line string) string {
+				var c struct{ Message struct{ Content string } }
+				json.Unmarshal([]byte(line), &c)
+				return c.Message.Content
+			}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.format, func(t *testing.T) {
 			s := llmjudgetest.New(t)
-			want := `{"verdict":"deny","reason":"writes outside the workspace — blocked"}`
 			s.Script(llmjudgetest.Reply{Content: want})
-
-			var chunks []string
-			got, err := judge(t.Context(), p.new(t, s), "sys", "user",
-				llms.WithStreamingFunc(func(_ context.Context, chunk []byte) error {
-					if len(chunk) > 0 {
-						chunks = append(chunks, string(chunk))
-					}
-					return nil
-				}))
-			if err != nil {
-				t.Fatalf("GenerateContent: %v", err)
+			_, body := post(t, s.URL+tt.path, tt.body)
+			var got []string
+			for line := range strings.SplitSeq(string(body), "\n") {
+				if p := tt.piece(line); p != "" {
+					got = append(got, p)
+				}
 			}
-			if got != want || strings.Join(chunks, "") != want {
-				t.Errorf("content = %q, chunks = %q; want %q", got, chunks, want)
-			}
-			if len(chunks) < 2 {
-				t.Errorf("got %d chunks; want several", len(chunks))
+			if strings.Join(got, "") != want || len(got) < 2 {
+				t.Errorf("pieces %q; want several, making %q\n%s", got, want, body)
 			}
 		})
 	}
+}
+
+// anthropicDelta is the field of a content_block_delta event's delta of
+// the given type, or "".
+func anthropicDelta(line, kind, field string) string {
+	var e struct {
+		Type  string            `json:"type"`
+		Delta map[string]string `json:"delta"`
+	}
+	data, ok := strings.CutPrefix(line, "data: ")
+	if !ok || json.Unmarshal([]byte(data), &e) != nil || e.Type != "content_block_delta" || e.Delta["type"] != kind {
+		return ""
+	}
+	return e.Delta[field]
 }
 
 func TestOllamaNotStreaming(t *testing.T) {
@@ -201,63 +218,39 @@ func TestOllamaNotStreaming(t *testing.T) {
 	}
 }
 
-func TestResponseFormat(t *testing.T) {
-	tests := []struct {
-		name string
-		opts []openai.Option
-		call []llms.CallOption
-		want string
-	}{
-		{
-			name: "json mode",
-			call: []llms.CallOption{llms.WithJSONMode()},
-			want: `{"type":"json_object"}`,
-		},
-		{
-			name: "json schema",
-			opts: []openai.Option{openai.WithResponseFormat(&openai.ResponseFormat{
-				Type: "json_schema",
-				JSONSchema: &openai.ResponseFormatJSONSchema{
-					Name:   "verdict",
-					Strict: true,
-					Schema: &openai.ResponseFormatJSONSchemaProperty{
-						Type: "object",
-						Properties: map[string]*openai.ResponseFormatJSONSchemaProperty{
-							"verdict": {Type: "string", Enum: []any{"allow", "deny"}},
-						},
-						Required: []string{"verdict"},
-					},
-				},
-			})},
-			want: `{"type":"json_schema","json_schema":{"name":"verdict","strict":true,"schema":{"type":"object","properties":{"verdict":{"type":"string","enum":["allow","deny"],"additionalProperties":false}},"additionalProperties":false,"required":["verdict"]}}}`,
-		},
+// The server reads the answer's schema, bound and window from each
+// provider's own fields, as the judge's clients send them.
+func TestRequestFields(t *testing.T) {
+	s := llmjudgetest.New(t)
+	for _, p := range providers {
+		if _, err := judge(t.Context(), p.new(t, s), "sys", "user"); err != nil {
+			t.Fatalf("%s: %v", p.format, err)
+		}
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			s := llmjudgetest.New(t)
-			opts := append([]openai.Option{openai.WithToken(openAIToken), openai.WithBaseURL(s.URL + "/v1")}, tt.opts...)
-			llm, err := openai.New(opts...)
-			if err != nil {
-				t.Fatalf("new client: %v", err)
-			}
-			if _, err := judge(t.Context(), llm, "sys", "user", tt.call...); err != nil {
-				t.Fatalf("GenerateContent: %v", err)
-			}
-			if got := string(s.Requests()[0].ResponseFormat); got != tt.want {
-				t.Errorf("ResponseFormat = %s; want %s", got, tt.want)
-			}
-		})
+	reqs := s.Requests()
+	for i, p := range providers {
+		r := reqs[i]
+		if string(r.Schema) != testSchema || r.MaxTokens != 300 {
+			t.Errorf("%s: Schema %s, MaxTokens %d; want %s, 300", p.format, r.Schema, r.MaxTokens, testSchema)
+		}
+		wantTool, wantCtx := "", 0
+		switch p.format {
+		case "anthropic":
+			wantTool = "policy_verdicts"
+		case "ollama":
+			wantCtx = 4096
+		}
+		if r.Tool != wantTool || r.NumCtx != wantCtx || r.Overflow {
+			t.Errorf("%s: Tool %q, NumCtx %d, Overflow %t; want %q, %d, false", p.format, r.Tool, r.NumCtx, r.Overflow, wantTool, wantCtx)
+		}
 	}
 
-	t.Run("ollama json mode", func(t *testing.T) {
-		s := llmjudgetest.New(t)
-		if _, err := judge(t.Context(), providers[2].new(t, s), "sys", "user", llms.WithJSONMode()); err != nil {
-			t.Fatalf("GenerateContent: %v", err)
-		}
-		if got := string(s.Requests()[0].ResponseFormat); got != `"json"` {
-			t.Errorf("ResponseFormat = %s; want \"json\"", got)
-		}
-	})
+	// An Ollama request longer than its window would lose its start.
+	long := `{"model":"m","stream":false,"messages":[{"role":"user","content":"` + strings.Repeat("x", 4*llmjudgetest.OllamaDefaultContext+8) + `"}]}`
+	post(t, s.URL+"/api/chat", long)
+	if r := s.Requests()[len(providers)]; !r.Overflow {
+		t.Errorf("an Ollama request of %d tokens with no num_ctx: Overflow false; want true", 4*llmjudgetest.OllamaDefaultContext+8)
+	}
 }
 
 func TestErrorStatus(t *testing.T) {
@@ -270,7 +263,7 @@ func TestErrorStatus(t *testing.T) {
 
 				_, err := judge(t.Context(), p.new(t, s), "sys", "user")
 				if err == nil || !strings.Contains(err.Error(), msg) {
-					t.Errorf("GenerateContent error = %v; want one carrying %q", err, msg)
+					t.Errorf("Complete error = %v; want one carrying %q", err, msg)
 				}
 			})
 		}
@@ -285,7 +278,7 @@ func TestMalformedBody(t *testing.T) {
 
 			got, err := judge(t.Context(), p.new(t, s), "sys", "user")
 			if err == nil {
-				t.Errorf("GenerateContent = %q, nil; want an error", got)
+				t.Errorf("Complete = %q, nil; want an error", got)
 			}
 		})
 	}
@@ -302,14 +295,14 @@ func TestDelay(t *testing.T) {
 			defer cancel()
 			_, err = judge(ctx, p.new(t, s), "sys", "user")
 			if d := time.Since(start); d > time.Second {
-				t.Errorf("GenerateContent took %v; want about 200ms", d)
+				t.Errorf("Complete took %v; want about 200ms", d)
 			}
 		}) // the server closes here
 		if d := time.Since(start); d > 3*time.Second {
 			t.Errorf("%s: call and close took %v; want < 3s", p.format, d)
 		}
 		if err == nil {
-			t.Errorf("%s: GenerateContent succeeded; want a timeout error", p.format)
+			t.Errorf("%s: Complete succeeded; want a timeout error", p.format)
 		}
 		t.Logf("%s: errors.Is(err, context.DeadlineExceeded) = %t; err = %v",
 			p.format, errors.Is(err, context.DeadlineExceeded), err)
@@ -338,11 +331,11 @@ func TestCloseDuringDelay(t *testing.T) {
 	select {
 	case err := <-errc:
 		if err == nil {
-			t.Error("GenerateContent succeeded; want an error when the server closes")
+			t.Error("Complete succeeded; want an error when the server closes")
 		}
 		t.Logf("error after close: %v", err)
 	case <-time.After(3 * time.Second):
-		t.Error("GenerateContent still waiting 3s after the server closed")
+		t.Error("Complete still waiting 3s after the server closed")
 	}
 }
 
@@ -353,7 +346,7 @@ func TestRespond(t *testing.T) {
 		t.Helper()
 		got, err := judge(t.Context(), llm, "sys", user)
 		if err != nil {
-			t.Fatalf("GenerateContent(%q): %v", user, err)
+			t.Fatalf("Complete(%q): %v", user, err)
 		}
 		return got
 	}
@@ -377,7 +370,7 @@ func TestRespond(t *testing.T) {
 		{"f", "echo f"},
 	} {
 		if got := ask(tt.user); got != tt.want {
-			t.Errorf("GenerateContent(%q) = %q; want %q", tt.user, got, tt.want)
+			t.Errorf("Complete(%q) = %q; want %q", tt.user, got, tt.want)
 		}
 	}
 
@@ -397,9 +390,10 @@ func TestRespond(t *testing.T) {
 func TestConcurrent(t *testing.T) {
 	s := llmjudgetest.New(t)
 	s.Respond(func(r llmjudgetest.Request) llmjudgetest.Reply {
-		return llmjudgetest.Reply{Content: "echo " + r.User}
+		b, _ := json.Marshal(map[string]string{"echo": r.User})
+		return llmjudgetest.Reply{Content: string(b)}
 	})
-	clients := make([]llms.Model, len(providers))
+	clients := make([]llmjudge.Model, len(providers))
 	for i, p := range providers {
 		clients[i] = p.new(t, s)
 	}
@@ -410,8 +404,9 @@ func TestConcurrent(t *testing.T) {
 		wg.Go(func() {
 			user := fmt.Sprint("call ", i)
 			got, err := judge(t.Context(), clients[i%len(clients)], "sys", user)
-			if err != nil || got != "echo "+user {
-				t.Errorf("GenerateContent(%q) = %q, %v; want %q", user, got, err, "echo "+user)
+			want, _ := json.Marshal(map[string]string{"echo": user})
+			if err != nil || got != string(want) {
+				t.Errorf("Complete(%q) = %q, %v; want %s", user, got, err, want)
 			}
 		})
 	}
@@ -424,7 +419,7 @@ func TestConcurrent(t *testing.T) {
 func TestModelLists(t *testing.T) {
 	s := llmjudgetest.New(t)
 	if _, err := judge(t.Context(), providers[2].new(t, s), "sys", "user"); err != nil {
-		t.Fatalf("GenerateContent: %v", err)
+		t.Fatalf("Complete: %v", err)
 	}
 
 	var models struct {
