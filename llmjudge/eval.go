@@ -133,10 +133,23 @@ func (c *Case) request() policy.JudgeRequest {
 		Description: c.Call.Description, Arguments: c.Call.Arguments,
 	}}
 	for _, p := range c.Policies {
-		req.Policies = append(req.Policies, policy.JudgedPolicy{ID: p.Name, Layer: policy.LayerGlobal, Name: p.Name, Rules: p.Rules})
+		req.Policies = append(req.Policies, policy.JudgedPolicy{ID: p.Name, Layer: policy.LayerGlobal, Name: p.Name, Rules: p.Rules, Strict: p.Strict})
 	}
+	// What the detectors find, as the engine hands it to the judge: the
+	// prompt's facts are part of what is measured.
+	req.Findings = detectorEngine.Evaluate(context.Background(), req.Call).Findings
 	return req
 }
+
+// detectorEngine runs the detectors on a case's call: one warn policy
+// that every call matches.
+var detectorEngine = func() *policy.Engine {
+	e, err := policy.NewEngine(policy.Set{Global: []policy.Policy{{Name: "detectors", Enabled: true, Action: policy.ActionWarn}}}, policy.Options{})
+	if err != nil {
+		panic(err)
+	}
+	return e
+}()
 
 // Failed stands, in an evaluation, for the verdict a judge could not give:
 // no answer in time, a malformed answer, a transport or provider error.
