@@ -146,6 +146,60 @@ func redactSecretsJSON(res *mcp.CallToolResult) (*mcp.CallToolResult, int, error
 	return out, len(spans), nil
 }
 
+// ScanRelayed returns v with its secrets redacted when workspace scans
+// output, else v itself. v is something an upstream sends the client
+// outside a result — a log message's data, a progress message, the
+// request of a sampling or elicitation it relays — and scan_output means
+// everything the client receives is scanned. v must encode to JSON; what
+// cannot be read back is replaced by a note saying it was withheld.
+func ScanRelayed[T any](e *Enforcer, workspace string, v T) T {
+	if e == nil || !e.ScanOutput[workspace] {
+		return v
+	}
+	type box struct{ V T }
+	raw, err := json.Marshal(box{v}) // read as one document: an object
+	if err != nil {
+		return withheld[T]()
+	}
+	doc, err := policy.ParseResult(raw)
+	if err != nil {
+		return withheld[T]()
+	}
+	var spans []policy.Span
+	for i, l := range doc.Leaves() {
+		if l.Kind != policy.LeafString {
+			continue
+		}
+		for _, f := range append(policy.DetectOnly(l.Text, policy.ThreatSecret), policy.KeySecrets(doc.Leaves(), i)...) {
+			spans = append(spans, policy.Span{Leaf: i, Start: f.Start, End: f.End})
+		}
+	}
+	if len(spans) == 0 {
+		return v
+	}
+	redacted, err := doc.Redact(spans)
+	if err != nil {
+		return withheld[T]()
+	}
+	var out box
+	if err := json.Unmarshal(redacted, &out); err != nil {
+		return withheld[T]()
+	}
+	return out.V
+}
+
+// withheld is what ScanRelayed passes on of a value it could not scan: a
+// note for a string or an interface, else the zero value.
+func withheld[T any]() T {
+	var out T
+	if p, ok := any(&out).(*string); ok {
+		*p = "[withheld by Gatehouse: it could not be scanned for secrets]"
+	} else if p, ok := any(&out).(*any); ok {
+		*p = "[withheld by Gatehouse: it could not be scanned for secrets]"
+	}
+	return out
+}
+
 // binaryData reports whether path (a leaf's path in a result) is a content
 // item's base64 data or an embedded resource's blob: binary, not text.
 func binaryData(path string) bool {

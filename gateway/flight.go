@@ -293,7 +293,10 @@ var _ upstream.Relay = (*flight)(nil)
 
 // CreateMessage relays the upstream's sampling request to the client.
 func (f *flight) CreateMessage(ctx context.Context, req mcp.CreateMessageRequest) (*mcp.CreateMessageResult, error) {
-	a, err := f.ask(ctx, inputRequestID, mcp.NewSamplingInputRequest(req.CreateMessageParams), inputTimeout, nil)
+	params := req.CreateMessageParams
+	params.Messages = scanned(f, params.Messages)
+	params.SystemPrompt = scanned(f, params.SystemPrompt)
+	a, err := f.ask(ctx, inputRequestID, mcp.NewSamplingInputRequest(params), inputTimeout, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -308,7 +311,8 @@ func (f *flight) CreateMessage(ctx context.Context, req mcp.CreateMessageRequest
 // Gatehouse's own question.
 func (f *flight) Elicit(ctx context.Context, req mcp.ElicitationRequest) (*mcp.ElicitationResult, error) {
 	params := req.Params
-	params.Message = fmt.Sprintf("Upstream %s asks (this is not a Gatehouse question): %s", strconv.Quote(f.upstream), params.Message)
+	params.RequestedSchema = scanned(f, params.RequestedSchema)
+	params.Message = fmt.Sprintf("Upstream %s asks (this is not a Gatehouse question): %s", strconv.Quote(f.upstream), scanned(f, params.Message))
 	a, err := f.ask(ctx, inputRequestID, mcp.NewElicitationInputRequest(params), inputTimeout, nil)
 	if err != nil {
 		return nil, err
@@ -317,6 +321,12 @@ func (f *flight) Elicit(ctx context.Context, req mcp.ElicitationRequest) (*mcp.E
 		return nil, errNoInput
 	}
 	return a.Elicitation, nil
+}
+
+// scanned is v — what the upstream of f sends the client outside its
+// result — with its secrets redacted when the workspace scans output.
+func scanned[T any](f *flight, v T) T {
+	return enforce.ScanRelayed(f.s.enforcer(), f.s.ws.Name(), v)
 }
 
 // progress passes an upstream's progress to the client request that
@@ -337,7 +347,7 @@ func (f *flight) progress(p mcp.ProgressNotificationParams) {
 		params["total"] = p.Total
 	}
 	if p.Message != "" {
-		params["message"] = p.Message
+		params["message"] = scanned(f, p.Message)
 	}
 	if err := f.s.mcp.SendNotificationToClient(f.req, string(mcp.MethodNotificationProgress), params); err != nil {
 		f.s.log.Debug("progress not delivered", "err", err)

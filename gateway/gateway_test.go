@@ -11,6 +11,7 @@ import (
 	"os"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -876,5 +877,64 @@ func TestUpstreamMessageLimit(t *testing.T) {
 	})
 	if res := call(t, c, "up__big", map[string]any{"bytes": 512 << 10}); res.IsError || len(text(res)) != 512<<10 {
 		t.Errorf("a result within the limit = isError %v, %d bytes", res.IsError, len(text(res)))
+	}
+}
+
+// recordingSampler answers like sampler and keeps the prompts it was sent.
+type recordingSampler struct {
+	mu   sync.Mutex
+	seen []string
+}
+
+func (s *recordingSampler) CreateMessage(ctx context.Context, r mcp.CreateMessageRequest) (*mcp.CreateMessageResult, error) {
+	s.mu.Lock()
+	for _, m := range r.Messages {
+		if tc, ok := m.Content.(mcp.TextContent); ok {
+			s.seen = append(s.seen, tc.Text)
+		}
+	}
+	s.mu.Unlock()
+	return sampler{}.CreateMessage(ctx, r)
+}
+
+// With scan_output, what an upstream sends the client outside its result —
+// its log messages, the text of a sampling request it relays — has its
+// secrets redacted too: everything the client receives is scanned (issue
+// 14, 1). Without it, they pass as they are.
+func TestRelayedTextScanned(t *testing.T) {
+	const key = "ghp_" + "aB3aB3aB3aB3aB3aB3aB3aB3aB3aB3aB3aB3"
+	for _, scan := range []bool{true, false} {
+		t.Run(fmt.Sprint("scan_output=", scan), func(t *testing.T) {
+			up := upstreamtest.NewServer(upstreamtest.Options{})
+			e := &enforce.Enforcer{ScanOutput: map[string]bool{"w": scan}}
+			g := startGateway(t, gateway.Options{Enforcer: e}, workspace.Spec{Name: "w", Upstreams: []upstream.Spec{httpUpstream("up", up.ServeHTTP(t))}})
+			s := &recordingSampler{}
+			c, n := connectStdio(t, g, "w", legacy, client.WithSamplingHandler(s))
+			req := mcp.SetLevelRequest{}
+			req.Params.Level = mcp.LoggingLevelInfo
+			if err := c.SetLevel(t.Context(), req); err != nil {
+				t.Fatal(err)
+			}
+			call(t, c, "up__log", map[string]any{"level": "info", "message": "token " + key + " loaded"})
+			call(t, c, "up__sample", map[string]any{"prompt": "summarise " + key})
+			var logged string
+			waitFor(t, "the log message", 5*time.Second, func() bool {
+				for _, m := range n.methods("notifications/message") {
+					logged, _ = m.Params.AdditionalFields["data"].(string)
+				}
+				return logged != ""
+			})
+			s.mu.Lock()
+			sampled := strings.Join(s.seen, " ")
+			s.mu.Unlock()
+			for what, got := range map[string]string{"log message": logged, "sampling request": sampled} {
+				if scan && (strings.Contains(got, key) || !strings.Contains(got, "[REDACTED]")) {
+					t.Errorf("%s = %q; want the key redacted", what, got)
+				}
+				if !scan && !strings.Contains(got, key) {
+					t.Errorf("without scan_output, %s = %q; want it as sent", what, got)
+				}
+			}
+		})
 	}
 }

@@ -6,6 +6,8 @@ import (
 
 	"github.com/mark3labs/mcp-go/mcp"
 	"github.com/mark3labs/mcp-go/server"
+
+	"github.com/gatehouse-mcp/gatehouse/enforce"
 )
 
 // An upstream's log messages carry no request id, and may hold data of
@@ -70,6 +72,7 @@ func (s *sessions) logTargets(upstream string) (one *flight, session string, ask
 
 // relayLog passes an upstream's log message on (see above).
 func (s *wsServer) relayLog(upstreamName string, msg mcp.LoggingMessageNotification) {
+	msg.Params.Data = enforce.ScanRelayed(s.enforcer(), s.ws.Name(), msg.Params.Data)
 	one, session, asked := s.sessions.logTargets(upstreamName)
 	switch {
 	case one != nil:
