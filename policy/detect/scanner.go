@@ -52,6 +52,9 @@ func scanFindings(dst []Finding, text string, want threatSet, has uint8) []Findi
 	s.sh.reset(0)
 	s.scanWords()
 	s.scanBytes(has)
+	if want&setPath != 0 {
+		s.sensitivePaths(len(dst))
+	}
 	if n := len(dst); len(s.out)-n > 1 {
 		kept := tidy(s.out[n:])
 		s.out = s.out[:n+len(kept)]

@@ -1,0 +1,92 @@
+package detect_test
+
+import (
+	"path"
+	"strings"
+	"testing"
+
+	"github.com/gatehouse-mcp/gatehouse/policy/detect"
+)
+
+func TestNormalizePath(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{"~/.aws//credentials", "~/.aws/credentials"},
+		{"/root/./.ssh/", "/root/.ssh"},
+		{"./x/../gatehouse.yaml", "gatehouse.yaml"},
+		{"a/b/../../../c", "../c"},
+		{"$HOME/.ssh", "~/.ssh"},
+		{"${HOME}/.netrc", "~/.netrc"},
+		{"$HOMER/x", "$HOMER/x"},
+		{"%USERPROFILE%\\.aws\\credentials", "~/.aws/credentials"},
+		{`C:\Users\me\.aws\credentials`, "C:/Users/me/.aws/credentials"},
+		{"file:///etc/shadow", "/etc/shadow"},
+		{"FILE://localhost/etc/shadow", "/etc/shadow"},
+		{"file:///home/me/My%20Docs/.env", "/home/me/My Docs/.env"},
+		{"%252Fetc%252Fshadow", "/etc/shadow"},
+		{`'/etc'"/shadow"`, "/etc/shadow"},
+		{"", ""},
+		{"/", "/"},
+		{"..", ".."},
+	}
+	for _, tt := range tests {
+		if got := detect.NormalizePath(tt.in); got != tt.want {
+			t.Errorf("NormalizePath(%q) = %q; want %q", tt.in, got, tt.want)
+		}
+	}
+}
+
+// TestSensitivePaths holds the spellings of sensitive files that must be
+// found, and look-alikes that must not.
+func TestSensitivePaths(t *testing.T) {
+	sensitive := []string{
+		"~/.aws//credentials", "/root/./.ssh/", "/root/.ssh", "/root/.ssh/", "cat ~/.ss?/id_*",
+		"~/.aws/cred*", "~/.aws/[c]redentials", ".env.production.local", "./.env", "config/.env.staging",
+		`C:\Users\me\.aws\credentials`, "file:///etc/shadow", "%2Fetc%2Fshadow", "$HOME/.ssh/id_ed25519",
+		"${HOME}/.netrc", "cp server.key /tmp", "/ETC/SHADOW", "~/.SSH/ID_RSA", "/home/me/.kube/config",
+		"~/.docker/config.json", "~/.config/gcloud/credentials.db", "~/.gnupg", "id_rsa.bak", "id_ecdsa_sk",
+		"~/.*/credentials", "[.]env", "/proc/self/environ", "/proc/1234/environ", "../../etc/passwd",
+		`--file="~/.aws/credentials"`, "scp host:~/.ssh/id_rsa .", "release.keystore", "~/.pgpass",
+	}
+	for _, s := range sensitive {
+		if !sensitiveFound(s) {
+			t.Errorf("Detect(%q) found no sensitive_file; want one", s)
+		}
+	}
+	benign := []string{
+		"docs/README.md", "src/env.go", "docs/ssh.md", ".env.example", ".envrc.example", ".env.sample",
+		"id_rsa.pub", "ls *", "cat *.*", "ls -a .*", "src/etc/passwd.go", "internal/aws/client.go",
+		"pkg/ssh/session.go", "environment.yaml", "the .environment of it", "keys.go", "monkey.yaml",
+		"credentials.md", "a/b/c.txt", "v1.2.3", "e.g. this", "https://example.com/env",
+	}
+	for _, s := range benign {
+		if sensitiveFound(s) {
+			t.Errorf("Detect(%q) found a sensitive_file; want none", s)
+		}
+	}
+}
+
+func sensitiveFound(s string) bool {
+	for _, f := range detect.DetectOnly(s, detect.ThreatPathTraversal) {
+		if f.Kind == "sensitive_file" {
+			return true
+		}
+	}
+	return false
+}
+
+// FuzzNormalizePath holds the cleaning to path.Clean's: a word with
+// nothing to expand or decode is cleaned exactly as path.Clean would.
+func FuzzNormalizePath(f *testing.F) {
+	for _, s := range []string{"a//b", "/./x/../y/", "../../a", ".", "/..", "a/./../.."} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if s == "" || strings.ContainsAny(s, "\"'`\\%$~:") {
+			return
+		}
+		if got, want := detect.NormalizePath(s), path.Clean(s); got != want {
+			t.Errorf("NormalizePath(%q) = %q; want path.Clean's %q", s, got, want)
+		}
+		detect.Detect(s)
+	})
+}
