@@ -569,3 +569,19 @@ func matchClass[P []byte | string](pattern P, p int, c byte) (end int, ok bool) 
 		}
 	}
 }
+
+// PathWords returns the words of text that may be paths, split as the
+// sensitive-file matcher splits them (see the rules at the top of this
+// file), a sentence's full stop dropped.
+func PathWords(text string) []string {
+	var words []string
+	for i := 0; i < len(text); {
+		start, end := nextPathWord(text, i)
+		i = end
+		if start == end {
+			break
+		}
+		words = append(words, trimSentenceEnd(text[start:end]))
+	}
+	return words
+}
