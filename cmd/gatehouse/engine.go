@@ -15,5 +15,8 @@ func newEngine(cfg *config.Config, limiter *policy.Limiter, judge policy.Judge) 
 	if err != nil {
 		return nil, err
 	}
-	return policy.NewEngine(set, policy.Options{Limiter: limiter, Judge: judge, JudgeTimeout: time.Duration(cfg.Judge.Timeout)})
+	return policy.NewEngine(set, policy.Options{
+		Limiter: limiter, Judge: judge, JudgeTimeout: time.Duration(cfg.Judge.Timeout),
+		Guard: policy.NewGuard(guardSpec(cfg)),
+	})
 }
