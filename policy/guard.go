@@ -45,8 +45,8 @@ func UpstreamKey(workspace, upstream string) string { return workspace + "/" + u
 // path — the whole string, and each word of it (except in free-text
 // fields such as content, text or newText, whose words are a file's
 // content, not paths) — names a protected file after normalisation
-// (detect.NormalizePath: quotes, file://, %XX, ~ and $HOME, \, //, ./, ../,
-// a trailing /), compared without regard to case, relative paths resolved
+// (detect.PathForms: quotes, file://, %XX, ~ and $HOME, \ both ways,
+// braces, //, ./, ../, a trailing /), compared without regard to case, relative paths resolved
 // against every base of the upstream, symbolic links resolved where the
 // path exists; or is a glob that matches one; or is a path under a
 // protected directory. A directory that only holds a protected file is
@@ -153,10 +153,19 @@ func (g *Guard) Check(call Call, leaves []Leaf) (what string, blocked bool) {
 	return "", false
 }
 
-// names reports whether the word w names a protected file; whole says w
-// is a whole argument string.
+// names reports whether the word w names a protected file in any of its
+// forms (detect.PathForms); whole says w is a whole argument string.
 func (g *Guard) names(w string, bases []string, moving, whole bool) (string, bool) {
-	p := detect.NormalizePath(w)
+	for _, p := range detect.PathForms(w) {
+		if what, hit := g.namesForm(p, bases, moving, whole); hit {
+			return what, true
+		}
+	}
+	return "", false
+}
+
+// namesForm is names for one normalised form p.
+func (g *Guard) namesForm(p string, bases []string, moving, whole bool) (string, bool) {
 	if p == "" || p == "." {
 		return "", false
 	}

@@ -65,6 +65,10 @@ func TestGuard(t *testing.T) {
 		{"symbolic link", "read_file", `{"path":"innocent.txt"}`},
 		{"moving the directory that holds it", "move_file", `{"source":"ROOT","destination":"/tmp/elsewhere"}`},
 		{"rm of the directory", "run", `{"command":"rm -rf ROOT"}`},
+		{"brace expansion", "run", `{"command":"cat {README.md,gatehouse.yaml}"}`},
+		{"shell escape", "run", `{"command":"cat gate\\house.yaml"}`},
+		{"percent-encoded", "read_file", `{"path":"gatehouse%2Eyaml"}`},
+		{"dollar home", "read_file", `{"path":"$HOME/gatehouse.yaml"}`},
 	}
 	for _, tc := range blocked {
 		t.Run(tc.name, func(t *testing.T) {

