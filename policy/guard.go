@@ -141,11 +141,11 @@ func (g *Guard) Check(call Call, leaves []Leaf) (what string, blocked bool) {
 			words = append(words, detect.PathWords(l.Text)...)
 		}
 		leafMoves := moving || slices.ContainsFunc(words[1:], func(w string) bool { return slices.Contains(moveWords, strings.ToLower(w)) })
-		for i, w := range words {
+		for _, w := range words {
 			if w == "" || len(w) > maxGuardWord || strings.ContainsAny(w, "\n\x00") {
 				continue
 			}
-			if what, hit := g.names(w, bases, leafMoves, i == 0); hit {
+			if what, hit := g.names(w, bases, leafMoves); hit {
 				return what, true
 			}
 		}
@@ -154,10 +154,10 @@ func (g *Guard) Check(call Call, leaves []Leaf) (what string, blocked bool) {
 }
 
 // names reports whether the word w names a protected file in any of its
-// forms (detect.PathForms); whole says w is a whole argument string.
-func (g *Guard) names(w string, bases []string, moving, whole bool) (string, bool) {
+// forms (detect.PathForms).
+func (g *Guard) names(w string, bases []string, moving bool) (string, bool) {
 	for _, p := range detect.PathForms(w) {
-		if what, hit := g.namesForm(p, bases, moving, whole); hit {
+		if what, hit := g.namesForm(p, bases, moving); hit {
 			return what, true
 		}
 	}
@@ -165,7 +165,7 @@ func (g *Guard) names(w string, bases []string, moving, whole bool) (string, boo
 }
 
 // namesForm is names for one normalised form p.
-func (g *Guard) namesForm(p string, bases []string, moving, whole bool) (string, bool) {
+func (g *Guard) namesForm(p string, bases []string, moving bool) (string, bool) {
 	if p == "" || p == "." {
 		return "", false
 	}
@@ -179,8 +179,8 @@ func (g *Guard) namesForm(p string, bases []string, moving, whole bool) (string,
 	}
 	named := glob || moving || g.mentionsName(lp)
 	// A path through a symbolic link need not spell a protected name: a
-	// path-like word, or a whole argument, is resolved if it exists.
-	links := !glob && (named || whole || strings.Contains(lp, "/"))
+	// path-like word (a /, a dot or ~ in it) is resolved if it exists.
+	links := !glob && (named || strings.ContainsAny(lp, "/.~"))
 	if !named && !links {
 		return "", false
 	}
