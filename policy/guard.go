@@ -138,7 +138,11 @@ func (g *Guard) Check(call Call, leaves []Leaf) (what string, blocked bool) {
 		}
 		words := []string{strings.TrimSpace(l.Text)}
 		if !freeText(l.Path) {
-			words = append(words, detect.PathWords(l.Text)...)
+			for _, w := range detect.PathWords(l.Text) {
+				if w != words[0] {
+					words = append(words, w)
+				}
+			}
 		}
 		leafMoves := moving || slices.ContainsFunc(words[1:], func(w string) bool { return slices.Contains(moveWords, strings.ToLower(w)) })
 		for _, w := range words {
@@ -184,14 +188,15 @@ func (g *Guard) namesForm(p string, bases []string, moving bool) (string, bool) 
 	if !named && !links {
 		return "", false
 	}
-	cands := []string{lp}
-	if !path.IsAbs(lp) {
-		cands = cands[:0]
+	spelled := []string{path.Clean(p)} // the candidates, as spelled
+	if !path.IsAbs(p) {
+		spelled = spelled[:0]
 		for _, b := range bases {
-			cands = append(cands, strings.ToLower(path.Join(b, p)))
+			spelled = append(spelled, path.Join(b, p))
 		}
 	}
-	for _, c := range cands {
+	for _, sp := range spelled {
+		c := strings.ToLower(sp)
 		if named {
 			if what, hit := g.protects(c, glob, moving); hit {
 				return what, true
@@ -200,7 +205,7 @@ func (g *Guard) namesForm(p string, bases []string, moving bool) (string, bool) 
 		if !links {
 			continue
 		}
-		if r, ok := resolve(c, p, bases); ok && r != c {
+		if r, ok := resolve(sp); ok && r != c {
 			if what, hit := g.protects(r, false, moving); hit {
 				return what, true
 			}
@@ -264,28 +269,29 @@ func globUnder(c, d string) bool {
 	return false
 }
 
-// resolve returns c with symbolic links resolved: the whole path when it
-// exists, else its directory. c is lower case; the file system may not
-// be, so the path as spelled (p, joined to each base when relative) is
-// tried too.
-func resolve(c, p string, bases []string) (string, bool) {
-	try := []string{c}
-	if path.IsAbs(p) {
-		try = append(try, path.Clean(p))
-	} else {
-		for _, b := range bases {
-			try = append(try, path.Join(b, p))
+// resolve returns sp, a candidate path as spelled, with symbolic links
+// resolved (see RealPath), in lower case.
+func resolve(sp string) (string, bool) {
+	r, ok := RealPath(filepath.FromSlash(sp))
+	return strings.ToLower(filepath.ToSlash(r)), ok
+}
+
+// RealPath returns the absolute path p with the symbolic links of its
+// longest existing part resolved (a file that does not exist yet, in a
+// directory reached through a link, resolves too); ok is false when no
+// part of it exists.
+func RealPath(p string) (string, bool) {
+	rest := ""
+	for d := filepath.Clean(p); ; d = filepath.Dir(d) {
+		if r, err := filepath.EvalSymlinks(d); err == nil {
+			return filepath.Join(r, rest), true
 		}
+		parent := filepath.Dir(d)
+		if parent == d {
+			return "", false
+		}
+		rest = filepath.Join(filepath.Base(d), rest)
 	}
-	for _, t := range try {
-		if r, err := filepath.EvalSymlinks(filepath.FromSlash(t)); err == nil {
-			return strings.ToLower(filepath.ToSlash(r)), true
-		}
-		if r, err := filepath.EvalSymlinks(filepath.Dir(filepath.FromSlash(t))); err == nil {
-			return strings.ToLower(path.Join(filepath.ToSlash(r), path.Base(t))), true
-		}
-	}
-	return "", false
 }
 
 // movesByName reports whether a tool's name says it moves, copies or

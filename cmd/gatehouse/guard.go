@@ -13,11 +13,11 @@ import (
 var databaseSuffixes = []string{"", "-wal", "-shm", "-journal"}
 
 // guardSpec lists the files of cfg that no tool call may read or write
-// (DESIGN §7), and where each upstream's relative paths may lead. It is
-// built afresh for every config, so a reload protects what the new config
-// reads. Every path is listed as configured and with its symbolic links
-// resolved.
-func guardSpec(cfg *config.Config) policy.GuardSpec {
+// (DESIGN §7), and where each upstream's relative paths may lead; databases
+// are verdict logs open besides cfg's own. It is built afresh for every
+// config, so a reload protects what the new config reads. Every path is
+// listed as configured and with its symbolic links resolved.
+func guardSpec(cfg *config.Config, databases ...string) policy.GuardSpec {
 	var spec policy.GuardSpec
 	addFile := func(p string) {
 		if p != "" {
@@ -28,8 +28,12 @@ func guardSpec(cfg *config.Config) policy.GuardSpec {
 	for _, ws := range cfg.Workspaces {
 		addFile(ws.File)
 	}
-	for _, s := range databaseSuffixes {
-		addFile(cfg.Audit.Database + s)
+	for _, db := range append([]string{cfg.Audit.Database}, databases...) {
+		for _, s := range databaseSuffixes {
+			if db != "" {
+				addFile(db + s)
+			}
+		}
 	}
 	if cfg.WorkspacesDir != "" {
 		spec.Dirs = appendSpellings(spec.Dirs, cfg.WorkspacesDir)
@@ -79,18 +83,11 @@ func upstreamBases(u config.Upstream, cwd []string) []string {
 }
 
 // appendSpellings appends p, cleaned, and p with its symbolic links
-// resolved when that differs (for a file that does not exist yet, its
-// directory's links).
+// resolved when that differs (policy.RealPath).
 func appendSpellings(list []string, p string) []string {
 	p = filepath.Clean(p)
 	list = append(list, p)
-	r, err := filepath.EvalSymlinks(p)
-	if err != nil {
-		if d, derr := filepath.EvalSymlinks(filepath.Dir(p)); derr == nil {
-			r, err = filepath.Join(d, filepath.Base(p)), nil
-		}
-	}
-	if err == nil && r != p {
+	if r, ok := policy.RealPath(p); ok && r != p {
 		list = append(list, r)
 	}
 	return list
