@@ -36,6 +36,9 @@ import (
 //     does not match a leading dot. A glob made only of wildcards and dots
 //     (*, *.*, .*) names every file rather than a sensitive one and does not
 //     count.
+//   - Key files (*.pem, *.key, *.p12, …) count by name, but a bare
+//     NAME.key only with a directory part (./server.key, certs/tls.key):
+//     event.key and item.key are code.
 //   - A word longer than maxPathWord bytes is not looked at: no path is.
 
 // maxPathWord bounds the words looked at as paths.
@@ -54,6 +57,9 @@ type sensitiveName struct {
 	examples [][]string
 	// except lists suffixes of the last segment that are not sensitive.
 	except []string
+	// dir: the word must have a directory part (a / or \): a bare
+	// event.key is code, not a file.
+	dir bool
 }
 
 // sensitiveNames is the table of sensitive files.
@@ -80,7 +86,7 @@ var sensitiveNames = []sensitiveName{
 	{segs: []string{"id_ecdsa*"}, examples: ex("id_ecdsa"), except: []string{".pub"}},
 	{segs: []string{"id_ed25519*"}, examples: ex("id_ed25519"), except: []string{".pub"}},
 	{segs: []string{"*.pem"}, examples: ex("server.pem")},
-	{segs: []string{"*.key"}, examples: ex("server.key")},
+	{segs: []string{"*.key"}, examples: ex("server.key"), dir: true},
 	{segs: []string{"*.p12"}, examples: ex("cert.p12")},
 	{segs: []string{"*.pfx"}, examples: ex("cert.pfx")},
 	{segs: []string{"*.jks"}, examples: ex("store.jks")},
@@ -570,9 +576,10 @@ func sensitiveForm(w string) bool {
 
 // sensitiveIn is sensitiveForm normalising in buf, which has room for w.
 func sensitiveIn(buf []byte, w string) bool {
+	dir := strings.ContainsAny(w, "/\\")
 	p := normalizePath(buf, w, false)
 	lowerASCII(p)
-	if namesSensitive(p) {
+	if namesSensitive(p, dir) {
 		return true
 	}
 	if strings.IndexByte(w, '\\') < 0 {
@@ -580,7 +587,7 @@ func sensitiveIn(buf []byte, w string) bool {
 	}
 	p = normalizePath(buf, w, true)
 	lowerASCII(p)
-	return namesSensitive(p)
+	return namesSensitive(p, dir)
 }
 
 // trimSentenceEnd drops the full stop, ! or ? that ends a sentence after a
@@ -615,8 +622,9 @@ func lowerASCII(b []byte) {
 const maxSegs = 64
 
 // namesSensitive reports whether the normalised, lower-case path p names a
-// sensitive file (see the rules at the top of this file).
-func namesSensitive(p []byte) bool {
+// sensitive file (see the rules at the top of this file); dir says the word
+// had a directory part.
+func namesSensitive(p []byte, dir bool) bool {
 	// The last maxSegs segments are kept; a directory such as .ssh
 	// among those before them is looked for on the way.
 	skip := bytes.Count(p, []byte("/")) + 1 - maxSegs
@@ -649,7 +657,7 @@ func namesSensitive(p []byte) bool {
 		return false
 	}
 	for k := range sensitiveNames {
-		if matchesAt(&sensitiveNames[k], buf[:n], globs) {
+		if name := &sensitiveNames[k]; (dir || !name.dir) && matchesAt(name, buf[:n], globs) {
 			return true
 		}
 	}

@@ -42,7 +42,7 @@ func TestSensitivePaths(t *testing.T) {
 		"~/.aws//credentials", "/root/./.ssh/", "/root/.ssh", "/root/.ssh/", "cat ~/.ss?/id_*",
 		"~/.aws/cred*", "~/.aws/[c]redentials", ".env.production.local", "./.env", "config/.env.staging",
 		`C:\Users\me\.aws\credentials`, "file:///etc/shadow", "%2Fetc%2Fshadow", "$HOME/.ssh/id_ed25519",
-		"${HOME}/.netrc", "cp server.key /tmp", "/ETC/SHADOW", "~/.SSH/ID_RSA", "/home/me/.kube/config",
+		"${HOME}/.netrc", "cp ./server.key /tmp", "cp cert.pem /tmp", "/ETC/SHADOW", "~/.SSH/ID_RSA", "/home/me/.kube/config",
 		"~/.docker/config.json", "~/.config/gcloud/credentials.db", "~/.gnupg", "id_rsa.bak", "id_ecdsa_sk",
 		"~/.*/credentials", "[.]env", "/proc/self/environ", "/proc/1234/environ", "../../etc/passwd",
 		`--file="~/.aws/credentials"`, "scp host:~/.ssh/id_rsa .", "release.keystore", "~/.pgpass",
@@ -61,6 +61,7 @@ func TestSensitivePaths(t *testing.T) {
 		"id_rsa.pub", "ls *", "cat *.*", "ls -a .*", "src/etc/passwd.go", "internal/aws/client.go",
 		"pkg/ssh/session.go", "environment.yaml", "the .environment of it", "keys.go", "monkey.yaml",
 		"credentials.md", "a/b/c.txt", "v1.2.3", "e.g. this", "https://example.com/env",
+		"if (e.key === 'Enter') submit(item.key)", "process.env.NODE_ENV", "import.meta.env", "id_token",
 		"echo {a,b}.txt", "a,b,c", "user@example.com", `C:\Users\me\Documents\report.docx`,
 	}
 	for _, s := range benign {
