@@ -426,44 +426,46 @@ const specialBytes = "/\\%~$*?[{\"'`@"
 
 // sensitivePaths finds the words of the text (split as nextPathWord
 // splits them) that name a sensitive file, and adds those that no
-// sensitive_file finding from s.out[from:] on covers. A word with no dot,
-// no _ and nothing to normalise is passed over at the cost of reading it.
+// sensitive_file finding from s.out[from:] on covers. Only a word that
+// holds a dot, an _ or a byte normalisation acts on can name one: the pass
+// jumps from one such byte to the next, and splits the text into words
+// only around it, from the last space or separator before it.
 func (s *scanner) sensitivePaths(from int) {
 	t := s.text
-	start, depth := -1, 0
+	for lo := 0; lo < len(t); {
+		j := lo
+		for j < len(t) && pathClass[t[j]]&(pcSpecial|pcDot|pcUnder) == 0 {
+			j++
+		}
+		if j == len(t) {
+			return
+		}
+		st := j
+		for st > lo && !pathSeps[t[st-1]] || st > lo && t[st-1] == ',' {
+			st--
+		}
+		for i := st; ; {
+			ws, we := nextPathWord(t, i)
+			if ws == we {
+				return
+			}
+			if we > j {
+				s.pathWord(from, ws, we, wordClasses(t[ws:we]))
+				lo = we
+				break
+			}
+			i = we
+		}
+	}
+}
+
+// wordClasses is the union of the classes of the bytes of w.
+func wordClasses(w string) uint8 {
 	var flags uint8
-	for i := 0; i < len(t); {
-		c := t[i]
-		cl := pathClass[c]
-		if cl&pcSep != 0 {
-			st := start
-			if st < 0 {
-				st = i
-			}
-			if n := wordSep(t, i, depth, st); n > 0 {
-				if start >= 0 {
-					s.pathWord(from, start, i, flags)
-				}
-				start, depth, flags = -1, 0, 0
-				i += n
-				continue
-			}
-		}
-		if start < 0 {
-			start = i
-		}
-		flags |= cl
-		switch c {
-		case '{':
-			depth++
-		case '}':
-			depth = max(depth-1, 0)
-		}
-		i++
+	for i := 0; i < len(w); i++ {
+		flags |= pathClass[w[i]]
 	}
-	if start >= 0 {
-		s.pathWord(from, start, len(t), flags)
-	}
+	return flags
 }
 
 // pathWord looks at the word t[start:end], whose bytes have the classes
@@ -639,7 +641,7 @@ func namesSensitive(p []byte, dir bool) bool {
 		} else {
 			p = nil
 		}
-		glob := bytes.ContainsAny(seg, "*?[")
+		glob := isGlob(seg)
 		if skip > 0 {
 			skip--
 			if sensitiveDir(seg, glob) {
@@ -662,6 +664,16 @@ func namesSensitive(p []byte, dir bool) bool {
 		}
 	}
 	return false
+}
+
+// isGlob reports whether seg has a wildcard: * or ?, or a [class]. A [
+// with no ] after it (["a", in JSON) is a plain byte.
+func isGlob(seg []byte) bool {
+	if bytes.ContainsAny(seg, "*?") {
+		return true
+	}
+	o := bytes.IndexByte(seg, '[')
+	return o >= 0 && bytes.IndexByte(seg[o+1:], ']') >= 0
 }
 
 // sensitiveDir reports whether seg alone is a sensitive directory (.ssh),

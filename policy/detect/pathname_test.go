@@ -96,3 +96,54 @@ func FuzzNormalizePath(f *testing.F) {
 		detect.Detect(s)
 	})
 }
+
+// FuzzSensitivePathWords holds the detector's word pass, which jumps
+// between candidate bytes, to the plain split of PathWords: every word
+// PathWords gives that names a sensitive file is found, over its bytes.
+func FuzzSensitivePathWords(f *testing.F) {
+	for _, s := range []string{"cat ~/.{ssh,aws}/x, then ls", "a:b:~/.ssh c", "x=${HOME}/.netrc;y", "f(\"/etc/shadow\")", "{a,b c,~/.ssh}"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		found := map[string]bool{}
+		for _, fd := range detect.DetectOnly(s, detect.ThreatPathTraversal) {
+			if fd.Kind == "sensitive_file" {
+				found[s[fd.Start:fd.End]] = true
+			}
+		}
+		for _, w := range detect.PathWords(s) {
+			if !sensitiveFound(w) || found[w] {
+				continue
+			}
+			covered := false
+			for k := range found {
+				covered = covered || strings.Contains(k, w) || strings.Contains(w, k) || strings.Contains(s, k) && overlaps(s, k, w)
+			}
+			if !covered {
+				t.Errorf("Detect(%q) does not find the word %q, which names a sensitive file alone", s, w)
+			}
+		}
+	})
+}
+
+// overlaps reports whether some occurrences of a and b in s overlap.
+func overlaps(s, a, b string) bool {
+	for i := strings.Index(s, a); i >= 0; {
+		for j := strings.Index(s, b); j >= 0; {
+			if i < j+len(b) && j < i+len(a) {
+				return true
+			}
+			n := strings.Index(s[j+1:], b)
+			if n < 0 {
+				break
+			}
+			j += 1 + n
+		}
+		n := strings.Index(s[i+1:], a)
+		if n < 0 {
+			break
+		}
+		i += 1 + n
+	}
+	return false
+}
