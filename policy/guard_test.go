@@ -13,7 +13,7 @@ import (
 // guardedEngine is an engine without policies whose guard protects a
 // config, a workspace directory and a database in root, the working
 // directory of the upstream "fs" of workspace "w".
-func guardedEngine(t *testing.T) (e *policy.Engine, root string) {
+func guardedEngine(t testing.TB) (e *policy.Engine, root string) {
 	t.Helper()
 	root = t.TempDir()
 	files := []string{"gatehouse.yaml", "gatehouse.db", "gatehouse.db-wal", "gatehouse.db-shm", "README.md", "src/main.go"}
@@ -119,4 +119,42 @@ func evaluateGuarded(t *testing.T, e *policy.Engine, tool, args string) policy.V
 func jsonPath(p string) string {
 	b, _ := json.Marshal(p)
 	return string(b[1 : len(b)-1])
+}
+
+// No policy switches the guard off: an allow policy of the highest
+// priority on every tool does not let a call through to the config.
+func TestGuardBeforePolicies(t *testing.T) {
+	_, root := guardedEngine(t)
+	spec := policy.GuardSpec{Files: []string{filepath.Join(root, "gatehouse.yaml")}, DefaultBases: []string{root}}
+	set := policy.Set{Global: []policy.Policy{{Name: "allow-all", Action: policy.ActionAllow, Priority: 1 << 20, Enabled: true}}}
+	e, err := policy.NewEngine(set, policy.Options{Guard: policy.NewGuard(spec)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := e.Evaluate(t.Context(), policy.Call{Workspace: "w", Upstream: "fs", Tool: "write_file", Arguments: []byte(`{"path":"gatehouse.yaml","content":"x"}`)})
+	if v.Decision != policy.DecisionBlock || v.Policy != policy.GuardPolicy {
+		t.Errorf("Evaluate(write_file gatehouse.yaml) under allow-all = %s by %q; want block by %s", v.Decision, v.Policy, policy.GuardPolicy)
+	}
+	v = e.Evaluate(t.Context(), policy.Call{Workspace: "w", Upstream: "fs", Tool: "write_file", Arguments: []byte(`{"path":"notes.md","content":"x"}`)})
+	if v.Decision != policy.DecisionAllow || v.Policy != "allow-all" {
+		t.Errorf("Evaluate(write_file notes.md) = %s by %q; want allow by allow-all", v.Decision, v.Policy)
+	}
+}
+
+// FuzzGuard holds the guard to its promise on any text around a protected
+// path: a command that names the config's absolute path between spaces is
+// blocked, whatever comes before and after.
+func FuzzGuard(f *testing.F) {
+	for _, s := range []string{"cat", "sed -i 's/a/b/'", "{a,b", "$IFS", `"quoted`, "\\", "~"} {
+		f.Add(s, s)
+	}
+	e, root := guardedEngine(f)
+	target := filepath.Join(root, "gatehouse.yaml")
+	f.Fuzz(func(t *testing.T, before, after string) {
+		args, _ := json.Marshal(map[string]string{"command": before + " " + target + " " + after})
+		v := e.Evaluate(t.Context(), policy.Call{Workspace: "w", Upstream: "fs", Tool: "run", Arguments: args})
+		if v.Decision != policy.DecisionBlock {
+			t.Errorf("Evaluate(run %s) = %s; want block", args, v.Decision)
+		}
+	})
 }
