@@ -46,6 +46,7 @@ const (
 	maxJudgeMaxContext     = 2 << 20
 	defaultStrict          = true
 	defaultRateLimitKey    = "user"
+	defaultReload          = ReloadWatch
 )
 
 // Config is a loaded, valid gatehouse.yaml (DESIGN §3). Paths in it are
@@ -71,6 +72,9 @@ type Config struct {
 	// Policies are the global policies: the file's own in file order, then
 	// those of the included templates in include order.
 	Policies []Policy `yaml:"policies" item:"policy"`
+	// Reload says what reloads the config while the gateway runs: watch
+	// (a change to its files, or SIGHUP) or signal (SIGHUP only).
+	Reload string `yaml:"reload"`
 	// WorkspacesDir is the absolute path of workspaces_dir, or "" if unset.
 	WorkspacesDir string `yaml:"workspaces_dir"`
 	// Workspaces are the inline workspaces in file order (a mapping of
@@ -78,6 +82,15 @@ type Config struct {
 	// by file name.
 	Workspaces []Workspace `yaml:"workspaces,keyed"`
 }
+
+// The values of reload.
+const (
+	// ReloadWatch reloads when the config file or a workspaces_dir file
+	// changes, and on SIGHUP.
+	ReloadWatch = "watch"
+	// ReloadSignal reloads on SIGHUP only: no file watcher runs.
+	ReloadSignal = "signal"
+)
 
 // HTTP is the `http:` section: limits of the streamable HTTP face.
 type HTTP struct {
@@ -372,6 +385,7 @@ func defaults() *Config {
 		Approval: Approval{Timeout: defaultApprovalTimeout, Lifetime: defaultApprovalLife},
 		Judge:    Judge{Timeout: defaultJudgeTimeout, CacheTTL: defaultJudgeCacheTTL, MaxContextTokens: defaultJudgeMaxContext},
 		Strict:   defaultStrict,
+		Reload:   defaultReload,
 	}
 }
 

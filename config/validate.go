@@ -20,6 +20,7 @@ import (
 // policy holds and checks its own.
 var (
 	auditArgumentModes = []string{"masked", "hash", "none"}
+	reloadModes        = []string{ReloadWatch, ReloadSignal}
 	judgeProviders     = []string{"openai", "anthropic", "ollama"}
 	upstreamTransports = []string{"http", "sse"}
 	upstreamProtocols  = []string{upstream.ProtocolLegacy, upstream.ProtocolModern}
@@ -70,6 +71,7 @@ func (l *loader) validateTop(cfg *Config) {
 		l.report(f, "audit.database", "", errors.New("must not be empty"))
 	}
 	l.checkEnum(f, "audit.arguments", cfg.Audit.Arguments, auditArgumentModes)
+	l.checkEnum(f, "reload", cfg.Reload, reloadModes)
 	l.checkPositive(f, "audit.retention", cfg.Audit.Retention)
 	l.checkPositive(f, "approval.timeout", cfg.Approval.Timeout)
 	l.checkPositive(f, "approval.lifetime", cfg.Approval.Lifetime)

@@ -29,6 +29,10 @@ type Options struct {
 	Limiter *Limiter
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// Guard keeps the gateway's own files out of every call, before any
+	// policy; nil means no guard (an engine for tests and `policy test`
+	// without a config).
+	Guard *Guard
 }
 
 // Engine decides calls against a policy Set (DESIGN §4). It is immutable
@@ -127,7 +131,7 @@ type layerOutcome struct {
 func (e *Engine) evaluate(ctx context.Context, call Call, mode evalMode) Verdict {
 	own := e.workspaces[call.Workspace]
 	ev := &evaluation{e: e, call: call, mode: mode, v: Verdict{Decision: DecisionAllow, Version: e.version}}
-	if len(e.global) == 0 && len(own) == 0 {
+	if len(e.global) == 0 && len(own) == 0 && e.opts.Guard == nil {
 		return ev.v
 	}
 	ev.now = e.opts.Now()
@@ -141,6 +145,12 @@ func (e *Engine) evaluate(ctx context.Context, call Call, mode evalMode) Verdict
 		return ev.v
 	}
 	ev.args = args
+	if what, hit := e.opts.Guard.Check(call, args.Leaves()); hit {
+		return e.opts.Guard.block(ev.v, what)
+	}
+	if len(e.global) == 0 && len(own) == 0 {
+		return ev.v
+	}
 	defer func() {
 		if ev.grams != nil {
 			prefilter.PutBigrams(ev.grams)

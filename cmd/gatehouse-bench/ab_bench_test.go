@@ -359,10 +359,7 @@ func examplePolicies() policy.Set {
 
 		{Name: "code-assistant-block-path-traversal", Action: policy.ActionBlock, Priority: 900,
 			When:    policy.When{Threats: []policy.Threat{policy.ThreatPathTraversal}},
-			Message: "the request refers to a path outside the project (for example through ../). Ask for a file inside the project.", Source: tmpl},
-		{Name: "code-assistant-block-sensitive-files", Action: policy.ActionBlock, Priority: 900,
-			When:    policy.When{Args: `(?i)(^|["'\s/\\=])(\.env(\.(local|dev|development|prod|production|staging|test))?|\.netrc|\.npmrc|\.pypirc|\.pgpass|\.git-credentials|\.htpasswd|id_(rsa|dsa|ecdsa|ed25519)|[\w.-]+\.(pem|key|p12|pfx|jks|keystore|kdbx))(["';|&)]|$)|\.(ssh|gnupg|azure)[/\\]|\.aws[/\\](credentials|config)|\.kube[/\\]config|\.docker[/\\]config\.json|\.config[/\\]gcloud[/\\]|/etc/(shadow|gshadow|sudoers)\b`},
-			Message: "the request names a file that holds credentials (such as .env, an SSH key or cloud credentials), which the assistant may not read or write. Open that file yourself if you need it.", Source: tmpl},
+			Message: "the request refers to a path outside the project (for example through ../) or to a file that holds credentials (such as .env, an SSH key or cloud credentials), which the assistant may not read or write. Ask for a file inside the project, or open that file yourself.", Source: tmpl},
 		{Name: "code-assistant-block-secrets", Action: policy.ActionBlock, Priority: 900,
 			When:    policy.When{Threats: []policy.Threat{policy.ThreatSecret}},
 			Message: "the request contains a credential (a key, token or password). Keep secrets out of code and commands: read them from an environment variable or a secret store.", Source: tmpl},
@@ -403,7 +400,7 @@ func TestExamplePolicies(t *testing.T) {
 		{"echo", "echo", `{"message":"ping"}`, policy.DecisionAllow, ""},
 		{"shell", "execute_command", `{"command":"ls"}`, policy.DecisionBlock, "block-shell"},
 		{"ssn", "echo", `{"message":"my ssn is 123-45-6789"}`, policy.DecisionAllow, "redact-ssn"},
-		{"env file", "read_file", `{"path":".env"}`, policy.DecisionBlock, "code-assistant-block-sensitive-files"},
+		{"env file", "read_file", `{"path":".env"}`, policy.DecisionBlock, "code-assistant-block-path-traversal"},
 		{"traversal", "read_file", `{"path":"../../../../etc/passwd"}`, policy.DecisionBlock, "code-assistant-block-path-traversal"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

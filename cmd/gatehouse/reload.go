@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"sync"
 	"syscall"
 	"time"
@@ -46,11 +47,19 @@ type reloader struct {
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 	last   [32]byte // digest of the config last applied
+	// applied is the config last applied: its reload mode says whether
+	// file events reload, its policies are what a reload's changes are
+	// told against. Only the reloader's goroutine uses it after start.
+	applied *config.Config
 }
 
 func (r *reloader) start(ctx context.Context, cfg *config.Config) {
 	ctx, r.cancel = context.WithCancel(ctx)
 	r.last, _ = digest(cfg)
+	r.applied = cfg
+	if cfg.Reload == config.ReloadSignal {
+		r.log.Info("config reloads on SIGHUP only (reload: signal): changes to its files are not watched", "file", cfg.File)
+	}
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
 	watcher, err := fsnotify.NewWatcher()
@@ -101,7 +110,14 @@ func (r *reloader) stop() {
 
 // watch watches the directories of the config file and of workspaces_dir:
 // editors replace files by renaming, which a watch on the file would miss.
+// With reload: signal it watches nothing.
 func (r *reloader) watch(w *fsnotify.Watcher, cfg *config.Config) {
+	if cfg.Reload == config.ReloadSignal {
+		for _, dir := range w.WatchList() {
+			_ = w.Remove(dir)
+		}
+		return
+	}
 	for _, dir := range []string{filepath.Dir(cfg.File), cfg.WorkspacesDir} {
 		if dir == "" {
 			continue
@@ -113,6 +129,9 @@ func (r *reloader) watch(w *fsnotify.Watcher, cfg *config.Config) {
 }
 
 func (r *reloader) relevant(ev fsnotify.Event) bool {
+	if r.applied != nil && r.applied.Reload == config.ReloadSignal {
+		return false
+	}
 	if ev.Op&(fsnotify.Write|fsnotify.Create|fsnotify.Rename|fsnotify.Remove) == 0 {
 		return false
 	}
@@ -150,8 +169,11 @@ func (r *reloader) reload(w *fsnotify.Watcher, forced bool) {
 	}
 	// The new policies first: a tool the new config adds must never be
 	// served under the old ones.
+	previous := r.enforcer
 	r.gateway.SetEnforcer(enforcer)
 	r.enforcer = enforcer
+	r.warnPolicyChange(previous, enforcer, cfg)
+	r.applied = cfg
 	r.gateway.Apply(specs)
 	r.applyAudit(cfg)
 	r.last = d
@@ -199,4 +221,64 @@ func digest(cfg *config.Config) (sum [32]byte, ok bool) {
 		return sum, false
 	}
 	return sha256.Sum256(b), true
+}
+
+// warnPolicyChange logs, at WARN, a reload that changed the policies in
+// force, and which: a change an operator did not make is an attack.
+func (r *reloader) warnPolicyChange(previous, next *enforce.Enforcer, cfg *config.Config) {
+	if previous == nil || previous.Engine.Version() == next.Engine.Version() {
+		return
+	}
+	added, removed, changed := policyChanges(r.applied, cfg)
+	r.log.Warn("policy version changed: the policies in force are not those of before",
+		"file", r.path, "from", previous.Engine.Version(), "to", next.Engine.Version(),
+		"added", added, "removed", removed, "changed", changed)
+}
+
+// policyChanges compares the policies of two configs, named
+// "global:NAME" and "workspace WS:NAME".
+func policyChanges(old, cfg *config.Config) (added, removed, changed []string) {
+	before, after := policiesOf(old), policiesOf(cfg)
+	for name, p := range after {
+		q, ok := before[name]
+		switch {
+		case !ok:
+			added = append(added, name)
+		case q != p:
+			changed = append(changed, name)
+		}
+	}
+	for name := range before {
+		if _, ok := after[name]; !ok {
+			removed = append(removed, name)
+		}
+	}
+	slices.Sort(added)
+	slices.Sort(removed)
+	slices.Sort(changed)
+	return added, removed, changed
+}
+
+// policiesOf maps each policy of cfg, by layer and name, to its content
+// (where it is defined left out: a policy that only moved is the same).
+func policiesOf(cfg *config.Config) map[string]string {
+	out := map[string]string{}
+	if cfg == nil {
+		return out
+	}
+	add := func(layer string, ps []config.Policy) {
+		for _, p := range ps {
+			p.File, p.Line = "", 0
+			b, err := json.Marshal(p)
+			if err != nil {
+				b = []byte(err.Error())
+			}
+			out[layer+":"+p.Name] = string(b)
+		}
+	}
+	add("global", cfg.Policies)
+	for _, ws := range cfg.Workspaces {
+		add("workspace "+ws.Name, ws.Policies)
+	}
+	return out
 }

@@ -307,7 +307,13 @@ func newEnforcer(cfg *config.Config, log *slog.Logger, prev *enforce.Enforcer, v
 	if prev != nil {
 		limiter = prev.Engine.Limiter()
 	}
-	engine, err := newEngine(cfg, limiter, judges.forConfig(cfg))
+	// The verdict log a running gateway keeps writing, even after a reload
+	// names another database, stays protected.
+	var open []string
+	if verdicts != nil {
+		open = append(open, verdicts.File())
+	}
+	engine, err := newEngine(cfg, limiter, judges.forConfig(cfg), open...)
 	if err != nil {
 		return nil, err
 	}

@@ -137,7 +137,7 @@ var kinds = [numKinds]KindInfo{
 	kSudo:                {ThreatShellInjection, "sudo", 0.5, "sudo at a command position"},
 
 	kEncodedDotDot: {ThreatPathTraversal, "encoded_dotdot", 0.9, "a percent-encoded ../ (%2e%2e%2f, ..%2f, %252e%252e%252f, …)"},
-	kSensitiveFile: {ThreatPathTraversal, "sensitive_file", 0.8, `/etc/passwd, /etc/shadow, ~/.ssh/, id_rsa, ~/.aws/credentials, /proc/self/environ, …\System32\config\SAM`},
+	kSensitiveFile: {ThreatPathTraversal, "sensitive_file", 0.8, `a credentials file or directory in any spelling (normalised: ~, $HOME, //, ./, ../, a trailing /, file://, %2F, \ for /, any case; a glob that could match one): ~/.ssh, id_rsa, ~/.aws/, .env (not .env.example), .netrc, key files (.pem, .key, .p12), /etc/shadow, /proc/self/environ, …\System32\config\SAM`},
 	kDotDot:        {ThreatPathTraversal, "dotdot", 0.7, `a .. path segment next to a / or \ (../, ..\, /..)`},
 
 	kDropDatabase:       {ThreatSQLDestructive, "drop_database", 1.0, "DROP DATABASE, DROP SCHEMA"},

@@ -65,6 +65,9 @@ func scan(dst []Finding, text string, want threatSet, has uint8, fold bool) []Fi
 	s.sh.reset(0)
 	s.scanWords()
 	s.scanBytes(has)
+	if want&setPath != 0 {
+		s.sensitivePaths(len(dst))
+	}
 	if fold {
 		s.scanFolded()
 	}
