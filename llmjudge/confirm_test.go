@@ -161,11 +161,35 @@ func TestConfirmLatency(t *testing.T) {
 	reads := measure(withConfirm, "read_file")
 	t.Logf("model delay %v: judgment without confirm %v, with confirm %v (cost %v), a call that reads with confirm on %v",
 		delay, off.Round(time.Millisecond), on.Round(time.Millisecond), (on - off).Round(time.Millisecond), reads.Round(time.Millisecond))
-	if on > off+delay/2 {
-		t.Errorf("confirmed judgment took %v, unconfirmed %v; want the two asked at once", on, off)
-	}
 	if second.Count() != 1 {
 		t.Errorf("%d requests to the second model; want 1", second.Count())
+	}
+
+	// That the two are asked at once is shown without a clock (a busy
+	// machine stretches any timing): each model answers only once the
+	// other has been asked, or gives up after a while.
+	var wg sync.WaitGroup
+	wg.Add(2)
+	together := make(chan bool, 2)
+	meet := func(r llmjudgetest.Request) llmjudgetest.Reply {
+		wg.Done()
+		met := make(chan struct{})
+		go func() { wg.Wait(); close(met) }()
+		select {
+		case <-met:
+			together <- true
+		case <-time.After(5 * time.Second):
+			together <- false
+		}
+		return answerAll("comply")(r)
+	}
+	first.Respond(meet)
+	second.Respond(meet)
+	if _, err := confirmed(t, first, second).Judge(t.Context(), mailRequest("send_email")); err != nil {
+		t.Fatal(err)
+	}
+	if !<-together || !<-together {
+		t.Error("the second opinion was not asked while the first model was: the two are not asked at once")
 	}
 }
 
