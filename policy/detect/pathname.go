@@ -475,12 +475,86 @@ func (s *scanner) pathWord(from, start, end int, flags uint8) {
 		return
 	}
 	w := trimSentenceEnd(s.text[start:end])
-	if len(w) > maxPathWord || plainSegments(w, flags) || s.covered(from, start, end) {
+	if len(w) > maxPathWord || !mayNameSensitive(w) || plainSegments(w, flags) || s.covered(from, start, end) {
 		return
 	}
 	if sensitiveWord(w) {
 		s.add(kSensitiveFile, start, start+len(w))
 	}
+}
+
+// pathAnchors are the parts, in lower case, one of which every
+// sensitive name holds however it is spelled: a path word holds one
+// (after the quotes that normalisation removes) or it names no sensitive
+// file — unless it holds a byte that can spell any of them (a wildcard, a
+// brace, a percent sign, a backslash), which makes it a candidate as it
+// is. TestPathAnchors checks the table against them.
+var pathAnchors = []string{
+	".ssh", ".gnupg", ".aws", ".azure", "gcloud", ".kube", ".docker", "netrc", ".npmrc", ".pypirc",
+	".pgpass", "credential", ".htpasswd", ".env", "id_", ".pem", ".key", ".p12", ".pfx", ".jks",
+	".kdbx", "passwd", "shadow", "sudoers", "/environ", "/mem", "/sam", "/system", "/security",
+}
+
+// anchorIndex lists the pathAnchors by their first byte.
+var anchorIndex = func() (t [256][]string) {
+	for _, a := range pathAnchors {
+		t[a[0]] = append(t[a[0]], a)
+	}
+	return t
+}()
+
+// mayNameSensitive reports whether the word w may name a sensitive file:
+// whether it holds one of pathAnchors — with its backslashes read as
+// separators, and read as escapes — or a byte that can spell one (a
+// glob's wildcard or class, a brace expansion, percent-encoding).
+func mayNameSensitive(w string) bool {
+	var sep, esc [maxPathWord]byte // backslash as '/', and dropped
+	n, m := 0, 0
+	for i := 0; i < len(w); i++ {
+		c := w[i]
+		switch c {
+		case '%':
+			if i+2 < len(w) && isHex(w[i+1]) && isHex(w[i+2]) { // %2e, not %d
+				return true
+			}
+		case '*', '?':
+			if strings.ContainsAny(w, "./~_") { // a glob of a path or a name
+				return true
+			}
+		case '[':
+			if j := strings.IndexByte(w[i+1:], ']'); j > 0 { // [.]env, not []string
+				return true
+			}
+		case '{':
+			if strings.IndexByte(w[i+1:], ',') >= 0 { // ~/.{ssh,aws}
+				return true
+			}
+		case '"', '\'', '`':
+			continue
+		case '\\':
+			sep[n] = '/'
+			n++
+			continue
+		}
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		sep[n], esc[m] = c, c
+		n, m = n+1, m+1
+	}
+	return holdsAnchor(sep[:n]) || n != m && holdsAnchor(esc[:m])
+}
+
+// holdsAnchor reports whether b holds one of pathAnchors.
+func holdsAnchor(b []byte) bool {
+	for i := range b {
+		for _, a := range anchorIndex[b[i]] {
+			if len(b)-i >= len(a) && string(b[i:i+len(a)]) == a {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // sensitiveWord reports whether the word w names a sensitive file in any
