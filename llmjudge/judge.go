@@ -197,6 +197,12 @@ func (j *Judge) lookup(key string) (policy.JudgeAnswer, bool) {
 	return policy.JudgeAnswer{Model: j.model.Name(), PromptVersion: PromptVersion, Results: results, Cached: true}, true
 }
 
+// Healthy reports whether the provider answered moments ago (a judgment
+// or the canary, within 30 s) and no outage was met since: a judgment
+// that runs out of time now was slowed by what its call holds — a prompt
+// made to take long — rather than by an outage (policy.HealthReporter).
+func (j *Judge) Healthy() bool { return j.breaker.healthy() }
+
 // ask asks the model, through the breaker, retrying once. A failure is
 // classified (see classify): one the provider answered with, or one that
 // the canary shows was not an outage, is this call's (a *CallError) and
@@ -278,6 +284,9 @@ func (j *Judge) providerUp(ctx context.Context, start time.Time) bool {
 		defer cancel()
 		_, err := j.attempt(cctx, canary)
 		up := classify(err) == answered
+		if up {
+			j.breaker.sawUp()
+		}
 		j.canaryMu.Lock()
 		j.canaryUp, j.canaryAt = up, j.opts.Now()
 		j.canaryMu.Unlock()
@@ -401,6 +410,27 @@ type breaker struct {
 	openTill time.Time // zero when closed
 	probing  bool
 	lastErr  string
+	lastUp   time.Time // when the provider last answered (a judgment or the canary)
+}
+
+// healthyWindow is how recently the provider must have answered for a
+// judgment that runs out of time to count as the call's own failure.
+const healthyWindow = 30 * time.Second
+
+// healthy reports whether the provider answered within healthyWindow and
+// no outage has been met since.
+func (b *breaker) healthy() bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	now := b.now()
+	return b.openTill.IsZero() && b.run == 0 && !b.lastUp.IsZero() && now.Sub(b.lastUp) < healthyWindow && !now.Before(b.lastUp)
+}
+
+// sawUp notes that the provider answered.
+func (b *breaker) sawUp() {
+	b.mu.Lock()
+	b.lastUp = b.now()
+	b.mu.Unlock()
 }
 
 // allow reports whether a judgment may ask the model, and whether it is
@@ -428,6 +458,9 @@ func (b *breaker) done(probe, outage bool, err error) (opened bool) {
 	}
 	if !outage {
 		b.run, b.openTill = 0, time.Time{}
+		if classify(err) == answered {
+			b.lastUp = b.now()
+		}
 		return false
 	}
 	b.run++

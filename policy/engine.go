@@ -593,7 +593,7 @@ func (ev *evaluation) askJudge(ctx context.Context, rules []*rule) []judged {
 			out = append(out, judged{rule: r, decision: DecisionBlock, reason: reason})
 			continue
 		}
-		if errors.Is(ferr, ErrJudgeCallFailed) {
+		if errors.Is(ferr, ErrJudgeCallFailed) || errors.Is(ferr, context.DeadlineExceeded) && ev.judgeHealthy() {
 			// The call's own content made the judge fail: never an
 			// open door for the one who wrote it.
 			reason := "it could not be evaluated (" + judgeFailure(ferr) + "), so a person must approve it"
@@ -605,6 +605,14 @@ func (ev *evaluation) askJudge(ctx context.Context, rules []*rule) []judged {
 		ev.record(r, OutcomeJudgeFailed, "it could not be evaluated ("+judgeFailure(ferr)+"); allowed because it is not strict")
 	}
 	return out
+}
+
+// judgeHealthy reports whether the engine's judge says its provider was
+// answering moments ago (HealthReporter): a timeout is then the call's
+// own doing.
+func (ev *evaluation) judgeHealthy() bool {
+	h, ok := ev.e.opts.Judge.(HealthReporter)
+	return ok && h.Healthy()
 }
 
 // judgeFailure words a judge failure for the person, without internals.

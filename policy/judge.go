@@ -18,6 +18,14 @@ var ErrNoJudge = errors.New("no policy judge is configured")
 // of failing open, and a strict one blocks it.
 var ErrJudgeCallFailed = errors.New("the judge could not judge this call")
 
+// HealthReporter is a Judge that can tell whether its provider was
+// answering moments ago. A judgment that runs out of time while it is
+// was slowed by what the call holds, not by an outage: the engine then
+// treats the timeout as ErrJudgeCallFailed.
+type HealthReporter interface {
+	Healthy() bool
+}
+
 // Judge decides the plain-English policies in scope of one call, all in one
 // request. An error is a judge failure, which the engine turns into a
 // verdict: block for strict policies, allow flagged fail-open for the
