@@ -133,7 +133,7 @@ func (g *Guard) Check(call Call, leaves []Leaf) (what string, blocked bool) {
 	}
 	moving := movesByName(call.Tool)
 	for _, l := range leaves {
-		if l.Kind != LeafString {
+		if l.Kind != LeafString && l.Kind != LeafKey { // a map of path → content names its paths by key
 			continue
 		}
 		words := []string{strings.TrimSpace(l.Text)}
@@ -146,8 +146,13 @@ func (g *Guard) Check(call Call, leaves []Leaf) (what string, blocked bool) {
 		}
 		leafMoves := moving || slices.ContainsFunc(words[1:], func(w string) bool { return slices.Contains(moveWords, strings.ToLower(w)) })
 		for _, w := range words {
-			if w == "" || len(w) > maxGuardWord || strings.ContainsAny(w, "\n\x00") {
-				continue
+			if len(w) > maxGuardWord {
+				// Padding (./././…, //…, a/../…) must not hide a path past
+				// the bound: the server reads the short form.
+				w = detect.CollapsePath(w)
+			}
+			if w == "" || len(w) > maxGuardWord || strings.IndexByte(w, 0) >= 0 {
+				continue // a longer path names none of the gateway's files; no file name holds NUL
 			}
 			if what, hit := g.names(w, bases, leafMoves); hit {
 				return what, true

@@ -69,6 +69,11 @@ func TestGuard(t *testing.T) {
 		{"shell escape", "run", `{"command":"cat gate\\house.yaml"}`},
 		{"percent-encoded", "read_file", `{"path":"gatehouse%2Eyaml"}`},
 		{"dollar home", "read_file", `{"path":"$HOME/gatehouse.yaml"}`},
+		{"a new line in a segment", "write_file", `{"path":"ROOT/x\n/../gatehouse.yaml","content":"policies: []"}`},
+		{"padded past the bound with ./", "read_file", `{"path":"ROOT/` + strings.Repeat("./", 2100) + `gatehouse.yaml"}`},
+		{"padded past the bound with a/..", "read_file", `{"path":"ROOT/` + strings.Repeat("a/../", 1000) + `gatehouse.yaml"}`},
+		{"padded with slashes", "read_file", `{"path":"ROOT` + strings.Repeat("/", 5000) + `gatehouse.yaml"}`},
+		{"a key of a map of path to content", "write_files", `{"files":{"ROOT/gatehouse.yaml":"policies: []"}}`},
 	}
 	for _, tc := range blocked {
 		t.Run(tc.name, func(t *testing.T) {

@@ -2,6 +2,8 @@ package detect
 
 import (
 	"bytes"
+	"net/url"
+	"path"
 	"strings"
 )
 
@@ -475,7 +477,15 @@ func (s *scanner) pathWord(from, start, end int, flags uint8) {
 		return
 	}
 	w := trimSentenceEnd(s.text[start:end])
-	if len(w) > maxPathWord || !mayNameSensitive(w) || plainSegments(w, flags) || s.covered(from, start, end) {
+	if len(w) > maxPathWord {
+		// Padding (./././…, //…, a/../…) must not hide a path past the
+		// bound: its short form is what a server opens.
+		if c := CollapsePath(w); len(c) <= maxPathWord && !s.covered(from, start, end) && sensitiveWord(c) {
+			s.add(kSensitiveFile, start, start+len(w))
+		}
+		return
+	}
+	if !mayNameSensitive(w) || plainSegments(w, flags) || s.covered(from, start, end) {
 		return
 	}
 	if sensitiveWord(w) {
@@ -555,6 +565,20 @@ func holdsAnchor(b []byte) bool {
 		}
 	}
 	return false
+}
+
+// CollapsePath is the short form of a path word w: backslashes read as
+// slashes, percent-escapes decoded, and repeated slashes and dot segments
+// removed (path.Clean). A path padded past a length bound (./././…) is
+// looked at in this form.
+func CollapsePath(w string) string {
+	w = strings.ReplaceAll(w, `\`, "/")
+	if strings.IndexByte(w, '%') >= 0 {
+		if d, err := url.PathUnescape(w); err == nil {
+			w = d
+		}
+	}
+	return path.Clean(w)
 }
 
 // sensitiveWord reports whether the word w names a sensitive file in any
