@@ -197,9 +197,9 @@ func (j *Judge) lookup(key string) (policy.JudgeAnswer, bool) {
 	return policy.JudgeAnswer{Model: j.model.Name(), PromptVersion: PromptVersion, Results: results, Cached: true}, true
 }
 
-// Healthy reports whether the provider answered moments ago (a judgment
-// or the canary, within 30 s) and no outage was met since: a judgment
-// that runs out of time now was slowed by what its call holds — a prompt
+// Healthy reports whether no outage of the provider is known (the
+// breaker is closed and the last judgment met none): a judgment that runs
+// out of time now is taken as slowed by what its call holds — a prompt
 // made to take long — rather than by an outage (policy.HealthReporter).
 func (j *Judge) Healthy() bool { return j.breaker.healthy() }
 
@@ -284,9 +284,6 @@ func (j *Judge) providerUp(ctx context.Context, start time.Time) bool {
 		defer cancel()
 		_, err := j.attempt(cctx, canary)
 		up := classify(err) == answered
-		if up {
-			j.breaker.sawUp()
-		}
 		j.canaryMu.Lock()
 		j.canaryUp, j.canaryAt = up, j.opts.Now()
 		j.canaryMu.Unlock()
@@ -410,27 +407,18 @@ type breaker struct {
 	openTill time.Time // zero when closed
 	probing  bool
 	lastErr  string
-	lastUp   time.Time // when the provider last answered (a judgment or the canary)
 }
 
-// healthyWindow is how recently the provider must have answered for a
-// judgment that runs out of time to count as the call's own failure.
-const healthyWindow = 30 * time.Second
-
-// healthy reports whether the provider answered within healthyWindow and
-// no outage has been met since.
+// healthy reports whether no outage is known: the breaker is closed and
+// the last judgment met none. A gateway that has not heard from its
+// provider for a while (or ever) does not know of an outage either: a
+// timeout is then taken as the call's own, so that a call cannot make
+// itself fail open by being slow when the gateway is quiet. An outage is
+// known once the canary fails.
 func (b *breaker) healthy() bool {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	now := b.now()
-	return b.openTill.IsZero() && b.run == 0 && !b.lastUp.IsZero() && now.Sub(b.lastUp) < healthyWindow && !now.Before(b.lastUp)
-}
-
-// sawUp notes that the provider answered.
-func (b *breaker) sawUp() {
-	b.mu.Lock()
-	b.lastUp = b.now()
-	b.mu.Unlock()
+	return b.openTill.IsZero() && b.run == 0
 }
 
 // allow reports whether a judgment may ask the model, and whether it is
@@ -458,9 +446,6 @@ func (b *breaker) done(probe, outage bool, err error) (opened bool) {
 	}
 	if !outage {
 		b.run, b.openTill = 0, time.Time{}
-		if classify(err) == answered {
-			b.lastUp = b.now()
-		}
 		return false
 	}
 	b.run++
