@@ -295,15 +295,7 @@ func maskSecrets(raw []byte) string {
 	if err != nil {
 		return strconv.Quote(policy.HashArguments(raw))
 	}
-	var spans []policy.Span
-	for i, l := range doc.Leaves() {
-		if l.Kind == policy.LeafNumber {
-			continue
-		}
-		for _, f := range append(policy.DetectOnly(l.Text, policy.ThreatSecret, policy.ThreatPII), policy.KeySecrets(doc.Leaves(), i)...) {
-			spans = append(spans, policy.Span{Leaf: i, Start: f.Start, End: f.End})
-		}
-	}
+	spans := policy.SecretSpans(doc, func(l policy.Leaf) bool { return l.Kind != policy.LeafNumber }, policy.ThreatSecret, policy.ThreatPII)
 	out, err := doc.Redact(spans)
 	if err != nil {
 		return strconv.Quote(policy.HashArguments(raw))

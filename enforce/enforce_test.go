@@ -492,3 +492,25 @@ func TestOutOfBandApprovalFollowsTheRule(t *testing.T) {
 		t.Error("bob's approval under bob's rule was spent under a rule that names nobody: the policy changed")
 	}
 }
+
+// A secret glued to the word before it by an invisible character (which
+// normalisation removes) is still found: in the arguments, where the
+// verdict log masks it, and in a result, where output scanning redacts it
+// (review of issue 14).
+func TestSecretGluedByAnInvisibleCharacter(t *testing.T) {
+	token := "ghp_" + "a1B2c3D4e5F6g7H8i9J0k1L2m3N4o5P6q7R8"
+	e, recs := newEnforcer(t)
+	d := e.Decide(t.Context(), testCall("echo", `{"m":"token\u200b`+token+`"}`), time.Now(), nil)
+	res := e.Finish(t.Context(), d, enforce.End{Result: mcp.NewToolResultText("token\u200b" + token + " loaded")})
+	if got := res.Content[0].(mcp.TextContent).Text; strings.Contains(got, token) {
+		t.Errorf("the result reached the client with the token: %q", got)
+	}
+	rec := recs.all()[0]
+	if len(rec.Verdict.Findings) == 0 {
+		t.Errorf("no finding for the glued token: %+v", rec.Verdict)
+	}
+	masked, _ := policy.AuditArguments(rec.Call.Arguments, &rec.Verdict, policy.ArgumentsMasked)
+	if strings.Contains(masked, token) {
+		t.Errorf("the verdict log would keep the token: %s", masked)
+	}
+}

@@ -123,15 +123,7 @@ func redactSecretsJSON(res *mcp.CallToolResult) (*mcp.CallToolResult, int, error
 	if err != nil {
 		return nil, 0, err
 	}
-	var spans []policy.Span
-	for i, l := range doc.Leaves() {
-		if l.Kind != policy.LeafString || binaryData(l.Path) {
-			continue
-		}
-		for _, f := range append(policy.DetectOnly(l.Text, policy.ThreatSecret), policy.KeySecrets(doc.Leaves(), i)...) {
-			spans = append(spans, policy.Span{Leaf: i, Start: f.Start, End: f.End})
-		}
-	}
+	spans := policy.SecretSpans(doc, func(l policy.Leaf) bool { return l.Kind == policy.LeafString && !binaryData(l.Path) }, policy.ThreatSecret)
 	if len(spans) == 0 {
 		return res, 0, nil
 	}
@@ -165,15 +157,7 @@ func ScanRelayed[T any](e *Enforcer, workspace string, v T) T {
 	if err != nil {
 		return withheld[T]()
 	}
-	var spans []policy.Span
-	for i, l := range doc.Leaves() {
-		if l.Kind != policy.LeafString {
-			continue
-		}
-		for _, f := range append(policy.DetectOnly(l.Text, policy.ThreatSecret), policy.KeySecrets(doc.Leaves(), i)...) {
-			spans = append(spans, policy.Span{Leaf: i, Start: f.Start, End: f.End})
-		}
-	}
+	spans := policy.SecretSpans(doc, func(l policy.Leaf) bool { return l.Kind == policy.LeafString }, policy.ThreatSecret)
 	if len(spans) == 0 {
 		return v
 	}

@@ -212,15 +212,9 @@ func redactSent(v any, binary *regexp.Regexp) ([]byte, int, error) {
 	if err != nil {
 		return nil, 0, err
 	}
-	var spans []policy.Span
-	for i, l := range doc.Leaves() {
-		if l.Kind != policy.LeafString || (binary != nil && binary.MatchString(l.Path)) {
-			continue
-		}
-		for _, f := range policy.DetectOnly(l.Text, policy.ThreatSecret) {
-			spans = append(spans, policy.Span{Leaf: i, Start: f.Start, End: f.End})
-		}
-	}
+	spans := policy.SecretSpans(doc, func(l policy.Leaf) bool {
+		return l.Kind == policy.LeafString && (binary == nil || !binary.MatchString(l.Path))
+	}, policy.ThreatSecret)
 	if len(spans) == 0 {
 		return raw, 0, nil
 	}

@@ -177,6 +177,7 @@ func (e *Engine) evaluate(ctx context.Context, call Call, mode evalMode) Verdict
 // distinct text.
 func (ev *evaluation) scan() {
 	leaves := ev.args.Leaves()
+	views := ev.args.SpacedViews() // nil without invisible characters
 	memo := newLeafMemo(len(leaves))
 	defer memo.release()
 	var buf []Finding
@@ -202,6 +203,9 @@ func (ev *evaluation) scan() {
 		// What the value of a credential key is ({"password": "…"}) depends
 		// on the key too: after the memo's range, never shared through it.
 		buf = appendFieldFindings(buf[:0], leaves, i, ev.findings)
+		if views != nil && views[i] != "" { // words an invisible character separated
+			buf = appendHiddenFindings(buf, views[i], l.Text, ev.findings, i)
+		}
 		for _, f := range buf {
 			ev.findings = append(ev.findings, leafFinding{leaf: i, Finding: f})
 			ev.risk = max(ev.risk, f.Severity)

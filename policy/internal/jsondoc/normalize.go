@@ -1,6 +1,7 @@
 package jsondoc
 
 import (
+	"bytes"
 	"strings"
 	"unicode/utf8"
 
@@ -105,4 +106,45 @@ func stripFrom(s string, i int) string {
 		i += size
 	}
 	return b.String()
+}
+
+// SpacedViews are the leaves' texts as a reader who sees an invisible
+// character as a break between words would read them: for each string or
+// key whose value (as the upstream reads it) holds a character Normalize
+// removes, that value with each such character replaced by a space, then
+// normalised; "" for every other leaf. It is nil when no leaf has one —
+// at once when the arguments are ASCII without \u escapes.
+//
+// Normalize glues the words an invisible character separates
+// ("token\u200bghp_…" reads "tokenghp_…"), which hides a token from a
+// detector that wants it to stand alone: the detectors read these views
+// too.
+func (a *Arguments) SpacedViews() []string {
+	if isASCII(string(a.raw)) && !bytes.Contains(a.raw, []byte(`\u`)) {
+		return nil
+	}
+	refs := a.leafNodes()
+	var out []string
+	for i, k := range refs {
+		n := &k.doc.nodes[k.node]
+		if n.kind != kindString && n.kind != kindKey || n.flags&(flagNonASCII|flagEscapedUnicode) == 0 {
+			continue // ASCII only: nothing invisible
+		}
+		found := false
+		view := strings.Map(func(r rune) rune {
+			if invisible(r) {
+				found = true
+				return ' '
+			}
+			return r
+		}, k.doc.raw(k.node))
+		if !found {
+			continue
+		}
+		if out == nil {
+			out = make([]string, len(refs))
+		}
+		out[i] = Normalize(view)
+	}
+	return out
 }
