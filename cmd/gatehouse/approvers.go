@@ -29,6 +29,10 @@ func selfApprovals(set policy.Set, workspaces []string, actsFor, runsAs string) 
 			if w := selfApproval(p.Approval.Approvers, actsFor, runsAs); w != "" {
 				out = append(out, fmt.Sprintf("%spolicy %s: %s", where, p.Name, w))
 			}
+			if len(p.Approval.Approvers) > 0 && !p.Approval.OutOfBandOnly {
+				out = append(out, fmt.Sprintf("%spolicy %s: approvers [%s], but the person at the client may also approve (in_client is not false), so the caller can approve its own calls at the client: set in_client: false for only the approvers to decide",
+					where, p.Name, strings.Join(p.Approval.Approvers, ", ")))
+			}
 		}
 	}
 	check("", set.Global)

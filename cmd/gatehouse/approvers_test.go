@@ -25,10 +25,11 @@ func TestCheckWarnsOfSelfApproval(t *testing.T) {
 audit: {database: %q}
 policies:
   - {name: alice-alone, tools: ["*deploy*"], action: require_approval, in_client: false, approvers: [alice]}
-  - {name: alice-or-bob, tools: ["*push*"], action: require_approval, approvers: [bob, alice]}
-  - {name: bob-alone, tools: ["*drop*"], action: require_approval, approvers: [bob]}
-  - {name: the-os-user, tools: ["*rm*"], action: require_approval, approvers: [%s]}
-  - {name: judged, rules: "Ask before anything that costs money.", approvers: [alice]}
+  - {name: alice-or-bob, tools: ["*push*"], action: require_approval, in_client: false, approvers: [bob, alice]}
+  - {name: bob-alone, tools: ["*drop*"], action: require_approval, in_client: false, approvers: [bob]}
+  - {name: the-os-user, tools: ["*rm*"], action: require_approval, in_client: false, approvers: [%s]}
+  - {name: judged, rules: "Ask before anything that costs money.", in_client: false, approvers: [alice]}
+  - {name: bob-or-the-caller, tools: ["*pay*"], action: require_approval, approvers: [bob]}
   - {name: anyone-else, tools: ["*move*"], action: require_approval}
   - {name: off, enabled: false, tools: ["*copy*"], action: require_approval, approvers: [alice]}
   - {name: blocks, tools: ["*shell*"], action: block}
@@ -37,7 +38,7 @@ workspaces:
     upstreams:
       - {name: a, command: /bin/true}
     policies:
-      - {name: ws-alice, tools: ["*x*"], action: require_approval, approvers: [alice]}
+      - {name: ws-alice, tools: ["*x*"], action: require_approval, in_client: false, approvers: [alice]}
 `, filepath.Join(t.TempDir(), "v.db"), os))
 	t.Setenv("GATEHOUSE_USER", "")
 
@@ -53,13 +54,14 @@ workspaces:
 		"warning: policy judged: approvers [alice] — alice is also the user the gateway acts for" + agent,
 		"warning: policy anyone-else: no approvers, so anyone but alice (the user the gateway acts for) may approve — " + os + ", the OS user the gateway runs as, is not alice" + agent,
 		"warning: workspace w, policy ws-alice: approvers [alice] — alice is also the user the gateway acts for" + agent,
+		"warning: policy bob-or-the-caller: approvers [bob], but the person at the client may also approve (in_client is not false), so the caller can approve its own calls at the client: set in_client: false for only the approvers to decide\n",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("check --user alice lacks %q:\n%s", want, out)
 		}
 	}
-	if n := strings.Count(out, "warning:"); n != 6 {
-		t.Errorf("check --user alice gave %d warnings; want 6 (none for bob-alone, off, blocks):\n%s", n, out)
+	if n := strings.Count(out, "warning:"); n != 7 {
+		t.Errorf("check --user alice gave %d warnings; want 7 (none for bob-alone, off, blocks):\n%s", n, out)
 	}
 
 	// Acting for the OS user itself: an empty list means anyone but the
@@ -68,8 +70,8 @@ workspaces:
 	if err != nil {
 		t.Fatalf("check: %v\n%s", err, out)
 	}
-	if strings.Count(out, "warning:") != 1 || !strings.Contains(out, "warning: policy the-os-user: approvers ["+os+"] — "+os+" is also the user the gateway acts for"+agent) {
-		t.Errorf("check as the OS user: want one warning, for the-os-user:\n%s", out)
+	if strings.Count(out, "warning:") != 2 || !strings.Contains(out, "warning: policy the-os-user: approvers ["+os+"] — "+os+" is also the user the gateway acts for"+agent) {
+		t.Errorf("check as the OS user: want two warnings, for the-os-user and bob-or-the-caller:\n%s", out)
 	}
 }
 
