@@ -1,0 +1,102 @@
+package main
+
+import (
+	"context"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/mark3labs/mcp-go/client"
+	"github.com/mark3labs/mcp-go/client/transport"
+	"github.com/mark3labs/mcp-go/mcp"
+)
+
+// serve --http prints each workspace's URL, and /mcp when there is one
+// workspace, and a client reaches the tools at the URL printed.
+func TestServePrintsWhereToConnect(t *testing.T) {
+	bin := gatehouseBinary(t)
+	cfgPath := filepath.Join(t.TempDir(), "gatehouse.yaml")
+	writeConfig(t, cfgPath, "a")
+	_, logs, _ := startServeHTTP(t, bin, cfgPath)
+	wsURL := logs.wait(t, regexp.MustCompile(`^gatehouse: workspace w: (http://\S+/w/w/mcp)$`), 10*time.Second)[1]
+	oneURL := logs.wait(t, regexp.MustCompile(`^gatehouse: workspace w also at (http://\S+/mcp)$`), 10*time.Second)[1]
+	for _, u := range []string{wsURL, oneURL} {
+		tr, err := transport.NewStreamableHTTP(u)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c := client.NewClient(tr)
+		if err := c.Start(context.WithoutCancel(t.Context())); err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		if _, err := c.Initialize(t.Context(), mcp.InitializeRequest{}); err != nil {
+			t.Fatalf("initialize at the printed %s: %v", u, err)
+		}
+		if names := toolNames(t, c); !slices.Contains(names, "a__echo") {
+			t.Errorf("tools at the printed %s = %v", u, names)
+		}
+	}
+}
+
+// serve over stdio says on stderr which workspace it serves on
+// stdin/stdout; stdout carries only the protocol.
+func TestServeStdioSaysWhatItServes(t *testing.T) {
+	bin := gatehouseBinary(t)
+	cfgPath := filepath.Join(t.TempDir(), "gatehouse.yaml")
+	writeConfig(t, cfgPath, "a")
+	cmd := exec.Command(bin, "serve", "--config", cfgPath)
+	cmd.Stdin = strings.NewReader("") // the client hangs up at once
+	var stderr, stdout strings.Builder
+	cmd.Stderr, cmd.Stdout = &stderr, &stdout
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("serve: %v\n%s", err, stderr.String())
+	}
+	if !strings.Contains(stderr.String(), "gatehouse: serving workspace w on stdin/stdout") {
+		t.Errorf("stderr does not say what is served:\n%s", stderr.String())
+	}
+	if strings.Contains(stderr.String(), "register it as") {
+		t.Errorf("registration help printed to a client's pipe:\n%s", stderr.String())
+	}
+	if stdout.Len() != 0 {
+		t.Errorf("stdout holds %q; want only the protocol", stdout.String())
+	}
+}
+
+// A port in use fails serve --http at once with a clear error and exit 1,
+// before any upstream is started.
+func TestServePortInUseStartsNoUpstream(t *testing.T) {
+	bin := gatehouseBinary(t)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	dir := t.TempDir()
+	marker := filepath.Join(dir, "started")
+	cfgPath := writeConfigText(t, "version: 1\nworkspaces:\n  w:\n    upstreams:\n"+
+		"      - name: u\n        command: sh\n        args: [\"-c\", \"touch '"+marker+"'; sleep 30\"]\n")
+	cmd := exec.Command(bin, "serve", "--config", cfgPath, "--http", ln.Addr().String())
+	start := time.Now()
+	out, err := cmd.CombinedOutput()
+	ee, ok := err.(*exec.ExitError)
+	if !ok || ee.ExitCode() != 1 {
+		t.Fatalf("serve on a port in use: %v; want exit 1\n%s", err, out)
+	}
+	if want := "--http " + ln.Addr().String() + ": cannot listen"; !strings.Contains(string(out), want) || !strings.Contains(string(out), "address already in use") {
+		t.Errorf("output:\n%s\nwant %q and the reason", out, want)
+	}
+	if d := time.Since(start); d > 5*time.Second {
+		t.Errorf("serve took %v to fail; want at once", d)
+	}
+	time.Sleep(300 * time.Millisecond) // a child started would have touched it by now
+	if _, err := os.Stat(marker); err == nil {
+		t.Errorf("an upstream was started although the port was in use")
+	}
+}
