@@ -84,6 +84,12 @@ func runCheck(cmd *cobra.Command, _ []string) error {
 			}
 			down++
 			fmt.Fprintf(out, "  DOWN  %-20s %v\n", u.Name, u.Status.Err)
+			if lines := upstream.Stderr(u.Status.Err); len(lines) > 0 {
+				fmt.Fprintf(out, "        its last stderr:\n")
+				for _, l := range lines {
+					fmt.Fprintf(out, "        | %s\n", l)
+				}
+			}
 		}
 		for _, c := range ws.Conflicts {
 			if !c.Renamable() {
@@ -152,7 +158,7 @@ func startGateway(ctx context.Context, s settings, cfg *config.Config, name stri
 		return nil, err
 	}
 	if !s.v.IsSet("log-level") {
-		log = slog.New(slog.NewTextHandler(logw, &slog.HandlerOptions{Level: slog.LevelWarn}))
+		log = slog.New(noRetries{slog.NewTextHandler(logw, &slog.HandlerOptions{Level: slog.LevelWarn})})
 	}
 	if ctx == nil {
 		ctx = context.Background()
@@ -166,4 +172,29 @@ func startGateway(ctx context.Context, s settings, cfg *config.Config, name stri
 		return nil, runtimeError(err)
 	}
 	return g, nil
+}
+
+// noRetries drops the records of upstreams retrying in the background
+// (those with a retry_in): a command that reports each upstream's state
+// itself would only repeat it, interleaved with its own report.
+type noRetries struct{ slog.Handler }
+
+func (h noRetries) Handle(ctx context.Context, r slog.Record) error {
+	retry := false
+	r.Attrs(func(a slog.Attr) bool {
+		retry = a.Key == "retry_in"
+		return !retry
+	})
+	if retry {
+		return nil
+	}
+	return h.Handler.Handle(ctx, r)
+}
+
+func (h noRetries) WithAttrs(as []slog.Attr) slog.Handler {
+	return noRetries{h.Handler.WithAttrs(as)}
+}
+
+func (h noRetries) WithGroup(name string) slog.Handler {
+	return noRetries{h.Handler.WithGroup(name)}
 }

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -98,5 +99,36 @@ func TestServePortInUseStartsNoUpstream(t *testing.T) {
 	time.Sleep(300 * time.Millisecond) // a child started would have touched it by now
 	if _, err := os.Stat(marker); err == nil {
 		t.Errorf("an upstream was started although the port was in use")
+	}
+}
+
+// check --connect shows, under a failed stdio upstream's DOWN, the last
+// lines its child wrote to stderr (no more than five), and not the
+// background retry warnings.
+func TestCheckConnectShowsChildStderr(t *testing.T) {
+	bin := gatehouseBinary(t)
+	script := `for i in 1 2 3 4 5 6; do echo "noise $i" >&2; done; echo "error: GITHUB_TOKEN is not set" >&2; exit 1`
+	cfgPath := writeConfigText(t, "version: 1\nworkspaces:\n  w:\n    upstreams:\n"+
+		"      - name: broken\n        command: sh\n        args: [\"-c\", "+strconv.Quote(script)+"]\n")
+	out, err := exec.Command(bin, "check", "--connect", "--config", cfgPath).CombinedOutput()
+	ee, ok := err.(*exec.ExitError)
+	if !ok || ee.ExitCode() != 1 {
+		t.Fatalf("check --connect: %v; want exit 1\n%s", err, out)
+	}
+	text := string(out)
+	down := strings.Index(text, "DOWN  broken")
+	if down < 0 {
+		t.Fatalf("no DOWN line for broken:\n%s", text)
+	}
+	after := text[down:]
+	for _, want := range []string{"| noise 3", "| noise 6", "| error: GITHUB_TOKEN is not set"} {
+		if !strings.Contains(after, want) {
+			t.Errorf("output lacks %q after DOWN:\n%s", want, text)
+		}
+	}
+	for _, not := range []string{"noise 1", "noise 2", "retry_in", "upstream unavailable"} {
+		if strings.Contains(text, not) {
+			t.Errorf("output holds %q:\n%s", not, text)
+		}
 	}
 }
