@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"net"
 	"os"
 	"os/exec"
@@ -13,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gatehouse-mcp/gatehouse/upstream/upstreamtest"
 	"github.com/mark3labs/mcp-go/client"
 	"github.com/mark3labs/mcp-go/client/transport"
 	"github.com/mark3labs/mcp-go/mcp"
@@ -131,4 +133,49 @@ func TestCheckConnectShowsChildStderr(t *testing.T) {
 			t.Errorf("output holds %q:\n%s", not, text)
 		}
 	}
+}
+
+// A strict plain-English policy whose judge cannot be set up, because the
+// client's entry did not pass the key on, blocks the call with a message
+// that says the judge is not configured and where to look; the gateway's
+// log names the missing variable.
+func TestStrictBlockSaysTheJudgeIsNotConfigured(t *testing.T) {
+	bin := gatehouseBinary(t)
+	cmd, args := upstreamtest.StdioCommand(t)
+	quoted := make([]string, len(args))
+	for i, a := range args {
+		quoted[i] = strconv.Quote(a)
+	}
+	cfgPath := writeConfigText(t, fmt.Sprintf(`version: 1
+audit: {database: %q}
+judge:
+  provider: anthropic
+  model: claude-haiku-4-5
+  api_key_env: GATEHOUSE_FH_UNSET_KEY
+policies:
+  - name: careful
+    tools: ["*echo*"]
+    strict: true
+    rules: Never echo anything rude.
+workspaces:
+  w:
+    upstreams:
+      - name: a
+        command: %q
+        args: [%s]
+`, filepath.Join(t.TempDir(), "v.db"), cmd, strings.Join(quoted, ", ")))
+	os.Unsetenv("GATEHOUSE_FH_UNSET_KEY")
+	_, logs, c := startServeHTTP(t, bin, cfgPath)
+	req := mcp.CallToolRequest{}
+	req.Params.Name = "a__echo"
+	req.Params.Arguments = map[string]any{"text": "hello"}
+	res, err := c.CallTool(t.Context(), req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `Blocked by policy "careful": it could not be evaluated (the judge is not configured: see the gateway's log)`
+	if text := resultText(res); !res.IsError || !strings.Contains(text, want) {
+		t.Errorf("result = %q (isError %v); want %q", text, res.IsError, want)
+	}
+	logs.wait(t, regexp.MustCompile(`GATEHOUSE_FH_UNSET_KEY, which is not set`), 5*time.Second)
 }

@@ -88,11 +88,12 @@ func buildJudge(cfg *config.Config, key, confirmKey string, log *slog.Logger, hc
 	return llmjudge.New(m, opts)
 }
 
-// failedJudge is a judge that could not be set up.
+// failedJudge is a judge that could not be set up: for the calls it
+// judges, no judge is configured (policy.ErrNoJudge), for the reason err.
 type failedJudge struct{ err error }
 
 func (f failedJudge) Judge(context.Context, policy.JudgeRequest) (policy.JudgeAnswer, error) {
-	return policy.JudgeAnswer{}, f.err
+	return policy.JudgeAnswer{}, fmt.Errorf("%w: %w", policy.ErrNoJudge, f.err)
 }
 
 // judgedPolicies names the enabled plain-English policies of cfg, strict
