@@ -321,7 +321,9 @@ func tableRow(e audit.Entry) []string {
 }
 
 // decisionCell is e's decision and, for a call held for approval, what
-// became of it: "require_approval (approved)", "(pending ap-…)".
+// became of it: "require_approval (approved)", "(pending ap-…)", and for
+// a call parked pending whose request was decided or lapsed since, what
+// it is now: "(pending ap-…, now declined)".
 func decisionCell(e audit.Entry) string {
 	a := e.Approval
 	if a == nil {
@@ -330,6 +332,9 @@ func decisionCell(e audit.Entry) string {
 	what := a.State
 	if a.ID != "" {
 		what += " " + a.ID
+	}
+	if a.Now != "" && a.Now != a.State {
+		what += ", now " + a.Now
 	}
 	return e.Decision + " (" + oneLine(what) + ")"
 }
@@ -537,6 +542,9 @@ func approvalSummary(a *audit.EntryApproval) string {
 	}
 	if a.ID != "" {
 		s += " (request " + a.ID + ")"
+	}
+	if a.Now != "" && a.Now != a.State {
+		s += "; now " + strings.ToUpper(a.Now)
 	}
 	return s
 }
