@@ -54,7 +54,7 @@ func runCheck(cmd *cobra.Command, _ []string) error {
 	for _, w := range specs {
 		n += len(w.Upstreams)
 	}
-	fmt.Fprintf(out, "%s: valid (%d workspaces, %d upstreams)\n", cfg.File, len(specs), n)
+	fmt.Fprintf(out, "%s: valid (%s, %s)\n", cfg.File, count(len(specs), "workspace"), count(n, "upstream"))
 	if _, err := newEngine(cfg, nil, nil); err != nil {
 		return usageError(err)
 	}
@@ -76,10 +76,10 @@ func runCheck(cmd *cobra.Command, _ []string) error {
 	defer g.Close()
 	var down, conflicts int
 	for _, ws := range g.Status() {
-		fmt.Fprintf(out, "workspace %s: %d tools\n", ws.Name, ws.Tools)
+		fmt.Fprintf(out, "workspace %s: %s\n", ws.Name, count(ws.Tools, "tool"))
 		for _, u := range ws.Upstreams {
 			if u.Status.State == upstream.StateReady {
-				fmt.Fprintf(out, "  ok    %-20s %d tools\n", u.Name, u.Tools)
+				fmt.Fprintf(out, "  ok    %-20s %s\n", u.Name, count(u.Tools, "tool"))
 				continue
 			}
 			down++
@@ -102,9 +102,9 @@ func runCheck(cmd *cobra.Command, _ []string) error {
 	}
 	switch {
 	case conflicts > 0:
-		return usageError(fmt.Errorf("%d name collisions between upstreams", conflicts))
+		return usageError(fmt.Errorf("%s between upstreams", count(conflicts, "name collision")))
 	case down > 0:
-		return runtimeError(fmt.Errorf("%d upstreams could not be reached", down))
+		return runtimeError(fmt.Errorf("%s could not be reached", count(down, "upstream")))
 	}
 	return logErr
 }
@@ -136,7 +136,7 @@ func checkVerdictLog(ctx context.Context, out io.Writer, cfg *config.Config) err
 	case !st.Exists:
 		fmt.Fprintf(out, "verdict log %s: ok (not created yet; serve creates it)\n", cfg.Audit.Database)
 	default:
-		fmt.Fprintf(out, "verdict log %s: ok (%d records)\n", cfg.Audit.Database, st.Records)
+		fmt.Fprintf(out, "verdict log %s: ok (%s)\n", cfg.Audit.Database, count(int(st.Records), "record"))
 	}
 	return nil
 }

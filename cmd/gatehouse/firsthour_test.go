@@ -128,6 +128,12 @@ func TestCheckConnectShowsChildStderr(t *testing.T) {
 			t.Errorf("output lacks %q after DOWN:\n%s", want, text)
 		}
 	}
+	// One of each reads as one, not as "1 upstreams".
+	for _, want := range []string{"(1 workspace, 1 upstream)", "workspace w: 0 tools", "1 upstream could not be reached"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("output lacks %q:\n%s", want, text)
+		}
+	}
 	for _, not := range []string{"noise 1", "noise 2", "retry_in", "upstream unavailable"} {
 		if strings.Contains(text, not) {
 			t.Errorf("output holds %q:\n%s", not, text)
@@ -178,4 +184,21 @@ workspaces:
 		t.Errorf("result = %q (isError %v); want %q", text, res.IsError, want)
 	}
 	logs.wait(t, regexp.MustCompile(`GATEHOUSE_FH_UNSET_KEY, which is not set`), 5*time.Second)
+}
+
+func TestCount(t *testing.T) {
+	for _, c := range []struct {
+		n    int
+		want string
+	}{{0, "0 calls"}, {1, "1 call"}, {2, "2 calls"}} {
+		if got := count(c.n, "call"); got != c.want {
+			t.Errorf("count(%d) = %q; want %q", c.n, got, c.want)
+		}
+	}
+	if got := count(1, "policy", "policies"); got != "1 policy" {
+		t.Errorf("count(1, policy) = %q", got)
+	}
+	if got := count(3, "policy", "policies"); got != "3 policies" {
+		t.Errorf("count(3, policy) = %q", got)
+	}
 }

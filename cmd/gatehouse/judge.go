@@ -161,7 +161,7 @@ func checkJudge(ctx context.Context, out io.Writer, cfg *config.Config) error {
 			fmt.Fprintln(out, "judge: not configured (no plain-English policies need one)")
 			return nil
 		}
-		fmt.Fprintf(out, "judge: NOT CONFIGURED: %d plain-English policies cannot be judged; %d strict ones block every call in their scope\n", n, len(strict))
+		fmt.Fprintf(out, "judge: NOT CONFIGURED: %s cannot be judged; %s every call in its scope\n", count(n, "plain-English policy", "plain-English policies"), strictBlock(len(strict)))
 		return nil
 	}
 	name := jc.Provider + "/" + jc.Model
@@ -205,6 +205,18 @@ func checkJudge(ctx context.Context, out io.Writer, cfg *config.Config) error {
 		fmt.Fprintf(out, "judge %s: NOT REACHABLE: %v%s\n", name, err, hint)
 		return runtimeError(errors.New("the judge is not reachable"))
 	}
-	fmt.Fprintf(out, "judge %s: ok (answered in %s; %d plain-English policies)\n", name, took, n)
+	fmt.Fprintf(out, "judge %s: ok (answered in %s; %s)\n", name, took, count(n, "plain-English policy", "plain-English policies"))
 	return nil
+}
+
+// strictBlock says how many of the policies that cannot be judged are
+// strict, and so block.
+func strictBlock(n int) string {
+	switch n {
+	case 0:
+		return "none is strict, so none blocks"
+	case 1:
+		return "1 strict one blocks"
+	}
+	return fmt.Sprintf("%d strict ones block", n)
 }

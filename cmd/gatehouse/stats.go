@@ -250,6 +250,6 @@ func latencyText(l *audit.Latency, none string) string {
 	}
 	return strings.Join([]string{
 		"p50 " + millis(l.P50), "p95 " + millis(l.P95), "p99 " + millis(l.P99), "max " + millis(l.Max),
-		fmt.Sprintf("(%d calls)", l.N),
+		"(" + count(l.N, "call") + ")",
 	}, "  ")
 }
