@@ -202,3 +202,47 @@ func TestCount(t *testing.T) {
 		t.Errorf("count(3, policy) = %q", got)
 	}
 }
+
+// serve over stdio started by a person at a terminal says how a client
+// registers it: the binary, and the config as an absolute path. (script
+// gives it a terminal.)
+func TestServeStdioAtATerminalSaysHowToRegister(t *testing.T) {
+	scriptBin, err := exec.LookPath("script")
+	if err != nil {
+		t.Skip("no script(1) to give serve a terminal")
+	}
+	bin := gatehouseBinary(t)
+	dir := t.TempDir()
+	writeConfig(t, filepath.Join(dir, "gatehouse.yaml"), "a")
+	cmd := exec.Command(scriptBin, "-qec", bin+" serve --config gatehouse.yaml --log-level warn", "/dev/null")
+	cmd.Dir = dir
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out strings.Builder
+	cmd.Stdout = &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(2 * time.Second)
+	_, _ = stdin.Write([]byte{4}) // ^D: end of input at the terminal
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case <-done:
+	case <-time.After(20 * time.Second):
+		_ = cmd.Process.Kill()
+		t.Fatalf("serve did not end on ^D:\n%s", out.String())
+	}
+	text := strings.ReplaceAll(out.String(), "\r", "")
+	for _, want := range []string{
+		"gatehouse: serving workspace w on stdin/stdout",
+		"command: " + bin,
+		`args:    ["serve", "--config", "` + filepath.Join(dir, "gatehouse.yaml") + `", "--workspace", "w"]`,
+	} {
+		if !strings.Contains(text, want) {
+			t.Errorf("serve at a terminal lacks %q:\n%s", want, text)
+		}
+	}
+}
