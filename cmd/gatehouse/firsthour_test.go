@@ -139,6 +139,11 @@ func TestCheckConnectShowsChildStderr(t *testing.T) {
 			t.Errorf("output holds %q:\n%s", not, text)
 		}
 	}
+	// tools names the child's last word on stderr in its failure.
+	out, _ = exec.Command(bin, "tools", "--config", cfgPath, "--workspace", "w").CombinedOutput()
+	if !strings.Contains(string(out), "broken (initialize: child process exited: exit status 1: error: GITHUB_TOKEN is not set)") || strings.Contains(string(out), "retry_in") {
+		t.Errorf("tools output:\n%s", out)
+	}
 }
 
 // A strict plain-English policy whose judge cannot be set up, because the

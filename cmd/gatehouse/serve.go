@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"time"
 
@@ -223,7 +224,11 @@ func logSummary(log *slog.Logger, g *gateway.Gateway) {
 				log.Info("upstream ready", "workspace", ws.Name, "upstream", u.Name, "tools", u.Tools)
 			} else {
 				down++
-				log.Error("upstream unavailable (retrying in the background)", "workspace", ws.Name, "upstream", u.Name, "state", u.Status.State, "err", u.Status.Err)
+				attrs := []any{"workspace", ws.Name, "upstream", u.Name, "state", u.Status.State, "err", u.Status.Err}
+				if lines := upstream.Stderr(u.Status.Err); len(lines) > 0 {
+					attrs = append(attrs, "stderr", strings.Join(lines, " | "))
+				}
+				log.Error("upstream unavailable (retrying in the background)", attrs...)
 			}
 		}
 		for _, c := range ws.Conflicts {
