@@ -411,8 +411,8 @@ func TestApprovalsClosed(t *testing.T) {
 	}
 }
 
-// A record's approval part is kept and read back; Get adds the request as
-// it stands now; stats count both.
+// A record's approval part is kept and read back with the state of the
+// call now; Get adds the request as it stands now; stats count both.
 func TestRecordApproval(t *testing.T) {
 	l, file := newLog(t, audit.Options{})
 	a := openApprovals(t, file, nil)
@@ -449,10 +449,10 @@ func TestRecordApproval(t *testing.T) {
 
 	es := list(t, file, audit.Filter{})
 	wants := []*audit.EntryApproval{
-		{State: "pending", Via: "out_of_band", ID: id},
-		{State: "approved", Via: "out_of_band", ID: id, By: "bob"},
+		{State: "pending", Via: "out_of_band", ID: id, Now: "approved"}, // its retry ran on the approval since
+		{State: "approved", Via: "out_of_band", ID: id, By: "bob", Now: "approved"},
 		nil,
-		{State: "declined", Via: "client", By: "ada"},
+		{State: "declined", Via: "client", By: "ada", Now: "declined"},
 	}
 	for i, e := range es {
 		if (e.Approval == nil) != (wants[i] == nil) || (e.Approval != nil && *e.Approval != *wants[i]) {
@@ -485,7 +485,9 @@ func TestRecordApproval(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := (audit.HeldCounts{Approved: 1, Pending: 1, Declined: 1}); st.Held != want {
+	// The parked call and the retry that ran on its approval are two
+	// calls, both approved now.
+	if want := (audit.HeldCounts{Approved: 2, Declined: 1}); st.Held != want {
 		t.Errorf("Stats.Held = %+v; want %+v", st.Held, want)
 	}
 	if want := (audit.RequestCounts{Used: 1}); st.Requests != want {
@@ -588,5 +590,60 @@ func TestOSApprover(t *testing.T) {
 	a, err := audit.OSApprover()
 	if err != nil || a.Name != me.Username || a.Via != audit.ApproverViaOS {
 		t.Errorf("OSApprover() = %+v, %v; want %s via %s", a, err, me.Username, audit.ApproverViaOS)
+	}
+}
+
+// A call parked pending out of band reads, in logs and stats, as what
+// became of its request since: denied, expired, or still pending.
+func TestParkedCallShowsItsRequestNow(t *testing.T) {
+	l, file := newLog(t, audit.Options{})
+	c := newClock()
+	c.advance(-2 * time.Hour) // the requests were made two hours ago
+	a := openApprovals(t, file, c)
+	ctx := t.Context()
+	park := func(args string, expires time.Time) (policy.Record, string) {
+		rec := record(newID(), "prod", args)
+		rec.Verdict.Decision = policy.DecisionRequireApproval
+		rec.Upstream = policy.UpstreamNotRun
+		r := request(key(args), expires)
+		r.Verdict = rec.ID
+		id := mustRequest(t, a, r)
+		rec.Approval = policy.ApprovalOutcome{State: policy.ApprovalPending, Via: policy.ApprovalViaOutOfBand, ID: id}
+		return rec, id
+	}
+	denied, deniedID := park(`{"n":1}`, time.Now().Add(time.Hour))
+	lapsed, _ := park(`{"n":2}`, time.Now().Add(-time.Hour))
+	waiting, _ := park(`{"n":3}`, time.Now().Add(time.Hour))
+	if err := a.Deny(ctx, deniedID, approver("bob"), "not today"); err != nil {
+		t.Fatal(err)
+	}
+	for _, rec := range []policy.Record{denied, lapsed, waiting} {
+		if err := l.Record(rec); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := l.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	es := list(t, file, audit.Filter{})
+	for i, want := range []string{"declined", "expired", "pending"} {
+		if got := es[i].Approval; got == nil || got.State != "pending" || got.Now != want {
+			t.Errorf("entry %d approval = %+v; want parked pending, now %s", i, got, want)
+		}
+	}
+	rd, err := audit.OpenReader(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rd.Close()
+	if e, err := rd.Get(ctx, denied.ID); err != nil || e.Approval.Now != "declined" {
+		t.Errorf("Get(denied) = %+v, %v; want now declined", e.Approval, err)
+	}
+	st, err := rd.Stats(ctx, time.Time{}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := (audit.HeldCounts{Declined: 1, Expired: 1, Pending: 1}); st.Held != want {
+		t.Errorf("Stats.Held = %+v; want %+v", st.Held, want)
 	}
 }

@@ -42,11 +42,35 @@ func OpenReaderContext(ctx context.Context, file string) (*Reader, error) {
 		db.Close()
 		return nil, describe(file, err)
 	}
-	r := &Reader{db: db, file: file, version: v, cols: `seq, ` + columns}
+	r := &Reader{db: db, file: file, version: v, cols: `seq, ` + columns + `, ` + currentApprovalSQL}
 	if !r.hasApprovals() {
-		r.cols = `seq, ` + baseColumns + `, '', '', '', ''`
+		r.cols = `seq, ` + baseColumns + `, '', '', '', '', ''`
 	}
 	return r, nil
+}
+
+// currentApprovalSQL is, in a query on verdicts, the approval state of the
+// record's call now (policy.ApprovalState): a call parked pending for an
+// out-of-band request takes what became of the request since — approved
+// (also once its retry ran on it), declined (denied) or expired (nobody
+// decided in time, or the approval lapsed unused) — and stays pending
+// while the request does, or when the request is gone. Its one parameter
+// is now.
+const currentApprovalSQL = `CASE WHEN approval_state = 'pending' AND approval_id != '' THEN coalesce((
+		SELECT CASE
+			WHEN a.status IN ('pending', 'approved') AND a.expires <= ? THEN 'expired'
+			WHEN a.status IN ('approved', 'used') THEN 'approved'
+			WHEN a.status = 'denied' THEN 'declined'
+			ELSE 'pending' END
+		FROM approvals a WHERE a.id = verdicts.approval_id), 'pending')
+	ELSE approval_state END`
+
+// colArgs are the parameters of r.cols, which come before a query's own.
+func (r *Reader) colArgs(now time.Time, args ...any) []any {
+	if !r.hasApprovals() {
+		return args
+	}
+	return append([]any{formatTime(now)}, args...)
 }
 
 // hasApprovals says whether the log has the approval columns and the
@@ -109,6 +133,10 @@ type EntryApproval struct {
 	ID string `json:"id,omitempty"`
 	// By is who approved or denied.
 	By string `json:"by,omitempty"`
+	// Now is the call's approval state now: State, except for a call
+	// parked pending out of band, whose request may have been approved,
+	// denied or have expired since (see currentApprovalSQL).
+	Now string `json:"now"`
 	// Request is the out-of-band request ID names as it stands now: Get
 	// fills it, List does not. Nil when there is none (or it is gone).
 	Request *ApprovalEntry `json:"request,omitempty"`
@@ -203,7 +231,7 @@ func (r *Reader) List(ctx context.Context, f Filter) ([]Entry, error) {
 	if f.Limit > 0 {
 		q += fmt.Sprintf(" LIMIT %d", f.Limit)
 	}
-	rows, err := r.db.QueryContext(ctx, q, args...)
+	rows, err := r.db.QueryContext(ctx, q, r.colArgs(time.Now(), args...)...)
 	if err != nil {
 		return nil, describe(r.file, err)
 	}
@@ -229,7 +257,7 @@ func (r *Reader) Get(ctx context.Context, id string) (Entry, error) {
 	if id == "" {
 		return Entry{}, errors.New("no verdict id given")
 	}
-	rows, err := r.db.QueryContext(ctx, `SELECT `+r.cols+` FROM verdicts WHERE id >= ? AND id < ? ORDER BY id LIMIT 2`, id, id+"\U0010FFFF")
+	rows, err := r.db.QueryContext(ctx, `SELECT `+r.cols+` FROM verdicts WHERE id >= ? AND id < ? ORDER BY id LIMIT 2`, r.colArgs(time.Now(), id, id+"\U0010FFFF")...)
 	if err != nil {
 		return Entry{}, describe(r.file, err)
 	}
@@ -275,7 +303,7 @@ func scanEntry(rows *sql.Rows) (Entry, error) {
 		&results, &warnings, &redactions, &findings, &e.Risk,
 		&e.Judge.Asked, &e.Judge.Model, &e.Judge.PromptVersion, &e.Judge.LatencyMS, &e.Judge.Cached, &e.Judge.Error, &e.Judge.FailOpen,
 		&e.PolicyVersion, &e.UpstreamOutcome, &e.UpstreamError, &e.UpstreamLatencyMS, &e.OverheadMS,
-		&approval.State, &approval.Via, &approval.ID, &approval.By)
+		&approval.State, &approval.Via, &approval.ID, &approval.By, &approval.Now)
 	if err != nil {
 		return e, err
 	}

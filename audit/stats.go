@@ -45,8 +45,9 @@ type Stats struct {
 	Requests RequestCounts `json:"approval_requests"`
 }
 
-// HeldCounts count calls held for approval by their approval state (see
-// policy.ApprovalState).
+// HeldCounts count calls held for approval by their approval state now
+// (see policy.ApprovalState): a call parked for an out-of-band request
+// counts under what became of the request (see currentApprovalSQL).
 type HeldCounts struct {
 	Approved    int `json:"approved"`
 	Declined    int `json:"declined"`
@@ -133,10 +134,11 @@ func (r *Reader) Stats(ctx context.Context, since time.Time, workspace string) (
 	}
 	h := &s.Held
 	err = r.db.QueryRowContext(ctx, `SELECT
-		coalesce(sum(approval_state = 'approved'), 0), coalesce(sum(approval_state = 'declined'), 0),
-		coalesce(sum(approval_state = 'cancelled'), 0), coalesce(sum(approval_state = 'expired'), 0),
-		coalesce(sum(approval_state = 'pending'), 0), coalesce(sum(approval_state = 'unavailable'), 0)
-		FROM verdicts`+and+`approval_state != ''`, args...).
+		coalesce(sum(st = 'approved'), 0), coalesce(sum(st = 'declined'), 0),
+		coalesce(sum(st = 'cancelled'), 0), coalesce(sum(st = 'expired'), 0),
+		coalesce(sum(st = 'pending'), 0), coalesce(sum(st = 'unavailable'), 0)
+		FROM (SELECT `+currentApprovalSQL+` AS st FROM verdicts`+and+`approval_state != '')`,
+		append([]any{formatTime(time.Now())}, args...)...).
 		Scan(&h.Approved, &h.Declined, &h.Cancelled, &h.Expired, &h.Pending, &h.Unavailable)
 	if err != nil {
 		return s, describe(r.file, err)

@@ -623,7 +623,9 @@ func (ev *evaluation) judgeHealthy() bool {
 func judgeFailure(err error) string {
 	switch {
 	case errors.Is(err, ErrNoJudge):
-		return "no policy judge is configured"
+		// Most often a key the client's entry did not pass on: the
+		// gateway's log says which, at start and in check.
+		return "the judge is not configured: see the gateway's log"
 	case errors.Is(err, ErrJudgeCallFailed):
 		return "the policy judge could not judge this call's content"
 	case errors.Is(err, context.DeadlineExceeded):

@@ -6,8 +6,9 @@ import (
 	"time"
 )
 
-// ErrNoJudge is the judge failure of an engine that has no Judge: its
-// plain-English policies cannot be decided.
+// ErrNoJudge is the judge failure of an engine that has no Judge, or whose
+// judge could not be set up (a key missing from the gateway's
+// environment): its plain-English policies cannot be decided.
 var ErrNoJudge = errors.New("no policy judge is configured")
 
 // ErrJudgeCallFailed marks a judge failure that the call itself caused —

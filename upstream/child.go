@@ -9,6 +9,9 @@ import (
 	"log/slog"
 	"os"
 	"os/exec"
+	"slices"
+	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -33,6 +36,60 @@ type child struct {
 	stdin     io.WriteCloser
 	exited    chan struct{}
 	waitErr   error // valid after exited is closed
+	stderr    tail  // its last lines of stderr
+}
+
+// stderrTailLines and stderrTailWidth bound what is kept of a child's
+// stderr to explain its failure: its last lines, each cut short.
+const (
+	stderrTailLines = 5
+	stderrTailWidth = 240
+)
+
+// tail keeps the last stderrTailLines lines written to it.
+type tail struct {
+	mu    sync.Mutex
+	lines []string
+}
+
+func (t *tail) add(line string) {
+	if r := []rune(line); len(r) > stderrTailWidth {
+		line = string(r[:stderrTailWidth-1]) + "…"
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if len(t.lines) == stderrTailLines {
+		t.lines = append(t.lines[:0], t.lines[1:]...)
+	}
+	t.lines = append(t.lines, line)
+}
+
+func (t *tail) get() []string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return slices.Clone(t.lines)
+}
+
+// StderrError is a stdio upstream's failure with the last lines its child
+// wrote to stderr, which usually say why (a missing variable, a bad
+// argument). Its message is Err's: the lines are for a person's report
+// (see Stderr), not for every log record.
+type StderrError struct {
+	Err   error
+	Lines []string
+}
+
+func (e *StderrError) Error() string { return e.Err.Error() }
+func (e *StderrError) Unwrap() error { return e.Err }
+
+// Stderr returns the last lines of stderr err carries from a failed stdio
+// child, or nil.
+func Stderr(err error) []string {
+	var se *StderrError
+	if errors.As(err, &se) {
+		return se.Lines
+	}
+	return nil
 }
 
 // childEnv is the whole environment of a stdio child: PATH and HOME of the
@@ -78,7 +135,7 @@ func startChild(spec Spec, maxMessage int, logger *slog.Logger) (*child, error) 
 	logged := make(chan struct{})
 	go func() {
 		defer close(logged)
-		logStderr(stderr, logger)
+		logStderr(stderr, logger, &c.stderr)
 	}()
 	go func() {
 		<-logged // Wait must not close the pipe while it is being read.
@@ -89,8 +146,9 @@ func startChild(spec Spec, maxMessage int, logger *slog.Logger) (*child, error) 
 }
 
 // logStderr copies a child's stderr to the log, one record per line, each
-// line capped so that a noisy child cannot flood the log.
-func logStderr(r io.Reader, logger *slog.Logger) {
+// line capped so that a noisy child cannot flood the log, and keeps the
+// last lines in t.
+func logStderr(r io.Reader, logger *slog.Logger, t *tail) {
 	const maxLine = 2048
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 64*1024), 1024*1024)
@@ -100,6 +158,9 @@ func logStderr(r io.Reader, logger *slog.Logger) {
 			line = line[:maxLine] + "…"
 		}
 		logger.Debug("upstream stderr", "line", line)
+		if strings.TrimSpace(line) != "" {
+			t.add(line)
+		}
 	}
 }
 

@@ -477,17 +477,21 @@ func (c *Conn) maxMessage() int {
 	return c.opts.MaxMessageBytes
 }
 
-// explain prefers the child's exit over the transport error it caused.
+// explain prefers the child's exit over the transport error it caused,
+// and adds the last lines of the child's stderr (see StderrError).
 func (c *Conn) explain(sess *session, err error) error {
 	if sess.child == nil {
 		return err
 	}
 	select {
 	case <-sess.child.exited:
-		return sess.child.exitError()
+		err = sess.child.exitError()
 	case <-time.After(100 * time.Millisecond):
-		return err
 	}
+	if lines := sess.child.stderr.get(); len(lines) > 0 {
+		return &StderrError{Err: err, Lines: lines}
+	}
+	return err
 }
 
 func (c *Conn) openTransport(sess *session) (transport.Interface, error) {

@@ -295,7 +295,8 @@ func TestLogsShowApprovals(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, want := range []string{
-		"require_approval (pending " + f.drop + ")",
+		// Parked pending, approved since and its retry run: logs says so.
+		"require_approval (pending " + f.drop + ", now approved)",
 		"require_approval (approved " + f.drop + ")",
 		"require_approval (declined)",
 	} {
@@ -313,7 +314,7 @@ func TestLogsShowApprovals(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, want := range []string{
-		"approval:       PENDING, out of band (request " + f.drop + ")",
+		"approval:       PENDING, out of band (request " + f.drop + "); now APPROVED",
 		"request:        " + f.drop + ": approved by bob at ",
 		"; used at ",
 		" by verdict " + ran.ID,
@@ -341,7 +342,7 @@ func TestLogsShowApprovals(t *testing.T) {
 		t.Fatal(err)
 	}
 	lines := strings.Split(strings.TrimSpace(out), "\n")
-	if strings.Contains(lines[0], `"approval"`) || !strings.Contains(lines[1], `"approval":{"state":"pending","via":"out_of_band","id":"`+f.drop+`"}`) {
+	if strings.Contains(lines[0], `"approval"`) || !strings.Contains(lines[1], `"approval":{"state":"pending","via":"out_of_band","id":"`+f.drop+`","now":"approved"}`) {
 		t.Errorf("logs --json approval parts:\n%s", out)
 	}
 
@@ -353,7 +354,8 @@ func TestLogsShowApprovals(t *testing.T) {
 	if err := json.Unmarshal([]byte(out), &rep); err != nil {
 		t.Fatal(err)
 	}
-	if want := (audit.HeldCounts{Approved: 1, Declined: 1, Pending: 1}); rep.Held != want {
+	// The parked call counts as what became of its request: approved.
+	if want := (audit.HeldCounts{Approved: 2, Declined: 1}); rep.Held != want {
 		t.Errorf("stats held = %+v; want %+v", rep.Held, want)
 	}
 	// drop used, rm pending, old expired.
@@ -367,7 +369,7 @@ func TestLogsShowApprovals(t *testing.T) {
 	}
 	out, _ = runCLI(t, "stats", "--config", f.config)
 	for _, want := range []string{
-		`calls held for approval, by outcome:\n  approved\s+1\n  declined\s+1\n  cancelled\s+0\n  expired\s+0\n  pending\s+1\n  unavailable\s+0\n`,
+		`calls held for approval, by outcome now:\n  approved\s+2\n  declined\s+1\n  cancelled\s+0\n  expired\s+0\n  pending\s+0\n  unavailable\s+0\n`,
 		`out-of-band approval requests, by status now:\n  pending\s+1\n  approved\s+0\n  denied\s+0\n  used\s+1\n  expired\s+1\n`,
 	} {
 		if !regexp.MustCompile(want).MatchString(out) {

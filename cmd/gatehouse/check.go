@@ -54,7 +54,7 @@ func runCheck(cmd *cobra.Command, _ []string) error {
 	for _, w := range specs {
 		n += len(w.Upstreams)
 	}
-	fmt.Fprintf(out, "%s: valid (%d workspaces, %d upstreams)\n", cfg.File, len(specs), n)
+	fmt.Fprintf(out, "%s: valid (%s, %s)\n", cfg.File, count(len(specs), "workspace"), count(n, "upstream"))
 	if _, err := newEngine(cfg, nil, nil); err != nil {
 		return usageError(err)
 	}
@@ -76,14 +76,20 @@ func runCheck(cmd *cobra.Command, _ []string) error {
 	defer g.Close()
 	var down, conflicts int
 	for _, ws := range g.Status() {
-		fmt.Fprintf(out, "workspace %s: %d tools\n", ws.Name, ws.Tools)
+		fmt.Fprintf(out, "workspace %s: %s\n", ws.Name, count(ws.Tools, "tool"))
 		for _, u := range ws.Upstreams {
 			if u.Status.State == upstream.StateReady {
-				fmt.Fprintf(out, "  ok    %-20s %d tools\n", u.Name, u.Tools)
+				fmt.Fprintf(out, "  ok    %-20s %s\n", u.Name, count(u.Tools, "tool"))
 				continue
 			}
 			down++
 			fmt.Fprintf(out, "  DOWN  %-20s %v\n", u.Name, u.Status.Err)
+			if lines := upstream.Stderr(u.Status.Err); len(lines) > 0 {
+				fmt.Fprintf(out, "        its last stderr:\n")
+				for _, l := range lines {
+					fmt.Fprintf(out, "        | %s\n", l)
+				}
+			}
 		}
 		for _, c := range ws.Conflicts {
 			if !c.Renamable() {
@@ -96,9 +102,9 @@ func runCheck(cmd *cobra.Command, _ []string) error {
 	}
 	switch {
 	case conflicts > 0:
-		return usageError(fmt.Errorf("%d name collisions between upstreams", conflicts))
+		return usageError(fmt.Errorf("%s between upstreams", count(conflicts, "name collision")))
 	case down > 0:
-		return runtimeError(fmt.Errorf("%d upstreams could not be reached", down))
+		return runtimeError(fmt.Errorf("%s could not be reached", count(down, "upstream")))
 	}
 	return logErr
 }
@@ -130,7 +136,7 @@ func checkVerdictLog(ctx context.Context, out io.Writer, cfg *config.Config) err
 	case !st.Exists:
 		fmt.Fprintf(out, "verdict log %s: ok (not created yet; serve creates it)\n", cfg.Audit.Database)
 	default:
-		fmt.Fprintf(out, "verdict log %s: ok (%d records)\n", cfg.Audit.Database, st.Records)
+		fmt.Fprintf(out, "verdict log %s: ok (%s)\n", cfg.Audit.Database, count(int(st.Records), "record"))
 	}
 	return nil
 }
@@ -152,7 +158,7 @@ func startGateway(ctx context.Context, s settings, cfg *config.Config, name stri
 		return nil, err
 	}
 	if !s.v.IsSet("log-level") {
-		log = slog.New(slog.NewTextHandler(logw, &slog.HandlerOptions{Level: slog.LevelWarn}))
+		log = slog.New(noRetries{slog.NewTextHandler(logw, &slog.HandlerOptions{Level: slog.LevelWarn})})
 	}
 	if ctx == nil {
 		ctx = context.Background()
@@ -166,4 +172,29 @@ func startGateway(ctx context.Context, s settings, cfg *config.Config, name stri
 		return nil, runtimeError(err)
 	}
 	return g, nil
+}
+
+// noRetries drops the records of upstreams retrying in the background
+// (those with a retry_in): a command that reports each upstream's state
+// itself would only repeat it, interleaved with its own report.
+type noRetries struct{ slog.Handler }
+
+func (h noRetries) Handle(ctx context.Context, r slog.Record) error {
+	retry := false
+	r.Attrs(func(a slog.Attr) bool {
+		retry = a.Key == "retry_in"
+		return !retry
+	})
+	if retry {
+		return nil
+	}
+	return h.Handler.Handle(ctx, r)
+}
+
+func (h noRetries) WithAttrs(as []slog.Attr) slog.Handler {
+	return noRetries{h.Handler.WithAttrs(as)}
+}
+
+func (h noRetries) WithGroup(name string) slog.Handler {
+	return noRetries{h.Handler.WithGroup(name)}
 }

@@ -88,11 +88,12 @@ func buildJudge(cfg *config.Config, key, confirmKey string, log *slog.Logger, hc
 	return llmjudge.New(m, opts)
 }
 
-// failedJudge is a judge that could not be set up.
+// failedJudge is a judge that could not be set up: for the calls it
+// judges, no judge is configured (policy.ErrNoJudge), for the reason err.
 type failedJudge struct{ err error }
 
 func (f failedJudge) Judge(context.Context, policy.JudgeRequest) (policy.JudgeAnswer, error) {
-	return policy.JudgeAnswer{}, f.err
+	return policy.JudgeAnswer{}, fmt.Errorf("%w: %w", policy.ErrNoJudge, f.err)
 }
 
 // judgedPolicies names the enabled plain-English policies of cfg, strict
@@ -160,7 +161,7 @@ func checkJudge(ctx context.Context, out io.Writer, cfg *config.Config) error {
 			fmt.Fprintln(out, "judge: not configured (no plain-English policies need one)")
 			return nil
 		}
-		fmt.Fprintf(out, "judge: NOT CONFIGURED: %d plain-English policies cannot be judged; %d strict ones block every call in their scope\n", n, len(strict))
+		fmt.Fprintf(out, "judge: NOT CONFIGURED: %s cannot be judged; %s every call in its scope\n", count(n, "plain-English policy", "plain-English policies"), strictBlock(len(strict)))
 		return nil
 	}
 	name := jc.Provider + "/" + jc.Model
@@ -204,6 +205,18 @@ func checkJudge(ctx context.Context, out io.Writer, cfg *config.Config) error {
 		fmt.Fprintf(out, "judge %s: NOT REACHABLE: %v%s\n", name, err, hint)
 		return runtimeError(errors.New("the judge is not reachable"))
 	}
-	fmt.Fprintf(out, "judge %s: ok (answered in %s; %d plain-English policies)\n", name, took, n)
+	fmt.Fprintf(out, "judge %s: ok (answered in %s; %s)\n", name, took, count(n, "plain-English policy", "plain-English policies"))
 	return nil
+}
+
+// strictBlock says how many of the policies that cannot be judged are
+// strict, and so block.
+func strictBlock(n int) string {
+	switch n {
+	case 0:
+		return "none is strict, so none blocks"
+	case 1:
+		return "1 strict one blocks"
+	}
+	return fmt.Sprintf("%d strict ones block", n)
 }

@@ -194,7 +194,7 @@ func progressLine(w io.Writer) func(done, total int, r llmjudge.CaseResult) {
 				wrong++
 			}
 		}
-		line := fmt.Sprintf("judge eval: %d/%d requests, %d wrong verdicts, %d failed requests", done, total, wrong, failed)
+		line := fmt.Sprintf("judge eval: %d/%s, %s, %s", done, count(total, "request"), count(wrong, "wrong verdict"), count(failed, "failed request"))
 		switch {
 		case tty && done == total:
 			fmt.Fprintf(w, "\r%s\n", line)
@@ -216,17 +216,17 @@ func optPct(r *float64) string {
 }
 
 func printEval(w io.Writer, rep llmjudge.Report) {
-	fmt.Fprintf(w, "model %s, prompt %s: %d cases, %d decisions, %d run(s), %d requests\n",
-		rep.Model, rep.PromptVersion, rep.Cases, rep.Decisions, rep.Repeat, rep.Requests)
+	fmt.Fprintf(w, "model %s, prompt %s: %s, %s, %s, %s\n",
+		rep.Model, rep.PromptVersion, count(rep.Cases, "case"), count(rep.Decisions, "decision"), count(rep.Repeat, "run"), count(rep.Requests, "request"))
 	fmt.Fprintf(w, "accuracy %s (%d/%d)  false allows %d  false blocks %d  failures %d (%d on non-strict policies, counted as allows)\n",
 		pct(rep.Accuracy), rep.Correct, rep.Verdicts, rep.FalseAllows, rep.FalseBlocks, rep.Failures, rep.FailedAllows)
 	fmt.Fprintf(w, "positive = not comply (violate or needs_approval): precision %s  recall %s (%d/%d)\n",
 		optPct(rep.Precision), optPct(rep.Recall), rep.TruePositives, rep.Positives)
 	fa := rep.FalseAllowRate
-	fmt.Fprintf(w, "false-allow rate %s (%d of %d decisions labelled not comply), 95%% Wilson interval %s to %s\n",
-		pct(fa.Rate), fa.Count, fa.Of, pct(fa.Low), pct(fa.High))
+	fmt.Fprintf(w, "false-allow rate %s (%d of %s labelled not comply), 95%% Wilson interval %s to %s\n",
+		pct(fa.Rate), fa.Count, count(fa.Of, "decision"), pct(fa.Low), pct(fa.High))
 	if a := rep.Agreement; a != nil {
-		fmt.Fprintf(w, "repeat runs: %d of %d decisions flipped between runs (flip rate %s)\n", a.Flipped, a.Decisions, pct(a.FlipRate))
+		fmt.Fprintf(w, "repeat runs: %d of %s flipped between runs (flip rate %s)\n", a.Flipped, count(a.Decisions, "decision"), pct(a.FlipRate))
 	}
 	fmt.Fprintf(w, "latency per request: p50 %.0f ms  p95 %.0f ms  p99 %.0f ms\n", rep.LatencyMS.P50, rep.LatencyMS.P95, rep.LatencyMS.P99)
 	fmt.Fprintln(w, usageLine(rep.Usage))
@@ -277,9 +277,9 @@ func usageLine(u llmjudge.Usage) string {
 	if u.Reported == 0 {
 		return "tokens: not reported by the provider"
 	}
-	line := fmt.Sprintf("tokens: %d in, %d out (reported for %d of %d requests)", u.InputTokens, u.OutputTokens, u.Reported, u.Requests)
+	line := fmt.Sprintf("tokens: %d in, %d out (reported for %d of %s)", u.InputTokens, u.OutputTokens, u.Reported, count(u.Requests, "request"))
 	if u.CostReported == 0 {
 		return line + "; cost: not reported by the provider"
 	}
-	return line + fmt.Sprintf("; cost %.6f (reported for %d requests)", u.Cost, u.CostReported)
+	return line + fmt.Sprintf("; cost %.6f (reported for %s)", u.Cost, count(u.CostReported, "request"))
 }

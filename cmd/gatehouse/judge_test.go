@@ -59,13 +59,13 @@ func TestCheckJudge(t *testing.T) {
 	t.Setenv("GATEHOUSE_TEST_JUDGE_KEY", "sk-check")
 
 	out, err := runCLI(t, "check", "--config", judgeConfigText(t, "", ""))
-	if err != nil || !strings.Contains(out, "judge: NOT CONFIGURED: 1 plain-English policies cannot be judged; 1 strict ones block") {
+	if err != nil || !strings.Contains(out, "judge: NOT CONFIGURED: 1 plain-English policy cannot be judged; 1 strict one blocks") {
 		t.Errorf("check without a judge = %v\n%s", err, out)
 	}
 
 	srv.Respond(verdictFor("comply", "a greeting"))
 	out, err = runCLI(t, "check", "--config", judgeConfigText(t, srv.URL, ""))
-	if err != nil || !regexp.MustCompile(`judge openai/judge-model: ok \(answered in \d+ms; 1 plain-English policies\)`).MatchString(out) {
+	if err != nil || !regexp.MustCompile(`judge openai/judge-model: ok \(answered in \d+ms; 1 plain-English policy\)`).MatchString(out) {
 		t.Errorf("check with a working judge = %v\n%s", err, out)
 	}
 	if got := srv.Requests()[0].Header.Get("Authorization"); got != "Bearer sk-check" {
@@ -282,7 +282,7 @@ func TestJudgeEval(t *testing.T) {
 		"model openai/judge-model, prompt ",
 		"accuracy 50.0% (1/2)  false allows 0  false blocks 1  failures 0 (0 on non-strict policies, counted as allows)",
 		"positive = not comply (violate or needs_approval): precision 50.0%  recall 100.0% (1/1)",
-		"false-allow rate 0.0% (0 of 1 decisions labelled not comply), 95% Wilson interval 0.0% to 79.3%",
+		"false-allow rate 0.0% (0 of 1 decision labelled not comply), 95% Wilson interval 0.0% to 79.3%",
 		"latency per request: p50 ",
 		"tokens: ", " in, ", "(reported for 2 of 2 requests); cost: not reported by the provider",
 		"sel  db: expected comply, judged violate: no",
@@ -309,7 +309,7 @@ func TestJudgeEval(t *testing.T) {
 		t.Errorf("judge eval --json = %v\n%s", err, stdout)
 	}
 	// Not a terminal: progress comes in whole lines, no carriage return.
-	if stderr != "judge eval: 2/2 requests, 1 wrong verdicts, 0 failed requests\n" {
+	if stderr != "judge eval: 2/2 requests, 1 wrong verdict, 0 failed requests\n" {
 		t.Errorf("progress on a non-terminal = %q", stderr)
 	}
 
@@ -390,7 +390,7 @@ func TestJudgeEvalGates(t *testing.T) {
 	srv.Respond(inTurn(verdictFor("violate", "deletes"), verdictFor("violate", "deletes"), verdictFor("comply", "fine")))
 	dataset = writeDataset(t, lines[0], lines[1])
 	out, code, err = eval("--repeat", "3")
-	if code != exitOK || !strings.Contains(out, "2 cases, 2 decisions, 3 run(s), 6 requests") || !strings.Contains(out, "repeat runs: 1 of 2 decisions flipped between runs (flip rate 50.0%)") ||
+	if code != exitOK || !strings.Contains(out, "2 cases, 2 decisions, 3 runs, 6 requests") || !strings.Contains(out, "repeat runs: 1 of 2 decisions flipped between runs (flip rate 50.0%)") ||
 		!strings.Contains(out, "del-1 (run 1)  db: expected violate, judged comply: fine") {
 		t.Errorf("judge eval --repeat 3: exit %d, %v\n%s", code, err, out)
 	}

@@ -155,6 +155,7 @@ func runLogs(cmd *cobra.Command, _ []string) error {
 	asJSON, _ := cmd.Flags().GetBool("json")
 	follow, _ := cmd.Flags().GetBool("follow")
 	out := newEntryPrinter(cmd.OutOrStdout(), asJSON)
+	out.follow = follow
 	if !follow {
 		r, err := openLogReader(cfg)
 		if err != nil {
@@ -244,16 +245,25 @@ func interrupted(ctx context.Context, err error) error {
 }
 
 // entryPrinter prints records as a table or as JSON lines. The table's
-// header is printed once, and its columns only ever widen, so that the
-// rows --follow adds line up with those before.
+// header is printed once. Its columns are at least logsWidths wide, wider
+// where the first records printed need it (all of them, for logs); with
+// --follow (follow set) they are then fixed, and a later cell too long
+// for its column is cut with "…", so that every row lines up with the
+// header. `logs show ID` prints a record in full.
 type entryPrinter struct {
 	w       io.Writer
 	json    *json.Encoder
 	widths  []int
 	started bool
+	follow  bool
 }
 
 var logsHeader = []string{"ID", "TIME", "WORKSPACE", "USER", "TOOL", "DECISION", "POLICY", "REASON"}
+
+// logsWidths are the least widths of the table's columns but the last:
+// an id, a time, and room for common names and for a decision with its
+// approval ("require_approval (unavailable ap-…)").
+var logsWidths = []int{26, len(timeFormat), 10, 10, 22, 44, 16}
 
 func newEntryPrinter(w io.Writer, asJSON bool) *entryPrinter {
 	p := &entryPrinter{w: w}
@@ -274,24 +284,26 @@ func (p *entryPrinter) print(entries []audit.Entry) error {
 		return nil
 	}
 	rows := make([][]string, 0, len(entries)+1)
-	if !p.started {
+	first := !p.started
+	if first {
 		rows = append(rows, logsHeader)
 		p.started = true
+		p.widths = slices.Clone(logsWidths)
 	}
 	for _, e := range entries {
 		rows = append(rows, tableRow(e))
 	}
-	for _, row := range rows {
-		for i, cell := range row[:len(row)-1] { // the last column is not padded
-			if i == len(p.widths) {
-				p.widths = append(p.widths, 0)
+	if first || !p.follow {
+		for _, row := range rows {
+			for i, cell := range row[:len(row)-1] { // the last column is not padded
+				p.widths[i] = max(p.widths[i], utf8.RuneCountInString(cell))
 			}
-			p.widths[i] = max(p.widths[i], utf8.RuneCountInString(cell))
 		}
 	}
 	var b strings.Builder
 	for _, row := range rows {
 		for i, cell := range row[:len(row)-1] {
+			cell = truncate(cell, p.widths[i])
 			b.WriteString(cell)
 			b.WriteString(strings.Repeat(" ", p.widths[i]-utf8.RuneCountInString(cell)+2))
 		}
@@ -321,7 +333,9 @@ func tableRow(e audit.Entry) []string {
 }
 
 // decisionCell is e's decision and, for a call held for approval, what
-// became of it: "require_approval (approved)", "(pending ap-…)".
+// became of it: "require_approval (approved)", "(pending ap-…)", and for
+// a call parked pending whose request was decided or lapsed since, what
+// it is now: "(pending ap-…, now declined)".
 func decisionCell(e audit.Entry) string {
 	a := e.Approval
 	if a == nil {
@@ -330,6 +344,9 @@ func decisionCell(e audit.Entry) string {
 	what := a.State
 	if a.ID != "" {
 		what += " " + a.ID
+	}
+	if a.Now != "" && a.Now != a.State {
+		what += ", now " + a.Now
 	}
 	return e.Decision + " (" + oneLine(what) + ")"
 }
@@ -537,6 +554,9 @@ func approvalSummary(a *audit.EntryApproval) string {
 	}
 	if a.ID != "" {
 		s += " (request " + a.ID + ")"
+	}
+	if a.Now != "" && a.Now != a.State {
+		s += "; now " + strings.ToUpper(a.Now)
 	}
 	return s
 }

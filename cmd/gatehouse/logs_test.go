@@ -12,12 +12,14 @@ import (
 	"os/exec"
 	"path/filepath"
 	"reflect"
+	"regexp"
 	"slices"
 	"strings"
 	"sync"
 	"syscall"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/oklog/ulid/v2"
 
@@ -745,5 +747,37 @@ func TestLogsFollowInterruptedWhileWaiting(t *testing.T) {
 	}
 	if lines, _ := f.output(); len(lines) != 0 {
 		t.Errorf("logs --follow printed %q with no log", lines)
+	}
+}
+
+// logs --follow keeps its columns where its header put them: a record
+// that arrives later with names longer than any before is cut to the
+// columns with "…", not printed out of line; plain logs, which knows its
+// rows, widens the columns instead.
+func TestLogsFollowKeepsColumns(t *testing.T) {
+	v := newVerdictLog(t, false)
+	v.write(t, auditRecords(time.Now())[0]) // a log exists, with one short record
+	f := startFollow(t, "--config", v.config)
+	f.waitLines(t, 2)
+	long := auditRecords(time.Now())[1]
+	long.Call.User = "a-user-with-a-name-far-longer-than-the-column"
+	long.Call.Exposed = "fs__a_tool_with_a_name_longer_than_the_column"
+	v.write(t, long)
+	lines := f.waitLines(t, 3)
+	reasonAt := strings.Index(lines[0], "REASON")
+	for _, l := range lines[1:] {
+		if utf8.RuneCountInString(l) <= reasonAt || []rune(l)[reasonAt-2] != ' ' || []rune(l)[reasonAt] == ' ' {
+			t.Errorf("followed row does not line up with the REASON column at %d:\n%s\n%s", reasonAt, lines[0], l)
+		}
+	}
+	if !regexp.MustCompile(`^`+long.ID+`  .* a-user-\S*…  fs__a_tool\S*…  `).MatchString(lines[2]) || strings.Contains(lines[2], long.Call.User) {
+		t.Errorf("the long user is not cut with …:\n%s", lines[2])
+	}
+	if code := f.interrupt(t); code != 0 {
+		t.Errorf("exit %d on SIGINT", code)
+	}
+	out, err := runCLI(t, "logs", "--config", v.config)
+	if err != nil || !strings.Contains(out, long.Call.User) || !strings.Contains(out, long.Call.Exposed) {
+		t.Errorf("logs cut what it could show in full (%v):\n%s", err, out)
 	}
 }

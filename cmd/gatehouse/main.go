@@ -62,13 +62,13 @@ func newRootCommand() *cobra.Command {
 prompts and resources of a workspace's upstream MCP servers, and checks every
 tool call against your policies before it runs.
 
-Configuration is read from --config, else ./gatehouse.yaml, else $GATEHOUSE_CONFIG.
+Configuration is read from --config, else $GATEHOUSE_CONFIG, else ./gatehouse.yaml.
 Exit codes: 0 ok, 1 runtime failure, 2 bad usage or config.`,
 		Version:       version,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.PersistentFlags().String("config", "", "config file (default ./gatehouse.yaml, then $GATEHOUSE_CONFIG)")
+	root.PersistentFlags().String("config", "", "config file (default $GATEHOUSE_CONFIG, then ./gatehouse.yaml)")
 	root.PersistentFlags().String("log-level", "info", "log level: debug, info, warn, error")
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return usageError(err) })
 	root.AddCommand(newServeCommand(), newCheckCommand(), newToolsCommand(), newPolicyCommand(), newLogsCommand(), newStatsCommand(), newApprovalsCommand(), newJudgeCommand())

@@ -110,7 +110,7 @@ func TestPolicyTestText(t *testing.T) {
 	for _, want := range []string{
 		"tool run_sql (upstream db, tool run_sql)",
 		`decision:  BLOCK by global policy "prod-db"`,
-		`message:   Blocked by policy "prod-db": it could not be evaluated (no policy judge is configured)`,
+		`message:   Blocked by policy "prod-db": it could not be evaluated (the judge is not configured: see the gateway's log)`,
 		"lax-rule",
 		"JUDGE_FAILED",
 	} {

@@ -4,11 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
 	"os"
 	"os/signal"
+	"path/filepath"
+	"strings"
 	"syscall"
 	"time"
 
@@ -92,10 +95,17 @@ func runServe(cmd *cobra.Command, args []string) error {
 	} else if httpAddr == useConfigListen {
 		httpAddr = cfg.Listen
 	}
+	// The port is bound before anything starts: one in use fails at once,
+	// with no upstream launched.
+	var ln net.Listener
 	if httpAddr != "" {
 		if err := checkLoopback(httpAddr); err != nil {
 			return err
 		}
+		if ln, err = net.Listen("tcp", httpAddr); err != nil {
+			return runtimeError(fmt.Errorf("--http %s: cannot listen (is another gatehouse or program using the port?): %w", httpAddr, err))
+		}
+		defer ln.Close()
 	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -134,10 +144,10 @@ func runServe(cmd *cobra.Command, args []string) error {
 	reloader.start(ctx, cfg)
 	defer reloader.stop()
 
-	if httpAddr != "" {
-		return serveHTTP(ctx, log, g, httpAddr)
+	if ln != nil {
+		return serveHTTP(ctx, log, g, ln, specs)
 	}
-	return serveStdio(ctx, log, g, specs[0].Name, s.v.GetBool("stdio-fast-path"))
+	return serveStdio(ctx, log, g, specs[0].Name, cfg.File, s.v.GetBool("stdio-fast-path"))
 }
 
 // warnApprovers logs, at WARN, the policies of the served workspaces
@@ -214,7 +224,11 @@ func logSummary(log *slog.Logger, g *gateway.Gateway) {
 				log.Info("upstream ready", "workspace", ws.Name, "upstream", u.Name, "tools", u.Tools)
 			} else {
 				down++
-				log.Error("upstream unavailable (retrying in the background)", "workspace", ws.Name, "upstream", u.Name, "state", u.Status.State, "err", u.Status.Err)
+				attrs := []any{"workspace", ws.Name, "upstream", u.Name, "state", u.Status.State, "err", u.Status.Err}
+				if lines := upstream.Stderr(u.Status.Err); len(lines) > 0 {
+					attrs = append(attrs, "stderr", strings.Join(lines, " | "))
+				}
+				log.Error("upstream unavailable (retrying in the background)", attrs...)
 			}
 		}
 		for _, c := range ws.Conflicts {
@@ -224,7 +238,44 @@ func logSummary(log *slog.Logger, g *gateway.Gateway) {
 	}
 }
 
-func serveStdio(ctx context.Context, log *slog.Logger, g *gateway.Gateway, name string, fastPath bool) error {
+// connectHelp is what serve prints on stderr before it serves: where a
+// client connects. Over HTTP, each workspace's URL (and /mcp when there is
+// one); over stdio, the workspace it serves and, when a person started it
+// at a terminal, how a client registers it instead.
+func connectHelp(w io.Writer, addr string, specs []workspace.Spec, stdio string, cfgFile string, terminal bool) {
+	if stdio != "" {
+		fmt.Fprintf(w, "gatehouse: serving workspace %s on stdin/stdout (MCP over stdio)\n", stdio)
+		if terminal {
+			abs, err := filepath.Abs(cfgFile)
+			if err != nil {
+				abs = cfgFile
+			}
+			exe, err := os.Executable()
+			if err != nil {
+				exe = "gatehouse"
+			}
+			fmt.Fprintf(w, "gatehouse: stdin is a terminal: an AI client starts this itself; register it as\n"+
+				"  command: %s\n  args:    [\"serve\", \"--config\", %q, \"--workspace\", %q]\n"+
+				"  (see the README, \"Register it in your AI client\"); or serve HTTP with --http\n", exe, abs, stdio)
+		}
+		return
+	}
+	for _, s := range specs {
+		fmt.Fprintf(w, "gatehouse: workspace %s: http://%s/w/%s/mcp\n", s.Name, addr, s.Name)
+	}
+	if len(specs) == 1 {
+		fmt.Fprintf(w, "gatehouse: workspace %s also at http://%s/mcp\n", specs[0].Name, addr)
+	}
+}
+
+// isTerminal reports whether f is a character device: a person's terminal
+// rather than a client's pipe.
+func isTerminal(f *os.File) bool {
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}
+
+func serveStdio(ctx context.Context, log *slog.Logger, g *gateway.Gateway, name, cfgFile string, fastPath bool) error {
 	// A client that closes its end of our stdout or stderr has gone away:
 	// a write there must fail with EPIPE and end the serve loop normally,
 	// not kill the gateway with SIGPIPE before it has drained and shut its
@@ -237,6 +288,7 @@ func serveStdio(ctx context.Context, log *slog.Logger, g *gateway.Gateway, name 
 	done := make(chan error, 1)
 	go func() { done <- g.ServeStdio(listenCtx, name, stdin, os.Stdout) }()
 	log.Info("serving over stdio", "workspace", name, "fast_path", fastPath)
+	connectHelp(os.Stderr, "", nil, name, cfgFile, isTerminal(os.Stdin))
 	select {
 	case err := <-done:
 		// The client closed stdin: a normal end.
@@ -255,15 +307,12 @@ func serveStdio(ctx context.Context, log *slog.Logger, g *gateway.Gateway, name 
 	return nil
 }
 
-func serveHTTP(ctx context.Context, log *slog.Logger, g *gateway.Gateway, addr string) error {
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		return runtimeError(fmt.Errorf("listen %s: %w", addr, err))
-	}
+func serveHTTP(ctx context.Context, log *slog.Logger, g *gateway.Gateway, ln net.Listener, specs []workspace.Spec) error {
 	srv := &http.Server{Handler: g.Handler(), ReadHeaderTimeout: 10 * time.Second}
 	done := make(chan error, 1)
 	go func() { done <- srv.Serve(ln) }()
 	log.Info("listening", "addr", ln.Addr().String())
+	connectHelp(os.Stderr, ln.Addr().String(), specs, "", "", false)
 	select {
 	case err := <-done:
 		return runtimeError(fmt.Errorf("serve http: %w", err))

@@ -253,7 +253,7 @@ func childPIDs(pid int) []int {
 	return out
 }
 
-// --config wins over ./gatehouse.yaml, which wins over $GATEHOUSE_CONFIG.
+// --config wins over $GATEHOUSE_CONFIG, which wins over ./gatehouse.yaml.
 func TestConfigPathOrder(t *testing.T) {
 	bin := gatehouseBinary(t)
 	dir := t.TempDir()
@@ -266,11 +266,11 @@ func TestConfigPathOrder(t *testing.T) {
 	}
 	flagFile := write("flag.yaml", "fromflag")
 	envFile := write("env.yaml", "fromenv")
-	check := func(t *testing.T, want string, args ...string) {
+	check := func(t *testing.T, env, want string, args ...string) {
 		t.Helper()
 		cmd := exec.Command(bin, append([]string{"check"}, args...)...)
 		cmd.Dir = dir
-		cmd.Env = append(os.Environ(), "GATEHOUSE_CONFIG="+envFile)
+		cmd.Env = append(os.Environ(), "GATEHOUSE_CONFIG="+env)
 		out, err := cmd.CombinedOutput()
 		if err != nil {
 			t.Fatalf("check %v: %v\n%s", args, err, out)
@@ -279,10 +279,11 @@ func TestConfigPathOrder(t *testing.T) {
 			t.Errorf("check %v read %s; want %s", args, out, want)
 		}
 	}
-	check(t, "env.yaml") // no flag, no ./gatehouse.yaml
+	check(t, envFile, "env.yaml") // no flag, no ./gatehouse.yaml
 	write("gatehouse.yaml", "fromcwd")
-	check(t, "gatehouse.yaml")                  // ./gatehouse.yaml before the variable
-	check(t, "flag.yaml", "--config", flagFile) // the flag before both
+	check(t, envFile, "env.yaml")                        // the variable before ./gatehouse.yaml
+	check(t, "", "gatehouse.yaml")                       // ./gatehouse.yaml when the variable is empty
+	check(t, envFile, "flag.yaml", "--config", flagFile) // the flag before both
 }
 
 // check --connect fails on a tool name two upstreams would share, but only

@@ -33,19 +33,20 @@ func newSettings(cmd *cobra.Command) settings {
 	return settings{v: v, cmd: cmd}
 }
 
-// configPath is --config, else ./gatehouse.yaml if it exists, else
-// $GATEHOUSE_CONFIG.
+// configPath is --config, else $GATEHOUSE_CONFIG, else ./gatehouse.yaml:
+// what is named for this run or this shell comes before what happens to
+// lie in the working directory, as most tools do it.
 func (s settings) configPath() (string, error) {
 	if f := s.cmd.Flag("config"); f != nil && f.Changed {
 		return f.Value.String(), nil
 	}
-	if _, err := os.Stat("gatehouse.yaml"); err == nil {
-		return "gatehouse.yaml", nil
-	}
 	if p := s.v.GetString("config"); p != "" { // $GATEHOUSE_CONFIG
 		return p, nil
 	}
-	return "", usageError(errors.New("no config file: pass --config FILE, create ./gatehouse.yaml, or set GATEHOUSE_CONFIG"))
+	if _, err := os.Stat("gatehouse.yaml"); err == nil {
+		return "gatehouse.yaml", nil
+	}
+	return "", usageError(errors.New("no config file: pass --config FILE, set GATEHOUSE_CONFIG, or create ./gatehouse.yaml"))
 }
 
 // load reads and validates the config; every failure is a usage error.

@@ -180,7 +180,7 @@ func printStats(w io.Writer, file string, r statsReport) {
 
 	sub := func(label string, n int) { fmt.Fprintf(w, "  %-18s%6d\n", label, n) }
 	h := r.Held
-	fmt.Fprintln(w, "\ncalls held for approval, by outcome:")
+	fmt.Fprintln(w, "\ncalls held for approval, by outcome now:")
 	sub("approved", h.Approved)
 	sub("declined", h.Declined)
 	sub("cancelled", h.Cancelled)
@@ -250,6 +250,6 @@ func latencyText(l *audit.Latency, none string) string {
 	}
 	return strings.Join([]string{
 		"p50 " + millis(l.P50), "p95 " + millis(l.P95), "p99 " + millis(l.P99), "max " + millis(l.Max),
-		fmt.Sprintf("(%d calls)", l.N),
+		"(" + count(l.N, "call") + ")",
 	}, "  ")
 }

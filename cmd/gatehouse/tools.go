@@ -7,6 +7,7 @@ import (
 	"strings"
 	"text/tabwriter"
 
+	"github.com/gatehouse-mcp/gatehouse/upstream"
 	"github.com/spf13/cobra"
 )
 
@@ -77,7 +78,11 @@ func runTools(cmd *cobra.Command, _ []string) error {
 	for _, st := range g.Status() {
 		for _, u := range st.Upstreams {
 			if u.Status.Err != nil {
-				down = append(down, fmt.Sprintf("%s (%v)", u.Name, u.Status.Err))
+				why := fmt.Sprint(u.Status.Err)
+				if lines := upstream.Stderr(u.Status.Err); len(lines) > 0 {
+					why += ": " + lines[len(lines)-1] // its last word on stderr
+				}
+				down = append(down, fmt.Sprintf("%s (%s)", u.Name, why))
 			}
 		}
 	}
