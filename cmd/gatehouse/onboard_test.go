@@ -1,0 +1,224 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/gatehouse-mcp/gatehouse/config"
+)
+
+func TestInitWritesACheckedConfigAndNeverOverwrites(t *testing.T) {
+	dir := t.TempDir()
+	out, err := runCLI(t, "init", "--dir", dir)
+	if err != nil {
+		t.Fatalf("init: %v\n%s", err, out)
+	}
+	path := filepath.Join(dir, "gatehouse.yaml")
+	if info, err := os.Stat(filepath.Join(dir, "sandbox")); err != nil || !info.IsDir() {
+		t.Errorf("no sandbox directory: %v", err)
+	}
+	if out, err := runCLI(t, "check", "--config", path); err != nil {
+		t.Fatalf("check on the starter config: %v\n%s", err, out)
+	}
+	cfg, err := config.Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ws, ok := cfg.Workspace("dev")
+	if !ok || len(ws.Upstreams) != 1 || !strings.HasSuffix(ws.Upstreams[0].Args[2], "sandbox") || !strings.Contains(strings.Join(cfg.Include, ","), "code-assistant") {
+		t.Errorf("starter config: %+v include %v", ws, cfg.Include)
+	}
+	data, _ := os.ReadFile(path)
+	if !strings.Contains(string(data), "README") {
+		t.Error("the starter config does not point at the README")
+	}
+
+	os.WriteFile(path, []byte("mine\n"), 0o644)
+	_, err = runCLI(t, "init", "--dir", dir)
+	if exitCode(err) != exitUsage || !strings.Contains(err.Error(), "exists") {
+		t.Errorf("init over an existing file: %v (exit %d)", err, exitCode(err))
+	}
+	if data, _ := os.ReadFile(path); string(data) != "mine\n" {
+		t.Errorf("init overwrote the file: %q", data)
+	}
+}
+
+const claudeDesktopFile = `{
+  "mcpServers": {
+    "memory": {
+      "command": "mcp-server-memory",
+      "args": [],
+      "env": {"MEMORY_FILE_PATH": "C:\\Users\\me\\AppData\\memory.json", "GITHUB_TOKEN": "ghp_0123456789abcdefghijklmnopqrstuvwxyzAB"}
+    },
+    "Remote API": {
+      "url": "https://api.example.com/mcp",
+      "headers": {"Authorization": "Bearer live_abcdefghijklmnopqrstuvwxyz"}
+    }
+  },
+  "globalShortcut": "Ctrl+Alt+Space"
+}
+`
+
+func TestImportTurnsSecretsIntoVariables(t *testing.T) {
+	dir := t.TempDir()
+	client := filepath.Join(dir, "claude_desktop_config.json")
+	os.WriteFile(client, []byte(claudeDesktopFile), 0o600)
+	cfgPath := filepath.Join(dir, "gatehouse.yaml")
+	out, err := runCLI(t, "import", "claude-desktop", client, "--workspace", "dev", "--out", cfgPath)
+	if err != nil {
+		t.Fatalf("import: %v\n%s", err, out)
+	}
+	data, _ := os.ReadFile(cfgPath)
+	y := string(data)
+	for _, secret := range []string{"ghp_0123456789abcdefghijklmnopqrstuvwxyzAB", "live_abcdefghijklmnopqrstuvwxyz"} {
+		if strings.Contains(y, secret) || strings.Contains(out, secret) {
+			t.Errorf("the secret %s was copied:\n%s\n%s", secret, y, out)
+		}
+	}
+	if !strings.Contains(y, "GITHUB_TOKEN=${GITHUB_TOKEN}") || !strings.Contains(y, `MEMORY_FILE_PATH=C:\Users\me\AppData\memory.json`) {
+		t.Errorf("imported config:\n%s", y)
+	}
+	if !strings.Contains(out, "GITHUB_TOKEN") || !strings.Contains(out, `env GITHUB_TOKEN of server "memory"`) || !strings.Contains(out, "REMOTE_API_AUTHORIZATION") {
+		t.Errorf("the note does not name the variables and their source:\n%s", out)
+	}
+	// check passes once the variables are set, and names them when not.
+	if out, err := runCLI(t, "check", "--config", cfgPath); err == nil || !strings.Contains(err.Error(), "GITHUB_TOKEN is not set") {
+		t.Errorf("check without the variables: %v\n%s", err, out)
+	}
+	t.Setenv("GITHUB_TOKEN", "x")
+	t.Setenv("REMOTE_API_AUTHORIZATION", "y")
+	if out, err := runCLI(t, "check", "--config", cfgPath); err != nil {
+		t.Errorf("check on the imported config: %v\n%s", err, out)
+	}
+	cfg, err := config.Load(cfgPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ws, _ := cfg.Workspace("dev")
+	if len(ws.Upstreams) != 2 || ws.Upstreams[1].Name != "Remote-API" || ws.Upstreams[1].Headers[0] != "Authorization=Bearer y" {
+		t.Errorf("upstreams: %+v", ws.Upstreams)
+	}
+
+	// --out never overwrites; merging into an existing workspace needs --force.
+	before, _ := os.ReadFile(cfgPath)
+	if _, err := runCLI(t, "import", "claude-desktop", client, "--workspace", "dev", "--out", cfgPath); exitCode(err) != exitUsage {
+		t.Errorf("import --out onto an existing file: %v", err)
+	}
+	if _, err := runCLI(t, "import", "claude-desktop", client, "--workspace", "dev", "--config", cfgPath); exitCode(err) != exitUsage || !strings.Contains(err.Error(), "--force") {
+		t.Errorf("import into an existing workspace: %v", err)
+	}
+	if after, _ := os.ReadFile(cfgPath); string(after) != string(before) {
+		t.Error("a refused import changed the config")
+	}
+}
+
+func TestImportMergesKeepingComments(t *testing.T) {
+	dir := t.TempDir()
+	if out, err := runCLI(t, "init", "--dir", dir); err != nil {
+		t.Fatal(err, out)
+	}
+	cfgPath := filepath.Join(dir, "gatehouse.yaml")
+	before, _ := os.ReadFile(cfgPath)
+	client := filepath.Join(dir, "mcp.json")
+	os.WriteFile(client, []byte(`{"mcpServers": {"time": {"command": "uvx", "args": ["mcp-server-time"]}}}`), 0o644)
+	if out, err := runCLI(t, "import", "cursor", client, "--workspace", "cursor", "--config", cfgPath); err != nil {
+		t.Fatalf("import: %v\n%s", err, out)
+	}
+	after, _ := os.ReadFile(cfgPath)
+	if !strings.HasPrefix(string(after), string(before)) {
+		t.Errorf("the existing config was not kept as it was:\n%s", after)
+	}
+	cfg, err := config.Load(cfgPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ws, ok := cfg.Workspace("cursor"); !ok || ws.Upstreams[0].Command != "uvx" {
+		t.Errorf("workspace cursor: %+v", ws)
+	}
+}
+
+// A client server the config would reject (a cwd that does not exist)
+// writes nothing.
+func TestImportInvalidWritesNothing(t *testing.T) {
+	dir := t.TempDir()
+	client := filepath.Join(dir, "c.json")
+	os.WriteFile(client, []byte(`{"mcpServers": {"a": {"command": "a", "cwd": "/no/such/dir"}}}`), 0o644)
+	cfgPath := filepath.Join(dir, "out.yaml")
+	_, err := runCLI(t, "import", "claude-code", client, "--workspace", "dev", "--out", cfgPath)
+	if exitCode(err) != exitUsage || !strings.Contains(err.Error(), "not an existing directory") {
+		t.Errorf("import of an invalid server: %v", err)
+	}
+	if _, err := os.Stat(cfgPath); err == nil {
+		t.Error("an invalid import wrote the config")
+	}
+	entries, _ := os.ReadDir(dir)
+	if len(entries) != 1 {
+		t.Errorf("files left behind: %v", entries)
+	}
+}
+
+func TestInstallUninstallCommands(t *testing.T) {
+	dir := t.TempDir()
+	client := filepath.Join(dir, "claude_desktop_config.json")
+	os.WriteFile(client, []byte(claudeDesktopFile), 0o600)
+	cfgPath := filepath.Join(dir, "gatehouse.yaml")
+	if out, err := runCLI(t, "import", "claude-desktop", client, "--workspace", "dev", "--out", cfgPath); err != nil {
+		t.Fatal(err, out)
+	}
+	args := []string{"install", "claude-desktop", "--config", cfgPath, "--workspace", "dev", "--config-file", client}
+
+	out, err := runCLI(t, append(args, "--dry-run")...)
+	if err != nil || !strings.Contains(out, `"gatehouse"`) || strings.Contains(out, "ghp_") {
+		t.Errorf("dry run: %v\n%s", err, out)
+	}
+	if data, _ := os.ReadFile(client); string(data) != claudeDesktopFile {
+		t.Error("dry run wrote the client file")
+	}
+	if _, err := os.Stat(client + ".gatehouse-backup.json"); err == nil {
+		t.Error("dry run wrote a backup")
+	}
+
+	if out, err := runCLI(t, args...); err != nil {
+		t.Fatalf("install: %v\n%s", err, out)
+	}
+	installed, _ := os.ReadFile(client)
+	exe, _ := os.Executable()
+	abs, _ := filepath.Abs(cfgPath)
+	for _, want := range []string{jsonQuote(exe), jsonQuote(abs), `"GITHUB_TOKEN": "ghp_0123456789abcdefghijklmnopqrstuvwxyzAB"`, `"REMOTE_API_AUTHORIZATION": "live_abcdefghijklmnopqrstuvwxyz"`, `"globalShortcut": "Ctrl+Alt+Space"`} {
+		if !strings.Contains(string(installed), want) {
+			t.Errorf("installed file lacks %s:\n%s", want, installed)
+		}
+	}
+	if strings.Contains(string(installed), "mcp-server-memory") {
+		t.Errorf("the replaced server is still registered:\n%s", installed)
+	}
+	if info, err := os.Stat(client + ".gatehouse-backup.json"); err != nil || info.Mode().Perm() != 0o600 {
+		t.Errorf("backup: %v", err)
+	}
+
+	if out, err := runCLI(t, args...); err != nil || !strings.Contains(out, "nothing changed") {
+		t.Errorf("second install: %v\n%s", err, out)
+	}
+	if again, _ := os.ReadFile(client); string(again) != string(installed) {
+		t.Error("a second install changed the file")
+	}
+
+	if out, err := runCLI(t, "uninstall", "claude-desktop", "--config-file", client); err != nil {
+		t.Fatalf("uninstall: %v\n%s", err, out)
+	}
+	if data, _ := os.ReadFile(client); string(data) != claudeDesktopFile {
+		t.Errorf("uninstall did not restore the file byte for byte:\n%s", data)
+	}
+	if _, err := os.Stat(client + ".gatehouse-backup.json"); err == nil {
+		t.Error("uninstall left the backup")
+	}
+	if _, err := runCLI(t, "uninstall", "claude-desktop", "--config-file", client); exitCode(err) != exitUsage || !strings.Contains(err.Error(), "not installed") {
+		t.Errorf("uninstall when not installed: %v", err)
+	}
+	// install refuses a workspace the config does not have.
+	if _, err := runCLI(t, "install", "claude-desktop", "--config", cfgPath, "--workspace", "nope", "--config-file", client); exitCode(err) != exitUsage {
+		t.Errorf("install for a missing workspace: %v", err)
+	}
+}
