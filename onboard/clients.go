@@ -124,6 +124,18 @@ func ReadFile(c Client, path string) (*File, error) {
 
 // ParseFile parses a client config file's bytes.
 func ParseFile(c Client, path string, data []byte) (*File, error) {
+	return ParseFileAt(c, path, data, nil)
+}
+
+// ProjectKeys are the keys of Claude Code's local-scope servers of the
+// project in directory dir (the default scope of `claude mcp add`), in
+// ~/.claude.json.
+func ProjectKeys(dir string) []string { return []string{"projects", dir, "mcpServers"} }
+
+// ParseFileAt parses a client config file whose server object is at
+// keys; nil keys mean the client's own (mcpServers; servers, or
+// mcp.servers in a VS Code settings.json).
+func ParseFileAt(c Client, path string, data []byte, keys []string) (*File, error) {
 	f := &File{Client: c, Path: path, Data: data, b: blank(data)}
 	if !json.Valid(f.b) {
 		var v any
@@ -135,7 +147,9 @@ func ParseFile(c Client, path string, data []byte) (*File, error) {
 		return nil, fmt.Errorf("%s: not a JSON object", path)
 	}
 	f.path = []string{c.key}
-	if c.Name == "vscode" {
+	if keys != nil {
+		f.path = keys
+	} else if c.Name == "vscode" {
 		// settings.json holds the servers under "mcp": {"servers": …}.
 		if _, ok, _ := find(f.b, "servers"); !ok {
 			if _, ok, _ := find(f.b, "mcp", "servers"); ok {
@@ -153,6 +167,9 @@ func ParseFile(c Client, path string, data []byte) (*File, error) {
 	f.servers, f.ok = sp, ok
 	return f, nil
 }
+
+// Keys are the keys leading to the file's server object.
+func (f *File) Keys() []string { return f.path }
 
 // Server is one MCP server of a client, as the client wrote it.
 type Server struct {

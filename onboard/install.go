@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"reflect"
+	"slices"
 	"strings"
 	"unicode/utf8"
 )
@@ -34,6 +35,8 @@ type Backup struct {
 	File    string `json:"file"`
 	// Original is the file's bytes before install.
 	Original string `json:"original"`
+	// Keys lead to the server object replaced.
+	Keys []string `json:"keys"`
 	// Servers are the servers install replaced, for reading.
 	Servers json.RawMessage `json:"servers,omitempty"`
 	// Installed is the SHA-256 of the file install wrote.
@@ -62,6 +65,13 @@ func Install(f *File, e Entry, backup []byte) (*Result, error) {
 	obj := renderObject(f, e)
 	r := &Result{}
 	if backup != nil {
+		var b Backup
+		if err := json.Unmarshal(backup, &b); err != nil {
+			return nil, fmt.Errorf("%s: %w", BackupPath(f.Path), err)
+		}
+		if b.Keys != nil && !slices.Equal(b.Keys, f.path) {
+			return nil, fmt.Errorf("%s: installed before for %s (backup %s): uninstall first", f.Path, strings.Join(b.Keys, "."), BackupPath(f.Path))
+		}
 		if !f.ok {
 			return nil, fmt.Errorf("%s: installed before (backup %s) but has no %s now: remove the backup to install afresh", f.Path, BackupPath(f.Path), strings.Join(f.path, "."))
 		}
@@ -96,6 +106,7 @@ func Install(f *File, e Entry, backup []byte) (*Result, error) {
 		Comment:  "Written by gatehouse install: `gatehouse uninstall " + f.Client.Name + "` puts back \"original\" into \"file\".",
 		Client:   f.Client.Name,
 		File:     f.Path,
+		Keys:     f.path,
 		Original: string(f.Data),
 	}
 	if f.ok {
@@ -114,6 +125,9 @@ func Install(f *File, e Entry, backup []byte) (*Result, error) {
 		}
 		r.Data = splice(f.Data, f.servers.Start, f.servers.End, obj)
 	} else {
+		if len(f.path) > 2 {
+			return nil, fmt.Errorf("%s: no %s to replace", f.Path, strings.Join(f.path, "."))
+		}
 		r.Data = insertKey(f, obj)
 	}
 	r.Changed = true
@@ -139,7 +153,13 @@ func Uninstall(f *File, backup []byte) ([]byte, error) {
 	if hex.EncodeToString(sum[:]) == b.Installed {
 		return []byte(b.Original), nil
 	}
-	orig, err := ParseFile(f.Client, f.Path, []byte(b.Original))
+	if b.Keys != nil && !slices.Equal(b.Keys, f.path) {
+		var err error
+		if f, err = ParseFileAt(f.Client, f.Path, f.Data, b.Keys); err != nil {
+			return nil, err
+		}
+	}
+	orig, err := ParseFileAt(f.Client, f.Path, []byte(b.Original), b.Keys)
 	if err != nil {
 		return nil, fmt.Errorf("the backup's original: %w", err)
 	}

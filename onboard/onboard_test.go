@@ -351,3 +351,44 @@ func TestDefaultPaths(t *testing.T) {
 		t.Errorf("vscode in a project: %s", got)
 	}
 }
+
+// Claude Code's local scope (the default of `claude mcp add`): the
+// servers of one project in ~/.claude.json, the user's own left alone.
+func TestClaudeCodeProjectScope(t *testing.T) {
+	data := `{
+  "mcpServers": {"user-wide": {"command": "u"}},
+  "projects": {
+    "/home/me/a": {"allowedTools": [], "mcpServers": {"local": {"type": "stdio", "command": "l", "env": {"SLACK_BOT_TOKEN": "xoxb-123456789012-abcdefghijkl"}}}},
+    "/home/me/b": {"mcpServers": {"other": {"command": "o"}}}
+  }
+}
+`
+	keys := ProjectKeys("/home/me/a")
+	f, err := ParseFileAt(Clients["claude-code"], "f.json", []byte(data), keys)
+	if err != nil {
+		t.Fatal(err)
+	}
+	imp, err := Convert(f, "/", "/")
+	if err != nil || len(imp.Upstreams) != 1 || imp.Upstreams[0].Name != "local" || imp.Upstreams[0].Env[0] != "SLACK_BOT_TOKEN=${SLACK_BOT_TOKEN}" {
+		t.Fatalf("import of the project's servers: %v %+v", err, imp)
+	}
+	res, err := Install(f, entry, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := string(res.Data)
+	if !strings.Contains(out, `"user-wide": {"command": "u"}`) || !strings.Contains(out, `"other": {"command": "o"}`) || strings.Contains(out, `"local"`) || strings.Count(out, `"gatehouse"`) != 1 {
+		t.Errorf("install touched more than the project's servers:\n%s", out)
+	}
+	// The user's servers are another install: refused while this one holds.
+	f2, _ := ParseFile(Clients["claude-code"], "f.json", res.Data)
+	if _, err := Install(f2, entry, res.Backup); err == nil || !strings.Contains(err.Error(), "uninstall first") {
+		t.Errorf("install of another scope over an install: %v", err)
+	}
+	edited := strings.Replace(out, `"allowedTools": []`, `"allowedTools": ["x"]`, 1)
+	f3, _ := ParseFile(Clients["claude-code"], "f.json", []byte(edited))
+	restored, err := Uninstall(f3, res.Backup)
+	if err != nil || string(restored) != strings.Replace(data, `"allowedTools": []`, `"allowedTools": ["x"]`, 1) {
+		t.Errorf("uninstall: %v\n%s", err, restored)
+	}
+}

@@ -124,15 +124,32 @@ The config is validated before it is written: a problem writes nothing.`,
 	cmd.Flags().String("workspace", "", "workspace to create (required)")
 	cmd.Flags().String("out", "", "write a new config file here instead of merging")
 	cmd.Flags().Bool("force", false, "replace the upstreams of an existing workspace (its policies are kept)")
+	cmd.Flags().String("project", "", "claude-code: the servers of this project directory in ~/.claude.json (claude mcp add's default, local scope) instead of the user-scope ones")
 	return cmd
 }
 
 // readClient reads CLIENT's config file: FILE when given, else its
-// default location.
-func readClient(args []string, flag string) (*onboard.File, error) {
+// default location; with --project (Claude Code), that project's
+// local-scope servers in it.
+func readClient(cmd *cobra.Command, args []string, flag string) (*onboard.File, error) {
 	c, err := onboard.Lookup(args[0])
 	if err != nil {
 		return nil, usageError(err)
+	}
+	var keys []string
+	if f := cmd.Flags().Lookup("project"); f != nil && f.Changed {
+		if c.Name != "claude-code" {
+			return nil, usageError(errors.New("--project is for claude-code only"))
+		}
+		dir, err := filepath.Abs(f.Value.String())
+		if err != nil {
+			return nil, usageError(err)
+		}
+		keys = onboard.ProjectKeys(dir)
+		if flag == "" && len(args) < 2 {
+			home, _ := os.UserHomeDir()
+			flag = filepath.Join(home, ".claude.json")
+		}
 	}
 	path := flag
 	if len(args) > 1 {
@@ -144,7 +161,11 @@ func readClient(args []string, flag string) (*onboard.File, error) {
 	if abs, err := filepath.Abs(path); err == nil {
 		path = abs
 	}
-	f, err := onboard.ReadFile(c, path)
+	data, err := os.ReadFile(path)
+	var f *onboard.File
+	if err == nil {
+		f, err = onboard.ParseFileAt(c, path, data, keys)
+	}
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, usageError(fmt.Errorf("%s: no such file (give the client's config file as an argument)", path))
 	}
@@ -182,7 +203,7 @@ func runImport(cmd *cobra.Command, args []string) error {
 	if !regexp.MustCompile(`^[a-zA-Z0-9_-]{1,64}$`).MatchString(ws) {
 		return usageError(fmt.Errorf("--workspace %q: use 1 to 64 letters, digits, '-' or '_'", ws))
 	}
-	f, err := readClient(args, "")
+	f, err := readClient(cmd, args, "")
 	if err != nil {
 		return err
 	}
@@ -334,6 +355,7 @@ puts the file back.`,
 	cmd.Flags().String("workspace", "", "workspace the client is to use (required)")
 	cmd.Flags().String("config-file", "", "the client's config file (default: its own location)")
 	cmd.Flags().Bool("dry-run", false, "print the result and write nothing")
+	cmd.Flags().String("project", "", "claude-code: replace the servers of this project directory in ~/.claude.json (local scope) instead of the user-scope ones")
 	return cmd
 }
 
@@ -354,7 +376,7 @@ func runInstall(cmd *cobra.Command, args []string) error {
 		return usageError(fmt.Errorf("%s has no workspace %q (gatehouse import CLIENT --workspace %s makes one)", cfg.File, ws, ws))
 	}
 	clientFile, _ := cmd.Flags().GetString("config-file")
-	f, err := readClient(args, clientFile)
+	f, err := readClient(cmd, args, clientFile)
 	if err != nil {
 		return err
 	}
@@ -447,7 +469,7 @@ func entryEnv(f *onboard.File, backup []byte, cfg *config.Config) ([][2]string, 
 	if backup != nil {
 		var b onboard.Backup
 		if json.Unmarshal(backup, &b) == nil {
-			if orig, err := onboard.ParseFile(f.Client, f.Path, []byte(b.Original)); err == nil {
+			if orig, err := onboard.ParseFileAt(f.Client, f.Path, []byte(b.Original), f.Keys()); err == nil {
 				src = orig
 			}
 		}
@@ -508,7 +530,7 @@ changes are kept.`,
 
 func runUninstall(cmd *cobra.Command, args []string) error {
 	clientFile, _ := cmd.Flags().GetString("config-file")
-	f, err := readClient(args, clientFile)
+	f, err := readClient(cmd, args, clientFile)
 	if err != nil {
 		return err
 	}
