@@ -168,6 +168,15 @@ func ParseFileAt(c Client, path string, data []byte, keys []string) (*File, erro
 	return f, nil
 }
 
+// ServersText is the text of the file's server object, "" when it has
+// none.
+func (f *File) ServersText() string {
+	if !f.ok {
+		return ""
+	}
+	return string(f.Data[f.servers.Start:f.servers.End])
+}
+
 // Keys are the keys leading to the file's server object.
 func (f *File) Keys() []string { return f.path }
 

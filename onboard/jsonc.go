@@ -18,6 +18,9 @@ import (
 // unchanged.
 func blank(data []byte) []byte {
 	out := bytes.Clone(data)
+	if bytes.HasPrefix(out, []byte("\xef\xbb\xbf")) { // a byte order mark, as Notepad writes
+		copy(out, "   ")
+	}
 	lastComma := -1 // offset of a comma not yet followed by a value
 	for i := 0; i < len(out); i++ {
 		c := out[i]

@@ -392,3 +392,20 @@ func TestClaudeCodeProjectScope(t *testing.T) {
 		t.Errorf("uninstall: %v\n%s", err, restored)
 	}
 }
+
+// Notepad saves with a byte order mark; it is kept.
+func TestByteOrderMark(t *testing.T) {
+	data := "\xef\xbb\xbf{\r\n  \"mcpServers\": {\"a\": {\"command\": \"a\"}}\r\n}\r\n"
+	f, err := ParseFile(Clients["claude-desktop"], "f.json", []byte(data))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := Install(f, entry, nil)
+	if err != nil || !strings.HasPrefix(string(res.Data), "\xef\xbb\xbf{") {
+		t.Fatalf("install: %v\n%q", err, res.Data)
+	}
+	f2, _ := ParseFile(Clients["claude-desktop"], "f.json", res.Data)
+	if restored, err := Uninstall(f2, res.Backup); err != nil || string(restored) != data {
+		t.Errorf("uninstall: %v %q", err, restored)
+	}
+}

@@ -315,6 +315,9 @@ func lenientEnv(name string) (string, bool) {
 // writeFileAtomic replaces path with data through a temporary file in
 // its directory, keeping an existing file's permissions.
 func writeFileAtomic(path string, data []byte, perm os.FileMode) error {
+	if real, err := filepath.EvalSymlinks(path); err == nil {
+		path = real // a linked file (dotfiles) stays linked
+	}
 	if info, err := os.Stat(path); err == nil {
 		perm = info.Mode().Perm()
 	}
@@ -418,7 +421,11 @@ func runInstall(cmd *cobra.Command, args []string) error {
 			fmt.Fprintf(out, "%s: already installed for workspace %s; nothing would change\n", f.Path, ws)
 			return nil
 		}
-		fmt.Fprintf(out, "would write %s (secret values hidden here):\n%s\n", f.Path, shown.Data)
+		after, err := onboard.ParseFileAt(f.Client, f.Path, shown.Data, f.Keys())
+		if err != nil {
+			return runtimeError(err)
+		}
+		fmt.Fprintf(out, "would set %s in %s to (secret values hidden here; every other byte kept):\n%s\n", strings.Join(f.Keys(), "."), f.Path, after.ServersText())
 		if res.Backup != nil {
 			fmt.Fprintf(out, "would move %s into %s\n", plural(len(res.Replaced), "server"), backupPath)
 		}

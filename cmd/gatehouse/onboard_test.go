@@ -222,3 +222,40 @@ func TestInstallUninstallCommands(t *testing.T) {
 		t.Errorf("install for a missing workspace: %v", err)
 	}
 }
+
+// A client file linked from elsewhere (a dotfiles repository) stays a
+// link: the file it points at is rewritten and put back.
+func TestInstallKeepsALinkedFile(t *testing.T) {
+	dir := t.TempDir()
+	real := filepath.Join(dir, "dotfiles", "mcp.json")
+	os.MkdirAll(filepath.Dir(real), 0o755)
+	orig := `{"mcpServers": {"time": {"command": "uvx", "args": ["mcp-server-time"]}}}`
+	os.WriteFile(real, []byte(orig), 0o644)
+	link := filepath.Join(dir, "mcp.json")
+	if err := os.Symlink(real, link); err != nil {
+		t.Skip(err)
+	}
+	cfgPath := filepath.Join(dir, "gatehouse.yaml")
+	if out, err := runCLI(t, "import", "cursor", link, "--workspace", "dev", "--out", cfgPath); err != nil {
+		t.Fatal(err, out)
+	}
+	out, err := runCLI(t, "install", "cursor", "--config", cfgPath, "--workspace", "dev", "--config-file", link, "--dry-run")
+	if err != nil || !strings.Contains(out, `"gatehouse"`) || strings.Contains(out, "mcp-server-time") {
+		t.Errorf("dry run: %v\n%s", err, out)
+	}
+	if out, err := runCLI(t, "install", "cursor", "--config", cfgPath, "--workspace", "dev", "--config-file", link); err != nil {
+		t.Fatal(err, out)
+	}
+	if info, err := os.Lstat(link); err != nil || info.Mode()&os.ModeSymlink == 0 {
+		t.Errorf("install replaced the link with a file")
+	}
+	if data, _ := os.ReadFile(real); !strings.Contains(string(data), `"gatehouse"`) {
+		t.Errorf("the linked file was not rewritten: %s", data)
+	}
+	if out, err := runCLI(t, "uninstall", "cursor", "--config-file", link); err != nil {
+		t.Fatal(err, out)
+	}
+	if data, _ := os.ReadFile(real); string(data) != orig {
+		t.Errorf("uninstall: %s", data)
+	}
+}
