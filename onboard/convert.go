@@ -260,15 +260,17 @@ func (c *converter) placeholders(s, source string) string {
 		kind, arg, hasColon := strings.Cut(inner, ":")
 		switch {
 		case hasColon && kind == "env" && envNameOK(arg):
+			c.reference(arg, fmt.Sprintf("the client's ${env:%s} in %s", arg, source))
 			b.WriteString("${" + arg + "}")
 		case !hasColon && envNameOK(inner) && inner != "workspaceFolder" && inner != "userHome" && inner != "workspaceFolderBasename":
+			c.reference(inner, fmt.Sprintf("the client's ${%s} in %s", inner, source))
+			b.WriteString("${" + inner + "}")
+		case hasColon && envNameOK(kind) && strings.HasPrefix(arg, "-") && !strings.Contains(arg, "$"):
+			// ${VAR:-default}, as Claude Code writes it: the same in gatehouse.yaml.
 			b.WriteString("${" + inner + "}")
 		case hasColon && kind == "input":
 			name := envName(arg)
-			if _, ok := c.vars[name]; !ok {
-				c.vars[name] = len(c.out.Vars)
-				c.out.Vars = append(c.out.Vars, Variable{Name: name, Source: fmt.Sprintf("the client's input %q, asked for %s", arg, source)})
-			}
+			c.reference(name, fmt.Sprintf("the client's input %q, asked for %s", arg, source))
 			b.WriteString("${" + name + "}")
 		case inner == "workspaceFolder":
 			b.WriteString(strings.ReplaceAll(c.baseDir, "${", "$${"))
@@ -279,6 +281,15 @@ func (c *converter) placeholders(s, source string) string {
 		default:
 			b.WriteString("$${" + inner + "}")
 		}
+	}
+}
+
+// reference records a variable the client's file referred to, whose
+// value it did not hold.
+func (c *converter) reference(name, source string) {
+	if _, ok := c.vars[name]; !ok {
+		c.vars[name] = len(c.out.Vars)
+		c.out.Vars = append(c.out.Vars, Variable{Name: name, Source: source})
 	}
 }
 

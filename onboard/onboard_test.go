@@ -277,7 +277,7 @@ func TestConvertPlaceholdersAndNames(t *testing.T) {
 	imp := convert(t, "vscode", `{
   "inputs": [{"type": "promptString", "id": "api-key", "password": true}],
   "servers": {
-    "my server": {"command": "node", "args": ["${workspaceFolder}/server.js", "${foo:bar}", "--token", "abc123"], "env": {"KEY": "${input:api-key}", "HOME_DIR": "${userHome}", "X": "${env:X_VAR}"}, "cwd": "sub"},
+    "my server": {"command": "node", "args": ["${workspaceFolder}/server.js", "${foo:bar}", "--token", "abc123"], "env": {"KEY": "${input:api-key}", "HOME_DIR": "${userHome}", "X": "${env:X_VAR}", "LEVEL": "${LOG_LEVEL:-info}"}, "cwd": "sub"},
     "my_server": {"command": "a", "env": {"API_TOKEN": "one"}},
     "my.server": {"command": "b", "env": {"API_TOKEN": "two"}},
     "my-server": {"command": "c", "env": {"API_TOKEN": "one"}}
@@ -294,14 +294,14 @@ func TestConvertPlaceholdersAndNames(t *testing.T) {
 	if got := strings.Join(u[0].Args, " "); got != "/p/server.js $${foo:bar} --token ${TOKEN}" {
 		t.Errorf("args = %s", got)
 	}
-	if got := strings.Join(u[0].Env, " "); got != "KEY=${API_KEY} HOME_DIR=/home/me X=${X_VAR}" {
+	if got := strings.Join(u[0].Env, " "); got != "KEY=${API_KEY} HOME_DIR=/home/me X=${X_VAR} LEVEL=${LOG_LEVEL:-info}" {
 		t.Errorf("env = %s", got)
 	}
 	if u[0].Dir != filepath.Join("/p", "sub") {
 		t.Errorf("dir = %s", u[0].Dir)
 	}
 	// Same name, different values: unique names; same value: shared.
-	if got := strings.Join(varNames(imp), ","); got != "TOKEN,API_KEY,API_TOKEN,MY_SERVER_2_API_TOKEN" {
+	if got := strings.Join(varNames(imp), ","); got != "TOKEN,API_KEY,X_VAR,API_TOKEN,MY_SERVER_2_API_TOKEN" {
 		t.Errorf("variables = %s", got)
 	}
 	if u[3].Env[0] != "API_TOKEN=${API_TOKEN}" {
