@@ -32,8 +32,11 @@ type Variable struct {
 	// "github"`.
 	Source string
 	// Value is the secret as the client's file held it; "" when the file
-	// held none (a VS Code input).
+	// held none (a VS Code input, or a variable of the client's own).
 	Value string
+	// Input is set for a VS Code input: the client asked the person for
+	// the value.
+	Input bool
 }
 
 // Import is a client's servers turned into upstreams.
@@ -271,6 +274,7 @@ func (c *converter) placeholders(s, source string) string {
 		case hasColon && kind == "input":
 			name := envName(arg)
 			c.reference(name, fmt.Sprintf("the client's input %q, asked for %s", arg, source))
+			c.out.Vars[c.vars[name]].Input = true
 			b.WriteString("${" + name + "}")
 		case inner == "workspaceFolder":
 			b.WriteString(strings.ReplaceAll(c.baseDir, "${", "$${"))

@@ -469,8 +469,9 @@ func runInstall(cmd *cobra.Command, args []string) error {
 
 // entryEnv is the env of the client's gatehouse entry: each variable
 // the config refers to whose value the client's servers held (read from
-// the backup once installed), and the judge's key variables when set in
-// this environment. Warnings name what the gateway will lack.
+// the backup once installed), each VS Code input when set in this
+// environment, and the judge's key variables when set in this
+// environment. Warnings name what the gateway will lack.
 func entryEnv(f *onboard.File, backup []byte, cfg *config.Config) ([][2]string, []string) {
 	src := f
 	if backup != nil {
@@ -495,6 +496,11 @@ func entryEnv(f *onboard.File, backup []byte, cfg *config.Config) ([][2]string, 
 			}
 			seen[v.Name] = true
 			value := v.Value
+			if value == "" && !v.Input {
+				// The client's own variable: the gateway inherits it from
+				// the client's environment as the server did.
+				continue
+			}
 			if value == "" {
 				value = os.Getenv(v.Name)
 			}

@@ -259,3 +259,40 @@ func TestInstallKeepsALinkedFile(t *testing.T) {
 		t.Errorf("uninstall: %s", data)
 	}
 }
+
+// The gatehouse entry gets a VS Code input's value from where install
+// runs, and leaves the client's own variables to the client's
+// environment.
+func TestInstallEnvOfVSCodeInputs(t *testing.T) {
+	dir := t.TempDir()
+	client := filepath.Join(dir, ".vscode", "mcp.json")
+	os.MkdirAll(filepath.Dir(client), 0o755)
+	orig := `{
+	"inputs": [{"type": "promptString", "id": "brave-key", "password": true}],
+	"servers": {
+		"brave": {"type": "stdio", "command": "npx", "args": ["-y", "brave-search"], "env": {"BRAVE_API_KEY": "${input:brave-key}", "REGION": "${env:BRAVE_REGION}"}}
+	}
+}
+`
+	os.WriteFile(client, []byte(orig), 0o644)
+	cfgPath := filepath.Join(dir, "gatehouse.yaml")
+	out, err := runCLI(t, "import", "vscode", client, "--workspace", "dev", "--out", cfgPath)
+	if err != nil || !strings.Contains(out, "BRAVE_KEY") || !strings.Contains(out, "BRAVE_REGION") {
+		t.Fatalf("import: %v\n%s", err, out)
+	}
+	t.Setenv("BRAVE_KEY", "from-here")
+	t.Setenv("BRAVE_REGION", "eu")
+	if out, err := runCLI(t, "install", "vscode", "--config", cfgPath, "--workspace", "dev", "--config-file", client); err != nil {
+		t.Fatal(err, out)
+	}
+	data, _ := os.ReadFile(client)
+	if !strings.Contains(string(data), `"env": {"BRAVE_KEY": "from-here"}`) || !strings.Contains(string(data), `"type": "stdio"`) || !strings.Contains(string(data), `"inputs"`) {
+		t.Errorf("installed VS Code file:\n%s", data)
+	}
+	if out, err := runCLI(t, "uninstall", "vscode", "--config-file", client); err != nil {
+		t.Fatal(err, out)
+	}
+	if data, _ := os.ReadFile(client); string(data) != orig {
+		t.Errorf("uninstall:\n%s", data)
+	}
+}
