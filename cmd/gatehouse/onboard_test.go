@@ -186,7 +186,7 @@ func TestInstallUninstallCommands(t *testing.T) {
 	installed, _ := os.ReadFile(client)
 	exe, _ := os.Executable()
 	abs, _ := filepath.Abs(cfgPath)
-	for _, want := range []string{jsonQuote(exe), jsonQuote(abs), `"GITHUB_TOKEN": "ghp_0123456789abcdefghijklmnopqrstuvwxyzAB"`, `"REMOTE_API_AUTHORIZATION": "live_abcdefghijklmnopqrstuvwxyz"`, `"globalShortcut": "Ctrl+Alt+Space"`} {
+	for _, want := range []string{yamlQuote(exe), yamlQuote(abs), `"GITHUB_TOKEN": "ghp_0123456789abcdefghijklmnopqrstuvwxyzAB"`, `"REMOTE_API_AUTHORIZATION": "live_abcdefghijklmnopqrstuvwxyz"`, `"globalShortcut": "Ctrl+Alt+Space"`} {
 		if !strings.Contains(string(installed), want) {
 			t.Errorf("installed file lacks %s:\n%s", want, installed)
 		}
