@@ -104,7 +104,9 @@ type File struct {
 	Client Client
 	Path   string
 	Data   []byte // as on disk
-	b      []byte // Data with comments and trailing commas blanked
+	// Mode is the file's permissions when read from disk, else 0.
+	Mode os.FileMode
+	b    []byte // Data with comments and trailing commas blanked
 	// path is the keys leading to the server object: [mcpServers],
 	// [servers], or [mcp servers] in a VS Code settings.json.
 	path []string
@@ -115,11 +117,24 @@ type File struct {
 
 // ReadFile reads a client config file.
 func ReadFile(c Client, path string) (*File, error) {
+	return ReadFileAt(c, path, nil)
+}
+
+// ReadFileAt reads a client config file whose server object is at keys
+// (nil: the client's own).
+func ReadFileAt(c Client, path string, keys []string) (*File, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("read %s config: %w", c.Name, err)
 	}
-	return ParseFile(c, path, data)
+	f, err := ParseFileAt(c, path, data, keys)
+	if err != nil {
+		return nil, err
+	}
+	if info, err := os.Stat(path); err == nil {
+		f.Mode = info.Mode().Perm()
+	}
+	return f, nil
 }
 
 // ParseFile parses a client config file's bytes.

@@ -6,8 +6,10 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"os"
 	"reflect"
 	"slices"
+	"strconv"
 	"strings"
 	"unicode/utf8"
 )
@@ -41,6 +43,28 @@ type Backup struct {
 	Servers json.RawMessage `json:"servers,omitempty"`
 	// Installed is the SHA-256 of the file install wrote.
 	Installed string `json:"installed_sha256"`
+	// Mode is the file's permissions before install, in octal ("" if
+	// unknown): install makes a file it puts secrets in owner-only.
+	Mode string `json:"mode,omitempty"`
+}
+
+// ReadBackup decodes a backup file.
+func ReadBackup(data []byte) (*Backup, error) {
+	var b Backup
+	if err := json.Unmarshal(data, &b); err != nil {
+		return nil, fmt.Errorf("read the backup: %w", err)
+	}
+	return &b, nil
+}
+
+// FileMode is the file's permissions before install; ok is false when
+// unknown.
+func (b *Backup) FileMode() (mode os.FileMode, ok bool) {
+	m, err := strconv.ParseUint(b.Mode, 8, 32)
+	if err != nil || b.Mode == "" {
+		return 0, false
+	}
+	return os.FileMode(m).Perm(), true
 }
 
 // Result is what Install would write.
@@ -108,6 +132,9 @@ func Install(f *File, e Entry, backup []byte) (*Result, error) {
 		File:     f.Path,
 		Keys:     f.path,
 		Original: string(f.Data),
+	}
+	if f.Mode != 0 {
+		b.Mode = fmt.Sprintf("%#o", f.Mode)
 	}
 	if f.ok {
 		ms, err := members(f.b, f.servers)

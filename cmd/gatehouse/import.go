@@ -72,11 +72,7 @@ func readClient(cmd *cobra.Command, args []string, flag string) (*onboard.File, 
 	if abs, err := filepath.Abs(path); err == nil {
 		path = abs
 	}
-	data, err := os.ReadFile(path)
-	var f *onboard.File
-	if err == nil {
-		f, err = onboard.ParseFileAt(c, path, data, keys)
-	}
+	f, err := onboard.ReadFileAt(c, path, keys)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, usageError(fmt.Errorf("%s: no such file (give the client's config file as an argument)", path))
 	}
@@ -154,7 +150,7 @@ func runImport(cmd *cobra.Command, args []string) error {
 	if err := validateConfig(target, data, ws); err != nil {
 		return usageError(fmt.Errorf("the imported config is not valid, nothing written:\n%w", err))
 	}
-	if err := writeFileAtomic(target, data, 0o644); err != nil {
+	if err := writeFileAtomic(target, data, 0); err != nil {
 		return runtimeError(err)
 	}
 
@@ -225,13 +221,17 @@ func lenientEnv(name string) (string, bool) {
 }
 
 // writeFileAtomic replaces path with data through a temporary file in
-// its directory, keeping an existing file's permissions.
+// its directory, with permissions perm; a zero perm keeps an existing
+// file's (a new one gets 0644).
 func writeFileAtomic(path string, data []byte, perm os.FileMode) error {
 	if real, err := filepath.EvalSymlinks(path); err == nil {
 		path = real // a linked file (dotfiles) stays linked
 	}
-	if info, err := os.Stat(path); err == nil {
-		perm = info.Mode().Perm()
+	if perm == 0 {
+		perm = 0o644
+		if info, err := os.Stat(path); err == nil {
+			perm = info.Mode().Perm()
+		}
 	}
 	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
 	if err != nil {

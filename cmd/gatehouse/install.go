@@ -125,7 +125,13 @@ func runInstall(cmd *cobra.Command, args []string) error {
 			return runtimeError(fmt.Errorf("write the backup: %w", err))
 		}
 	}
-	if err := writeFileAtomic(f.Path, res.Data, 0o600); err != nil {
+	// The entry's env holds secrets: the file becomes owner-only (the
+	// backup keeps its mode for uninstall).
+	perm := os.FileMode(0)
+	if len(env) > 0 && f.Mode&0o077 != 0 {
+		perm = f.Mode &^ 0o077
+	}
+	if err := writeFileAtomic(f.Path, res.Data, perm); err != nil {
 		if res.Backup != nil {
 			os.Remove(backupPath)
 		}
@@ -235,12 +241,27 @@ func runUninstall(cmd *cobra.Command, args []string) error {
 	if err != nil {
 		return usageError(err)
 	}
+	b, err := onboard.ReadBackup(backup)
+	if err != nil {
+		return usageError(err)
+	}
 	out := cmd.OutOrStdout()
 	if dry, _ := cmd.Flags().GetBool("dry-run"); dry {
-		fmt.Fprintf(out, "would write %s:\n%s\n", f.Path, data)
+		// Not the file itself: it holds the servers' secrets.
+		restored, err := onboard.ParseFileAt(f.Client, f.Path, data, b.Keys)
+		if err != nil {
+			return runtimeError(err)
+		}
+		servers, _ := restored.Servers()
+		names := make([]string, len(servers))
+		for i, s := range servers {
+			names[i] = s.Name
+		}
+		fmt.Fprintf(out, "would put back %s in %s: %s\n", countOf(len(names), "server"), f.Path, strings.Join(names, ", "))
 		return nil
 	}
-	if err := writeFileAtomic(f.Path, data, 0o600); err != nil {
+	perm, _ := b.FileMode()
+	if err := writeFileAtomic(f.Path, data, perm); err != nil {
 		return runtimeError(err)
 	}
 	if err := os.Remove(backupPath); err != nil {

@@ -162,7 +162,7 @@ func TestImportInvalidWritesNothing(t *testing.T) {
 func TestInstallUninstallCommands(t *testing.T) {
 	dir := t.TempDir()
 	client := filepath.Join(dir, "claude_desktop_config.json")
-	os.WriteFile(client, []byte(claudeDesktopFile), 0o600)
+	os.WriteFile(client, []byte(claudeDesktopFile), 0o644)
 	cfgPath := filepath.Join(dir, "gatehouse.yaml")
 	if out, err := runCLI(t, "import", "claude-desktop", client, "--workspace", "dev", "--out", cfgPath); err != nil {
 		t.Fatal(err, out)
@@ -184,6 +184,9 @@ func TestInstallUninstallCommands(t *testing.T) {
 		t.Fatalf("install: %v\n%s", err, out)
 	}
 	installed, _ := os.ReadFile(client)
+	if info, _ := os.Stat(client); info.Mode().Perm() != 0o600 {
+		t.Errorf("the installed file holds secrets and is mode %v, want 0600", info.Mode().Perm())
+	}
 	exe, _ := os.Executable()
 	abs, _ := filepath.Abs(cfgPath)
 	for _, want := range []string{yamlQuote(exe), yamlQuote(abs), `"GITHUB_TOKEN": "ghp_0123456789abcdefghijklmnopqrstuvwxyzAB"`, `"REMOTE_API_AUTHORIZATION": "live_abcdefghijklmnopqrstuvwxyz"`, `"globalShortcut": "Ctrl+Alt+Space"`} {
@@ -205,11 +208,21 @@ func TestInstallUninstallCommands(t *testing.T) {
 		t.Error("a second install changed the file")
 	}
 
+	out, err = runCLI(t, "uninstall", "claude-desktop", "--config-file", client, "--dry-run")
+	if err != nil || !strings.Contains(out, "memory, Remote API") || strings.Contains(out, "ghp_") {
+		t.Errorf("uninstall --dry-run: %v\n%s", err, out)
+	}
+	if data, _ := os.ReadFile(client); string(data) != string(installed) {
+		t.Error("uninstall --dry-run wrote the file")
+	}
 	if out, err := runCLI(t, "uninstall", "claude-desktop", "--config-file", client); err != nil {
 		t.Fatalf("uninstall: %v\n%s", err, out)
 	}
 	if data, _ := os.ReadFile(client); string(data) != claudeDesktopFile {
 		t.Errorf("uninstall did not restore the file byte for byte:\n%s", data)
+	}
+	if info, _ := os.Stat(client); info.Mode().Perm() != 0o644 {
+		t.Errorf("uninstall left mode %v, want the original 0644", info.Mode().Perm())
 	}
 	if _, err := os.Stat(client + ".gatehouse-backup.json"); err == nil {
 		t.Error("uninstall left the backup")
