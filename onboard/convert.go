@@ -76,7 +76,7 @@ func Convert(f *File, baseDir, home string) (*Import, error) {
 		return nil, err
 	}
 	if len(servers) == 0 {
-		return nil, fmt.Errorf("%s: %w (no %q object)", f.Path, errNoServers, strings.Join(f.path, "."))
+		return nil, fmt.Errorf("%s: %w under %q", f.Path, errNoServers, strings.Join(f.path, "."))
 	}
 	c := &converter{names: map[string]bool{}, vars: map[string]int{}, inputs: f.Inputs(), baseDir: baseDir, home: home}
 	for _, s := range servers {

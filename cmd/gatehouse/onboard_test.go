@@ -309,3 +309,38 @@ func TestInstallEnvOfVSCodeInputs(t *testing.T) {
 		t.Errorf("uninstall:\n%s", data)
 	}
 }
+
+// The issue's done-when, in-process: with no file named anywhere,
+// import reads the client's own file and writes ./gatehouse.yaml, and
+// install finds both.
+func TestImportInstallFromTheClientsOwnPlace(t *testing.T) {
+	home, work := t.TempDir(), t.TempDir()
+	t.Setenv("HOME", home)
+	t.Setenv("GATEHOUSE_CONFIG", "")
+	t.Chdir(work)
+	client := filepath.Join(home, ".cursor", "mcp.json")
+	os.MkdirAll(filepath.Dir(client), 0o755)
+	orig := `{"mcpServers": {"notion": {"command": "npx", "args": ["-y", "@notionhq/notion-mcp-server"], "env": {"NOTION_TOKEN": "ntn_0123456789abcdefghijklmnopqrstuvwxyz"}}}}`
+	os.WriteFile(client, []byte(orig), 0o600)
+	out, err := runCLI(t, "import", "cursor", "--workspace", "dev")
+	if err != nil || !strings.Contains(out, client) {
+		t.Fatalf("import from the default place: %v\n%s", err, out)
+	}
+	data, err := os.ReadFile(filepath.Join(work, "gatehouse.yaml"))
+	if err != nil || strings.Contains(string(data), "ntn_") || !strings.Contains(string(data), "NOTION_TOKEN=${NOTION_TOKEN}") {
+		t.Fatalf("./gatehouse.yaml: %v\n%s", err, data)
+	}
+	if out, err := runCLI(t, "install", "cursor", "--workspace", "dev"); err != nil {
+		t.Fatalf("install: %v\n%s", err, out)
+	}
+	installed, _ := os.ReadFile(client)
+	if !strings.Contains(string(installed), filepath.Join(work, "gatehouse.yaml")) || !strings.Contains(string(installed), `"NOTION_TOKEN": "ntn_0123456789abcdefghijklmnopqrstuvwxyz"`) {
+		t.Errorf("installed:\n%s", installed)
+	}
+	if out, err := runCLI(t, "uninstall", "cursor"); err != nil {
+		t.Fatalf("uninstall: %v\n%s", err, out)
+	}
+	if data, _ := os.ReadFile(client); string(data) != orig {
+		t.Errorf("uninstall:\n%s", data)
+	}
+}
