@@ -197,16 +197,16 @@ func (f *File) Keys() []string { return f.path }
 
 // Server is one MCP server of a client, as the client wrote it.
 type Server struct {
-	Name    string            `json:"-"`
-	Type    string            `json:"type"`
-	Command string            `json:"command"`
-	Args    []string          `json:"args"`
-	Env     map[string]string `json:"env"`
+	Name    string     `json:"-"`
+	Type    string     `json:"type"`
+	Command string     `json:"command"`
+	Args    stringList `json:"args"`
+	Env     stringMap  `json:"env"`
 	// EnvOrder is the order of Env's keys in the file.
-	EnvOrder []string          `json:"-"`
-	Cwd      string            `json:"cwd"`
-	URL      string            `json:"url"`
-	Headers  map[string]string `json:"headers"`
+	EnvOrder []string  `json:"-"`
+	Cwd      string    `json:"cwd"`
+	URL      string    `json:"url"`
+	Headers  stringMap `json:"headers"`
 	// HeaderOrder is the order of Headers' keys in the file.
 	HeaderOrder []string `json:"-"`
 	Disabled    bool     `json:"disabled"`
@@ -280,3 +280,68 @@ func (f *File) Inputs() map[string]bool {
 }
 
 var errNoServers = errors.New("no MCP servers")
+
+// scalarText is the text of a JSON string, number or boolean (clients
+// accept `"args": ["--port", 8080]` and `"env": {"DEBUG": 1}`); ok is
+// false for null.
+func scalarText(raw json.RawMessage) (text string, ok bool, err error) {
+	var v any
+	if err := json.Unmarshal(raw, &v); err != nil {
+		return "", false, err
+	}
+	switch v := v.(type) {
+	case nil:
+		return "", false, nil
+	case string:
+		return v, true, nil
+	case float64, bool:
+		return strings.TrimSpace(string(raw)), true, nil
+	default:
+		return "", false, fmt.Errorf("want a string, not %s", raw)
+	}
+}
+
+// stringList is a JSON array of strings (numbers and booleans taken as
+// written).
+type stringList []string
+
+// UnmarshalJSON implements json.Unmarshaler.
+func (l *stringList) UnmarshalJSON(data []byte) error {
+	var raws []json.RawMessage
+	if err := json.Unmarshal(data, &raws); err != nil {
+		return err
+	}
+	for _, r := range raws {
+		s, ok, err := scalarText(r)
+		if err != nil {
+			return err
+		}
+		if ok {
+			*l = append(*l, s)
+		}
+	}
+	return nil
+}
+
+// stringMap is a JSON object of strings (numbers and booleans taken as
+// written; a null drops the key, as VS Code does).
+type stringMap map[string]string
+
+// UnmarshalJSON implements json.Unmarshaler.
+func (m *stringMap) UnmarshalJSON(data []byte) error {
+	var raws map[string]json.RawMessage
+	if err := json.Unmarshal(data, &raws); err != nil {
+		return err
+	}
+	*m = stringMap{}
+	for k, r := range raws {
+		s, ok, err := scalarText(r)
+		if err != nil {
+			return fmt.Errorf("%s: %w", k, err)
+		}
+		if ok {
+			(*m)[k] = s
+		}
+	}
+	return nil
+}

@@ -409,3 +409,17 @@ func TestByteOrderMark(t *testing.T) {
 		t.Errorf("uninstall: %v %q", err, restored)
 	}
 }
+
+// Clients take numbers and booleans where strings belong, and VS Code a
+// null env value (removing the variable).
+func TestConvertNonStringValues(t *testing.T) {
+	imp := convert(t, "vscode", `{"servers": {"s": {"command": "srv", "args": ["--port", 8080, true], "env": {"DEBUG": 1, "HOME": null}}}}`)
+	u := imp.Upstreams[0]
+	if strings.Join(u.Args, " ") != "--port 8080 true" || strings.Join(u.Env, " ") != "DEBUG=1" {
+		t.Errorf("args %q env %q", u.Args, u.Env)
+	}
+	f, _ := ParseFile(Clients["cursor"], "f.json", []byte(`{"mcpServers": {"s": {"command": "x", "args": [{"a": 1}]}}}`))
+	if _, err := Convert(f, "/", "/"); err == nil || !strings.Contains(err.Error(), `server "s"`) {
+		t.Errorf("an object as an argument: %v", err)
+	}
+}
