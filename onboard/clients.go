@@ -210,6 +210,8 @@ type Server struct {
 	// HeaderOrder is the order of Headers' keys in the file.
 	HeaderOrder []string `json:"-"`
 	Disabled    bool     `json:"disabled"`
+	// EnvFile is VS Code's file of NAME=VALUE lines for the server.
+	EnvFile string `json:"envFile"`
 }
 
 // Servers returns the file's servers in file order.
