@@ -103,7 +103,7 @@ func convertClient(f *onboard.File) (*onboard.Import, error) {
 }
 
 func runImport(cmd *cobra.Command, args []string) error {
-	ws, _ := cmd.Flags().GetString("workspace")
+	ws := newSettings(cmd).v.GetString("workspace")
 	if ws == "" {
 		return usageError(errors.New("--workspace is required: the workspace to put the servers in"))
 	}

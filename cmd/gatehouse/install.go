@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"os/exec"
+	"path/filepath"
 	"regexp"
 	"strings"
 
@@ -39,7 +41,7 @@ puts the file back.`,
 }
 
 func runInstall(cmd *cobra.Command, args []string) error {
-	ws, _ := cmd.Flags().GetString("workspace")
+	ws := newSettings(cmd).v.GetString("workspace")
 	if ws == "" {
 		return usageError(errors.New("--workspace is required: the workspace the client is to use"))
 	}
@@ -66,7 +68,7 @@ func runInstall(cmd *cobra.Command, args []string) error {
 	} else if err != nil {
 		return runtimeError(err)
 	}
-	exe, err := os.Executable()
+	exe, err := stableExecutable()
 	if err != nil {
 		return runtimeError(err)
 	}
@@ -269,4 +271,26 @@ func runUninstall(cmd *cobra.Command, args []string) error {
 	}
 	fmt.Fprintf(out, "%s: put back as it was before install; restart the client\n", f.Path)
 	return nil
+}
+
+// stableExecutable is the absolute path of the running binary; when the
+// gatehouse found on PATH is a link to it (a package manager's
+// /usr/local/bin/gatehouse), that path, which survives upgrades.
+func stableExecutable() (string, error) {
+	exe, err := os.Executable()
+	if err != nil {
+		return "", fmt.Errorf("find the gatehouse binary: %w", err)
+	}
+	real, err := filepath.EvalSymlinks(exe)
+	if err != nil {
+		real = exe
+	}
+	if onPath, err := exec.LookPath(filepath.Base(exe)); err == nil {
+		if abs, err := filepath.Abs(onPath); err == nil {
+			if r, err := filepath.EvalSymlinks(abs); err == nil && r == real {
+				return abs, nil
+			}
+		}
+	}
+	return exe, nil
 }
