@@ -344,3 +344,25 @@ func TestImportInstallFromTheClientsOwnPlace(t *testing.T) {
 		t.Errorf("uninstall:\n%s", data)
 	}
 }
+
+// A binary reached through a link on PATH (as package managers install
+// it) is registered by the link's path, which survives upgrades.
+func TestStableExecutable(t *testing.T) {
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	bin := t.TempDir()
+	link := filepath.Join(bin, filepath.Base(exe))
+	if err := os.Symlink(exe, link); err != nil {
+		t.Skip(err)
+	}
+	t.Setenv("PATH", bin)
+	if got, err := stableExecutable(); err != nil || got != link {
+		t.Errorf("through a link on PATH: %q, %v; want %q", got, err, link)
+	}
+	t.Setenv("PATH", t.TempDir())
+	if got, err := stableExecutable(); err != nil || got != exe {
+		t.Errorf("not on PATH: %q, %v; want %q", got, err, exe)
+	}
+}
