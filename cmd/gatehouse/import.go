@@ -121,15 +121,16 @@ func runImport(cmd *cobra.Command, args []string) error {
 	force, _ := cmd.Flags().GetBool("force")
 	header := fmt.Sprintf("Written by gatehouse import from %s (%s). README: \"Onboarding an existing client\".", f.Client.Name, f.Path)
 
-	// Where to write: --out (new), the config found, else ./gatehouse.yaml (new).
+	// Where to write: --out (new), the config found (new if it does
+	// not exist yet), else ./gatehouse.yaml (new).
 	target, _ := cmd.Flags().GetString("out")
 	var data []byte
 	fresh := true
 	if target == "" {
+		target = "gatehouse.yaml"
 		if p, err := newSettings(cmd).configPath(); err == nil {
-			target, fresh = p, false
-		} else {
-			target = "gatehouse.yaml"
+			_, statErr := os.Stat(p)
+			target, fresh = p, errors.Is(statErr, fs.ErrNotExist)
 		}
 	}
 	if fresh {

@@ -366,3 +366,17 @@ func TestStableExecutable(t *testing.T) {
 		t.Errorf("not on PATH: %q, %v; want %q", got, err, exe)
 	}
 }
+
+// --config naming a file that does not exist yet: import creates it.
+func TestImportCreatesTheNamedConfig(t *testing.T) {
+	dir := t.TempDir()
+	client := filepath.Join(dir, "c.json")
+	os.WriteFile(client, []byte(`{"mcpServers": {"a": {"command": "a"}}}`), 0o644)
+	cfgPath := filepath.Join(dir, "new.yaml")
+	if out, err := runCLI(t, "import", "claude-desktop", client, "--workspace", "dev", "--config", cfgPath); err != nil {
+		t.Fatalf("import: %v\n%s", err, out)
+	}
+	if _, err := config.Load(cfgPath); err != nil {
+		t.Errorf("the new config: %v", err)
+	}
+}
