@@ -80,6 +80,10 @@ func Convert(f *File, baseDir, home string) (*Import, error) {
 	}
 	c := &converter{names: map[string]bool{}, vars: map[string]int{}, inputs: f.Inputs(), baseDir: baseDir, home: home}
 	for _, s := range servers {
+		if s.Name == EntryName && len(s.Args) > 0 && s.Args[0] == "serve" {
+			c.out.Notes = append(c.out.Notes, fmt.Sprintf("server %q is Gatehouse itself: not imported", s.Name))
+			continue
+		}
 		if s.Disabled {
 			c.out.Notes = append(c.out.Notes, fmt.Sprintf("server %q is disabled in the client: not imported", s.Name))
 			continue
@@ -89,6 +93,9 @@ func Convert(f *File, baseDir, home string) (*Import, error) {
 			return nil, err
 		}
 		c.out.Upstreams = append(c.out.Upstreams, u)
+	}
+	if len(c.out.Upstreams) == 0 {
+		return nil, fmt.Errorf("%s: %w to import (%s)", f.Path, errNoServers, strings.Join(c.out.Notes, "; "))
 	}
 	return &c.out, nil
 }

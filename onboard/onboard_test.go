@@ -423,3 +423,12 @@ func TestConvertNonStringValues(t *testing.T) {
 		t.Errorf("an object as an argument: %v", err)
 	}
 }
+
+// A client whose only server is Gatehouse has nothing to import: the
+// gateway is never made its own upstream.
+func TestConvertSkipsGatehouse(t *testing.T) {
+	f, _ := ParseFile(Clients["cursor"], "f.json", []byte(`{"mcpServers": {"gatehouse": {"command": "/usr/local/bin/gatehouse", "args": ["serve", "--workspace", "dev"]}}}`))
+	if imp, err := Convert(f, "/", "/"); err == nil || !strings.Contains(err.Error(), "Gatehouse itself") {
+		t.Errorf("import of gatehouse: %v %+v", err, imp)
+	}
+}

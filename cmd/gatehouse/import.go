@@ -82,6 +82,29 @@ func readClient(cmd *cobra.Command, args []string, flag string) (*onboard.File, 
 	return f, nil
 }
 
+// beforeInstall is the client file as it was before install when
+// install replaced its servers (read from the backup, whose path it
+// returns), else f.
+func beforeInstall(f *onboard.File) (*onboard.File, string, error) {
+	path := onboard.BackupPath(f.Path)
+	data, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return f, "", nil
+	}
+	if err != nil {
+		return nil, "", runtimeError(err)
+	}
+	b, err := onboard.ReadBackup(data)
+	if err != nil {
+		return nil, "", usageError(fmt.Errorf("%s: %w", path, err))
+	}
+	orig, err := onboard.ParseFileAt(f.Client, f.Path, []byte(b.Original), b.Keys)
+	if err != nil {
+		return nil, "", usageError(fmt.Errorf("%s: %w", path, err))
+	}
+	return orig, path, nil
+}
+
 // baseDir is what ${workspaceFolder} stands for in a client file: the
 // project of a .vscode/ or .cursor/ file, else the working directory.
 func baseDir(clientFile string) string {
@@ -114,9 +137,16 @@ func runImport(cmd *cobra.Command, args []string) error {
 	if err != nil {
 		return err
 	}
+	var fromBackup string
+	if f, fromBackup, err = beforeInstall(f); err != nil {
+		return err
+	}
 	imp, err := convertClient(f)
 	if err != nil {
 		return err
+	}
+	if fromBackup != "" {
+		imp.Notes = append([]string{"gatehouse is installed in this file: the servers are read from " + fromBackup}, imp.Notes...)
 	}
 	force, _ := cmd.Flags().GetBool("force")
 	header := fmt.Sprintf("Written by gatehouse import from %s (%s). README: \"Onboarding an existing client\".", f.Client.Name, f.Path)

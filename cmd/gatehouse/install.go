@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -159,11 +158,8 @@ func runInstall(cmd *cobra.Command, args []string) error {
 func entryEnv(f *onboard.File, backup []byte, cfg *config.Config) ([][2]string, []string) {
 	src := f
 	if backup != nil {
-		var b onboard.Backup
-		if json.Unmarshal(backup, &b) == nil {
-			if orig, err := onboard.ParseFileAt(f.Client, f.Path, []byte(b.Original), f.Keys()); err == nil {
-				src = orig
-			}
+		if orig, _, err := beforeInstall(f); err == nil {
+			src = orig
 		}
 	}
 	raw, _ := os.ReadFile(cfg.File)

@@ -201,6 +201,16 @@ func TestInstallUninstallCommands(t *testing.T) {
 		t.Errorf("backup: %v", err)
 	}
 
+	// Importing again once installed reads the servers from the backup,
+	// never Gatehouse itself.
+	again := filepath.Join(dir, "again.yaml")
+	if out, err := runCLI(t, "import", "claude-desktop", client, "--workspace", "dev", "--out", again); err != nil || !strings.Contains(out, "backup") {
+		t.Errorf("import after install: %v\n%s", err, out)
+	}
+	if a, _ := os.ReadFile(again); !strings.Contains(string(a), "mcp-server-memory") || strings.Contains(string(a), "serve") {
+		t.Errorf("import after install:\n%s", a)
+	}
+
 	if out, err := runCLI(t, args...); err != nil || !strings.Contains(out, "nothing changed") {
 		t.Errorf("second install: %v\n%s", err, out)
 	}
