@@ -207,7 +207,7 @@ func TestInstallUninstallCommands(t *testing.T) {
 	if out, err := runCLI(t, "import", "claude-desktop", client, "--workspace", "dev", "--out", again); err != nil || !strings.Contains(out, "backup") {
 		t.Errorf("import after install: %v\n%s", err, out)
 	}
-	if a, _ := os.ReadFile(again); !strings.Contains(string(a), "mcp-server-memory") || strings.Contains(string(a), "serve") {
+	if a, _ := os.ReadFile(again); !strings.Contains(string(a), "mcp-server-memory") || strings.Contains(string(a), "- serve") {
 		t.Errorf("import after install:\n%s", a)
 	}
 
