@@ -71,6 +71,7 @@ Exit codes: 0 ok, 1 runtime failure, 2 bad usage or config.`,
 	root.PersistentFlags().String("config", "", "config file (default $GATEHOUSE_CONFIG, then ./gatehouse.yaml)")
 	root.PersistentFlags().String("log-level", "info", "log level: debug, info, warn, error")
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return usageError(err) })
-	root.AddCommand(newServeCommand(), newCheckCommand(), newToolsCommand(), newPolicyCommand(), newLogsCommand(), newStatsCommand(), newApprovalsCommand(), newJudgeCommand())
+	root.AddCommand(newServeCommand(), newCheckCommand(), newToolsCommand(), newPolicyCommand(), newLogsCommand(), newStatsCommand(), newApprovalsCommand(), newJudgeCommand(),
+		newInitCommand(), newImportCommand(), newInstallCommand(), newUninstallCommand())
 	return root
 }

@@ -1,0 +1,392 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/gatehouse-mcp/gatehouse/config"
+)
+
+func TestInitWritesACheckedConfigAndNeverOverwrites(t *testing.T) {
+	dir := t.TempDir()
+	out, err := runCLI(t, "init", "--dir", dir)
+	if err != nil {
+		t.Fatalf("init: %v\n%s", err, out)
+	}
+	path := filepath.Join(dir, "gatehouse.yaml")
+	if info, err := os.Stat(filepath.Join(dir, "sandbox")); err != nil || !info.IsDir() {
+		t.Errorf("no sandbox directory: %v", err)
+	}
+	if out, err := runCLI(t, "check", "--config", path); err != nil {
+		t.Fatalf("check on the starter config: %v\n%s", err, out)
+	}
+	cfg, err := config.Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ws, ok := cfg.Workspace("dev")
+	if !ok || len(ws.Upstreams) != 1 || !strings.HasSuffix(ws.Upstreams[0].Args[2], "sandbox") || !strings.Contains(strings.Join(cfg.Include, ","), "code-assistant") {
+		t.Errorf("starter config: %+v include %v", ws, cfg.Include)
+	}
+	data, _ := os.ReadFile(path)
+	if !strings.Contains(string(data), "README") {
+		t.Error("the starter config does not point at the README")
+	}
+
+	os.WriteFile(path, []byte("mine\n"), 0o644)
+	_, err = runCLI(t, "init", "--dir", dir)
+	if exitCode(err) != exitUsage || !strings.Contains(err.Error(), "exists") {
+		t.Errorf("init over an existing file: %v (exit %d)", err, exitCode(err))
+	}
+	if data, _ := os.ReadFile(path); string(data) != "mine\n" {
+		t.Errorf("init overwrote the file: %q", data)
+	}
+}
+
+const claudeDesktopFile = `{
+  "mcpServers": {
+    "memory": {
+      "command": "mcp-server-memory",
+      "args": [],
+      "env": {"MEMORY_FILE_PATH": "C:\\Users\\me\\AppData\\memory.json", "GITHUB_TOKEN": "ghp_0123456789abcdefghijklmnopqrstuvwxyzAB"}
+    },
+    "Remote API": {
+      "url": "https://api.example.com/mcp",
+      "headers": {"Authorization": "Bearer live_abcdefghijklmnopqrstuvwxyz"}
+    }
+  },
+  "globalShortcut": "Ctrl+Alt+Space"
+}
+`
+
+func TestImportTurnsSecretsIntoVariables(t *testing.T) {
+	dir := t.TempDir()
+	client := filepath.Join(dir, "claude_desktop_config.json")
+	os.WriteFile(client, []byte(claudeDesktopFile), 0o600)
+	cfgPath := filepath.Join(dir, "gatehouse.yaml")
+	out, err := runCLI(t, "import", "claude-desktop", client, "--workspace", "dev", "--out", cfgPath)
+	if err != nil {
+		t.Fatalf("import: %v\n%s", err, out)
+	}
+	data, _ := os.ReadFile(cfgPath)
+	y := string(data)
+	for _, secret := range []string{"ghp_0123456789abcdefghijklmnopqrstuvwxyzAB", "live_abcdefghijklmnopqrstuvwxyz"} {
+		if strings.Contains(y, secret) || strings.Contains(out, secret) {
+			t.Errorf("the secret %s was copied:\n%s\n%s", secret, y, out)
+		}
+	}
+	if !strings.Contains(y, "GITHUB_TOKEN=${GITHUB_TOKEN}") || !strings.Contains(y, `MEMORY_FILE_PATH=C:\Users\me\AppData\memory.json`) {
+		t.Errorf("imported config:\n%s", y)
+	}
+	if !strings.Contains(out, "GITHUB_TOKEN") || !strings.Contains(out, `env GITHUB_TOKEN of server "memory"`) || !strings.Contains(out, "REMOTE_API_AUTHORIZATION") {
+		t.Errorf("the note does not name the variables and their source:\n%s", out)
+	}
+	// check passes once the variables are set, and names them when not.
+	if out, err := runCLI(t, "check", "--config", cfgPath); err == nil || !strings.Contains(err.Error(), "GITHUB_TOKEN is not set") {
+		t.Errorf("check without the variables: %v\n%s", err, out)
+	}
+	t.Setenv("GITHUB_TOKEN", "x")
+	t.Setenv("REMOTE_API_AUTHORIZATION", "y")
+	if out, err := runCLI(t, "check", "--config", cfgPath); err != nil {
+		t.Errorf("check on the imported config: %v\n%s", err, out)
+	}
+	cfg, err := config.Load(cfgPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ws, _ := cfg.Workspace("dev")
+	if len(ws.Upstreams) != 2 || ws.Upstreams[1].Name != "Remote-API" || ws.Upstreams[1].Headers[0] != "Authorization=Bearer y" {
+		t.Errorf("upstreams: %+v", ws.Upstreams)
+	}
+
+	// --out never overwrites; merging into an existing workspace needs --force.
+	before, _ := os.ReadFile(cfgPath)
+	if _, err := runCLI(t, "import", "claude-desktop", client, "--workspace", "dev", "--out", cfgPath); exitCode(err) != exitUsage {
+		t.Errorf("import --out onto an existing file: %v", err)
+	}
+	if _, err := runCLI(t, "import", "claude-desktop", client, "--workspace", "dev", "--config", cfgPath); exitCode(err) != exitUsage || !strings.Contains(err.Error(), "--force") {
+		t.Errorf("import into an existing workspace: %v", err)
+	}
+	if after, _ := os.ReadFile(cfgPath); string(after) != string(before) {
+		t.Error("a refused import changed the config")
+	}
+}
+
+func TestImportMergesKeepingComments(t *testing.T) {
+	dir := t.TempDir()
+	if out, err := runCLI(t, "init", "--dir", dir); err != nil {
+		t.Fatal(err, out)
+	}
+	cfgPath := filepath.Join(dir, "gatehouse.yaml")
+	before, _ := os.ReadFile(cfgPath)
+	client := filepath.Join(dir, "mcp.json")
+	os.WriteFile(client, []byte(`{"mcpServers": {"time": {"command": "uvx", "args": ["mcp-server-time"]}}}`), 0o644)
+	if out, err := runCLI(t, "import", "cursor", client, "--workspace", "cursor", "--config", cfgPath); err != nil {
+		t.Fatalf("import: %v\n%s", err, out)
+	}
+	after, _ := os.ReadFile(cfgPath)
+	if !strings.HasPrefix(string(after), string(before)) {
+		t.Errorf("the existing config was not kept as it was:\n%s", after)
+	}
+	cfg, err := config.Load(cfgPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ws, ok := cfg.Workspace("cursor"); !ok || ws.Upstreams[0].Command != "uvx" {
+		t.Errorf("workspace cursor: %+v", ws)
+	}
+}
+
+// A client server the config would reject (a cwd that does not exist)
+// writes nothing.
+func TestImportInvalidWritesNothing(t *testing.T) {
+	dir := t.TempDir()
+	client := filepath.Join(dir, "c.json")
+	os.WriteFile(client, []byte(`{"mcpServers": {"a": {"command": "a", "cwd": "/no/such/dir"}}}`), 0o644)
+	cfgPath := filepath.Join(dir, "out.yaml")
+	_, err := runCLI(t, "import", "claude-code", client, "--workspace", "dev", "--out", cfgPath)
+	if exitCode(err) != exitUsage || !strings.Contains(err.Error(), "not an existing directory") {
+		t.Errorf("import of an invalid server: %v", err)
+	}
+	if _, err := os.Stat(cfgPath); err == nil {
+		t.Error("an invalid import wrote the config")
+	}
+	entries, _ := os.ReadDir(dir)
+	if len(entries) != 1 {
+		t.Errorf("files left behind: %v", entries)
+	}
+}
+
+func TestInstallUninstallCommands(t *testing.T) {
+	dir := t.TempDir()
+	client := filepath.Join(dir, "claude_desktop_config.json")
+	os.WriteFile(client, []byte(claudeDesktopFile), 0o644)
+	cfgPath := filepath.Join(dir, "gatehouse.yaml")
+	if out, err := runCLI(t, "import", "claude-desktop", client, "--workspace", "dev", "--out", cfgPath); err != nil {
+		t.Fatal(err, out)
+	}
+	args := []string{"install", "claude-desktop", "--config", cfgPath, "--workspace", "dev", "--config-file", client}
+
+	out, err := runCLI(t, append(args, "--dry-run")...)
+	if err != nil || !strings.Contains(out, `"gatehouse"`) || strings.Contains(out, "ghp_") {
+		t.Errorf("dry run: %v\n%s", err, out)
+	}
+	if data, _ := os.ReadFile(client); string(data) != claudeDesktopFile {
+		t.Error("dry run wrote the client file")
+	}
+	if _, err := os.Stat(client + ".gatehouse-backup.json"); err == nil {
+		t.Error("dry run wrote a backup")
+	}
+
+	if out, err := runCLI(t, args...); err != nil {
+		t.Fatalf("install: %v\n%s", err, out)
+	}
+	installed, _ := os.ReadFile(client)
+	if info, _ := os.Stat(client); info.Mode().Perm() != 0o600 {
+		t.Errorf("the installed file holds secrets and is mode %v, want 0600", info.Mode().Perm())
+	}
+	exe, _ := os.Executable()
+	abs, _ := filepath.Abs(cfgPath)
+	for _, want := range []string{yamlQuote(exe), yamlQuote(abs), `"GITHUB_TOKEN": "ghp_0123456789abcdefghijklmnopqrstuvwxyzAB"`, `"REMOTE_API_AUTHORIZATION": "live_abcdefghijklmnopqrstuvwxyz"`, `"globalShortcut": "Ctrl+Alt+Space"`} {
+		if !strings.Contains(string(installed), want) {
+			t.Errorf("installed file lacks %s:\n%s", want, installed)
+		}
+	}
+	if strings.Contains(string(installed), "mcp-server-memory") {
+		t.Errorf("the replaced server is still registered:\n%s", installed)
+	}
+	if info, err := os.Stat(client + ".gatehouse-backup.json"); err != nil || info.Mode().Perm() != 0o600 {
+		t.Errorf("backup: %v", err)
+	}
+
+	// Importing again once installed reads the servers from the backup,
+	// never Gatehouse itself.
+	again := filepath.Join(dir, "again.yaml")
+	if out, err := runCLI(t, "import", "claude-desktop", client, "--workspace", "dev", "--out", again); err != nil || !strings.Contains(out, "backup") {
+		t.Errorf("import after install: %v\n%s", err, out)
+	}
+	if a, _ := os.ReadFile(again); !strings.Contains(string(a), "mcp-server-memory") || strings.Contains(string(a), "- serve") {
+		t.Errorf("import after install:\n%s", a)
+	}
+
+	if out, err := runCLI(t, args...); err != nil || !strings.Contains(out, "nothing changed") {
+		t.Errorf("second install: %v\n%s", err, out)
+	}
+	if again, _ := os.ReadFile(client); string(again) != string(installed) {
+		t.Error("a second install changed the file")
+	}
+
+	out, err = runCLI(t, "uninstall", "claude-desktop", "--config-file", client, "--dry-run")
+	if err != nil || !strings.Contains(out, "memory, Remote API") || strings.Contains(out, "ghp_") {
+		t.Errorf("uninstall --dry-run: %v\n%s", err, out)
+	}
+	if data, _ := os.ReadFile(client); string(data) != string(installed) {
+		t.Error("uninstall --dry-run wrote the file")
+	}
+	if out, err := runCLI(t, "uninstall", "claude-desktop", "--config-file", client); err != nil {
+		t.Fatalf("uninstall: %v\n%s", err, out)
+	}
+	if data, _ := os.ReadFile(client); string(data) != claudeDesktopFile {
+		t.Errorf("uninstall did not restore the file byte for byte:\n%s", data)
+	}
+	if info, _ := os.Stat(client); info.Mode().Perm() != 0o644 {
+		t.Errorf("uninstall left mode %v, want the original 0644", info.Mode().Perm())
+	}
+	if _, err := os.Stat(client + ".gatehouse-backup.json"); err == nil {
+		t.Error("uninstall left the backup")
+	}
+	if _, err := runCLI(t, "uninstall", "claude-desktop", "--config-file", client); exitCode(err) != exitUsage || !strings.Contains(err.Error(), "not installed") {
+		t.Errorf("uninstall when not installed: %v", err)
+	}
+	// install refuses a workspace the config does not have.
+	if _, err := runCLI(t, "install", "claude-desktop", "--config", cfgPath, "--workspace", "nope", "--config-file", client); exitCode(err) != exitUsage {
+		t.Errorf("install for a missing workspace: %v", err)
+	}
+}
+
+// A client file linked from elsewhere (a dotfiles repository) stays a
+// link: the file it points at is rewritten and put back.
+func TestInstallKeepsALinkedFile(t *testing.T) {
+	dir := t.TempDir()
+	real := filepath.Join(dir, "dotfiles", "mcp.json")
+	os.MkdirAll(filepath.Dir(real), 0o755)
+	orig := `{"mcpServers": {"time": {"command": "uvx", "args": ["mcp-server-time"]}}}`
+	os.WriteFile(real, []byte(orig), 0o644)
+	link := filepath.Join(dir, "mcp.json")
+	if err := os.Symlink(real, link); err != nil {
+		t.Skip(err)
+	}
+	cfgPath := filepath.Join(dir, "gatehouse.yaml")
+	if out, err := runCLI(t, "import", "cursor", link, "--workspace", "dev", "--out", cfgPath); err != nil {
+		t.Fatal(err, out)
+	}
+	out, err := runCLI(t, "install", "cursor", "--config", cfgPath, "--workspace", "dev", "--config-file", link, "--dry-run")
+	if err != nil || !strings.Contains(out, `"gatehouse"`) || strings.Contains(out, "mcp-server-time") {
+		t.Errorf("dry run: %v\n%s", err, out)
+	}
+	if out, err := runCLI(t, "install", "cursor", "--config", cfgPath, "--workspace", "dev", "--config-file", link); err != nil {
+		t.Fatal(err, out)
+	}
+	if info, err := os.Lstat(link); err != nil || info.Mode()&os.ModeSymlink == 0 {
+		t.Errorf("install replaced the link with a file")
+	}
+	if data, _ := os.ReadFile(real); !strings.Contains(string(data), `"gatehouse"`) {
+		t.Errorf("the linked file was not rewritten: %s", data)
+	}
+	if out, err := runCLI(t, "uninstall", "cursor", "--config-file", link); err != nil {
+		t.Fatal(err, out)
+	}
+	if data, _ := os.ReadFile(real); string(data) != orig {
+		t.Errorf("uninstall: %s", data)
+	}
+}
+
+// The gatehouse entry gets a VS Code input's value from where install
+// runs, and leaves the client's own variables to the client's
+// environment.
+func TestInstallEnvOfVSCodeInputs(t *testing.T) {
+	dir := t.TempDir()
+	client := filepath.Join(dir, ".vscode", "mcp.json")
+	os.MkdirAll(filepath.Dir(client), 0o755)
+	orig := `{
+	"inputs": [{"type": "promptString", "id": "brave-key", "password": true}],
+	"servers": {
+		"brave": {"type": "stdio", "command": "npx", "args": ["-y", "brave-search"], "env": {"BRAVE_API_KEY": "${input:brave-key}", "REGION": "${env:BRAVE_REGION}"}}
+	}
+}
+`
+	os.WriteFile(client, []byte(orig), 0o644)
+	cfgPath := filepath.Join(dir, "gatehouse.yaml")
+	out, err := runCLI(t, "import", "vscode", client, "--workspace", "dev", "--out", cfgPath)
+	if err != nil || !strings.Contains(out, "BRAVE_KEY") || !strings.Contains(out, "BRAVE_REGION") {
+		t.Fatalf("import: %v\n%s", err, out)
+	}
+	t.Setenv("BRAVE_KEY", "from-here")
+	t.Setenv("BRAVE_REGION", "eu")
+	if out, err := runCLI(t, "install", "vscode", "--config", cfgPath, "--workspace", "dev", "--config-file", client); err != nil {
+		t.Fatal(err, out)
+	}
+	data, _ := os.ReadFile(client)
+	if !strings.Contains(string(data), `"env": {"BRAVE_KEY": "from-here"}`) || !strings.Contains(string(data), `"type": "stdio"`) || !strings.Contains(string(data), `"inputs"`) {
+		t.Errorf("installed VS Code file:\n%s", data)
+	}
+	if out, err := runCLI(t, "uninstall", "vscode", "--config-file", client); err != nil {
+		t.Fatal(err, out)
+	}
+	if data, _ := os.ReadFile(client); string(data) != orig {
+		t.Errorf("uninstall:\n%s", data)
+	}
+}
+
+// The issue's done-when, in-process: with no file named anywhere,
+// import reads the client's own file and writes ./gatehouse.yaml, and
+// install finds both.
+func TestImportInstallFromTheClientsOwnPlace(t *testing.T) {
+	home, work := t.TempDir(), t.TempDir()
+	t.Setenv("HOME", home)
+	t.Setenv("GATEHOUSE_CONFIG", "")
+	t.Chdir(work)
+	client := filepath.Join(home, ".cursor", "mcp.json")
+	os.MkdirAll(filepath.Dir(client), 0o755)
+	orig := `{"mcpServers": {"notion": {"command": "npx", "args": ["-y", "@notionhq/notion-mcp-server"], "env": {"NOTION_TOKEN": "ntn_0123456789abcdefghijklmnopqrstuvwxyz"}}}}`
+	os.WriteFile(client, []byte(orig), 0o600)
+	out, err := runCLI(t, "import", "cursor", "--workspace", "dev")
+	if err != nil || !strings.Contains(out, client) {
+		t.Fatalf("import from the default place: %v\n%s", err, out)
+	}
+	data, err := os.ReadFile(filepath.Join(work, "gatehouse.yaml"))
+	if err != nil || strings.Contains(string(data), "ntn_") || !strings.Contains(string(data), "NOTION_TOKEN=${NOTION_TOKEN}") {
+		t.Fatalf("./gatehouse.yaml: %v\n%s", err, data)
+	}
+	if out, err := runCLI(t, "install", "cursor", "--workspace", "dev"); err != nil {
+		t.Fatalf("install: %v\n%s", err, out)
+	}
+	installed, _ := os.ReadFile(client)
+	if !strings.Contains(string(installed), filepath.Join(work, "gatehouse.yaml")) || !strings.Contains(string(installed), `"NOTION_TOKEN": "ntn_0123456789abcdefghijklmnopqrstuvwxyz"`) {
+		t.Errorf("installed:\n%s", installed)
+	}
+	if out, err := runCLI(t, "uninstall", "cursor"); err != nil {
+		t.Fatalf("uninstall: %v\n%s", err, out)
+	}
+	if data, _ := os.ReadFile(client); string(data) != orig {
+		t.Errorf("uninstall:\n%s", data)
+	}
+}
+
+// A binary reached through a link on PATH (as package managers install
+// it) is registered by the link's path, which survives upgrades.
+func TestStableExecutable(t *testing.T) {
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	bin := t.TempDir()
+	link := filepath.Join(bin, filepath.Base(exe))
+	if err := os.Symlink(exe, link); err != nil {
+		t.Skip(err)
+	}
+	t.Setenv("PATH", bin)
+	if got, err := stableExecutable(); err != nil || got != link {
+		t.Errorf("through a link on PATH: %q, %v; want %q", got, err, link)
+	}
+	t.Setenv("PATH", t.TempDir())
+	if got, err := stableExecutable(); err != nil || got != exe {
+		t.Errorf("not on PATH: %q, %v; want %q", got, err, exe)
+	}
+}
+
+// --config naming a file that does not exist yet: import creates it.
+func TestImportCreatesTheNamedConfig(t *testing.T) {
+	dir := t.TempDir()
+	client := filepath.Join(dir, "c.json")
+	os.WriteFile(client, []byte(`{"mcpServers": {"a": {"command": "a"}}}`), 0o644)
+	cfgPath := filepath.Join(dir, "new.yaml")
+	if out, err := runCLI(t, "import", "claude-desktop", client, "--workspace", "dev", "--config", cfgPath); err != nil {
+		t.Fatalf("import: %v\n%s", err, out)
+	}
+	if _, err := config.Load(cfgPath); err != nil {
+		t.Errorf("the new config: %v", err)
+	}
+}

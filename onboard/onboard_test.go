@@ -1,0 +1,434 @@
+package onboard
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// clientFiles are real config files of each client's format, as the
+// clients write them (and as people edit them).
+var clientFiles = []struct {
+	name, client, data string
+}{
+	{"claude-desktop windows paths and env secrets", "claude-desktop", `{
+  "mcpServers": {
+    "filesystem": {
+      "command": "C:\\Program Files\\nodejs\\npx.cmd",
+      "args": ["-y", "@modelcontextprotocol/server-filesystem", "C:\\Users\\me\\Desktop", "D:\\work\\notes"]
+    },
+    "github": {
+      "command": "npx",
+      "args": ["-y", "@modelcontextprotocol/server-github"],
+      "env": {
+        "GITHUB_PERSONAL_ACCESS_TOKEN": "ghp_1234567890abcdefghijklmnopqrstuvwxyz12"
+      }
+    }
+  },
+  "globalShortcut": "Alt+Space"
+}
+`},
+	{"claude-code user file", "claude-code", `{
+  "numStartups": 42,
+  "theme": "dark",
+  "mcpServers": {
+    "memory": {
+      "type": "stdio",
+      "command": "/usr/local/bin/mcp-server-memory",
+      "args": [],
+      "env": {"MEMORY_FILE_PATH": "/home/me/.memory.json", "OPENAI_API_KEY": "sk-proj-abcdefghijklmnopqrstuvwxyz0123456789ABCD"}
+    },
+    "linear": {"type": "sse", "url": "https://mcp.linear.app/sse"},
+    "sentry": {"type": "http", "url": "https://mcp.sentry.dev/mcp", "headers": {"Authorization": "Bearer sntrys_abcdef0123456789abcdef0123456789"}}
+  },
+  "projects": {
+    "/home/me/src/app": {"mcpServers": {}, "allowedTools": []}
+  }
+}
+`},
+	{"claude-code project .mcp.json", "claude-code", `{
+  "mcpServers": {
+    "db": {"command": "uvx", "args": ["mcp-server-postgres", "postgresql://app:hunter2@localhost/app"]}
+  }
+}
+`},
+	{"vscode mcp.json with inputs and comments", "vscode", `{
+	// Inputs are asked when a server starts.
+	"inputs": [
+		{"type": "promptString", "id": "perplexity-key", "description": "Perplexity API Key", "password": true},
+	],
+	"servers": {
+		"perplexity": {
+			"type": "stdio",
+			"command": "npx",
+			"args": ["-y", "server-perplexity-ask"],
+			"env": {"PERPLEXITY_API_KEY": "${input:perplexity-key}"},
+		},
+		/* remote */
+		"fetch": {"type": "http", "url": "https://api.example.com/mcp", "headers": {"X-Team": "${env:TEAM}"}},
+	},
+}
+`},
+	{"vscode settings.json", "vscode", `{
+    "editor.fontSize": 14,
+    // MCP servers
+    "mcp": {
+        "servers": {
+            "time": {"command": "uvx", "args": ["mcp-server-time"]}
+        }
+    },
+    "files.autoSave": "off"
+}
+`},
+	{"cursor", "cursor", "{\r\n  \"mcpServers\": {\r\n    \"browser\": {\r\n      \"command\": \"npx\",\r\n      \"args\": [\"@browsermcp/mcp@latest\"],\r\n      \"env\": {\"API_TOKEN\": \"tok_abc\"}\r\n    },\r\n    \"remote\": {\"url\": \"https://x.example/mcp\", \"headers\": {\"Authorization\": \"Bearer abc\"}}\r\n  }\r\n}\r\n"},
+	{"one line", "cursor", `{"mcpServers":{"a":{"command":"a-server"}},"x":1}`},
+	{"no servers yet", "claude-desktop", "{\n  \"globalShortcut\": \"\"\n}\n"},
+	{"empty object", "cursor", "{}"},
+}
+
+var entry = Entry{
+	Command: `C:\Program Files\gatehouse\gatehouse.exe`,
+	Args:    []string{"serve", "--config", `C:\Users\me\gatehouse.yaml`, "--workspace", "dev"},
+	Env:     [][2]string{{"GITHUB_PERSONAL_ACCESS_TOKEN", "ghp_1234567890abcdefghijklmnopqrstuvwxyz12"}, {"OPENAI_API_KEY", "sk-x"}},
+}
+
+// servers returns the server object of data as the client reads it.
+func servers(t *testing.T, client, data string) map[string]map[string]any {
+	t.Helper()
+	f, err := ParseFile(Clients[client], "f.json", []byte(data))
+	if err != nil {
+		t.Fatalf("the client's file no longer parses: %v\n%s", err, data)
+	}
+	var v map[string]any
+	if err := json.Unmarshal(f.b, &v); err != nil {
+		t.Fatalf("not JSON: %v\n%s", err, data)
+	}
+	for _, k := range f.path {
+		v, _ = v[k].(map[string]any)
+	}
+	out := map[string]map[string]any{}
+	for k, s := range v {
+		out[k], _ = s.(map[string]any)
+	}
+	return out
+}
+
+func TestInstallUninstallRoundTrip(t *testing.T) {
+	for _, tc := range clientFiles {
+		t.Run(tc.name, func(t *testing.T) {
+			f, err := ParseFile(Clients[tc.client], "f.json", []byte(tc.data))
+			if err != nil {
+				t.Fatal(err)
+			}
+			res, err := Install(f, entry, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !res.Changed || res.Backup == nil {
+				t.Fatalf("first install: changed %v, backup %v", res.Changed, res.Backup != nil)
+			}
+			got := servers(t, tc.client, string(res.Data))
+			if len(got) != 1 || got[EntryName] == nil {
+				t.Fatalf("after install the client starts %v, want only %q:\n%s", got, EntryName, res.Data)
+			}
+			g := got[EntryName]
+			if g["command"] != entry.Command || len(g["args"].([]any)) != 5 || g["env"].(map[string]any)["OPENAI_API_KEY"] != "sk-x" {
+				t.Errorf("gatehouse entry = %v", g)
+			}
+			if tc.client == "vscode" && g["type"] != "stdio" {
+				t.Errorf("VS Code entry has no type stdio: %v", g)
+			}
+			// Every other key is as it was.
+			var before, after map[string]any
+			_ = json.Unmarshal(blank([]byte(tc.data)), &before)
+			_ = json.Unmarshal(blank(res.Data), &after)
+			for k, v := range before {
+				if k == f.path[0] {
+					continue
+				}
+				if !sameJSON(mustJSON(v), mustJSON(after[k])) {
+					t.Errorf("key %q changed: %v → %v", k, v, after[k])
+				}
+			}
+
+			// A second install changes nothing.
+			f2, err := ParseFile(Clients[tc.client], "f.json", res.Data)
+			if err != nil {
+				t.Fatal(err)
+			}
+			again, err := Install(f2, entry, res.Backup)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if again.Changed || string(again.Data) != string(res.Data) || again.Backup != nil {
+				t.Errorf("second install changed the file:\n%s", again.Data)
+			}
+
+			restored, err := Uninstall(f2, res.Backup)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if string(restored) != tc.data {
+				t.Errorf("uninstall did not restore the file byte for byte:\n got %q\nwant %q", restored, tc.data)
+			}
+		})
+	}
+}
+
+func mustJSON(v any) []byte { b, _ := json.Marshal(v); return b }
+
+// A client that rewrites its own file after install (Claude Code counts
+// its startups there) keeps that change; uninstall puts the servers back.
+func TestUninstallKeepsLaterChanges(t *testing.T) {
+	tc := clientFiles[1]
+	f, _ := ParseFile(Clients["claude-code"], "f.json", []byte(tc.data))
+	res, err := Install(f, entry, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	edited := strings.Replace(string(res.Data), `"numStartups": 42`, `"numStartups": 43`, 1)
+	f2, _ := ParseFile(Clients["claude-code"], "f.json", []byte(edited))
+	restored, err := Uninstall(f2, res.Backup)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := strings.Replace(tc.data, `"numStartups": 42`, `"numStartups": 43`, 1)
+	if string(restored) != want {
+		t.Errorf("uninstall after a change:\n got %s\nwant %s", restored, want)
+	}
+}
+
+// Re-installing for another workspace rewrites only the entry.
+func TestInstallOtherWorkspace(t *testing.T) {
+	f, _ := ParseFile(Clients["claude-desktop"], "f.json", []byte(clientFiles[0].data))
+	res, _ := Install(f, entry, nil)
+	f2, _ := ParseFile(Clients["claude-desktop"], "f.json", res.Data)
+	e2 := entry
+	e2.Args = []string{"serve", "--config", "c.yaml", "--workspace", "prod"}
+	res2, err := Install(f2, e2, res.Backup)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !res2.Changed || !strings.Contains(string(res2.Data), `"prod"`) || res2.Backup != nil {
+		t.Fatalf("re-install for prod: changed %v\n%s", res2.Changed, res2.Data)
+	}
+	f3, _ := ParseFile(Clients["claude-desktop"], "f.json", res2.Data)
+	restored, err := Uninstall(f3, res.Backup)
+	if err != nil || string(restored) != clientFiles[0].data {
+		t.Errorf("uninstall after re-install: %v\n%s", err, restored)
+	}
+}
+
+func convert(t *testing.T, client, data string) *Import {
+	t.Helper()
+	f, err := ParseFile(Clients[client], "/p/.vscode/mcp.json", []byte(data))
+	if err != nil {
+		t.Fatal(err)
+	}
+	imp, err := Convert(f, "/p", "/home/me")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return imp
+}
+
+func varNames(imp *Import) []string {
+	var out []string
+	for _, v := range imp.Vars {
+		out = append(out, v.Name)
+	}
+	return out
+}
+
+func TestConvertSecretsBecomeVariables(t *testing.T) {
+	imp := convert(t, "claude-code", clientFiles[1].data)
+	y, err := NewConfig("dev", imp, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, secret := range []string{"sk-proj-abcdefghijklmnopqrstuvwxyz0123456789ABCD", "sntrys_abcdef0123456789abcdef0123456789"} {
+		if strings.Contains(string(y), secret) {
+			t.Errorf("the YAML holds the secret %s:\n%s", secret, y)
+		}
+	}
+	for _, want := range []string{"OPENAI_API_KEY=${OPENAI_API_KEY}", "Authorization=Bearer ${SENTRY_AUTHORIZATION}", "MEMORY_FILE_PATH=/home/me/.memory.json", "transport: sse"} {
+		if !strings.Contains(string(y), want) {
+			t.Errorf("the YAML lacks %q:\n%s", want, y)
+		}
+	}
+	if got := strings.Join(varNames(imp), ","); got != "OPENAI_API_KEY,SENTRY_AUTHORIZATION" {
+		t.Errorf("variables = %s", got)
+	}
+	if imp.Vars[1].Value != "sntrys_abcdef0123456789abcdef0123456789" || !strings.Contains(imp.Vars[1].Source, `header Authorization of server "sentry"`) {
+		t.Errorf("variable = %+v", imp.Vars[1])
+	}
+
+	// A secret the detectors find where nothing names it: a password in
+	// a connection string argument.
+	imp = convert(t, "claude-code", clientFiles[2].data)
+	if a := imp.Upstreams[0].Args[1]; strings.Contains(a, "hunter2") || !strings.Contains(a, "${") {
+		t.Errorf("connection string argument = %q", a)
+	}
+}
+
+func TestConvertPlaceholdersAndNames(t *testing.T) {
+	imp := convert(t, "vscode", `{
+  "inputs": [{"type": "promptString", "id": "api-key", "password": true}],
+  "servers": {
+    "my server": {"command": "node", "args": ["${workspaceFolder}/server.js", "${foo:bar}", "--token", "abc123"], "env": {"KEY": "${input:api-key}", "HOME_DIR": "${userHome}", "X": "${env:X_VAR}", "LEVEL": "${LOG_LEVEL:-info}"}, "cwd": "sub"},
+    "my_server": {"command": "a", "env": {"API_TOKEN": "one"}},
+    "my.server": {"command": "b", "env": {"API_TOKEN": "two"}},
+    "my-server": {"command": "c", "env": {"API_TOKEN": "one"}}
+  }
+}`)
+	u := imp.Upstreams
+	var names []string
+	for _, x := range u {
+		names = append(names, x.Name)
+	}
+	if got := strings.Join(names, ","); got != "my-server,my_server,my-server-2,my-server-3" {
+		t.Errorf("names = %s", got)
+	}
+	if got := strings.Join(u[0].Args, " "); got != "/p/server.js $${foo:bar} --token ${TOKEN}" {
+		t.Errorf("args = %s", got)
+	}
+	if got := strings.Join(u[0].Env, " "); got != "KEY=${API_KEY} HOME_DIR=/home/me X=${X_VAR} LEVEL=${LOG_LEVEL:-info}" {
+		t.Errorf("env = %s", got)
+	}
+	if u[0].Dir != filepath.Join("/p", "sub") {
+		t.Errorf("dir = %s", u[0].Dir)
+	}
+	// Same name, different values: unique names; same value: shared.
+	if got := strings.Join(varNames(imp), ","); got != "TOKEN,API_KEY,X_VAR,API_TOKEN,MY_SERVER_2_API_TOKEN" {
+		t.Errorf("variables = %s", got)
+	}
+	if u[3].Env[0] != "API_TOKEN=${API_TOKEN}" {
+		t.Errorf("same secret twice: %v", u[3].Env)
+	}
+}
+
+func TestMergeKeepsTheFile(t *testing.T) {
+	orig := "# my config\nversion: 1\n\nworkspaces:\n  # the first\n  dev:\n    upstreams:\n      - name: a\n        command: a  # trailing\n\n# policies below\npolicies: []\n"
+	imp := &Import{Upstreams: []Upstream{{Name: "x", Command: "x"}}}
+	out, err := MergeBytes([]byte(orig), "new", imp, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "# my config\nversion: 1\n\nworkspaces:\n  # the first\n  dev:\n    upstreams:\n      - name: a\n        command: a  # trailing\n  new:\n    upstreams:\n      - name: x\n        command: x\n\n# policies below\npolicies: []\n"
+	if string(out) != want {
+		t.Errorf("merged:\n%s\nwant:\n%s", out, want)
+	}
+	if _, err := MergeBytes([]byte(orig), "dev", imp, false); err == nil {
+		t.Error("merging into an existing workspace without replace succeeded")
+	}
+	out, err = MergeBytes([]byte(orig), "dev", imp, true)
+	if err != nil || !strings.Contains(string(out), "# my config") || !strings.Contains(string(out), "name: x") || strings.Contains(string(out), "name: a") {
+		t.Errorf("replace: %v\n%s", err, out)
+	}
+}
+
+func TestDefaultPaths(t *testing.T) {
+	dir := t.TempDir()
+	for _, tc := range []struct{ client, goos, want string }{
+		{"claude-desktop", "darwin", "/Users/me/Library/Application Support/Claude/claude_desktop_config.json"},
+		{"claude-desktop", "linux", "/Users/me/.config/Claude/claude_desktop_config.json"},
+		{"claude-desktop", "windows", filepath.Join(`C:\Users\me\AppData\Roaming`, "Claude", "claude_desktop_config.json")},
+		{"claude-code", "linux", "/Users/me/.claude.json"},
+		{"vscode", "darwin", "/Users/me/Library/Application Support/Code/User/mcp.json"},
+		{"cursor", "windows", filepath.Join("/Users/me", ".cursor", "mcp.json")},
+	} {
+		got := Clients[tc.client].DefaultPath(Env{GOOS: tc.goos, Home: "/Users/me", AppData: `C:\Users\me\AppData\Roaming`, Dir: dir})
+		if got != filepath.FromSlash(tc.want) && got != tc.want {
+			t.Errorf("%s on %s: %s, want %s", tc.client, tc.goos, got, tc.want)
+		}
+	}
+	// A project's own file comes first.
+	os.MkdirAll(filepath.Join(dir, ".vscode"), 0o755)
+	os.WriteFile(filepath.Join(dir, ".vscode", "mcp.json"), []byte("{}"), 0o644)
+	if got := Clients["vscode"].DefaultPath(Env{GOOS: "linux", Home: "/h", Dir: dir}); got != filepath.Join(dir, ".vscode", "mcp.json") {
+		t.Errorf("vscode in a project: %s", got)
+	}
+}
+
+// Claude Code's local scope (the default of `claude mcp add`): the
+// servers of one project in ~/.claude.json, the user's own left alone.
+func TestClaudeCodeProjectScope(t *testing.T) {
+	data := `{
+  "mcpServers": {"user-wide": {"command": "u"}},
+  "projects": {
+    "/home/me/a": {"allowedTools": [], "mcpServers": {"local": {"type": "stdio", "command": "l", "env": {"SLACK_BOT_TOKEN": "xoxb-123456789012-abcdefghijkl"}}}},
+    "/home/me/b": {"mcpServers": {"other": {"command": "o"}}}
+  }
+}
+`
+	keys := ProjectKeys("/home/me/a")
+	f, err := ParseFileAt(Clients["claude-code"], "f.json", []byte(data), keys)
+	if err != nil {
+		t.Fatal(err)
+	}
+	imp, err := Convert(f, "/", "/")
+	if err != nil || len(imp.Upstreams) != 1 || imp.Upstreams[0].Name != "local" || imp.Upstreams[0].Env[0] != "SLACK_BOT_TOKEN=${SLACK_BOT_TOKEN}" {
+		t.Fatalf("import of the project's servers: %v %+v", err, imp)
+	}
+	res, err := Install(f, entry, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := string(res.Data)
+	if !strings.Contains(out, `"user-wide": {"command": "u"}`) || !strings.Contains(out, `"other": {"command": "o"}`) || strings.Contains(out, `"local"`) || strings.Count(out, `"gatehouse"`) != 1 {
+		t.Errorf("install touched more than the project's servers:\n%s", out)
+	}
+	// The user's servers are another install: refused while this one holds.
+	f2, _ := ParseFile(Clients["claude-code"], "f.json", res.Data)
+	if _, err := Install(f2, entry, res.Backup); err == nil || !strings.Contains(err.Error(), "uninstall first") {
+		t.Errorf("install of another scope over an install: %v", err)
+	}
+	edited := strings.Replace(out, `"allowedTools": []`, `"allowedTools": ["x"]`, 1)
+	f3, _ := ParseFile(Clients["claude-code"], "f.json", []byte(edited))
+	restored, err := Uninstall(f3, res.Backup)
+	if err != nil || string(restored) != strings.Replace(data, `"allowedTools": []`, `"allowedTools": ["x"]`, 1) {
+		t.Errorf("uninstall: %v\n%s", err, restored)
+	}
+}
+
+// Notepad saves with a byte order mark; it is kept.
+func TestByteOrderMark(t *testing.T) {
+	data := "\xef\xbb\xbf{\r\n  \"mcpServers\": {\"a\": {\"command\": \"a\"}}\r\n}\r\n"
+	f, err := ParseFile(Clients["claude-desktop"], "f.json", []byte(data))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := Install(f, entry, nil)
+	if err != nil || !strings.HasPrefix(string(res.Data), "\xef\xbb\xbf{") {
+		t.Fatalf("install: %v\n%q", err, res.Data)
+	}
+	f2, _ := ParseFile(Clients["claude-desktop"], "f.json", res.Data)
+	if restored, err := Uninstall(f2, res.Backup); err != nil || string(restored) != data {
+		t.Errorf("uninstall: %v %q", err, restored)
+	}
+}
+
+// Clients take numbers and booleans where strings belong, and VS Code a
+// null env value (removing the variable).
+func TestConvertNonStringValues(t *testing.T) {
+	imp := convert(t, "vscode", `{"servers": {"s": {"command": "srv", "args": ["--port", 8080, true], "env": {"DEBUG": 1, "HOME": null}}}}`)
+	u := imp.Upstreams[0]
+	if strings.Join(u.Args, " ") != "--port 8080 true" || strings.Join(u.Env, " ") != "DEBUG=1" {
+		t.Errorf("args %q env %q", u.Args, u.Env)
+	}
+	f, _ := ParseFile(Clients["cursor"], "f.json", []byte(`{"mcpServers": {"s": {"command": "x", "args": [{"a": 1}]}}}`))
+	if _, err := Convert(f, "/", "/"); err == nil || !strings.Contains(err.Error(), `server "s"`) {
+		t.Errorf("an object as an argument: %v", err)
+	}
+}
+
+// A client whose only server is Gatehouse has nothing to import: the
+// gateway is never made its own upstream.
+func TestConvertSkipsGatehouse(t *testing.T) {
+	f, _ := ParseFile(Clients["cursor"], "f.json", []byte(`{"mcpServers": {"gatehouse": {"command": "/usr/local/bin/gatehouse", "args": ["serve", "--workspace", "dev"]}}}`))
+	if imp, err := Convert(f, "/", "/"); err == nil || !strings.Contains(err.Error(), "Gatehouse itself") {
+		t.Errorf("import of gatehouse: %v %+v", err, imp)
+	}
+}
