@@ -190,7 +190,7 @@ func runImport(cmd *cobra.Command, args []string) error {
 	for i, u := range imp.Upstreams {
 		names[i] = u.Name
 	}
-	fmt.Fprintf(out, "imported %s from %s into workspace %s of %s: %s\n", countOf(len(names), "server"), f.Path, ws, target, strings.Join(names, ", "))
+	fmt.Fprintf(out, "imported %s from %s into workspace %s of %s: %s\n", count(len(names), "server"), f.Path, ws, target, strings.Join(names, ", "))
 	for _, n := range imp.Notes {
 		fmt.Fprintf(out, "note: %s\n", n)
 	}
@@ -202,14 +202,6 @@ func runImport(cmd *cobra.Command, args []string) error {
 	}
 	fmt.Fprintf(out, "\nnext:\n  gatehouse check --config %s --connect\n  gatehouse install %s --config %s --workspace %s\n", target, f.Client.Name, target, ws)
 	return nil
-}
-
-// countOf is "1 server", "2 servers".
-func countOf(n int, word string) string {
-	if n == 1 {
-		return "1 " + word
-	}
-	return fmt.Sprintf("%d %ss", n, word)
 }
 
 // validateConfig loads data as if it were the file target (in its

@@ -104,7 +104,7 @@ func runInstall(cmd *cobra.Command, args []string) error {
 		}
 		fmt.Fprintf(out, "would set %s in %s to (secret values hidden here; every other byte kept):\n%s\n", strings.Join(f.Keys(), "."), f.Path, after.ServersText())
 		if res.Backup != nil {
-			fmt.Fprintf(out, "would move %s into %s\n", countOf(len(res.Replaced), "server"), backupPath)
+			fmt.Fprintf(out, "would move %s into %s\n", count(len(res.Replaced), "server"), backupPath)
 		}
 		return nil
 	}
@@ -139,7 +139,7 @@ func runInstall(cmd *cobra.Command, args []string) error {
 		return runtimeError(err)
 	}
 	if res.Backup != nil {
-		fmt.Fprintf(out, "%s: %s moved into %s; the client now starts only gatehouse (workspace %s)\n", f.Path, countOf(len(res.Replaced), "server"), backupPath, ws)
+		fmt.Fprintf(out, "%s: %s moved into %s; the client now starts only gatehouse (workspace %s)\n", f.Path, count(len(res.Replaced), "server"), backupPath, ws)
 	} else {
 		fmt.Fprintf(out, "%s: the gatehouse entry now serves workspace %s\n", f.Path, ws)
 	}
@@ -255,7 +255,7 @@ func runUninstall(cmd *cobra.Command, args []string) error {
 		for i, s := range servers {
 			names[i] = s.Name
 		}
-		fmt.Fprintf(out, "would put back %s in %s: %s\n", countOf(len(names), "server"), f.Path, strings.Join(names, ", "))
+		fmt.Fprintf(out, "would put back %s in %s: %s\n", count(len(names), "server"), f.Path, strings.Join(names, ", "))
 		return nil
 	}
 	perm, _ := b.FileMode()
