@@ -178,10 +178,10 @@ func (d *decoder) list(n *yaml.Node, field string, v reflect.Value, item string)
 		case e.Kind() == reflect.Struct:
 			d.value(itemNode, sub, e)
 		default:
-			before := len(d.l.errs)
+			before, warned := len(d.l.errs), len(d.l.warnings)
 			d.value(itemNode, sub, e)
-			if len(d.l.errs) > before {
-				continue // a scalar that failed is left out
+			if len(d.l.errs) > before || len(d.l.warnings) > warned {
+				continue // a scalar that failed, or was let pass with a warning, is left out
 			}
 		}
 		out = reflect.Append(out, e)
@@ -403,6 +403,16 @@ func (d *decoder) scalar(n *yaml.Node, field, want string) (string, bool) {
 		return r.Value, true
 	}
 	s, err := d.l.expand(r.Value)
+	var unset unsetError
+	if errors.As(err, &unset) && upstreamEnvEntry.MatchString(field) {
+		// An upstream's own variable (its token, say) that this shell does
+		// not set: the upstream is reached without the entry (never with
+		// an empty value), and check and serve say so, rather than the
+		// whole config failing — an imported client config names
+		// variables to set where the gateway runs.
+		d.l.warnings = append(d.l.warnings, fmt.Sprintf("%s:%d: %s: %s: the upstream starts without this entry", d.file, n.Line, field, err))
+		return "", false
+	}
 	if err != nil {
 		d.fail(n, field, err)
 		return "", false

@@ -50,6 +50,7 @@ type loader struct {
 	bad       map[fieldPos]bool // fields that failed to decode: no further errors about them
 	budget    int               // YAML nodes visited, bounded against alias bombs
 	errs      Errors
+	warnings  []string
 }
 
 func newLoader(lookupEnv func(string) (string, bool)) *loader {
@@ -96,6 +97,7 @@ func load(path string, lookupEnv func(string) (string, bool)) (*Config, error) {
 		})
 		return nil, l.errs
 	}
+	cfg.Warnings = l.warnings
 	return cfg, nil
 }
 
@@ -202,7 +204,9 @@ func parentField(f string) string {
 
 // expand replaces ${VAR} and ${VAR:-default} with the environment's value;
 // $${ is a literal ${. A variable that is unset (and has no default) is an
-// error: a gateway must not send "Bearer " with an empty token.
+// error — a gateway must not send "Bearer " with an empty token — except
+// in an entry of an upstream's env or headers, which is then left out with
+// a warning (see decoder.scalar).
 func (l *loader) expand(s string) (string, error) {
 	if !strings.Contains(s, "${") {
 		return s, nil
@@ -238,11 +242,22 @@ func (l *loader) expand(s string) (string, error) {
 		case hasDefault && v == "":
 			v = def
 		case !ok:
-			return "", fmt.Errorf("environment variable %s is not set (use ${%s:-default} for a default)", name, name)
+			return "", unsetError{name}
 		}
 		b.WriteString(v)
 	}
 }
+
+// unsetError is a ${VAR} whose variable is not set and has no default.
+type unsetError struct{ name string }
+
+func (e unsetError) Error() string {
+	return fmt.Sprintf("environment variable %s is not set (use ${%s:-default} for a default)", e.name, e.name)
+}
+
+// upstreamEnvEntry matches the field of an entry of an upstream's env or
+// headers.
+var upstreamEnvEntry = regexp.MustCompile(`(^|\.)upstreams\[\d+\]\.(env|headers)\[\d+\]$`)
 
 // resolvePaths makes the config's relative paths absolute against the
 // config file's directory, and gives stdio upstreams without dir that

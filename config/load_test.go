@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -524,4 +525,49 @@ func fieldByTag(t reflect.Type, key string) (reflect.StructField, bool) {
 		}
 	}
 	return reflect.StructField{}, false
+}
+
+// An upstream's env entry or header whose ${VAR} this shell does not set
+// (an imported client config names variables to set where the gateway
+// runs) loads with a warning, and the upstream is reached without it;
+// anywhere
+// else — the judge's settings, say — an unset variable is still an
+// error. A header is left out like an env entry: never sent with an empty
+// token.
+func TestUnsetVariableInUpstreamEnv(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "gatehouse.yaml")
+	write := func(text string) {
+		if err := os.WriteFile(file, []byte(text), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	env := func(k string) (string, bool) {
+		if k == "SET" {
+			return "yes", true
+		}
+		return "", false
+	}
+	write("workspaces:\n  dev:\n    upstreams:\n      - name: kid\n        command: srv\n        env: [\"TOKEN=${GITHUB_TOKEN}\", \"MODE=${SET}\"]\n")
+	cfg, err := load(file, env)
+	if err != nil {
+		t.Fatalf("load: %v", err)
+	}
+	up := cfg.Workspaces[0].Upstreams[0]
+	if !slices.Equal(up.Env, []string{"MODE=yes"}) {
+		t.Errorf("env = %q; want only MODE=yes", up.Env)
+	}
+	if len(cfg.Warnings) != 1 || !strings.Contains(cfg.Warnings[0], "env[0]") || !strings.Contains(cfg.Warnings[0], "GITHUB_TOKEN is not set") ||
+		!strings.Contains(cfg.Warnings[0], "starts without this entry") {
+		t.Errorf("warnings = %q; want one naming env[0] and GITHUB_TOKEN", cfg.Warnings)
+	}
+	write("workspaces:\n  dev:\n    upstreams:\n      - name: web\n        url: http://127.0.0.1:1/mcp\n        headers: [\"Authorization=Bearer ${GITHUB_TOKEN}\"]\n")
+	cfg, err = load(file, env)
+	if err != nil || len(cfg.Workspaces[0].Upstreams[0].Headers) != 0 || len(cfg.Warnings) != 1 {
+		t.Errorf("an unset variable in a header: %v, headers %q, warnings %q; want the header left out, never sent empty", err, cfg.Workspaces[0].Upstreams[0].Headers, cfg.Warnings)
+	}
+	write("judge: {provider: openai, model: m, base_url: \"${JUDGE_URL}\"}\nworkspaces:\n  dev: {}\n")
+	if _, err := load(file, env); err == nil || !strings.Contains(err.Error(), "JUDGE_URL is not set") {
+		t.Errorf("an unset variable outside an upstream's env and headers: %v; want an error", err)
+	}
 }

@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"slices"
 	"time"
 
 	"github.com/gatehouse-mcp/gatehouse/audit"
@@ -120,7 +121,7 @@ func checkApprovers(out io.Writer, cfg *config.Config, actsFor string) error {
 	for _, w := range cfg.WorkspaceSpecs() {
 		names = append(names, w.Name)
 	}
-	for _, w := range selfApprovals(set, names, actsFor, osUserName()) {
+	for _, w := range append(slices.Clone(cfg.Warnings), selfApprovals(set, names, actsFor, osUserName())...) {
 		fmt.Fprintf(out, "warning: %s\n", w)
 	}
 	return nil

@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -161,7 +162,7 @@ func warnApprovers(log *slog.Logger, cfg *config.Config, specs []workspace.Spec,
 	for i, w := range specs {
 		names[i] = w.Name
 	}
-	for _, w := range selfApprovals(set, names, actsFor, osUserName()) {
+	for _, w := range append(slices.Clone(cfg.Warnings), selfApprovals(set, names, actsFor, osUserName())...) {
 		log.Warn(w)
 	}
 }
