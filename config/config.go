@@ -58,7 +58,7 @@ type Config struct {
 	// an upstream's env entry whose ${VAR} is not set (the child starts
 	// without it). check prints them and serve logs them.
 	Warnings []string `yaml:"-"`
-	Version int    `yaml:"version"`
+	Version  int      `yaml:"version"`
 	// Listen is the address of `serve --http` when none is given.
 	Listen   string   `yaml:"listen"`
 	HTTP     HTTP     `yaml:"http"`
