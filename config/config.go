@@ -55,8 +55,9 @@ type Config struct {
 	// File is the absolute path of the file loaded.
 	File string `yaml:"-"`
 	// Warnings are what the loader let pass but a person should know:
-	// an upstream's env entry whose ${VAR} is not set (the child starts
-	// without it). check prints them and serve logs them.
+	// an upstream's env entry or header whose ${VAR} is not set (the
+	// upstream is reached without it). check prints them and serve logs
+	// them.
 	Warnings []string `yaml:"-"`
 	Version  int      `yaml:"version"`
 	// Listen is the address of `serve --http` when none is given.
