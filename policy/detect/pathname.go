@@ -514,57 +514,68 @@ var anchorIndex = func() (t [256][]string) {
 }()
 
 // mayNameSensitive reports whether the word w may name a sensitive file:
-// whether it holds one of pathAnchors — with its backslashes read as
-// separators, and read as escapes — or a byte that can spell one (a
-// glob's wildcard or class, a brace expansion, percent-encoding).
+// whether it holds one of pathAnchors — quotes skipped, upper case
+// folded, a backslash read as a separator or as an escape — or a byte
+// that can spell one (a glob's wildcard or class, a brace expansion,
+// percent-encoding). It reads w in place: it is on the path of every word.
 func mayNameSensitive(w string) bool {
-	var sep, esc [maxPathWord]byte // backslash as '/', and dropped
-	n, m := 0, 0
+	backslash := false
 	for i := 0; i < len(w); i++ {
-		c := w[i]
-		switch c {
+		switch w[i] {
 		case '%':
 			if i+2 < len(w) && isHex(w[i+1]) && isHex(w[i+2]) { // %2e, not %d
 				return true
 			}
-		case '*', '?':
-			if strings.ContainsAny(w, "./~_") { // a glob of a path or a name
-				return true
-			}
+		case '*', '?': // a glob may match any name
+			return true
 		case '[':
-			if j := strings.IndexByte(w[i+1:], ']'); j > 0 { // [.]env, not []string
+			// [.]env or [c]redentials; not []string, nor an index: os.Args[1]
+			if j := strings.IndexByte(w[i+1:], ']'); j > 0 && strings.TrimLeft(w[i+1:i+1+j], "0123456789") != "" {
 				return true
 			}
 		case '{':
 			if strings.IndexByte(w[i+1:], ',') >= 0 { // ~/.{ssh,aws}
 				return true
 			}
-		case '"', '\'', '`':
-			continue
 		case '\\':
-			sep[n] = '/'
-			n++
-			continue
+			backslash = true
 		}
-		if 'A' <= c && c <= 'Z' {
-			c += 'a' - 'A'
-		}
-		sep[n], esc[m] = c, c
-		n, m = n+1, m+1
 	}
-	return holdsAnchor(sep[:n]) || n != m && holdsAnchor(esc[:m])
-}
-
-// holdsAnchor reports whether b holds one of pathAnchors.
-func holdsAnchor(b []byte) bool {
-	for i := range b {
-		for _, a := range anchorIndex[b[i]] {
-			if len(b)-i >= len(a) && string(b[i:i+len(a)]) == a {
+	for i := 0; i < len(w); i++ {
+		c := w[i]
+		if c == '\\' {
+			c = '/'
+		}
+		for _, a := range anchorIndex[lower(c)] {
+			if anchorAt(w, i, a, '/') || backslash && c != '/' && anchorAt(w, i, a, 0) {
 				return true
 			}
 		}
 	}
 	return false
+}
+
+// anchorAt reports whether w, from i on, reads as anchor a with quotes
+// skipped, upper case folded and a backslash read as bs (0: skipped).
+func anchorAt(w string, i int, a string, bs byte) bool {
+	k := 0
+	for j := i; j < len(w) && k < len(a); j++ {
+		c := w[j]
+		switch c {
+		case '"', '\'', '`':
+			continue
+		case '\\':
+			if bs == 0 {
+				continue
+			}
+			c = bs
+		}
+		if lower(c) != a[k] {
+			return false
+		}
+		k++
+	}
+	return k == len(a)
 }
 
 // CollapsePath is the short form of a path word w: backslashes read as

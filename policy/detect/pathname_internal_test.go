@@ -29,3 +29,19 @@ func TestPathAnchors(t *testing.T) {
 		}
 	}
 }
+
+// The anchors never hide a word the full check would find: whatever a
+// word is, if it names a sensitive file it reaches that check.
+func FuzzAnchorsNeverHide(f *testing.F) {
+	for _, s := range []string{"~/.ssh/id_rsa", "/ETC/SHA\\DOW", `C:\Users\me\.aws\credentials`, "~/.ss?/id_*", "[.]env", "%2Fetc%2Fshadow", ".s''sh/x", "os.Args[1]", "~/.{ssh,aws}"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, w string) {
+		if len(w) > maxPathWord || w == "" {
+			return
+		}
+		if sensitiveWord(w) && !mayNameSensitive(w) {
+			t.Errorf("%q names a sensitive file, but mayNameSensitive skips it", w)
+		}
+	})
+}
