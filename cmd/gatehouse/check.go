@@ -13,6 +13,7 @@ import (
 	"github.com/gatehouse-mcp/gatehouse/audit"
 	"github.com/gatehouse-mcp/gatehouse/config"
 	"github.com/gatehouse-mcp/gatehouse/gateway"
+	"github.com/gatehouse-mcp/gatehouse/policy"
 	"github.com/gatehouse-mcp/gatehouse/upstream"
 	"github.com/spf13/cobra"
 )
@@ -84,11 +85,11 @@ func runCheck(cmd *cobra.Command, _ []string) error {
 				continue
 			}
 			down++
-			fmt.Fprintf(out, "  DOWN  %-20s %v\n", u.Name, u.Status.Err)
+			fmt.Fprintf(out, "  DOWN  %-20s %s\n", u.Name, policy.MaskText(fmt.Sprint(u.Status.Err)))
 			if lines := upstream.Stderr(u.Status.Err); len(lines) > 0 {
 				fmt.Fprintf(out, "        its last stderr:\n")
 				for _, l := range lines {
-					fmt.Fprintf(out, "        | %s\n", l)
+					fmt.Fprintf(out, "        | %s\n", policy.MaskText(l)) // a child may print its token
 				}
 			}
 		}

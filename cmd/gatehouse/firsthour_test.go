@@ -109,7 +109,7 @@ func TestServePortInUseStartsNoUpstream(t *testing.T) {
 // background retry warnings.
 func TestCheckConnectShowsChildStderr(t *testing.T) {
 	bin := gatehouseBinary(t)
-	script := `for i in 1 2 3 4 5 6; do echo "noise $i" >&2; done; echo "error: GITHUB_TOKEN is not set" >&2; exit 1`
+	script := `for i in 1 2 3 4 5 6; do echo "noise $i" >&2; done; echo "using ghp_a1B2c3D4e5F6g7H8i9J0k1L2m3N4o5P6q7R8" >&2; echo "error: GITHUB_TOKEN is not set" >&2; exit 1`
 	cfgPath := writeConfigText(t, "version: 1\nworkspaces:\n  w:\n    upstreams:\n"+
 		"      - name: broken\n        command: sh\n        args: [\"-c\", "+strconv.Quote(script)+"]\n")
 	out, err := exec.Command(bin, "check", "--connect", "--config", cfgPath).CombinedOutput()
@@ -123,7 +123,7 @@ func TestCheckConnectShowsChildStderr(t *testing.T) {
 		t.Fatalf("no DOWN line for broken:\n%s", text)
 	}
 	after := text[down:]
-	for _, want := range []string{"| noise 3", "| noise 6", "| error: GITHUB_TOKEN is not set"} {
+	for _, want := range []string{"| noise 4", "| noise 6", "| error: GITHUB_TOKEN is not set"} {
 		if !strings.Contains(after, want) {
 			t.Errorf("output lacks %q after DOWN:\n%s", want, text)
 		}
@@ -134,7 +134,10 @@ func TestCheckConnectShowsChildStderr(t *testing.T) {
 			t.Errorf("output lacks %q:\n%s", want, text)
 		}
 	}
-	for _, not := range []string{"noise 1", "noise 2", "retry_in", "upstream unavailable"} {
+	if !strings.Contains(after, "| using [REDACTED]") {
+		t.Errorf("a token the child printed is not masked:\n%s", text)
+	}
+	for _, not := range []string{"noise 1", "noise 2", "noise 3", "retry_in", "upstream unavailable", "ghp_a1B2"} {
 		if strings.Contains(text, not) {
 			t.Errorf("output holds %q:\n%s", not, text)
 		}

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"text/tabwriter"
 
+	"github.com/gatehouse-mcp/gatehouse/policy"
 	"github.com/gatehouse-mcp/gatehouse/upstream"
 	"github.com/spf13/cobra"
 )
@@ -82,6 +83,7 @@ func runTools(cmd *cobra.Command, _ []string) error {
 				if lines := upstream.Stderr(u.Status.Err); len(lines) > 0 {
 					why += ": " + lines[len(lines)-1] // its last word on stderr
 				}
+				why = policy.MaskText(why) // a child may print its token
 				down = append(down, fmt.Sprintf("%s (%s)", u.Name, why))
 			}
 		}
