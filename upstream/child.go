@@ -128,7 +128,7 @@ func inheritedEnv(goos string) []string {
 // mcp-go stdio transport. Its stderr is logged line by line.
 func startChild(spec Spec, maxMessage int, logger *slog.Logger) (*child, error) {
 	env := childEnv(spec)
-	path, err := findCommand(spec.Command, env)
+	path, err := findCommand(spec.Command, spec.Dir, env)
 	if err != nil {
 		return nil, fmt.Errorf("run %q: %w", spec.Command, err)
 	}

@@ -14,32 +14,42 @@ const defaultPathExt = ".COM;.EXE;.BAT;.CMD"
 var errNotFound = errors.New("executable file not found in PATH")
 
 // lookCommand finds the file Windows runs for the command name, given the
-// directories of PATH and the value of PATHEXT (the extensions a command
-// may leave off; empty means defaultPathExt), with isFile telling whether
-// a file exists. It is plain string work, so it is tested on any platform:
+// child's working directory dir, the directories of PATH and the value of
+// PATHEXT (the extensions a command may leave off; empty means
+// defaultPathExt), with isFile telling whether a file exists. It is plain
+// string work, so it is tested on any platform:
 //
 //   - a name with an extension is tried as it is first, then with each
 //     extension added (a file "x.y.cmd" is found as "x.y");
 //   - a name with a directory in it (\, / or a drive's :) is looked up
-//     there only, never in PATH;
-//   - otherwise each directory of PATH is tried in order, the name and
-//     then the name with each PATHEXT extension in turn: "npx" finds
-//     npx.cmd. The current directory is not searched (as Go does not),
-//     so a file dropped in the working directory cannot stand in for a
-//     command.
-func lookCommand(name string, path []string, pathext string, isFile func(string) bool) (string, error) {
+//     there only, never in PATH; a relative one is relative to dir (and
+//     returned relative, as exec resolves it against the child's
+//     directory);
+//   - otherwise each absolute directory of PATH is tried in order, the
+//     name and then the name with each PATHEXT extension in turn: "npx"
+//     finds npx.cmd. Neither the current directory nor a relative PATH
+//     entry is searched (as Go does not), so a file dropped in the working
+//     directory cannot stand in for a command.
+func lookCommand(name, dir string, path []string, pathext string, isFile func(string) bool) (string, error) {
 	if name == "" {
 		return "", errors.New("empty command")
 	}
 	exts := pathExts(pathext)
 	if strings.ContainsAny(name, `\/:`) {
-		if f, ok := withExts(name, exts, isFile); ok {
+		at := func(f string) bool { return isFile(f) }
+		if !filepath.IsAbs(name) && dir != "" {
+			at = func(f string) bool { return isFile(filepath.Join(dir, f)) }
+		}
+		if f, ok := withExts(name, exts, at); ok {
 			return f, nil
 		}
 		return "", fmt.Errorf("%s: no such executable (tried the extensions of PATHEXT %s)", name, strings.Join(exts, ";"))
 	}
-	for _, dir := range path {
-		if f, ok := withExts(filepath.Join(dir, name), exts, isFile); ok {
+	for _, d := range path {
+		if !filepath.IsAbs(d) {
+			continue
+		}
+		if f, ok := withExts(filepath.Join(d, name), exts, isFile); ok {
 			return f, nil
 		}
 	}

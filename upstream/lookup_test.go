@@ -57,10 +57,14 @@ func TestLookCommandWindows(t *testing.T) {
 		{name: filepath.Join(binDir, "tool"), want: filepath.Join(binDir, "tool.exe")},
 		{name: filepath.Join(binDir, "npx"), wantErr: "no such executable"},
 		{name: `.\npx`, wantErr: "no such executable"},
+		// A relative one is relative to the child's directory, and stays
+		// relative (exec resolves it against that directory).
+		{name: filepath.Join("bin", "tool"), want: filepath.Join("bin", "tool.exe")},
+		{name: filepath.Join("nodejs", "npx"), want: filepath.Join("nodejs", "npx.cmd")},
 		{name: "missing", wantErr: "not found"},
 		{name: "", wantErr: "empty command"},
 	} {
-		got, err := lookCommand(tc.name, path, tc.pathext, isRegular)
+		got, err := lookCommand(tc.name, root, path, tc.pathext, isRegular)
 		if tc.wantErr != "" {
 			if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
 				t.Errorf("lookCommand(%q, PATHEXT=%q) = %q, %v; want an error containing %q", tc.name, tc.pathext, got, err, tc.wantErr)
@@ -74,8 +78,13 @@ func TestLookCommandWindows(t *testing.T) {
 	// The current directory is not searched: a file dropped there does
 	// not stand in for a command.
 	t.Chdir(binDir)
-	if got, err := lookCommand("tool", []string{nodeDir}, "", isRegular); err == nil {
+	if got, err := lookCommand("tool", binDir, []string{nodeDir}, "", isRegular); err == nil {
 		t.Errorf("lookCommand found %q in the current directory; want not found", got)
+	}
+	// Nor is a relative PATH entry (".", "bin").
+	t.Chdir(root)
+	if got, err := lookCommand("tool", root, []string{".", "bin", nodeDir}, "", isRegular); err == nil {
+		t.Errorf("lookCommand found %q through a relative PATH entry; want not found", got)
 	}
 }
 

@@ -30,5 +30,6 @@ func (t *tree) kill() { _ = syscall.Kill(-t.pgid, syscall.SIGKILL) }
 func (t *tree) release() {}
 
 // findCommand returns the command exec.Command is given: on Unix, name
-// itself (exec looks it up in the gateway's PATH).
-func findCommand(name string, _ []string) (string, error) { return name, nil }
+// itself (exec looks it up in the gateway's PATH, and resolves a relative
+// path against the child's directory).
+func findCommand(name, _ string, _ []string) (string, error) { return name, nil }

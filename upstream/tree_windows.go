@@ -85,9 +85,10 @@ func (t *tree) release() {
 
 // findCommand finds name as Windows does, in the child's own PATH and
 // with its PATHEXT (npx is npx.cmd), so that the command found is the one
-// the child's environment names.
-func findCommand(name string, env []string) (string, error) {
-	return lookCommand(name, windowsPathList(envValue(env, "PATH")), envValue(env, "PATHEXT"), isFile)
+// the child's environment names; a relative path is relative to dir, the
+// child's working directory.
+func findCommand(name, dir string, env []string) (string, error) {
+	return lookCommand(name, dir, windowsPathList(envValue(env, "PATH")), envValue(env, "PATHEXT"), isFile)
 }
 
 func isFile(path string) bool {
