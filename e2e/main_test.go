@@ -1,3 +1,5 @@
+//go:build unix
+
 // Package e2e_test drives the gatehouse binary from the outside, the way an
 // MCP client and an operator do: it builds cmd/gatehouse once, puts real
 // upstream MCP servers from the npm registry behind it (server-everything,

@@ -9,17 +9,18 @@ import (
 	"log/slog"
 	"os"
 	"os/exec"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/mark3labs/mcp-go/client/transport"
 )
 
-// How long a child has to exit after its stdin closes, and then after
-// SIGTERM, before its process group is killed.
+// How long a child has to exit after its stdin closes, and then after it
+// is asked to terminate (SIGTERM to its process group on Unix), before its
+// whole tree is killed.
 const (
 	childGraceStdin = 2 * time.Second
 	childGraceTerm  = 3 * time.Second
@@ -27,11 +28,13 @@ const (
 
 // child is one running stdio upstream process. Gatehouse builds and owns the
 // command itself (rather than letting mcp-go spawn it) so that the child gets
-// only the environment its Spec names, runs in its own process group (npx
-// starts node as a grandchild), and is reaped by us: exited is closed when
+// only the environment its Spec names, runs as a tree that is stopped
+// whole (npx starts node as a grandchild: a process group on Unix, a Job
+// Object on Windows; see tree), and is reaped by us: exited is closed when
 // the process has gone, which is how a dead child is noticed at once.
 type child struct {
 	cmd       *exec.Cmd
+	tree      *tree
 	transport *transport.Stdio
 	stdin     io.WriteCloser
 	exited    chan struct{}
@@ -92,11 +95,13 @@ func Stderr(err error) []string {
 	return nil
 }
 
-// childEnv is the whole environment of a stdio child: PATH and HOME of the
-// gateway, then the Spec's own entries (which may override them).
+// childEnv is the whole environment of a stdio child: the gateway's own
+// values of the variables inheritedEnv names for this platform, then the
+// Spec's own entries (which may override them).
 func childEnv(spec Spec) []string {
-	env := make([]string, 0, len(spec.Env)+2)
-	for _, name := range []string{"PATH", "HOME"} {
+	names := inheritedEnv(runtime.GOOS)
+	env := make([]string, 0, len(spec.Env)+len(names))
+	for _, name := range names {
 		if v, ok := os.LookupEnv(name); ok {
 			env = append(env, name+"="+v)
 		}
@@ -104,13 +109,33 @@ func childEnv(spec Spec) []string {
 	return append(env, spec.Env...)
 }
 
+// inheritedEnv names the variables of the gateway's environment that a
+// stdio child gets on goos: PATH and HOME everywhere, and on Windows also
+// those a Windows program needs to start at all (the system directories,
+// the shell that runs npx.cmd, the executable extensions, the user's
+// profile and application-data folders, where temporary files go). None
+// of them holds a secret.
+func inheritedEnv(goos string) []string {
+	names := []string{"PATH", "HOME"}
+	if goos == "windows" {
+		names = append(names, "SystemRoot", "SystemDrive", "windir", "ComSpec", "PATHEXT",
+			"USERPROFILE", "APPDATA", "LOCALAPPDATA", "TEMP", "TMP")
+	}
+	return names
+}
+
 // startChild starts the Spec's command and wires its stdin and stdout to an
 // mcp-go stdio transport. Its stderr is logged line by line.
 func startChild(spec Spec, maxMessage int, logger *slog.Logger) (*child, error) {
-	cmd := exec.Command(spec.Command, spec.Args...)
-	cmd.Env = childEnv(spec)
+	env := childEnv(spec)
+	path, err := findCommand(spec.Command, spec.Dir, env)
+	if err != nil {
+		return nil, fmt.Errorf("run %q: %w", spec.Command, err)
+	}
+	cmd := exec.Command(path, spec.Args...)
+	cmd.Env = env
 	cmd.Dir = spec.Dir
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	prepareTree(cmd)
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
 		return nil, fmt.Errorf("stdin pipe: %w", err)
@@ -126,8 +151,16 @@ func startChild(spec Spec, maxMessage int, logger *slog.Logger) (*child, error) 
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("run %q: %w", spec.Command, err)
 	}
+	t, err := startTree(cmd.Process)
+	if err != nil {
+		// Not stopped as a tree, it could leave grandchildren behind.
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+		return nil, fmt.Errorf("run %q: %w", spec.Command, err)
+	}
 	c := &child{
 		cmd:       cmd,
+		tree:      t,
 		stdin:     stdin,
 		transport: transport.NewIO(&lineLimiter{r: stdout, max: maxMessage}, stdin, io.NopCloser(eofReader{})),
 		exited:    make(chan struct{}),
@@ -177,29 +210,29 @@ func (c *child) exitError() error {
 	return errors.New("child process exited")
 }
 
-// stop ends the child politely, then firmly: close its stdin, wait; SIGTERM
-// its process group, wait; SIGKILL the group. It returns once the child has
+// stop ends the child politely, then firmly: close its stdin, wait; ask
+// its tree to terminate, wait; kill the tree. It returns once the child has
 // been reaped or ctx ends.
 func (c *child) stop(ctx context.Context) {
 	_ = c.transport.Close() // closes stdin: well-behaved servers exit on EOF
-	pgid := c.cmd.Process.Pid
+	defer c.tree.release()
 	for _, step := range []struct {
-		sig   syscall.Signal
+		do    func()
 		grace time.Duration
-	}{{0, childGraceStdin}, {syscall.SIGTERM, childGraceTerm}, {syscall.SIGKILL, childGraceTerm}} {
-		if step.sig != 0 {
-			_ = syscall.Kill(-pgid, step.sig)
+	}{{nil, childGraceStdin}, {c.tree.terminate, childGraceTerm}, {c.tree.kill, childGraceTerm}} {
+		if step.do != nil {
+			step.do()
 		}
 		t := time.NewTimer(step.grace)
 		select {
 		case <-c.exited:
 			t.Stop()
 			// The leader is gone; make sure no grandchild outlives it.
-			_ = syscall.Kill(-pgid, syscall.SIGKILL)
+			c.tree.kill()
 			return
 		case <-ctx.Done():
 			t.Stop()
-			_ = syscall.Kill(-pgid, syscall.SIGKILL)
+			c.tree.kill()
 			return
 		case <-t.C:
 		}

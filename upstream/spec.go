@@ -35,7 +35,8 @@ type Spec struct {
 	Transport Transport
 
 	// Command, Args, Env and Dir describe a stdio child. The child gets
-	// only Env (KEY=VALUE entries) plus PATH and HOME of the gateway.
+	// only Env (KEY=VALUE entries) plus PATH and HOME of the gateway (and on
+	// Windows the system variables inheritedEnv names).
 	Command string
 	Args    []string
 	Env     []string

@@ -7,9 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
-	"syscall"
 	"testing"
-	"time"
 
 	"github.com/gatehouse-mcp/gatehouse/audit"
 	"github.com/gatehouse-mcp/gatehouse/enforce"
@@ -75,13 +73,6 @@ func BenchmarkVerdictLog(b *testing.B) {
 			})
 		}
 	}
-}
-
-// cpuTime is the CPU time (user and system) this process has used.
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // connectWith starts a gateway enforcing with enf in front of the

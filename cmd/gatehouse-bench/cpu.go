@@ -5,7 +5,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 )
 
@@ -33,9 +32,8 @@ type cpuMeter struct {
 // read is missing.
 func (m cpuMeter) read() map[string]time.Duration {
 	out := map[string]time.Duration{}
-	var ru syscall.Rusage
-	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) == nil {
-		out[roleClient] = time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+	if d, ok := selfCPU(); ok {
+		out[roleClient] = d
 	}
 	for role, pid := range m.pids {
 		if d, ok := procCPU(pid); ok {

@@ -10,7 +10,6 @@ import (
 	"path/filepath"
 	"slices"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/fsnotify/fsnotify"
@@ -57,14 +56,21 @@ func (r *reloader) start(ctx context.Context, cfg *config.Config) {
 	ctx, r.cancel = context.WithCancel(ctx)
 	r.last, _ = digest(cfg)
 	r.applied = cfg
+	sigs := reloadSignals()
 	if cfg.Reload == config.ReloadSignal {
-		r.log.Info("config reloads on SIGHUP only (reload: signal): changes to its files are not watched", "file", cfg.File)
+		if len(sigs) == 0 {
+			r.log.Warn("reload: signal: this platform has no SIGHUP, so the config is never reloaded: restart the gateway to apply a change, or set reload: watch", "file", cfg.File)
+		} else {
+			r.log.Info("config reloads on SIGHUP only (reload: signal): changes to its files are not watched", "file", cfg.File)
+		}
 	}
 	hup := make(chan os.Signal, 1)
-	signal.Notify(hup, syscall.SIGHUP)
+	if len(sigs) > 0 { // Notify with no signal would relay them all
+		signal.Notify(hup, sigs...)
+	}
 	watcher, err := fsnotify.NewWatcher()
 	if err != nil {
-		r.log.Warn("config file watching unavailable; reload with SIGHUP", "err", err)
+		r.log.Warn("config file watching unavailable; reload with SIGHUP, or restart the gateway where there is none", "err", err)
 	} else {
 		r.watch(watcher, cfg)
 	}

@@ -53,9 +53,11 @@ With --http [ADDR] it serves every workspace at http://ADDR/w/{workspace}/mcp,
 and at /mcp when there is exactly one. ADDR defaults to the config's listen.
 Only loopback addresses are served: API keys for remote clients come later.
 
-The config is reloaded when its file changes and on SIGHUP; an invalid new
-config is rejected and the old one keeps serving. SIGINT and SIGTERM stop
-taking calls, let running ones finish, stop the upstreams and exit 0.`,
+The config is reloaded when its file changes and on SIGHUP (Unix; Windows
+has no SIGHUP: there a file change reloads it); an invalid new config is
+rejected and the old one keeps serving. SIGINT (Ctrl-C) and SIGTERM (on
+Windows also closing the console, logoff and shutdown) stop taking calls,
+let running ones finish, stop the upstreams and exit 0.`,
 		Args: cobra.MaximumNArgs(1), // the ADDR of "--http ADDR" (see runServe)
 		RunE: runServe,
 	}
