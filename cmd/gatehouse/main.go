@@ -64,7 +64,7 @@ tool call against your policies before it runs.
 
 Configuration is read from --config, else $GATEHOUSE_CONFIG, else ./gatehouse.yaml.
 Exit codes: 0 ok, 1 runtime failure, 2 bad usage or config.`,
-		Version:       version,
+		Version:       buildVersion(),
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
