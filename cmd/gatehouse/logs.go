@@ -171,17 +171,18 @@ func runLogs(cmd *cobra.Command, _ []string) error {
 
 	ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	r, err := waitForLog(ctx, cfg, cmd.ErrOrStderr())
+	r, waited, err := waitForLog(ctx, cfg, cmd.ErrOrStderr())
 	if err != nil || r == nil { // nil: interrupted while waiting
 		return err
 	}
 	defer r.Close()
-	return followLog(ctx, r, flt, out)
+	return followLog(ctx, r, flt, out, waited)
 }
 
 // waitForLog opens the verdict log, waiting for the gateway to create it
-// if there is none yet. It returns nil, nil when ctx ends first.
-func waitForLog(ctx context.Context, cfg *config.Config, stderr io.Writer) (*audit.Reader, error) {
+// if there is none yet, and says whether it waited. It returns a nil
+// Reader when ctx ends first.
+func waitForLog(ctx context.Context, cfg *config.Config, stderr io.Writer) (*audit.Reader, bool, error) {
 	told := false
 	tick := time.NewTicker(followInterval)
 	defer tick.Stop()
@@ -191,11 +192,11 @@ func waitForLog(ctx context.Context, cfg *config.Config, stderr io.Writer) (*aud
 		r, err := audit.OpenReaderContext(ctx, cfg.Audit.Database)
 		switch {
 		case err == nil:
-			return r, nil
+			return r, told, nil
 		case ctx.Err() != nil:
-			return nil, nil
+			return nil, told, nil
 		case !errors.Is(err, audit.ErrNoLog):
-			return nil, runtimeError(err)
+			return nil, told, runtimeError(err)
 		}
 		if !told {
 			fmt.Fprintf(stderr, "gatehouse: %v; waiting for it (interrupt to stop)\n", noLogError(cfg))
@@ -203,15 +204,21 @@ func waitForLog(ctx context.Context, cfg *config.Config, stderr io.Writer) (*aud
 		}
 		select {
 		case <-ctx.Done():
-			return nil, nil
+			return nil, told, nil
 		case <-tick.C:
 		}
 	}
 }
 
 // followLog prints the last records flt selects, then every new one it
-// selects, until ctx ends.
-func followLog(ctx context.Context, r *audit.Reader, flt audit.Filter, out *entryPrinter) error {
+// selects, until ctx ends. A log that did not exist when --follow started
+// (fromStart) is followed from its first record: every record is new.
+func followLog(ctx context.Context, r *audit.Reader, flt audit.Filter, out *entryPrinter, fromStart bool) error {
+	if fromStart {
+		return interrupted(ctx, r.Follow(ctx, flt, 0, followInterval, func(e audit.Entry) error {
+			return out.print([]audit.Entry{e})
+		}))
+	}
 	// Every record written up to seq that matches is in the list below (or
 	// older than its limit): follow from there, or from the last record
 	// printed if the list saw later ones.

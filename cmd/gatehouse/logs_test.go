@@ -781,3 +781,40 @@ func TestLogsFollowKeepsColumns(t *testing.T) {
 		t.Errorf("logs cut what it could show in full (%v):\n%s", err, out)
 	}
 }
+
+// --follow started before the log exists prints every record from the
+// first, however many the gateway wrote before the follower first looked
+// — not only the last --limit of them (issue 18, 7).
+func TestLogsFollowFromTheStart(t *testing.T) {
+	v := newVerdictLog(t, false)
+	f := startFollow(t, "--config", v.config, "--json", "--limit", "5")
+	waitUntil(t, "the waiting message", func() bool {
+		_, stderr := f.output()
+		return strings.Contains(stderr, "waiting for it")
+	})
+	base := auditRecords(time.Now())[2]
+	var want []string
+	var recs []policy.Record
+	for range 40 {
+		r := base
+		r.ID = ulid.Make().String()
+		recs = append(recs, r)
+		want = append(want, r.ID)
+	}
+	v.write(t, recs...) // all in one write, before the follower looks again
+	lines := f.waitLines(t, len(want))
+	var got []string
+	for _, l := range lines {
+		var e audit.Entry
+		if err := json.Unmarshal([]byte(l), &e); err != nil {
+			t.Fatalf("not an Entry: %v\n%s", err, l)
+		}
+		got = append(got, e.ID)
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("logs --follow printed %d records; want all %d from the first", len(got), len(want))
+	}
+	if code := f.interrupt(t); code != 0 {
+		t.Errorf("logs --follow ended with exit %d on SIGINT; want 0", code)
+	}
+}
