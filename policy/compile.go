@@ -37,6 +37,10 @@ type rule struct {
 	needsArgs bool
 	// judgeID names a plain-English rule in a judge request.
 	judgeID string
+	// rateScope names what a rate_limit rule counts — its layer,
+	// workspace, scope, conditions and key, not its name or numbers — so
+	// that a reload that renames it or changes its limit keeps its count.
+	rateScope string
 }
 
 // fieldRule is one entry of When.ArgFields.
@@ -84,10 +88,34 @@ func compileLayer(ps []Policy, layer Layer, ws string, errs *[]error) []*rule {
 		}
 		rules = append(rules, r)
 	}
+	scopes := map[string]int{}
+	for _, r := range rules {
+		if r.p.Action == ActionRateLimit && r.p.RateLimit != nil {
+			sig := rateSignature(r)
+			scopes[sig]++ // two limits on the same calls count apart
+			r.rateScope = sig + "\x00" + strconv.Itoa(scopes[sig])
+		}
+	}
 	slices.SortStableFunc(rules, func(a, b *rule) int {
 		return cmp.Compare(b.p.Priority, a.p.Priority)
 	})
 	return rules
+}
+
+// rateSignature is what a rate_limit rule counts, as text: its layer and
+// workspace, the calls in its scope (tools, resources, prompts,
+// upstreams), its conditions and what it counts per (user, workspace or
+// all) — everything but its name, its numbers and its words.
+func rateSignature(r *rule) string {
+	p := r.p
+	sig, _ := json.Marshal(struct {
+		Layer                               Layer
+		Workspace                           string
+		Tools, Resources, Prompts, Upstream []string
+		When                                When
+		Key                                 RateLimitKey
+	}{r.layer, r.workspace, p.Tools, p.Resources, p.Prompts, p.Upstreams, p.When, p.RateLimit.Key})
+	return string(sig)
 }
 
 // The enumerations a policy is checked against.

@@ -371,7 +371,7 @@ func rateScope(k RateLimitKey) string {
 
 // rateKey is the limiter key of a call under r.
 func (ev *evaluation) rateKey(r *rule) string {
-	k := string(r.layer) + "\x00" + r.workspace + "\x00" + r.p.Name + "\x00" + string(r.p.RateLimit.Key) + "\x00"
+	k := r.rateScope + "\x00"
 	switch r.p.RateLimit.Key {
 	case KeyUser:
 		k += ev.call.Workspace + "\x00" + ev.call.User

@@ -7,8 +7,9 @@ import (
 
 // Limiter counts the calls of rate_limit policies over sliding windows. It
 // is safe for concurrent use. An engine built for a reloaded config keeps
-// its predecessor's Limiter, so a reload does not reset the counts of the
-// policies it did not change.
+// its predecessor's Limiter, so a reload does not reset a count: a limit
+// is known by what it counts (its scope, conditions and key), not by its
+// name or numbers, and a changed limit keeps the calls counted so far.
 type Limiter struct {
 	mu      sync.Mutex
 	windows map[string]*window
@@ -33,12 +34,19 @@ func (l *Limiter) take(key string, limit int, per time.Duration, now time.Time, 
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	w := l.windows[key]
-	if w == nil || cap(w.times) != limit || w.per != per {
-		// New key, or the policy's limit changed on reload: start afresh.
+	switch {
+	case w == nil:
 		w = &window{times: make([]time.Time, 0, limit), per: per}
 		if !dryRun {
 			l.windows[key] = w
 			l.sweep(now)
+		}
+	case cap(w.times) != limit || w.per != per:
+		// The limit changed on reload: the calls counted so far still
+		// count, against the new numbers.
+		w = w.resized(limit, per, now)
+		if !dryRun {
+			l.windows[key] = w
 		}
 	}
 	if len(w.times) < limit {
@@ -56,6 +64,23 @@ func (l *Limiter) take(key string, limit int, per time.Duration, now time.Time, 
 		w.head = (w.head + 1) % limit
 	}
 	return true, 0
+}
+
+// resized is w for a limit of limit calls per per: the calls of w within
+// per before now, the newest limit of them, oldest first.
+func (w *window) resized(limit int, per time.Duration, now time.Time) *window {
+	var recent []time.Time
+	for i := range w.times {
+		if t := w.times[(w.head+i)%len(w.times)]; now.Sub(t) < per {
+			recent = append(recent, t)
+		}
+	}
+	if extra := len(recent) - limit; extra > 0 {
+		recent = recent[extra:]
+	}
+	n := &window{times: make([]time.Time, 0, limit), per: per} // its capacity is the limit
+	n.times = append(n.times, recent...)
+	return n
 }
 
 // sweep drops, every 1024 new keys, the windows whose last call is older
