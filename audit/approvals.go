@@ -7,8 +7,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
 	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -48,7 +50,9 @@ const approvalIDPrefix = "ap-"
 // every change is one immediate transaction.
 type Approvals struct {
 	file     string
+	mu       sync.Mutex // guards db and stat
 	db       *sql.DB
+	stat     os.FileInfo // of file when db was opened
 	lifetime time.Duration
 	closed   atomic.Bool
 	// now is the clock; tests replace it.
@@ -66,17 +70,49 @@ func OpenApprovals(file string, lifetime time.Duration) (*Approvals, error) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), busyTimeout+5*time.Second)
 	defer cancel()
-	db, err := openWriter(ctx, file)
-	if err != nil {
-		return nil, describe(file, err)
+	a := &Approvals{file: file, lifetime: lifetime, now: time.Now}
+	if _, err := a.conn(ctx); err != nil {
+		return nil, err
 	}
-	return &Approvals{file: file, db: db, lifetime: lifetime, now: time.Now}, nil
+	return a, nil
+}
+
+// conn is the open database, reopened — created again, with its schema —
+// when its file was removed or replaced since it was opened, as the
+// verdict log does (Log.ensureOpen): approvals follow the database the
+// gateway writes, never a deleted file.
+func (a *Approvals) conn(ctx context.Context) (*sql.DB, error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.db != nil {
+		if st, err := os.Stat(a.file); err == nil && os.SameFile(st, a.stat) {
+			return a.db, nil
+		}
+		_ = a.db.Close()
+		a.db = nil
+	}
+	db, err := openWriter(ctx, a.file)
+	if err != nil {
+		return nil, describe(a.file, err)
+	}
+	st, err := os.Stat(a.file)
+	if err != nil {
+		_ = db.Close()
+		return nil, describe(a.file, err)
+	}
+	a.db, a.stat = db, st
+	return db, nil
 }
 
 // Close closes the database. Later calls fail with
 // policy.ErrApprovalsClosed.
 func (a *Approvals) Close() error {
 	if a.closed.Swap(true) {
+		return nil
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.db == nil {
 		return nil
 	}
 	return a.db.Close()
@@ -242,7 +278,11 @@ func (a *Approvals) List(ctx context.Context, f ListFilter) ([]ApprovalEntry, er
 	if a.closed.Load() {
 		return nil, policy.ErrApprovalsClosed
 	}
-	es, err := listApprovals(ctx, a.db, f, a.now())
+	db, err := a.conn(ctx)
+	if err != nil {
+		return nil, err
+	}
+	es, err := listApprovals(ctx, db, f, a.now())
 	if err != nil {
 		return nil, describe(a.file, err)
 	}
@@ -256,7 +296,11 @@ func (a *Approvals) Get(ctx context.Context, id string) (ApprovalEntry, error) {
 		return ApprovalEntry{}, policy.ErrApprovalsClosed
 	}
 	id = normalizeApprovalID(id)
-	e, err := getApproval(ctx, a.db, id, a.now())
+	db, err := a.conn(ctx)
+	if err != nil {
+		return ApprovalEntry{}, err
+	}
+	e, err := getApproval(ctx, db, id, a.now())
 	if errors.Is(err, ErrApprovalNotFound) {
 		return e, fmt.Errorf("%s: %w", id, err)
 	}
@@ -344,7 +388,11 @@ func (a *Approvals) decide(ctx context.Context, what, id string, allowed func(*A
 // the write lock from the start, so what fn reads stays true until it
 // commits. Database errors come back described.
 func (a *Approvals) tx(ctx context.Context, fn func(*sql.Tx) error) error {
-	tx, err := a.db.BeginTx(ctx, nil)
+	db, err := a.conn(ctx)
+	if err != nil {
+		return err
+	}
+	tx, err := db.BeginTx(ctx, nil)
 	if err != nil {
 		return describe(a.file, err)
 	}

@@ -647,3 +647,42 @@ func TestParkedCallShowsItsRequestNow(t *testing.T) {
 		t.Errorf("Stats.Held = %+v; want %+v", st.Held, want)
 	}
 }
+
+// Approvals follow the database: after its file is removed (and the
+// verdict log creates it again), a new request is kept in the new file,
+// can be approved there, and its approval is claimed — never kept in a
+// deleted file until a restart (issue 18, 3).
+func TestApprovalsFollowARemovedDatabase(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "gatehouse.db")
+	store, err := audit.OpenApprovals(file, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = store.Close() })
+	key := policy.ApprovalKey{Workspace: "w", User: "ada", Upstream: "db", Tool: "drop", Exposed: "db__drop", Policy: "p", Arguments: policy.HashArguments([]byte(`{"t":"users"}`))}
+	if _, err := store.Request(t.Context(), policy.ApprovalRequest{Key: key, Arguments: `{"t":"users"}`, Expires: time.Now().Add(time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	for _, suffix := range []string{"", "-wal", "-shm"} {
+		_ = os.Remove(file + suffix)
+	}
+	id, err := store.Request(t.Context(), policy.ApprovalRequest{Key: key, Arguments: `{"t":"users"}`, Expires: time.Now().Add(time.Hour)})
+	if err != nil {
+		t.Fatalf("request after the file was removed: %v", err)
+	}
+	if _, err := os.Stat(file); err != nil {
+		t.Fatalf("the database was not created again: %v", err)
+	}
+	// Another process (the CLI) sees it in the file as it is now.
+	cli, err := audit.OpenApprovals(file, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cli.Close()
+	if err := cli.Approve(t.Context(), id, audit.Approver{Name: "bob", Via: audit.ApproverViaOS}); err != nil {
+		t.Fatalf("approve the new request from the file as it is now: %v", err)
+	}
+	if _, ok, err := store.Claim(t.Context(), key); err != nil || !ok {
+		t.Errorf("claim after the approval: ok %v, err %v; want the approval", ok, err)
+	}
+}
