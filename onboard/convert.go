@@ -35,8 +35,9 @@ type Variable struct {
 	// held none (a VS Code input, or a variable of the client's own).
 	Value string
 	// Input is set for a VS Code input: the client asked the person for
-	// the value.
-	Input bool
+	// the value; InputID is the input's id (${input:InputID}).
+	Input   bool
+	InputID string
 }
 
 // Import is a client's servers turned into upstreams.
@@ -285,6 +286,7 @@ func (c *converter) placeholders(s, source string) string {
 			name := envName(arg)
 			c.reference(name, fmt.Sprintf("the client's input %q, asked for %s", arg, source))
 			c.out.Vars[c.vars[name]].Input = true
+			c.out.Vars[c.vars[name]].InputID = arg
 			b.WriteString("${" + name + "}")
 		case inner == "workspaceFolder":
 			b.WriteString(strings.ReplaceAll(c.baseDir, "${", "$${"))

@@ -75,7 +75,7 @@ func runInstall(cmd *cobra.Command, args []string) error {
 	if strings.Contains(exe, "go-build") {
 		fmt.Fprintf(errOut, "warning: %s is a temporary binary of go run: build gatehouse and run install with it\n", exe)
 	}
-	env, warnings := entryEnv(f, backup, cfg)
+	env, warnings, values := entryEnv(f, backup, cfg)
 	for _, w := range warnings {
 		fmt.Fprintln(errOut, "warning:", w)
 	}
@@ -129,7 +129,7 @@ func runInstall(cmd *cobra.Command, args []string) error {
 	// The entry's env holds secrets: the file becomes owner-only (the
 	// backup keeps its mode for uninstall).
 	perm := os.FileMode(0)
-	if len(env) > 0 && f.Mode&0o077 != 0 {
+	if values && f.Mode&0o077 != 0 {
 		perm = f.Mode &^ 0o077
 	}
 	if err := writeFileAtomic(f.Path, res.Data, perm); err != nil {
@@ -152,22 +152,48 @@ func runInstall(cmd *cobra.Command, args []string) error {
 
 // entryEnv is the env of the client's gatehouse entry: each variable
 // the config refers to whose value the client's servers held (read from
-// the backup once installed), each VS Code input when set in this
-// environment, and the judge's key variables when set in this
-// environment. Warnings name what the gateway will lack.
-func entryEnv(f *onboard.File, backup []byte, cfg *config.Config) ([][2]string, []string) {
+// the backup once installed), each VS Code input (as ${input:id}, the
+// client asks for it), and the judge's key variables. In the user's own
+// file a value held or set here is written (the file becomes
+// owner-only: values reports it); in a project's file (ProjectScope) no
+// value ever is: a reference the client expands from its environment
+// (${VAR}, ${env:VAR}) is written instead. Warnings name what the
+// gateway will lack.
+func entryEnv(f *onboard.File, backup []byte, cfg *config.Config) (env [][2]string, warnings []string, values bool) {
 	src := f
 	if backup != nil {
 		if orig, _, err := beforeInstall(f); err == nil {
 			src = orig
 		}
 	}
+	home, _ := os.UserHomeDir()
+	project := f.ProjectScope(home)
 	raw, _ := os.ReadFile(cfg.File)
 	refers := func(name string) bool {
 		return regexp.MustCompile(`\$\{` + regexp.QuoteMeta(name) + `(\}|:-)`).Match(raw)
 	}
-	var env [][2]string
-	var warnings []string
+	// set adds name: its value in the user's file, else a reference.
+	set := func(name, value, what string) {
+		if project {
+			ref := f.Client.EnvReference(name)
+			if ref == "" {
+				warnings = append(warnings, fmt.Sprintf("%s (%s) is left out: %s is a project's file and %s cannot refer to a variable; give the gateway %s in the client's environment", name, what, f.Path, f.Client.Name, name))
+				return
+			}
+			env = append(env, [2]string{name, ref})
+			warnings = append(warnings, fmt.Sprintf("%s (%s) is written as %s, not its value: %s is a project's file; set %s where the client runs", name, what, ref, f.Path, name))
+			return
+		}
+		if value == "" {
+			value = os.Getenv(name)
+		}
+		if value == "" {
+			warnings = append(warnings, fmt.Sprintf("%s (%s) is not set here: add it to the client's gatehouse entry (env) by hand", name, what))
+			return
+		}
+		env = append(env, [2]string{name, value})
+		values = true
+	}
 	seen := map[string]bool{}
 	if imp, err := onboard.Convert(src, baseDir(src.Path), ""); err == nil {
 		for _, v := range imp.Vars {
@@ -175,20 +201,16 @@ func entryEnv(f *onboard.File, backup []byte, cfg *config.Config) ([][2]string, 
 				continue
 			}
 			seen[v.Name] = true
-			value := v.Value
-			if value == "" && !v.Input {
+			switch {
+			case v.Input && f.Client.Name == "vscode" && v.InputID != "":
+				// VS Code asks for the input when it starts gatehouse.
+				env = append(env, [2]string{v.Name, "${input:" + v.InputID + "}"})
+			case v.Value == "" && !v.Input:
 				// The client's own variable: the gateway inherits it from
 				// the client's environment as the server did.
-				continue
+			default:
+				set(v.Name, v.Value, v.Source)
 			}
-			if value == "" {
-				value = os.Getenv(v.Name)
-			}
-			if value == "" {
-				warnings = append(warnings, fmt.Sprintf("%s (%s) is not set here: add it to the client's gatehouse entry (env) by hand", v.Name, v.Source))
-				continue
-			}
-			env = append(env, [2]string{v.Name, value})
 		}
 	}
 	for _, name := range []string{cfg.Judge.APIKeyEnv, cfg.Judge.Confirm.APIKeyEnv} {
@@ -196,13 +218,18 @@ func entryEnv(f *onboard.File, backup []byte, cfg *config.Config) ([][2]string, 
 			continue
 		}
 		seen[name] = true
+		if project {
+			set(name, "", "the judge's key")
+			continue
+		}
 		if v, ok := os.LookupEnv(name); ok && v != "" {
 			env = append(env, [2]string{name, v})
+			values = true
 		} else {
 			warnings = append(warnings, fmt.Sprintf("the judge's key variable %s is not set here: the gateway gets it only if the client's own environment has it (or add it to the entry's env)", name))
 		}
 	}
-	return env, warnings
+	return env, warnings, values
 }
 
 func newUninstallCommand() *cobra.Command {

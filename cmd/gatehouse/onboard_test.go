@@ -285,8 +285,8 @@ func TestInstallKeepsALinkedFile(t *testing.T) {
 	}
 }
 
-// The gatehouse entry gets a VS Code input's value from where install
-// runs, and leaves the client's own variables to the client's
+// The gatehouse entry asks for a VS Code input as the server did
+// (${input:id}, never its value from where install runs), and leaves the client's own variables to the client's
 // environment.
 func TestInstallEnvOfVSCodeInputs(t *testing.T) {
 	dir := t.TempDir()
@@ -311,7 +311,7 @@ func TestInstallEnvOfVSCodeInputs(t *testing.T) {
 		t.Fatal(err, out)
 	}
 	data, _ := os.ReadFile(client)
-	if !strings.Contains(string(data), `"env": {"BRAVE_KEY": "from-here"}`) || !strings.Contains(string(data), `"type": "stdio"`) || !strings.Contains(string(data), `"inputs"`) {
+	if strings.Contains(string(data), "from-here") || !strings.Contains(string(data), `"env": {"BRAVE_KEY": "${input:brave-key}"}`) || !strings.Contains(string(data), `"type": "stdio"`) || !strings.Contains(string(data), `"inputs"`) {
 		t.Errorf("installed VS Code file:\n%s", data)
 	}
 	if out, err := runCLI(t, "uninstall", "vscode", "--config-file", client); err != nil {
@@ -390,5 +390,56 @@ func TestImportCreatesTheNamedConfig(t *testing.T) {
 	}
 	if _, err := config.Load(cfgPath); err != nil {
 		t.Errorf("the new config: %v", err)
+	}
+}
+
+// A project's file (shared with the repository) never gets a secret's
+// value, neither one the replaced servers held nor the judge's key from
+// the shell: the entry refers to the variable as the client expands it.
+// The user's own file gets the values.
+func TestInstallProjectFileGetsNoSecretValues(t *testing.T) {
+	const token, judgeKey = "ghp_0123456789abcdefghijklmnopqrstuvwxyzAB", "sk-judge-0123456789abcdefghijklmnop"
+	t.Setenv("JUDGE_KEY_FOR_TEST", judgeKey)
+	home := t.TempDir()
+	t.Setenv("HOME", home)
+	for _, tc := range []struct {
+		client, file, ref, judgeRef string
+		project                     bool
+	}{
+		{"claude-code", filepath.Join(t.TempDir(), ".mcp.json"), `"GITHUB_TOKEN": "${GITHUB_TOKEN}"`, `"JUDGE_KEY_FOR_TEST": "${JUDGE_KEY_FOR_TEST}"`, true},
+		{"cursor", filepath.Join(t.TempDir(), ".cursor", "mcp.json"), `"GITHUB_TOKEN": "${env:GITHUB_TOKEN}"`, `"JUDGE_KEY_FOR_TEST": "${env:JUDGE_KEY_FOR_TEST}"`, true},
+		{"vscode", filepath.Join(t.TempDir(), ".vscode", "mcp.json"), `"GITHUB_TOKEN": "${env:GITHUB_TOKEN}"`, `"JUDGE_KEY_FOR_TEST": "${env:JUDGE_KEY_FOR_TEST}"`, true},
+		{"cursor", filepath.Join(home, ".cursor", "mcp.json"), `"GITHUB_TOKEN": "` + token + `"`, `"JUDGE_KEY_FOR_TEST": "` + judgeKey + `"`, false},
+		{"claude-code", filepath.Join(home, ".claude.json"), `"GITHUB_TOKEN": "` + token + `"`, `"JUDGE_KEY_FOR_TEST": "` + judgeKey + `"`, false},
+	} {
+		t.Run(tc.client+"/"+filepath.Base(filepath.Dir(tc.file)), func(t *testing.T) {
+			key := "mcpServers"
+			if tc.client == "vscode" {
+				key = "servers"
+			}
+			orig := `{"` + key + `": {"github": {"command": "github-mcp", "env": {"GITHUB_TOKEN": "` + token + `"}}}}`
+			os.MkdirAll(filepath.Dir(tc.file), 0o755)
+			os.WriteFile(tc.file, []byte(orig), 0o644)
+			cfgPath := filepath.Join(t.TempDir(), "gatehouse.yaml")
+			if out, err := runCLI(t, "import", tc.client, tc.file, "--workspace", "dev", "--out", cfgPath); err != nil {
+				t.Fatal(err, out)
+			}
+			y, _ := os.ReadFile(cfgPath)
+			os.WriteFile(cfgPath, append(y, []byte("judge:\n  provider: openai\n  model: gpt-4o-mini\n  api_key_env: JUDGE_KEY_FOR_TEST\n")...), 0o644)
+			stdout, stderr, err := runCLIApart(t, "install", tc.client, "--config", cfgPath, "--workspace", "dev", "--config-file", tc.file)
+			if err != nil {
+				t.Fatal(err, stdout, stderr)
+			}
+			data, _ := os.ReadFile(tc.file)
+			if !strings.Contains(string(data), tc.ref) || !strings.Contains(string(data), tc.judgeRef) {
+				t.Errorf("installed file lacks %s or %s:\n%s", tc.ref, tc.judgeRef, data)
+			}
+			if tc.project && (strings.Contains(string(data), token) || strings.Contains(string(data), judgeKey) || !strings.Contains(stderr, "project")) {
+				t.Errorf("a project's file got a secret value, or no warning:\n%s\n%s", data, stderr)
+			}
+			if info, _ := os.Stat(tc.file); tc.project && info.Mode().Perm() != 0o644 {
+				t.Errorf("a file without values became %v", info.Mode().Perm())
+			}
+		})
 	}
 }
