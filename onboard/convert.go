@@ -215,8 +215,13 @@ func (c *converter) value(v, base, prefix, source string, byName bool) string {
 		}
 		b.WriteString(c.placeholders(v[at:fd.Start], source))
 		name := base
+		if fd.Start > 0 || fd.End < len(v) {
+			// A part of the value (the password of a URL): the variable
+			// is not the value's own (HTTPS_PROXY=S3cret would be wrong).
+			name = fragmentName(base, prefix)
+		}
 		if n > 0 {
-			name = fmt.Sprintf("%s_%d", base, n+1)
+			name = fmt.Sprintf("%s_%d", name, n+1)
 		}
 		b.WriteString(c.secret(v[fd.Start:fd.End], name, prefix, source))
 		at, n = fd.End, n+1
@@ -229,6 +234,14 @@ func (c *converter) value(v, base, prefix, source string, byName bool) string {
 // reference to it.
 func (c *converter) secret(value, base, prefix, source string) string {
 	base = envName(base)
+	for reservedName(base) {
+		// The gateway reads it itself (HTTPS_PROXY, SSL_CERT_FILE): the
+		// upstream's secret gets a name of its own.
+		base = fragmentName(base, prefix)
+		if reservedName(base) {
+			base = "MCP_" + base
+		}
+	}
 	name := base
 	for i := 1; ; i++ {
 		idx, taken := c.vars[name]
@@ -250,6 +263,24 @@ func (c *converter) secret(value, base, prefix, source string) string {
 	c.out.Vars = append(c.out.Vars, Variable{Name: name, Source: source, Value: value})
 	return "${" + name + "}"
 }
+
+// fragmentName names the secret found inside the value of base (a
+// variable, header or argument of upstream prefix):
+// <PREFIX>_<BASE>_SECRET.
+func fragmentName(base, prefix string) string {
+	base = envName(base)
+	if !strings.HasPrefix(base, prefix+"_") {
+		base = prefix + "_" + base
+	}
+	return base + "_SECRET"
+}
+
+// reservedRE matches the variables the gateway process reads itself: a
+// secret never gets one of these names, or install would give it to the
+// gateway (HTTPS_PROXY set to a password).
+var reservedRE = regexp.MustCompile(`(?i)(^|_)PROXY$|^(PATH|HOME|TMPDIR|GOGC|GOMEMLIMIT|GODEBUG|GOMAXPROCS|GOTRACEBACK|SHELL|USER|LANG|TZ)$|^(SSL|GATEHOUSE|LD|DYLD|GO)_`)
+
+func reservedName(name string) bool { return reservedRE.MatchString(name) }
 
 // placeholders rewrites the client's ${…} in a literal: ${env:X} and
 // ${X} are gatehouse's ${X}; ${input:id} becomes ${ID}, a variable to

@@ -432,3 +432,41 @@ func TestConvertSkipsGatehouse(t *testing.T) {
 		t.Errorf("import of gatehouse: %v %+v", err, imp)
 	}
 }
+
+// A secret inside a value (a proxy's or database URL's password) gets a
+// variable of its own, <UPSTREAM>_<KEY>_SECRET, never the value's own
+// name; and no secret is named as a variable the gateway reads itself
+// (install would set HTTPS_PROXY to the password for the gateway).
+func TestConvertSecretNamesAreNeverTheGatewaysOwn(t *testing.T) {
+	imp := convert(t, "cursor", `{"mcpServers": {"db": {"command": "db-mcp", "env": {
+		"HTTPS_PROXY": "http://alice:S3cretPassw0rd@proxy.corp:8080",
+		"https_proxy": "http://alice:S3cretPassw0rd@proxy.corp:8080",
+		"DATABASE_URL": "postgres://u:pw9Xq27LmZ@db.corp/app",
+		"SSL_KEY": "0123456789abcdef",
+		"GATEHOUSE_TOKEN": "abcdefabcdef",
+		"PATH": "/usr/bin"}}}}`)
+	y, err := NewConfig("dev", imp, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, secret := range []string{"S3cretPassw0rd", "pw9Xq27LmZ", "0123456789abcdef", "abcdefabcdef"} {
+		if strings.Contains(string(y), secret) {
+			t.Errorf("the YAML holds %s:\n%s", secret, y)
+		}
+	}
+	names := map[string]bool{}
+	for _, v := range imp.Vars {
+		names[v.Name] = true
+		if reservedName(v.Name) || !envNameOK(v.Name) {
+			t.Errorf("variable %s (%s) is one the gateway reads, or not valid", v.Name, v.Source)
+		}
+	}
+	for _, want := range []string{"HTTPS_PROXY=http://alice:${DB_HTTPS_PROXY_SECRET}@proxy.corp:8080", "DATABASE_URL=postgres://u:${DB_DATABASE_URL_SECRET}@db.corp/app", "PATH=/usr/bin"} {
+		if !strings.Contains(string(y), want) {
+			t.Errorf("the YAML lacks %s:\n%s", want, y)
+		}
+	}
+	if len(names) != len(imp.Vars) {
+		t.Errorf("variables not unique: %v", varNames(imp))
+	}
+}
