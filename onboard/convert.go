@@ -53,7 +53,13 @@ type Import struct {
 var (
 	nameBadRE    = regexp.MustCompile(`[^A-Za-z0-9_-]+`)
 	envBadRE     = regexp.MustCompile(`[^A-Za-z0-9_]+`)
-	secretNameRE = regexp.MustCompile(`(?i)(TOKEN|_KEY$|^KEY$|APIKEY|API_KEY|SECRET|PASSWORD|PASSWD|PASSPHRASE|CREDENTIAL|PRIVATE_KEY|ACCESS_KEY|AUTH$|^AUTHORIZATION$|^COOKIE$|^PAT$|_PAT$)`)
+	secretNameRE = regexp.MustCompile(`(?i)(TOKEN|_KEY$|^KEY$|APIKEY|API_KEY|SECRET|PASSWORD|PASSWD|PASSPHRASE|CREDENTIAL|PRIVATE_KEY|ACCESS_KEY|AUTH$|^AUTHORIZATION$|^COOKIE$|^PAT$|_PAT$|(^|_)PASS(_|$)|_PWD$|(^|_)PW$|(^|_)DSN$)`)
+	// authValueRE is a credential by its scheme, whatever holds it:
+	// "Bearer X", "Basic X", "Token X", "Authorization: Bearer X".
+	authValueRE = regexp.MustCompile(`(?i)^(?:(?:proxy-)?authorization:\s*)?(?:bearer|basic|token)\s+(\S+)$`)
+	// notPasswordRE is what follows a -p that is no password: a number
+	// or port (-p 8080, -p 3.11), a path or package (-p ./x, -p @scope/pkg).
+	notPasswordRE = regexp.MustCompile(`^([0-9.:]+|[@.~/\\-].*|.*[/\\].*)$`)
 	// secretHeaderRE names headers whose value is a credential.
 	secretHeaderRE = regexp.MustCompile(`(?i)^(authorization|proxy-authorization|cookie|x-api-key|api-key|x-auth-token|.*token.*|.*secret.*|.*api[-_]?key.*)$`)
 	authSchemeRE   = regexp.MustCompile(`(?i)^(bearer|basic|token|bot)\s+`)
@@ -120,12 +126,12 @@ func (c *converter) server(s Server) (Upstream, error) {
 			if i > 0 && strings.HasPrefix(s.Args[i-1], "-") && !strings.Contains(s.Args[i-1], "=") {
 				flag := strings.TrimLeft(s.Args[i-1], "-")
 				base = envName(flag)
-				byName = secretNameRE.MatchString(base)
+				byName = secretFlag(s.Args[i-1], a)
 			}
 			if k, v, ok := strings.Cut(a, "="); ok && strings.HasPrefix(k, "-") {
 				// --api-key=VALUE
 				name := envName(strings.TrimLeft(k, "-"))
-				if secretNameRE.MatchString(name) && v != "" && !strings.Contains(v, "${") {
+				if secretFlag(k, v) && v != "" && !strings.Contains(v, "${") {
 					u.Args = append(u.Args, k+"="+c.secret(v, name, prefix, src(fmt.Sprintf("argument %d", i+1))))
 					continue
 				}
@@ -204,6 +210,10 @@ func (c *converter) value(v, base, prefix, source string, byName bool) string {
 		}
 		return c.secret(v, base, prefix, source)
 	}
+	if m := authValueRE.FindStringSubmatchIndex(v); m != nil && !strings.Contains(v, "${") {
+		// A credential by its scheme, whatever its name.
+		return v[:m[2]] + c.secret(v[m[2]:], base, prefix, source)
+	}
 	findings := policy.DetectOnly(v, policy.ThreatSecret)
 	// Keep the findings that do not overlap, in order.
 	sort.Slice(findings, func(i, j int) bool { return findings[i].Start < findings[j].Start })
@@ -262,6 +272,21 @@ func (c *converter) secret(value, base, prefix, source string) string {
 	c.vars[name] = len(c.out.Vars)
 	c.out.Vars = append(c.out.Vars, Variable{Name: name, Source: source, Value: value})
 	return "${" + name + "}"
+}
+
+// secretFlag reports whether flag (as written: --api-key, -p) is
+// followed by a secret, value: a flag named like a secret (--token,
+// --pass), or mysql's -p PASSWORD and --pwd PASSWORD (not a number,
+// path or package: -p 8080, --pwd /dir).
+func secretFlag(flag, value string) bool {
+	name := envName(strings.TrimLeft(flag, "-"))
+	switch {
+	case secretNameRE.MatchString(name):
+		return true
+	case flag == "-p", flag == "--pwd":
+		return value != "" && !notPasswordRE.MatchString(value)
+	}
+	return false
 }
 
 // fragmentName names the secret found inside the value of base (a

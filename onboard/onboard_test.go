@@ -470,3 +470,28 @@ func TestConvertSecretNamesAreNeverTheGatewaysOwn(t *testing.T) {
 		t.Errorf("variables not unique: %v", varNames(imp))
 	}
 }
+
+// The names and shapes of secrets: *_PASS, *_PWD, *_PW, *_DSN, the
+// arguments after --pass, --pwd and mysql's -p, and any value that is a
+// credential by its scheme (Bearer, Basic, Token), whatever its name.
+func TestConvertSecretNamesAndSchemes(t *testing.T) {
+	secrets := []string{"dbpass-1", "smtppass-2", "redispass-3", "mysqlpwd-4", "dbpw-5", "https://k6@o1.ingest.example.io/7", "argpass-8", "argpwd-9", "mysqlp-10", "bearer-11", "basic-12", "token-13", "argbearer-14", "eqpass-15"}
+	imp := convert(t, "cursor", `{"mcpServers": {"db": {"command": "db-mcp",
+		"args": ["--pass", "argpass-8", "--pwd", "argpwd-9", "-p", "mysqlp-10", "--header", "Authorization: Bearer argbearer-14", "--pass=eqpass-15", "-p", "8080", "--pwd", "/srv/data", "-p", "@scope/pkg"],
+		"env": {"DB_PASS": "dbpass-1", "SMTP_PASS": "smtppass-2", "REDIS_PASS": "redispass-3", "MYSQL_PWD": "mysqlpwd-4", "DB_PW": "dbpw-5", "SENTRY_DSN": "https://k6@o1.ingest.example.io/7",
+			"UPSTREAM_AUTH_HEADER": "Bearer bearer-11", "X": "Basic basic-12", "Y": "token token-13", "PASSENGERS": "4", "NOTE": "token ring network"}}}}`)
+	y, err := NewConfig("dev", imp, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, secret := range secrets {
+		if strings.Contains(string(y), secret) {
+			t.Errorf("the YAML holds %s:\n%s", secret, y)
+		}
+	}
+	for _, want := range []string{"MYSQL_PWD=${MYSQL_PWD}", "SENTRY_DSN=${SENTRY_DSN}", "UPSTREAM_AUTH_HEADER=Bearer ${", "X=Basic ${", "Authorization: Bearer ${", "- \"8080\"", "/srv/data", "@scope/pkg", "PASSENGERS=", "NOTE=token ring network"} {
+		if !strings.Contains(string(y), want) {
+			t.Errorf("the YAML lacks %s:\n%s", want, y)
+		}
+	}
+}
