@@ -2,6 +2,8 @@ package onboard
 
 import (
 	"fmt"
+	"net"
+	"net/url"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -87,8 +89,8 @@ func Convert(f *File, baseDir, home string) (*Import, error) {
 	}
 	c := &converter{names: map[string]bool{}, vars: map[string]int{}, inputs: f.Inputs(), baseDir: baseDir, home: home}
 	for _, s := range servers {
-		if s.Name == EntryName && len(s.Args) > 0 && s.Args[0] == "serve" {
-			c.out.Notes = append(c.out.Notes, fmt.Sprintf("server %q is Gatehouse itself: not imported", s.Name))
+		if why := gatehouseItself(s); why != "" {
+			c.out.Notes = append(c.out.Notes, fmt.Sprintf("server %q is Gatehouse itself (%s): not imported", s.Name, why))
 			continue
 		}
 		if s.Disabled {
@@ -105,6 +107,44 @@ func Convert(f *File, baseDir, home string) (*Import, error) {
 		return nil, fmt.Errorf("%s: %w to import (%s)", f.Path, errNoServers, strings.Join(c.out.Notes, "; "))
 	}
 	return &c.out, nil
+}
+
+// gatehouseRE is the path of a gateway's workspace endpoint.
+var gatehouseRE = regexp.MustCompile(`^/w/[^/]+/mcp/?$`)
+
+// gatehouseItself says why s is Gatehouse itself ("" if it is not): a
+// command named gatehouse (gatehouse.exe, any case, any directory)
+// whose args hold serve; or a workspace endpoint of a gateway on this
+// machine (http://127.0.0.1:8080/w/dev/mcp), as the url or an argument
+// (mcp-remote URL). Importing it would make the gateway its own
+// upstream.
+func gatehouseItself(s Server) string {
+	cmd := s.Command[strings.LastIndexAny(s.Command, `/\`)+1:]
+	cmd = strings.TrimSuffix(strings.ToLower(cmd), ".exe")
+	if cmd == "gatehouse" && slices.Contains(s.Args, "serve") {
+		return "gatehouse serve"
+	}
+	for _, u := range append([]string{s.URL}, s.Args...) {
+		if localGatehouseURL(u) {
+			return "a gateway's endpoint " + u
+		}
+	}
+	return ""
+}
+
+// localGatehouseURL reports whether raw is a workspace endpoint
+// (/w/NAME/mcp) on a loopback address.
+func localGatehouseURL(raw string) bool {
+	u, err := url.Parse(raw)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || !gatehouseRE.MatchString(u.Path) {
+		return false
+	}
+	host := strings.ToLower(u.Hostname())
+	if host == "localhost" || strings.HasSuffix(host, ".localhost") || host == "0.0.0.0" || host == "::" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 // server converts one server.

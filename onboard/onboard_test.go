@@ -495,3 +495,30 @@ func TestConvertSecretNamesAndSchemes(t *testing.T) {
 		}
 	}
 }
+
+// Gatehouse under any name is never imported: its binary by any path
+// and case, a gateway's workspace endpoint on this machine as a url or
+// through a stdio bridge; each is named in a note.
+func TestConvertSkipsGatehouseUnderAnyName(t *testing.T) {
+	imp := convert(t, "cursor", `{"mcpServers": {
+		"guard": {"command": "C:\\Tools\\GateHouse.EXE", "args": ["serve", "--workspace", "dev"]},
+		"gw": {"url": "http://127.0.0.1:8080/w/dev/mcp"},
+		"gw2": {"url": "http://localhost:9000/w/x/mcp/", "type": "http"},
+		"bridge": {"command": "npx", "args": ["-y", "mcp-remote", "http://[::1]:8080/w/dev/mcp"]},
+		"api": {"url": "https://api.example.com/w/dev/mcp"},
+		"local": {"url": "http://127.0.0.1:3000/mcp"},
+		"tool": {"command": "gatehouse-helper", "args": ["serve"]}}}`)
+	var names []string
+	for _, u := range imp.Upstreams {
+		names = append(names, u.Name)
+	}
+	if got := strings.Join(names, ","); got != "api,local,tool" {
+		t.Errorf("imported %s, want api,local,tool", got)
+	}
+	notes := strings.Join(imp.Notes, "\n")
+	for _, skipped := range []string{`"guard"`, `"gw"`, `"gw2"`, `"bridge"`} {
+		if !strings.Contains(notes, skipped+" is Gatehouse itself") {
+			t.Errorf("no note for %s:\n%s", skipped, notes)
+		}
+	}
+}
