@@ -166,7 +166,7 @@ func TestInstallUninstallRoundTrip(t *testing.T) {
 				t.Errorf("second install changed the file:\n%s", again.Data)
 			}
 
-			restored, err := Uninstall(f2, res.Backup)
+			restored, _, err := Uninstall(f2, res.Backup)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -190,7 +190,7 @@ func TestUninstallKeepsLaterChanges(t *testing.T) {
 	}
 	edited := strings.Replace(string(res.Data), `"numStartups": 42`, `"numStartups": 43`, 1)
 	f2, _ := ParseFile(Clients["claude-code"], "f.json", []byte(edited))
-	restored, err := Uninstall(f2, res.Backup)
+	restored, _, err := Uninstall(f2, res.Backup)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -215,7 +215,7 @@ func TestInstallOtherWorkspace(t *testing.T) {
 		t.Fatalf("re-install for prod: changed %v\n%s", res2.Changed, res2.Data)
 	}
 	f3, _ := ParseFile(Clients["claude-desktop"], "f.json", res2.Data)
-	restored, err := Uninstall(f3, res.Backup)
+	restored, _, err := Uninstall(f3, res.Backup)
 	if err != nil || string(restored) != clientFiles[0].data {
 		t.Errorf("uninstall after re-install: %v\n%s", err, restored)
 	}
@@ -387,7 +387,7 @@ func TestClaudeCodeProjectScope(t *testing.T) {
 	}
 	edited := strings.Replace(out, `"allowedTools": []`, `"allowedTools": ["x"]`, 1)
 	f3, _ := ParseFile(Clients["claude-code"], "f.json", []byte(edited))
-	restored, err := Uninstall(f3, res.Backup)
+	restored, _, err := Uninstall(f3, res.Backup)
 	if err != nil || string(restored) != strings.Replace(data, `"allowedTools": []`, `"allowedTools": ["x"]`, 1) {
 		t.Errorf("uninstall: %v\n%s", err, restored)
 	}
@@ -405,7 +405,7 @@ func TestByteOrderMark(t *testing.T) {
 		t.Fatalf("install: %v\n%q", err, res.Data)
 	}
 	f2, _ := ParseFile(Clients["claude-desktop"], "f.json", res.Data)
-	if restored, err := Uninstall(f2, res.Backup); err != nil || string(restored) != data {
+	if restored, _, err := Uninstall(f2, res.Backup); err != nil || string(restored) != data {
 		t.Errorf("uninstall: %v %q", err, restored)
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -84,6 +85,9 @@ func runInstall(cmd *cobra.Command, args []string) error {
 	if err != nil {
 		return usageError(err)
 	}
+	if len(res.Kept) > 0 {
+		fmt.Fprintf(errOut, "warning: %s also starts %s, added since the first install: those bypass the gateway (run gatehouse import to guard them too)\n", f.Path, quoteAll(res.Kept))
+	}
 	if dry, _ := cmd.Flags().GetBool("dry-run"); dry {
 		masked := entry
 		masked.Env = nil
@@ -142,9 +146,6 @@ func runInstall(cmd *cobra.Command, args []string) error {
 		fmt.Fprintf(out, "%s: %s moved into %s; the client now starts only gatehouse (workspace %s)\n", f.Path, count(len(res.Replaced), "server"), backupPath, ws)
 	} else {
 		fmt.Fprintf(out, "%s: the gatehouse entry now serves workspace %s\n", f.Path, ws)
-	}
-	if len(res.Kept) > 0 {
-		fmt.Fprintf(errOut, "warning: %s also start(s) %s, added since the first install: those bypass the gateway\n", f.Path, strings.Join(res.Kept, ", "))
 	}
 	fmt.Fprintf(out, "restart the client to use it; gatehouse uninstall %s puts the file back\n", f.Client.Name)
 	return nil
@@ -239,7 +240,7 @@ func newUninstallCommand() *cobra.Command {
 		Long: `Uninstall puts CLIENT's config file back as it was before install, byte for
 byte, from FILE.gatehouse-backup.json, and removes the backup. If the file
 changed since install, only its server list is put back and the other
-changes are kept.`,
+changes are kept, with the servers added to the list since install.`,
 		Args: cobra.ExactArgs(1),
 		RunE: runUninstall,
 	}
@@ -262,7 +263,7 @@ func runUninstall(cmd *cobra.Command, args []string) error {
 	if err != nil {
 		return runtimeError(err)
 	}
-	data, err := onboard.Uninstall(f, backup)
+	data, kept, err := onboard.Uninstall(f, backup)
 	if err != nil {
 		return usageError(err)
 	}
@@ -282,7 +283,10 @@ func runUninstall(cmd *cobra.Command, args []string) error {
 		for i, s := range servers {
 			names[i] = s.Name
 		}
-		fmt.Fprintf(out, "would put back %s in %s: %s\n", count(len(names), "server"), f.Path, strings.Join(names, ", "))
+		fmt.Fprintf(out, "would put back %s in %s: %s\n", count(len(names), "server"), f.Path, quoteAll(names))
+		if len(kept) > 0 {
+			fmt.Fprintf(out, "would keep %s added since install: %s\n", count(len(kept), "server"), quoteAll(kept))
+		}
 		return nil
 	}
 	perm, _ := b.FileMode()
@@ -292,8 +296,22 @@ func runUninstall(cmd *cobra.Command, args []string) error {
 	if err := os.Remove(backupPath); err != nil {
 		return runtimeError(err)
 	}
+	if len(kept) > 0 {
+		fmt.Fprintf(out, "%s: the servers install replaced are put back, and %s added since install kept: %s; restart the client\n", f.Path, count(len(kept), "server"), quoteAll(kept))
+		return nil
+	}
 	fmt.Fprintf(out, "%s: put back as it was before install; restart the client\n", f.Path)
 	return nil
+}
+
+// quoteAll quotes each name (strconv.Quote: a name from a client's
+// file cannot put control sequences on the terminal) and joins them.
+func quoteAll(names []string) string {
+	q := make([]string, len(names))
+	for i, n := range names {
+		q[i] = strconv.Quote(n)
+	}
+	return strings.Join(q, ", ")
 }
 
 // stableExecutable is the absolute path of the running binary; when the

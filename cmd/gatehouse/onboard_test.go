@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
@@ -221,7 +222,7 @@ func TestInstallUninstallCommands(t *testing.T) {
 	}
 
 	out, err = runCLI(t, "uninstall", "claude-desktop", "--config-file", client, "--dry-run")
-	if err != nil || !strings.Contains(out, "memory, Remote API") || strings.Contains(out, "ghp_") {
+	if err != nil || !strings.Contains(out, `"memory", "Remote API"`) || strings.Contains(out, "ghp_") {
 		t.Errorf("uninstall --dry-run: %v\n%s", err, out)
 	}
 	if data, _ := os.ReadFile(client); string(data) != string(installed) {
@@ -442,4 +443,56 @@ func TestInstallProjectFileGetsNoSecretValues(t *testing.T) {
 			}
 		})
 	}
+}
+
+// A server added to the client after install bypasses the gateway:
+// install says so every time, also when it has nothing to change, and
+// uninstall keeps it (and says so) rather than dropping it.
+func TestInstallWarnsOfAndUninstallKeepsLaterServers(t *testing.T) {
+	dir := t.TempDir()
+	client := filepath.Join(dir, "claude_desktop_config.json")
+	os.WriteFile(client, []byte(claudeDesktopFile), 0o644)
+	cfgPath := filepath.Join(dir, "gatehouse.yaml")
+	if out, err := runCLI(t, "import", "claude-desktop", client, "--workspace", "dev", "--out", cfgPath); err != nil {
+		t.Fatal(err, out)
+	}
+	args := []string{"install", "claude-desktop", "--config", cfgPath, "--workspace", "dev", "--config-file", client}
+	if out, err := runCLI(t, args...); err != nil {
+		t.Fatal(err, out)
+	}
+	installed, _ := os.ReadFile(client)
+	added := strings.Replace(string(installed), `"mcpServers": {`, `"mcpServers": {
+    "later\u001b]0;x": {"command": "later-mcp"},`, 1)
+	os.WriteFile(client, []byte(added), 0o600)
+	for _, extra := range [][]string{nil, {"--dry-run"}} {
+		stdout, stderr, err := runCLIApart(t, append(args, extra...)...)
+		if err != nil || !strings.Contains(stdout, "nothing") || !strings.Contains(stderr, `"later\x1b]0;x"`) || !strings.Contains(stderr, "bypass") || strings.Contains(stderr, "\x1b") {
+			t.Errorf("install %v with a server added since: %v\n%s\n%s", extra, err, stdout, stderr)
+		}
+	}
+	out, err := runCLI(t, "uninstall", "claude-desktop", "--config-file", client)
+	if err != nil || !strings.Contains(out, "kept") || !strings.Contains(out, `"later\x1b]0;x"`) {
+		t.Errorf("uninstall: %v\n%s", err, out)
+	}
+	data, _ := os.ReadFile(client)
+	got := servers(t, data)
+	for _, name := range []string{"memory", "Remote API", "later\x1b]0;x"} {
+		if _, ok := got[name]; !ok {
+			t.Errorf("uninstall lost %q:\n%s", name, data)
+		}
+	}
+	if _, ok := got["gatehouse"]; ok {
+		t.Errorf("uninstall kept gatehouse:\n%s", data)
+	}
+}
+
+func servers(t *testing.T, data []byte) map[string]any {
+	t.Helper()
+	var v struct {
+		MCPServers map[string]any `json:"mcpServers"`
+	}
+	if err := json.Unmarshal(data, &v); err != nil {
+		t.Fatalf("%v:\n%s", err, data)
+	}
+	return v.MCPServers
 }
