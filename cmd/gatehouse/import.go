@@ -82,6 +82,42 @@ func readClient(cmd *cobra.Command, args []string, flag string) (*onboard.File, 
 	return f, nil
 }
 
+// projectHint is why a Claude Code ~/.claude.json read without
+// --project may be the wrong place: it has no user-scope servers but
+// the working directory's project has some (claude mcp add's default
+// scope). "" otherwise.
+func projectHint(cmd *cobra.Command, f *onboard.File) string {
+	if f.Client.Name != "claude-code" || filepath.Base(f.Path) != ".claude.json" {
+		return ""
+	}
+	if fl := cmd.Flags().Lookup("project"); fl == nil || fl.Changed {
+		return ""
+	}
+	if s, err := f.Servers(); err != nil || len(s) > 0 {
+		return ""
+	}
+	wd, err := os.Getwd()
+	if err != nil {
+		return ""
+	}
+	p, err := onboard.ParseFileAt(f.Client, f.Path, f.Data, onboard.ProjectKeys(wd))
+	if err != nil {
+		return ""
+	}
+	if s, err := p.Servers(); err == nil && len(s) > 0 {
+		return fmt.Sprintf("%s has no user-scope servers, but this directory's project (%s) has %s: pass --project %s", f.Path, wd, count(len(s), "server"), shellQuote(wd))
+	}
+	return ""
+}
+
+// shellQuote quotes s for a shell command line when it needs it.
+func shellQuote(s string) string {
+	if regexp.MustCompile(`^[A-Za-z0-9_./:@%+=,-]+$`).MatchString(s) {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
+
 // beforeInstall is the client file as it was before install when
 // install replaced its servers (read from the backup, whose path it
 // returns), else f.
@@ -141,6 +177,9 @@ func runImport(cmd *cobra.Command, args []string) error {
 	if f, fromBackup, err = beforeInstall(f); err != nil {
 		return err
 	}
+	if hint := projectHint(cmd, f); hint != "" {
+		return usageError(errors.New(hint))
+	}
 	imp, err := convertClient(f)
 	if err != nil {
 		return err
@@ -190,7 +229,7 @@ func runImport(cmd *cobra.Command, args []string) error {
 	for i, u := range imp.Upstreams {
 		names[i] = u.Name
 	}
-	fmt.Fprintf(out, "imported %s from %s into workspace %s of %s: %s\n", count(len(names), "server"), f.Path, ws, target, strings.Join(names, ", "))
+	fmt.Fprintf(out, "imported %s from %s into workspace %s of %s: %s\n", count(len(names), "server"), f.Path, ws, target, quoteAll(names))
 	for _, n := range imp.Notes {
 		fmt.Fprintf(out, "note: %s\n", n)
 	}
@@ -200,7 +239,15 @@ func runImport(cmd *cobra.Command, args []string) error {
 			fmt.Fprintf(out, "  %s\tfrom %s\n", v.Name, v.Source)
 		}
 	}
-	fmt.Fprintf(out, "\nnext:\n  gatehouse check --config %s --connect\n  gatehouse install %s --config %s --workspace %s\n", target, f.Client.Name, target, ws)
+	where := ""
+	if fl := cmd.Flags().Lookup("project"); fl.Changed {
+		dir, _ := filepath.Abs(fl.Value.String())
+		where += " --project " + shellQuote(dir)
+	}
+	if len(args) > 1 {
+		where += " --config-file " + shellQuote(f.Path)
+	}
+	fmt.Fprintf(out, "\nnext:\n  gatehouse check --config %s --connect\n  gatehouse install %s --config %s --workspace %s%s\n", shellQuote(target), f.Client.Name, shellQuote(target), ws, where)
 	return nil
 }
 

@@ -76,6 +76,9 @@ func runInstall(cmd *cobra.Command, args []string) error {
 	if strings.Contains(exe, "go-build") {
 		fmt.Fprintf(errOut, "warning: %s is a temporary binary of go run: build gatehouse and run install with it\n", exe)
 	}
+	if hint := projectHint(cmd, f); hint != "" && backup == nil {
+		fmt.Fprintln(errOut, "warning:", hint+" (else those servers keep bypassing the gateway)")
+	}
 	env, warnings, values := entryEnv(f, backup, cfg)
 	for _, w := range warnings {
 		fmt.Fprintln(errOut, "warning:", w)
@@ -142,12 +145,23 @@ func runInstall(cmd *cobra.Command, args []string) error {
 		}
 		return runtimeError(err)
 	}
-	if res.Backup != nil {
+	switch {
+	case res.Backup != nil && len(res.Replaced) == 0:
+		fmt.Fprintf(out, "%s: gatehouse added (workspace %s); there were no servers there to replace\n", f.Path, ws)
+	case res.Backup != nil:
 		fmt.Fprintf(out, "%s: %s moved into %s; the client now starts only gatehouse (workspace %s)\n", f.Path, count(len(res.Replaced), "server"), backupPath, ws)
-	} else {
+	default:
 		fmt.Fprintf(out, "%s: the gatehouse entry now serves workspace %s\n", f.Path, ws)
 	}
-	fmt.Fprintf(out, "restart the client to use it; gatehouse uninstall %s puts the file back\n", f.Client.Name)
+	where := ""
+	if fl := cmd.Flags().Lookup("project"); fl.Changed {
+		dir, _ := filepath.Abs(fl.Value.String())
+		where = " --project " + shellQuote(dir)
+	}
+	if clientFile != "" {
+		where += " --config-file " + shellQuote(f.Path)
+	}
+	fmt.Fprintf(out, "restart the client to use it; gatehouse uninstall %s%s puts the file back\n", f.Client.Name, where)
 	return nil
 }
 
@@ -246,6 +260,7 @@ changes are kept, with the servers added to the list since install.`,
 	}
 	cmd.Flags().String("config-file", "", "the client's config file (default: its own location)")
 	cmd.Flags().Bool("dry-run", false, "print the result and write nothing")
+	cmd.Flags().String("project", "", "claude-code: put back the servers of this project directory in ~/.claude.json, as install --project replaced them")
 	return cmd
 }
 

@@ -496,3 +496,49 @@ func servers(t *testing.T, data []byte) map[string]any {
 	}
 	return v.MCPServers
 }
+
+// Claude Code keeps `claude mcp add`'s servers per project in
+// ~/.claude.json: import without --project says where they are; the
+// next steps it prints carry --project; install and uninstall take it.
+// Install into a list with nothing to replace does not claim it did.
+func TestClaudeCodeProjectFlagCarriesThrough(t *testing.T) {
+	home, work := t.TempDir(), t.TempDir()
+	t.Setenv("HOME", home)
+	t.Setenv("GATEHOUSE_CONFIG", "")
+	t.Chdir(work)
+	wd, _ := os.Getwd()
+	client := filepath.Join(home, ".claude.json")
+	orig := `{"numStartups": 3, "projects": {` + string(mustQuote(wd)) + `: {"mcpServers": {"time": {"command": "uvx", "args": ["mcp-server-time"]}}}}}`
+	os.WriteFile(client, []byte(orig), 0o600)
+	cfgPath := filepath.Join(work, "gh.yaml")
+	_, err := runCLI(t, "import", "claude-code", "--workspace", "dev", "--out", cfgPath)
+	if exitCode(err) != exitUsage || !strings.Contains(err.Error(), "--project "+wd) {
+		t.Fatalf("import without --project: %v", err)
+	}
+	out, err := runCLI(t, "import", "claude-code", "--workspace", "dev", "--out", cfgPath, "--project", wd)
+	if err != nil || !strings.Contains(out, "install claude-code --config "+cfgPath+" --workspace dev --project "+wd) {
+		t.Fatalf("import --project: %v\n%s", err, out)
+	}
+	out, err = runCLI(t, "install", "claude-code", "--config", cfgPath, "--workspace", "dev", "--project", wd)
+	if err != nil || !strings.Contains(out, "uninstall claude-code --project "+wd) {
+		t.Fatalf("install --project: %v\n%s", err, out)
+	}
+	if data, _ := os.ReadFile(client); strings.Contains(string(data), "mcp-server-time") || !strings.Contains(string(data), `"gatehouse"`) {
+		t.Errorf("installed:\n%s", data)
+	}
+	if out, err := runCLI(t, "uninstall", "claude-code", "--project", wd); err != nil {
+		t.Fatalf("uninstall --project: %v\n%s", err, out)
+	}
+	if data, _ := os.ReadFile(client); string(data) != orig {
+		t.Errorf("uninstall --project:\n%s", data)
+	}
+
+	empty := filepath.Join(work, "mcp.json")
+	os.WriteFile(empty, []byte(`{"mcpServers": {}}`), 0o644)
+	out, err = runCLI(t, "install", "cursor", "--config", cfgPath, "--workspace", "dev", "--config-file", empty)
+	if err != nil || strings.Contains(out, "starts only gatehouse") || !strings.Contains(out, "no servers") {
+		t.Errorf("install into an empty list: %v\n%s", err, out)
+	}
+}
+
+func mustQuote(s string) []byte { b, _ := json.Marshal(s); return b }
