@@ -207,8 +207,16 @@ func ParseFileAt(c Client, path string, data []byte, keys []string) (*File, erro
 		f.path = keys
 	} else if c.Name == "vscode" {
 		// settings.json holds the servers under "mcp": {"servers": …}.
-		if _, ok, _ := find(f.b, "servers"); !ok {
-			if _, ok, _ := find(f.b, "mcp", "servers"); ok {
+		_, ok, err := find(f.b, "servers")
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", path, err)
+		}
+		if !ok {
+			_, ok, err := find(f.b, "mcp", "servers")
+			if err != nil {
+				return nil, fmt.Errorf("%s: %w", path, err)
+			}
+			if ok {
 				f.path = []string{"mcp", "servers"}
 			}
 		}

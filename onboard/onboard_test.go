@@ -522,3 +522,22 @@ func TestConvertSkipsGatehouseUnderAnyName(t *testing.T) {
 		}
 	}
 }
+
+// A key on the way to the server list twice (two mcpServers) is
+// refused with its name: clients use the last, and install must not
+// rewrite the one the client ignores.
+func TestDuplicateKeyOnThePathIsRefused(t *testing.T) {
+	for _, tc := range []struct{ client, data, key string }{
+		{"cursor", `{"mcpServers": {"a": {"command": "a"}}, "mcpServers": {"b": {"command": "b"}}}`, "mcpServers"},
+		{"vscode", `{"mcp": {"servers": {}}, "mcp": {"servers": {"b": {"command": "b"}}}}`, "mcp"},
+	} {
+		_, err := ParseFile(Clients[tc.client], "f.json", []byte(tc.data))
+		if err == nil || !strings.Contains(err.Error(), `"`+tc.key+`" is there twice`) {
+			t.Errorf("%s: %v", tc.data, err)
+		}
+	}
+	// Elsewhere in the file a repeated key is the client's business.
+	if _, err := ParseFile(Clients["cursor"], "f.json", []byte(`{"x": 1, "x": 2, "mcpServers": {"a": {"command": "a"}}}`)); err != nil {
+		t.Errorf("a repeated key off the path: %v", err)
+	}
+}
