@@ -74,7 +74,11 @@ func readClient(cmd *cobra.Command, args []string, flag string) (*onboard.File, 
 	}
 	f, err := onboard.ReadFileAt(c, path, keys)
 	if errors.Is(err, fs.ErrNotExist) {
-		return nil, usageError(fmt.Errorf("%s: no such file (give the client's config file as an argument)", path))
+		how := "give the client's config file as an argument"
+		if cmd.Flags().Lookup("config-file") != nil {
+			how = "name the client's config file with --config-file FILE"
+		}
+		return nil, usageError(fmt.Errorf("%s: no such file (%s)", path, how))
 	}
 	if err != nil {
 		return nil, usageError(err)
@@ -193,6 +197,14 @@ func runImport(cmd *cobra.Command, args []string) error {
 	// Where to write: --out (new), the config found (new if it does
 	// not exist yet), else ./gatehouse.yaml (new).
 	target, _ := cmd.Flags().GetString("out")
+	if target != "" {
+		if info, err := os.Stat(target); err == nil && info.IsDir() {
+			return usageError(fmt.Errorf("--out %s is a directory: name the file to write, e.g. %s", target, filepath.Join(target, "gatehouse.yaml")))
+		}
+		if info, err := os.Stat(filepath.Dir(target)); err != nil || !info.IsDir() {
+			return usageError(fmt.Errorf("--out %s: the directory %s does not exist", target, filepath.Dir(target)))
+		}
+	}
 	var data []byte
 	fresh := true
 	if target == "" {

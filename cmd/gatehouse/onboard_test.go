@@ -542,3 +542,58 @@ func TestClaudeCodeProjectFlagCarriesThrough(t *testing.T) {
 }
 
 func mustQuote(s string) []byte { b, _ := json.Marshal(s); return b }
+
+// Small things a person meets: errors name the flag to use, a server's
+// name cannot put control sequences on the terminal, a directory named
+// with ${ stays itself, and a CRLF config keeps CRLF lines.
+func TestOnboardingEdges(t *testing.T) {
+	dir := t.TempDir()
+	cfgPath := filepath.Join(dir, "gatehouse.yaml")
+	client := filepath.Join(dir, "c.json")
+	os.WriteFile(client, []byte(`{"mcpServers": {"evil\u001b]0;pwned\u0007": {"command": "x-mcp"}, "ok": {"command": "y-mcp"}}}`), 0o644)
+
+	_, err := runCLI(t, "import", "claude-desktop", client, "--workspace", "dev", "--out", dir)
+	if exitCode(err) != exitUsage || !strings.Contains(err.Error(), "is a directory") {
+		t.Errorf("--out a directory: %v", err)
+	}
+	_, err = runCLI(t, "import", "claude-desktop", client, "--workspace", "dev", "--out", filepath.Join(dir, "missing", "g.yaml"))
+	if exitCode(err) != exitUsage || !strings.Contains(err.Error(), "does not exist") {
+		t.Errorf("--out into a missing directory: %v", err)
+	}
+	out, err := runCLI(t, "import", "claude-desktop", client, "--workspace", "dev", "--out", cfgPath)
+	if err != nil || strings.ContainsAny(out, "\x1b\x07") || !strings.Contains(out, `\x1b`) {
+		t.Errorf("import printed a raw control sequence, or no name: %v\n%q", err, out)
+	}
+	for _, cmd := range []string{"install", "uninstall"} {
+		args := []string{cmd, "claude-desktop", "--config-file", filepath.Join(dir, "nope.json")}
+		if cmd == "install" {
+			args = append(args, "--config", cfgPath, "--workspace", "dev")
+		}
+		if _, err := runCLI(t, args...); exitCode(err) != exitUsage || !strings.Contains(err.Error(), "--config-file") {
+			t.Errorf("%s with a missing file: %v", cmd, err)
+		}
+	}
+
+	odd := filepath.Join(t.TempDir(), "${HOME}x")
+	os.MkdirAll(odd, 0o755)
+	if out, err := runCLI(t, "init", "--dir", odd); err != nil {
+		t.Fatal(err, out)
+	}
+	cfg, err := config.Load(filepath.Join(odd, "gatehouse.yaml"))
+	if err != nil {
+		t.Fatalf("init in a directory named with ${: %v", err)
+	}
+	if ws, _ := cfg.Workspace("dev"); ws.Upstreams[0].Args[2] != filepath.Join(odd, "sandbox") {
+		t.Errorf("sandbox = %q, want %q", ws.Upstreams[0].Args[2], filepath.Join(odd, "sandbox"))
+	}
+
+	crlf := filepath.Join(dir, "crlf.yaml")
+	os.WriteFile(crlf, []byte("# mine\r\nworkspaces:\r\n  other:\r\n    upstreams:\r\n      - name: a\r\n        command: a\r\n"), 0o644)
+	if out, err := runCLI(t, "import", "claude-desktop", client, "--workspace", "dev", "--config", crlf); err != nil {
+		t.Fatal(err, out)
+	}
+	data, _ := os.ReadFile(crlf)
+	if strings.Count(string(data), "\n") != strings.Count(string(data), "\r\n") {
+		t.Errorf("a CRLF config got LF lines:\n%q", data)
+	}
+}
