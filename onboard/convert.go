@@ -380,6 +380,13 @@ func (c *converter) placeholders(s, source string) string {
 			b.WriteString("${" + inner + "}")
 		case hasColon && kind == "input":
 			name := envName(arg)
+			if reservedName(name) {
+				// install gives the gateway the input under this name.
+				name += "_INPUT"
+				if reservedName(name) {
+					name = "MCP_" + name
+				}
+			}
 			c.reference(name, fmt.Sprintf("the client's input %q, asked for %s", arg, source))
 			c.out.Vars[c.vars[name]].Input = true
 			c.out.Vars[c.vars[name]].InputID = arg

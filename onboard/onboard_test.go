@@ -541,3 +541,18 @@ func TestDuplicateKeyOnThePathIsRefused(t *testing.T) {
 		t.Errorf("a repeated key off the path: %v", err)
 	}
 }
+
+// A VS Code input whose id is a variable the gateway reads itself
+// (https_proxy) gets a name of its own: install hands the input to the
+// gateway under that name.
+func TestConvertInputNamesAreNeverTheGatewaysOwn(t *testing.T) {
+	imp := convert(t, "vscode", `{"inputs": [{"id": "https_proxy"}, {"id": "path"}], "servers": {"s": {"command": "s-mcp", "env": {"HTTPS_PROXY": "${input:https_proxy}", "P": "${input:path}"}}}}`)
+	for _, v := range imp.Vars {
+		if reservedName(v.Name) || !v.Input {
+			t.Errorf("input variable %+v", v)
+		}
+	}
+	if got := strings.Join(varNames(imp), ","); got != "HTTPS_PROXY_INPUT,PATH_INPUT" {
+		t.Errorf("variables = %s", got)
+	}
+}

@@ -95,7 +95,10 @@ func runInstall(cmd *cobra.Command, args []string) error {
 		masked := entry
 		masked.Env = nil
 		for _, kv := range env {
-			masked.Env = append(masked.Env, [2]string{kv[0], "<hidden>"})
+			if !strings.HasPrefix(kv[1], "${") || !strings.HasSuffix(kv[1], "}") {
+				kv[1] = "<hidden>" // a value; a reference is shown
+			}
+			masked.Env = append(masked.Env, kv)
 		}
 		shown, err := onboard.Install(f, masked, backup)
 		if err != nil {

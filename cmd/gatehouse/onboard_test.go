@@ -427,6 +427,10 @@ func TestInstallProjectFileGetsNoSecretValues(t *testing.T) {
 			}
 			y, _ := os.ReadFile(cfgPath)
 			os.WriteFile(cfgPath, append(y, []byte("judge:\n  provider: openai\n  model: gpt-4o-mini\n  api_key_env: JUDGE_KEY_FOR_TEST\n")...), 0o644)
+			dry, err := runCLI(t, "install", tc.client, "--config", cfgPath, "--workspace", "dev", "--config-file", tc.file, "--dry-run")
+			if err != nil || strings.Contains(dry, token) || strings.Contains(dry, judgeKey) || (tc.project && !strings.Contains(dry, tc.ref)) {
+				t.Errorf("dry run shows a value, or hides a reference: %v\n%s", err, dry)
+			}
 			stdout, stderr, err := runCLIApart(t, "install", tc.client, "--config", cfgPath, "--workspace", "dev", "--config-file", tc.file)
 			if err != nil {
 				t.Fatal(err, stdout, stderr)
