@@ -113,16 +113,22 @@ func Convert(f *File, baseDir, home string) (*Import, error) {
 var gatehouseRE = regexp.MustCompile(`^/w/[^/]+/mcp/?$`)
 
 // gatehouseItself says why s is Gatehouse itself ("" if it is not): a
-// command named gatehouse (gatehouse.exe, any case, any directory)
-// whose args hold serve; or a workspace endpoint of a gateway on this
+// command named gatehouse (gatehouse.exe, any case, any directory), or
+// a launcher's argument naming it, followed by serve; or a workspace endpoint of a gateway on this
 // machine (http://127.0.0.1:8080/w/dev/mcp), as the url or an argument
 // (mcp-remote URL). Importing it would make the gateway its own
 // upstream.
 func gatehouseItself(s Server) string {
-	cmd := s.Command[strings.LastIndexAny(s.Command, `/\`)+1:]
-	cmd = strings.TrimSuffix(strings.ToLower(cmd), ".exe")
-	if cmd == "gatehouse" && slices.Contains(s.Args, "serve") {
-		return "gatehouse serve"
+	// The binary, or a launcher's argument naming it (npx gatehouse
+	// serve, docker run … ghcr.io/…/gatehouse:1 serve), then serve.
+	words := append([]string{s.Command}, s.Args...)
+	for i, w := range words {
+		base := w[strings.LastIndexAny(w, `/\`)+1:]
+		base, _, _ = strings.Cut(base, ":") // an image's tag
+		base, _, _ = strings.Cut(base, "@") // a package's version
+		if strings.TrimSuffix(strings.ToLower(base), ".exe") == "gatehouse" && slices.Contains(words[i+1:], "serve") {
+			return "gatehouse serve"
+		}
 	}
 	for _, u := range append([]string{s.URL}, s.Args...) {
 		if localGatehouseURL(u) {

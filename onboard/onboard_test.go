@@ -507,7 +507,9 @@ func TestConvertSkipsGatehouseUnderAnyName(t *testing.T) {
 		"bridge": {"command": "npx", "args": ["-y", "mcp-remote", "http://[::1]:8080/w/dev/mcp"]},
 		"api": {"url": "https://api.example.com/w/dev/mcp"},
 		"local": {"url": "http://127.0.0.1:3000/mcp"},
-		"tool": {"command": "gatehouse-helper", "args": ["serve"]}}}`)
+		"tool": {"command": "gatehouse-helper", "args": ["serve"]},
+		"npx": {"command": "npx", "args": ["-y", "@gatehouse-mcp/gatehouse@1.2", "serve"]},
+		"docker": {"command": "docker", "args": ["run", "-i", "ghcr.io/gatehouse-mcp/gatehouse:1", "serve", "--workspace", "dev"]}}}`)
 	var names []string
 	for _, u := range imp.Upstreams {
 		names = append(names, u.Name)
@@ -516,7 +518,7 @@ func TestConvertSkipsGatehouseUnderAnyName(t *testing.T) {
 		t.Errorf("imported %s, want api,local,tool", got)
 	}
 	notes := strings.Join(imp.Notes, "\n")
-	for _, skipped := range []string{`"guard"`, `"gw"`, `"gw2"`, `"bridge"`} {
+	for _, skipped := range []string{`"guard"`, `"gw"`, `"gw2"`, `"bridge"`, `"npx"`, `"docker"`} {
 		if !strings.Contains(notes, skipped+" is Gatehouse itself") {
 			t.Errorf("no note for %s:\n%s", skipped, notes)
 		}
