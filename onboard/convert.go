@@ -193,7 +193,7 @@ func (c *converter) server(s Server) (Upstream, error) {
 			u.Env = append(u.Env, name+"="+c.value(s.Env[k], envName(k), prefix, src("env "+k), secretNameRE.MatchString(k)))
 		}
 		if s.EnvFile != "" {
-			c.out.Notes = append(c.out.Notes, fmt.Sprintf("server %q reads envFile %s: not imported; add its variables to upstream %q's env as ${VAR} references", s.Name, s.EnvFile, u.Name))
+			c.out.Notes = append(c.out.Notes, fmt.Sprintf("server %q reads envFile %q: not imported; add its variables to upstream %q's env as ${VAR} references", s.Name, s.EnvFile, u.Name))
 		}
 		if s.Cwd != "" {
 			dir := c.value(s.Cwd, prefix+"_DIR", prefix, src("cwd"), false)

@@ -7,7 +7,9 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
+	"unicode"
 
 	"github.com/spf13/cobra"
 
@@ -112,6 +114,22 @@ func projectHint(cmd *cobra.Command, f *onboard.File) string {
 		return fmt.Sprintf("%s has no user-scope servers, but this directory's project (%s) has %s: pass --project %s", f.Path, wd, count(len(s), "server"), shellQuote(wd))
 	}
 	return ""
+}
+
+// escapeControls escapes the control characters of s (as strconv.Quote
+// would), so that text from a client's file cannot reach the terminal
+// as an escape sequence.
+func escapeControls(s string) string {
+	var b strings.Builder
+	for _, r := range s {
+		if unicode.IsControl(r) {
+			q := strconv.QuoteRune(r)
+			b.WriteString(q[1 : len(q)-1])
+			continue
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
 }
 
 // shellQuote quotes s for a shell command line when it needs it.
@@ -243,12 +261,12 @@ func runImport(cmd *cobra.Command, args []string) error {
 	}
 	fmt.Fprintf(out, "imported %s from %s into workspace %s of %s: %s\n", count(len(names), "server"), f.Path, ws, target, quoteAll(names))
 	for _, n := range imp.Notes {
-		fmt.Fprintf(out, "note: %s\n", n)
+		fmt.Fprintf(out, "note: %s\n", escapeControls(n))
 	}
 	if len(imp.Vars) > 0 {
 		fmt.Fprintf(out, "\nThe secrets were not copied. Set these variables where the gateway runs\n(`gatehouse install %s` puts those the client's file held into its entry for gatehouse):\n", f.Client.Name)
 		for _, v := range imp.Vars {
-			fmt.Fprintf(out, "  %s\tfrom %s\n", v.Name, v.Source)
+			fmt.Fprintf(out, "  %s\tfrom %s\n", v.Name, escapeControls(v.Source))
 		}
 	}
 	where := ""

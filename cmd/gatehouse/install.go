@@ -81,7 +81,7 @@ func runInstall(cmd *cobra.Command, args []string) error {
 	}
 	env, warnings, values := entryEnv(f, backup, cfg)
 	for _, w := range warnings {
-		fmt.Fprintln(errOut, "warning:", w)
+		fmt.Fprintln(errOut, "warning:", escapeControls(w))
 	}
 	entry := onboard.Entry{Command: exe, Args: []string{"serve", "--config", cfg.File, "--workspace", ws}, Env: env}
 	res, err := onboard.Install(f, entry, backup)

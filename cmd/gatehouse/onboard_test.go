@@ -554,7 +554,7 @@ func TestOnboardingEdges(t *testing.T) {
 	dir := t.TempDir()
 	cfgPath := filepath.Join(dir, "gatehouse.yaml")
 	client := filepath.Join(dir, "c.json")
-	os.WriteFile(client, []byte(`{"mcpServers": {"evil\u001b]0;pwned\u0007": {"command": "x-mcp"}, "ok": {"command": "y-mcp"}}}`), 0o644)
+	os.WriteFile(client, []byte(`{"mcpServers": {"evil\u001b]0;pwned\u0007": {"command": "x-mcp", "env": {"A_TOKEN": "t-1\u009b31m"}}, "ok": {"command": "y-mcp", "envFile": "/x\u001b[2J"}}}`), 0o644)
 
 	_, err := runCLI(t, "import", "claude-desktop", client, "--workspace", "dev", "--out", dir)
 	if exitCode(err) != exitUsage || !strings.Contains(err.Error(), "is a directory") {
@@ -565,7 +565,7 @@ func TestOnboardingEdges(t *testing.T) {
 		t.Errorf("--out into a missing directory: %v", err)
 	}
 	out, err := runCLI(t, "import", "claude-desktop", client, "--workspace", "dev", "--out", cfgPath)
-	if err != nil || strings.ContainsAny(out, "\x1b\x07") || !strings.Contains(out, `\x1b`) {
+	if err != nil || strings.ContainsAny(out, "\x1b\x07\u009b") || !strings.Contains(out, `\x1b`) {
 		t.Errorf("import printed a raw control sequence, or no name: %v\n%q", err, out)
 	}
 	for _, cmd := range []string{"install", "uninstall"} {
