@@ -349,7 +349,7 @@ func fragmentName(base, prefix string) string {
 // reservedRE matches the variables the gateway process reads itself: a
 // secret never gets one of these names, or install would give it to the
 // gateway (HTTPS_PROXY set to a password).
-var reservedRE = regexp.MustCompile(`(?i)(^|_)PROXY$|^(PATH|HOME|TMPDIR|GOGC|GOMEMLIMIT|GODEBUG|GOMAXPROCS|GOTRACEBACK|SHELL|USER|LANG|TZ)$|^(SSL|GATEHOUSE|LD|DYLD|GO)_`)
+var reservedRE = regexp.MustCompile(`(?i)(^|_)PROXY$|^(PATH|PATHEXT|HOME|TMPDIR|TEMP|TMP|USERPROFILE|APPDATA|LOCALAPPDATA|SYSTEMROOT|COMSPEC|GOGC|GOMEMLIMIT|GODEBUG|GOMAXPROCS|GOTRACEBACK|SHELL|USER|LANG|TZ)$|^(SSL|GATEHOUSE|LD|DYLD|GO|XDG|LC)_`)
 
 func reservedName(name string) bool { return reservedRE.MatchString(name) }
 

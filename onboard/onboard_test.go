@@ -444,7 +444,7 @@ func TestConvertSecretNamesAreNeverTheGatewaysOwn(t *testing.T) {
 		"DATABASE_URL": "postgres://u:pw9Xq27LmZ@db.corp/app",
 		"SSL_KEY": "0123456789abcdef",
 		"GATEHOUSE_TOKEN": "abcdefabcdef",
-		"PATH": "/usr/bin"}}}}`)
+		"PATH": "/usr/bin", "TEMP": "Bearer tmp-abcdef"}}}}`)
 	y, err := NewConfig("dev", imp, "")
 	if err != nil {
 		t.Fatal(err)
