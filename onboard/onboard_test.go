@@ -461,7 +461,7 @@ func TestConvertSecretNamesAreNeverTheGatewaysOwn(t *testing.T) {
 			t.Errorf("variable %s (%s) is one the gateway reads, or not valid", v.Name, v.Source)
 		}
 	}
-	for _, want := range []string{"HTTPS_PROXY=http://alice:${DB_HTTPS_PROXY_SECRET}@proxy.corp:8080", "DATABASE_URL=postgres://u:${DB_DATABASE_URL_SECRET}@db.corp/app", "PATH=/usr/bin"} {
+	for _, want := range []string{"HTTPS_PROXY=http://alice:${DB_HTTPS_PROXY_SECRET}@proxy.corp:8080", "DATABASE_URL=postgres://u:${DB_DATABASE_URL_SECRET}@db.corp/app", "PATH=/usr/bin", "TEMP=Bearer ${DB_TEMP_SECRET}", "SSL_KEY=${DB_SSL_KEY_SECRET}", "GATEHOUSE_TOKEN=${DB_GATEHOUSE_TOKEN_SECRET}"} {
 		if !strings.Contains(string(y), want) {
 			t.Errorf("the YAML lacks %s:\n%s", want, y)
 		}
