@@ -232,7 +232,15 @@ func entryEnv(f *onboard.File, backup []byte, cfg *config.Config) (env [][2]stri
 		}
 	}
 	for _, name := range []string{cfg.Judge.APIKeyEnv, cfg.Judge.Confirm.APIKeyEnv} {
-		if name == "" || seen[name] {
+		if name == "" {
+			continue
+		}
+		if seen[name] {
+			for _, kv := range env {
+				if here := os.Getenv(name); kv[0] == name && here != "" && kv[1] != here && !project {
+					warnings = append(warnings, fmt.Sprintf("the judge's key variable %s is also a variable of the replaced servers: the gateway gets their value, not the one set here", name))
+				}
+			}
 			continue
 		}
 		seen[name] = true

@@ -601,3 +601,22 @@ func TestOnboardingEdges(t *testing.T) {
 		t.Errorf("a CRLF config got LF lines:\n%q", data)
 	}
 }
+
+// The judge's key variable is also one a replaced server held, with
+// another value than the shell's: install says which the gateway gets.
+func TestInstallWarnsWhenTheJudgesKeyIsAServersVariable(t *testing.T) {
+	t.Setenv("OPENAI_API_KEY", "sk-shell-0123456789abcdefghij")
+	dir := t.TempDir()
+	client := filepath.Join(dir, "claude_desktop_config.json")
+	os.WriteFile(client, []byte(`{"mcpServers": {"ai": {"command": "ai-mcp", "env": {"OPENAI_API_KEY": "sk-file-0123456789abcdefghij"}}}}`), 0o600)
+	cfgPath := filepath.Join(dir, "gatehouse.yaml")
+	if out, err := runCLI(t, "import", "claude-desktop", client, "--workspace", "dev", "--out", cfgPath); err != nil {
+		t.Fatal(err, out)
+	}
+	y, _ := os.ReadFile(cfgPath)
+	os.WriteFile(cfgPath, append(y, []byte("judge:\n  provider: openai\n  model: gpt-4o-mini\n  api_key_env: OPENAI_API_KEY\n")...), 0o644)
+	_, stderr, err := runCLIApart(t, "install", "claude-desktop", "--config", cfgPath, "--workspace", "dev", "--config-file", client)
+	if err != nil || !strings.Contains(stderr, "judge's key variable OPENAI_API_KEY is also") {
+		t.Errorf("install: %v\n%s", err, stderr)
+	}
+}
