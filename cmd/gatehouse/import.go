@@ -264,7 +264,12 @@ func runImport(cmd *cobra.Command, args []string) error {
 		fmt.Fprintf(out, "note: %s\n", escapeControls(n))
 	}
 	if len(imp.Vars) > 0 {
-		fmt.Fprintf(out, "\nThe secrets were not copied. Set these variables where the gateway runs\n(`gatehouse install %s` puts those the client's file held into its entry for gatehouse):\n", f.Client.Name)
+		home, _ := os.UserHomeDir()
+		if f.ProjectScope(home) {
+			fmt.Fprintf(out, "\nThe secrets were not copied. Set these variables where the gateway runs\n(%s is a project's file: `gatehouse install %s` refers to them there, never writes\ntheir values, so set them where the client runs):\n", f.Path, f.Client.Name)
+		} else {
+			fmt.Fprintf(out, "\nThe secrets were not copied. Set these variables where the gateway runs\n(`gatehouse install %s` puts those the client's file held into its entry for gatehouse):\n", f.Client.Name)
+		}
 		for _, v := range imp.Vars {
 			fmt.Fprintf(out, "  %s\tfrom %s\n", v.Name, escapeControls(v.Source))
 		}

@@ -422,8 +422,9 @@ func TestInstallProjectFileGetsNoSecretValues(t *testing.T) {
 			os.MkdirAll(filepath.Dir(tc.file), 0o755)
 			os.WriteFile(tc.file, []byte(orig), 0o644)
 			cfgPath := filepath.Join(t.TempDir(), "gatehouse.yaml")
-			if out, err := runCLI(t, "import", tc.client, tc.file, "--workspace", "dev", "--out", cfgPath); err != nil {
-				t.Fatal(err, out)
+			out, err := runCLI(t, "import", tc.client, tc.file, "--workspace", "dev", "--out", cfgPath)
+			if err != nil || strings.Contains(out, "project's file") != tc.project {
+				t.Fatalf("import: %v\n%s", err, out)
 			}
 			y, _ := os.ReadFile(cfgPath)
 			os.WriteFile(cfgPath, append(y, []byte("judge:\n  provider: openai\n  model: gpt-4o-mini\n  api_key_env: JUDGE_KEY_FOR_TEST\n")...), 0o644)
