@@ -216,7 +216,7 @@ func (c *converter) server(s Server) (Upstream, error) {
 		}
 		for _, k := range orderedKeys(s.Headers, s.HeaderOrder) {
 			base := prefix + "_" + envName(k)
-			u.Headers = append(u.Headers, k+"="+c.value(s.Headers[k], base, prefix, src("header "+k), secretHeaderRE.MatchString(k)))
+			u.Headers = append(u.Headers, k+"="+c.value(s.Headers[k], base, prefix, src("header "+k), secretHeaderRE.MatchString(k) || secretNameRE.MatchString(envName(k))))
 		}
 	default:
 		return u, fmt.Errorf("server %q has neither a command nor a url", s.Name)

@@ -558,3 +558,21 @@ func TestConvertInputNamesAreNeverTheGatewaysOwn(t *testing.T) {
 		t.Errorf("variables = %s", got)
 	}
 }
+
+// A header named as a secret env would be (X-DB-Pass, X-Password,
+// X-Sentry-DSN) holds one too.
+func TestConvertHeadersNamedLikeSecrets(t *testing.T) {
+	imp := convert(t, "cursor", `{"mcpServers": {"api": {"url": "https://api.example.com/mcp", "headers": {"X-DB-Pass": "hp-1", "X-Password": "hp-2", "X-Sentry-DSN": "hp-3", "X-Region": "eu"}}}}`)
+	y, err := NewConfig("dev", imp, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, secret := range []string{"hp-1", "hp-2", "hp-3"} {
+		if strings.Contains(string(y), secret) {
+			t.Errorf("the YAML holds %s:\n%s", secret, y)
+		}
+	}
+	if !strings.Contains(string(y), "X-Region=eu") {
+		t.Errorf("a plain header was taken for a secret:\n%s", y)
+	}
+}
