@@ -260,6 +260,25 @@ func (c *converter) value(v, base, prefix, source string, byName bool) string {
 		// A credential by its scheme, whatever its name.
 		return v[:m[2]] + c.secret(v[m[2]:], base, prefix, source)
 	}
+	if ms := queryParamRE.FindAllStringSubmatchIndex(v, -1); ms != nil {
+		// A URL's query parameter named as a secret (?api_key=X,
+		// &token=X): the value is a variable; the rest is read as usual.
+		var b strings.Builder
+		at, hit := 0, false
+		for _, m := range ms {
+			name, val := v[m[2]:m[3]], v[m[4]:m[5]]
+			if !secretNameRE.MatchString(envName(name)) || strings.Contains(val, "${") {
+				continue
+			}
+			b.WriteString(c.value(v[at:m[4]], base, prefix, source, false))
+			b.WriteString(c.secret(val, fragmentName(name, prefix), prefix, source))
+			at, hit = m[5], true
+		}
+		if hit {
+			b.WriteString(c.value(v[at:], base, prefix, source, false))
+			return b.String()
+		}
+	}
 	findings := policy.DetectOnly(v, policy.ThreatSecret)
 	// Keep the findings that do not overlap, in order.
 	sort.Slice(findings, func(i, j int) bool { return findings[i].Start < findings[j].Start })
@@ -319,6 +338,9 @@ func (c *converter) secret(value, base, prefix, source string) string {
 	c.out.Vars = append(c.out.Vars, Variable{Name: name, Source: source, Value: value})
 	return "${" + name + "}"
 }
+
+// queryParamRE is a URL's query parameter: its name and value.
+var queryParamRE = regexp.MustCompile(`[?&]([A-Za-z0-9_.-]+)=([^&#\s]+)`)
 
 // secretFlag reports whether flag (as written: --api-key, -p) is
 // followed by a secret, value: a flag named like a secret (--token,

@@ -576,3 +576,25 @@ func TestConvertHeadersNamedLikeSecrets(t *testing.T) {
 		t.Errorf("a plain header was taken for a secret:\n%s", y)
 	}
 }
+
+// A URL's query parameter named as a secret (?api_key=, &token=) is
+// one, in the url of a remote server or in an argument.
+func TestConvertSecretQueryParameters(t *testing.T) {
+	imp := convert(t, "cursor", `{"mcpServers": {
+		"remote": {"url": "https://mcp.example.com/sse?api_key=qp-1&region=eu"},
+		"bridge": {"command": "npx", "args": ["mcp-remote", "https://mcp.example.com/mcp?x=1&token=qp-2#frag"]}}}`)
+	y, err := NewConfig("dev", imp, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, secret := range []string{"qp-1", "qp-2"} {
+		if strings.Contains(string(y), secret) {
+			t.Errorf("the YAML holds %s:\n%s", secret, y)
+		}
+	}
+	for _, want := range []string{"https://mcp.example.com/sse?api_key=${REMOTE_API_KEY_SECRET}&region=eu", "https://mcp.example.com/mcp?x=1&token=${BRIDGE_TOKEN_SECRET}#frag"} {
+		if !strings.Contains(string(y), want) {
+			t.Errorf("the YAML lacks %s:\n%s", want, y)
+		}
+	}
+}
