@@ -99,6 +99,47 @@ func (c Client) DefaultPath(e Env) string {
 	}
 }
 
+// ProjectScope reports whether f is a project's file, which is shared
+// with the project (a repository) rather than the user's own: Claude
+// Code's .mcp.json (anything but ~/.claude.json), VS Code's
+// .vscode/mcp.json or workspace settings (anything outside its User
+// directory), Cursor's .cursor/mcp.json of a project (anything but
+// ~/.cursor/mcp.json). Claude Desktop has only the user's file. A
+// secret's value is never written into a project's file.
+func (f *File) ProjectScope(home string) bool {
+	dir := filepath.Dir(f.Path)
+	switch f.Client.Name {
+	case "claude-desktop":
+		return false
+	case "claude-code":
+		return filepath.Base(f.Path) != ".claude.json"
+	case "vscode":
+		for d := dir; ; d = filepath.Dir(d) {
+			if filepath.Base(d) == "User" {
+				return false
+			}
+			if filepath.Dir(d) == d {
+				return true
+			}
+		}
+	default: // cursor
+		return home == "" || filepath.Clean(dir) != filepath.Join(home, ".cursor")
+	}
+}
+
+// EnvReference is how the client's file refers to the variable name of
+// the environment the client runs in: ${name} for Claude Code, ${env:name}
+// for VS Code and Cursor; "" when the client cannot (Claude Desktop).
+func (c Client) EnvReference(name string) string {
+	switch c.Name {
+	case "claude-code":
+		return "${" + name + "}"
+	case "vscode", "cursor":
+		return "${env:" + name + "}"
+	}
+	return ""
+}
+
 // File is a client's config file, read.
 type File struct {
 	Client Client
@@ -166,8 +207,16 @@ func ParseFileAt(c Client, path string, data []byte, keys []string) (*File, erro
 		f.path = keys
 	} else if c.Name == "vscode" {
 		// settings.json holds the servers under "mcp": {"servers": …}.
-		if _, ok, _ := find(f.b, "servers"); !ok {
-			if _, ok, _ := find(f.b, "mcp", "servers"); ok {
+		_, ok, err := find(f.b, "servers")
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", path, err)
+		}
+		if !ok {
+			_, ok, err := find(f.b, "mcp", "servers")
+			if err != nil {
+				return nil, fmt.Errorf("%s: %w", path, err)
+			}
+			if ok {
 				f.path = []string{"mcp", "servers"}
 			}
 		}

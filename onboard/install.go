@@ -170,30 +170,66 @@ func Install(f *File, e Entry, backup []byte) (*Result, error) {
 
 // Uninstall computes the client file as it was before install: the
 // backup's original when the file is as install left it, else the file
-// with its server object put back as it was (other changes kept).
-func Uninstall(f *File, backup []byte) ([]byte, error) {
+// with its server object put back as it was (other changes kept) and
+// the servers added to it since install kept too (their names in kept).
+func Uninstall(f *File, backup []byte) (data []byte, kept []string, err error) {
 	var b Backup
 	if err := json.Unmarshal(backup, &b); err != nil {
-		return nil, fmt.Errorf("%s: %w", BackupPath(f.Path), err)
+		return nil, nil, fmt.Errorf("%s: %w", BackupPath(f.Path), err)
 	}
 	sum := sha256.Sum256(f.Data)
 	if hex.EncodeToString(sum[:]) == b.Installed {
-		return []byte(b.Original), nil
+		return []byte(b.Original), nil, nil
 	}
 	if b.Keys != nil && !slices.Equal(b.Keys, f.path) {
-		var err error
 		if f, err = ParseFileAt(f.Client, f.Path, f.Data, b.Keys); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 	}
 	orig, err := ParseFileAt(f.Client, f.Path, []byte(b.Original), b.Keys)
 	if err != nil {
-		return nil, fmt.Errorf("the backup's original: %w", err)
+		return nil, nil, fmt.Errorf("the backup's original: %w", err)
 	}
 	if !orig.ok || !f.ok {
-		return nil, fmt.Errorf("%s changed since install and its %s cannot be put back automatically: the original is in %s", f.Path, strings.Join(f.path, "."), BackupPath(f.Path))
+		return nil, nil, fmt.Errorf("%s changed since install and its %s cannot be put back automatically: the original is in %s", f.Path, strings.Join(f.path, "."), BackupPath(f.Path))
 	}
-	return splice(f.Data, f.servers.Start, f.servers.End, string(orig.Data[orig.servers.Start:orig.servers.End])), nil
+	cur, err := members(f.b, f.servers)
+	if err != nil {
+		return nil, nil, err
+	}
+	was, err := members(orig.b, orig.servers)
+	if err != nil {
+		return nil, nil, err
+	}
+	obj := string(orig.Data[orig.servers.Start:orig.servers.End])
+	var add []string
+	for _, m := range cur {
+		if m.Key == EntryName || slices.ContainsFunc(was, func(w member) bool { return w.Key == m.Key }) {
+			continue
+		}
+		kept = append(kept, m.Key)
+		add = append(add, jsonString(m.Key)+": "+string(f.Data[m.Span.Start:m.Span.End]))
+	}
+	if len(add) > 0 {
+		oneLine := !strings.Contains(obj, "\n")
+		if len(was) == 0 {
+			base := indentAt(orig.Data, orig.servers.KeyStart)
+			inner := base + unit(orig.Data)
+			obj = "{\n" + inner + strings.Join(add, ",\n"+inner) + "\n" + base + "}"
+			if oneLine {
+				obj = "{" + strings.Join(add, ", ") + "}"
+			}
+		} else {
+			last := was[len(was)-1]
+			sep := ",\n" + indentAt(orig.Data, last.Span.KeyStart)
+			if oneLine {
+				sep = ", "
+			}
+			at := last.Span.End - orig.servers.Start
+			obj = obj[:at] + sep + strings.Join(add, sep) + obj[at:]
+		}
+	}
+	return splice(f.Data, f.servers.Start, f.servers.End, obj), kept, nil
 }
 
 // renderObject renders the server object holding only e, indented as

@@ -170,10 +170,11 @@ func find(b []byte, path ...string) (sp span, ok bool, err error) {
 		}
 		s.i++
 		found := false
-		for !found {
+		var next span
+		for {
 			s.ws()
 			if s.b[s.i] == '}' {
-				return span{}, false, nil
+				break
 			}
 			keyStart := s.i
 			raw, err := s.str()
@@ -188,13 +189,22 @@ func find(b []byte, path ...string) (sp span, ok bool, err error) {
 				return span{}, false, err
 			}
 			if unquote(raw) == key {
-				sp, found = span{KeyStart: keyStart, Start: start, End: s.i}, true
+				if found {
+					// Clients read the last, a reader of the first would
+					// rewrite what the client does not use.
+					return span{}, false, fmt.Errorf("the key %q is there twice: remove one", key)
+				}
+				next, found = span{KeyStart: keyStart, Start: start, End: s.i}, true
 			}
 			s.ws()
 			if s.i < len(s.b) && s.b[s.i] == ',' {
 				s.i++
 			}
 		}
+		if !found {
+			return span{}, false, nil
+		}
+		sp = next
 	}
 	return sp, true, nil
 }

@@ -166,7 +166,7 @@ func TestInstallUninstallRoundTrip(t *testing.T) {
 				t.Errorf("second install changed the file:\n%s", again.Data)
 			}
 
-			restored, err := Uninstall(f2, res.Backup)
+			restored, _, err := Uninstall(f2, res.Backup)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -190,7 +190,7 @@ func TestUninstallKeepsLaterChanges(t *testing.T) {
 	}
 	edited := strings.Replace(string(res.Data), `"numStartups": 42`, `"numStartups": 43`, 1)
 	f2, _ := ParseFile(Clients["claude-code"], "f.json", []byte(edited))
-	restored, err := Uninstall(f2, res.Backup)
+	restored, _, err := Uninstall(f2, res.Backup)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -215,7 +215,7 @@ func TestInstallOtherWorkspace(t *testing.T) {
 		t.Fatalf("re-install for prod: changed %v\n%s", res2.Changed, res2.Data)
 	}
 	f3, _ := ParseFile(Clients["claude-desktop"], "f.json", res2.Data)
-	restored, err := Uninstall(f3, res.Backup)
+	restored, _, err := Uninstall(f3, res.Backup)
 	if err != nil || string(restored) != clientFiles[0].data {
 		t.Errorf("uninstall after re-install: %v\n%s", err, restored)
 	}
@@ -387,7 +387,7 @@ func TestClaudeCodeProjectScope(t *testing.T) {
 	}
 	edited := strings.Replace(out, `"allowedTools": []`, `"allowedTools": ["x"]`, 1)
 	f3, _ := ParseFile(Clients["claude-code"], "f.json", []byte(edited))
-	restored, err := Uninstall(f3, res.Backup)
+	restored, _, err := Uninstall(f3, res.Backup)
 	if err != nil || string(restored) != strings.Replace(data, `"allowedTools": []`, `"allowedTools": ["x"]`, 1) {
 		t.Errorf("uninstall: %v\n%s", err, restored)
 	}
@@ -405,7 +405,7 @@ func TestByteOrderMark(t *testing.T) {
 		t.Fatalf("install: %v\n%q", err, res.Data)
 	}
 	f2, _ := ParseFile(Clients["claude-desktop"], "f.json", res.Data)
-	if restored, err := Uninstall(f2, res.Backup); err != nil || string(restored) != data {
+	if restored, _, err := Uninstall(f2, res.Backup); err != nil || string(restored) != data {
 		t.Errorf("uninstall: %v %q", err, restored)
 	}
 }
@@ -430,5 +430,171 @@ func TestConvertSkipsGatehouse(t *testing.T) {
 	f, _ := ParseFile(Clients["cursor"], "f.json", []byte(`{"mcpServers": {"gatehouse": {"command": "/usr/local/bin/gatehouse", "args": ["serve", "--workspace", "dev"]}}}`))
 	if imp, err := Convert(f, "/", "/"); err == nil || !strings.Contains(err.Error(), "Gatehouse itself") {
 		t.Errorf("import of gatehouse: %v %+v", err, imp)
+	}
+}
+
+// A secret inside a value (a proxy's or database URL's password) gets a
+// variable of its own, <UPSTREAM>_<KEY>_SECRET, never the value's own
+// name; and no secret is named as a variable the gateway reads itself
+// (install would set HTTPS_PROXY to the password for the gateway).
+func TestConvertSecretNamesAreNeverTheGatewaysOwn(t *testing.T) {
+	imp := convert(t, "cursor", `{"mcpServers": {"db": {"command": "db-mcp", "env": {
+		"HTTPS_PROXY": "http://alice:S3cretPassw0rd@proxy.corp:8080",
+		"https_proxy": "http://alice:S3cretPassw0rd@proxy.corp:8080",
+		"DATABASE_URL": "postgres://u:pw9Xq27LmZ@db.corp/app",
+		"SSL_KEY": "0123456789abcdef",
+		"GATEHOUSE_TOKEN": "abcdefabcdef",
+		"PATH": "/usr/bin", "TEMP": "Bearer tmp-abcdef"}}}}`)
+	y, err := NewConfig("dev", imp, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, secret := range []string{"S3cretPassw0rd", "pw9Xq27LmZ", "0123456789abcdef", "abcdefabcdef"} {
+		if strings.Contains(string(y), secret) {
+			t.Errorf("the YAML holds %s:\n%s", secret, y)
+		}
+	}
+	names := map[string]bool{}
+	for _, v := range imp.Vars {
+		names[v.Name] = true
+		if reservedName(v.Name) || !envNameOK(v.Name) {
+			t.Errorf("variable %s (%s) is one the gateway reads, or not valid", v.Name, v.Source)
+		}
+	}
+	for _, want := range []string{"HTTPS_PROXY=http://alice:${DB_HTTPS_PROXY_SECRET}@proxy.corp:8080", "DATABASE_URL=postgres://u:${DB_DATABASE_URL_SECRET}@db.corp/app", "PATH=/usr/bin", "TEMP=Bearer ${DB_TEMP_SECRET}", "SSL_KEY=${DB_SSL_KEY_SECRET}", "GATEHOUSE_TOKEN=${DB_GATEHOUSE_TOKEN_SECRET}"} {
+		if !strings.Contains(string(y), want) {
+			t.Errorf("the YAML lacks %s:\n%s", want, y)
+		}
+	}
+	if len(names) != len(imp.Vars) {
+		t.Errorf("variables not unique: %v", varNames(imp))
+	}
+}
+
+// The names and shapes of secrets: *_PASS, *_PWD, *_PW, *_DSN, the
+// arguments after --pass, --pwd and mysql's -p, and any value that is a
+// credential by its scheme (Bearer, Basic, Token), whatever its name.
+func TestConvertSecretNamesAndSchemes(t *testing.T) {
+	secrets := []string{"dbpass-1", "smtppass-2", "redispass-3", "mysqlpwd-4", "dbpw-5", "https://k6@o1.ingest.example.io/7", "argpass-8", "argpwd-9", "mysqlp-10", "bearer-11", "basic-12", "token-13", "argbearer-14", "eqpass-15"}
+	imp := convert(t, "cursor", `{"mcpServers": {"db": {"command": "db-mcp",
+		"args": ["--pass", "argpass-8", "--pwd", "argpwd-9", "-p", "mysqlp-10", "--header", "Authorization: Bearer argbearer-14", "--pass=eqpass-15", "-p", "8080", "--pwd", "/srv/data", "-p", "@scope/pkg"],
+		"env": {"DB_PASS": "dbpass-1", "SMTP_PASS": "smtppass-2", "REDIS_PASS": "redispass-3", "MYSQL_PWD": "mysqlpwd-4", "DB_PW": "dbpw-5", "SENTRY_DSN": "https://k6@o1.ingest.example.io/7",
+			"UPSTREAM_AUTH_HEADER": "Bearer bearer-11", "X": "Basic basic-12", "Y": "token token-13", "PASSENGERS": "4", "NOTE": "token ring network"}}}}`)
+	y, err := NewConfig("dev", imp, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, secret := range secrets {
+		if strings.Contains(string(y), secret) {
+			t.Errorf("the YAML holds %s:\n%s", secret, y)
+		}
+	}
+	for _, want := range []string{"MYSQL_PWD=${MYSQL_PWD}", "SENTRY_DSN=${SENTRY_DSN}", "UPSTREAM_AUTH_HEADER=Bearer ${", "X=Basic ${", "Authorization: Bearer ${", "- \"8080\"", "/srv/data", "@scope/pkg", "PASSENGERS=", "NOTE=token ring network"} {
+		if !strings.Contains(string(y), want) {
+			t.Errorf("the YAML lacks %s:\n%s", want, y)
+		}
+	}
+}
+
+// Gatehouse under any name is never imported: its binary by any path
+// and case, a gateway's workspace endpoint on this machine as a url or
+// through a stdio bridge; each is named in a note.
+func TestConvertSkipsGatehouseUnderAnyName(t *testing.T) {
+	imp := convert(t, "cursor", `{"mcpServers": {
+		"guard": {"command": "C:\\Tools\\GateHouse.EXE", "args": ["serve", "--workspace", "dev"]},
+		"gw": {"url": "http://127.0.0.1:8080/w/dev/mcp"},
+		"gw2": {"url": "http://localhost:9000/w/x/mcp/", "type": "http"},
+		"bridge": {"command": "npx", "args": ["-y", "mcp-remote", "http://[::1]:8080/w/dev/mcp"]},
+		"api": {"url": "https://api.example.com/w/dev/mcp"},
+		"local": {"url": "http://127.0.0.1:3000/mcp"},
+		"tool": {"command": "gatehouse-helper", "args": ["serve"]},
+		"npx": {"command": "npx", "args": ["-y", "@gatehouse-mcp/gatehouse@1.2", "serve"]},
+		"docker": {"command": "docker", "args": ["run", "-i", "ghcr.io/gatehouse-mcp/gatehouse:1", "serve", "--workspace", "dev"]}}}`)
+	var names []string
+	for _, u := range imp.Upstreams {
+		names = append(names, u.Name)
+	}
+	if got := strings.Join(names, ","); got != "api,local,tool" {
+		t.Errorf("imported %s, want api,local,tool", got)
+	}
+	notes := strings.Join(imp.Notes, "\n")
+	for _, skipped := range []string{`"guard"`, `"gw"`, `"gw2"`, `"bridge"`, `"npx"`, `"docker"`} {
+		if !strings.Contains(notes, skipped+" is Gatehouse itself") {
+			t.Errorf("no note for %s:\n%s", skipped, notes)
+		}
+	}
+}
+
+// A key on the way to the server list twice (two mcpServers) is
+// refused with its name: clients use the last, and install must not
+// rewrite the one the client ignores.
+func TestDuplicateKeyOnThePathIsRefused(t *testing.T) {
+	for _, tc := range []struct{ client, data, key string }{
+		{"cursor", `{"mcpServers": {"a": {"command": "a"}}, "mcpServers": {"b": {"command": "b"}}}`, "mcpServers"},
+		{"vscode", `{"mcp": {"servers": {}}, "mcp": {"servers": {"b": {"command": "b"}}}}`, "mcp"},
+	} {
+		_, err := ParseFile(Clients[tc.client], "f.json", []byte(tc.data))
+		if err == nil || !strings.Contains(err.Error(), `"`+tc.key+`" is there twice`) {
+			t.Errorf("%s: %v", tc.data, err)
+		}
+	}
+	// Elsewhere in the file a repeated key is the client's business.
+	if _, err := ParseFile(Clients["cursor"], "f.json", []byte(`{"x": 1, "x": 2, "mcpServers": {"a": {"command": "a"}}}`)); err != nil {
+		t.Errorf("a repeated key off the path: %v", err)
+	}
+}
+
+// A VS Code input whose id is a variable the gateway reads itself
+// (https_proxy) gets a name of its own: install hands the input to the
+// gateway under that name.
+func TestConvertInputNamesAreNeverTheGatewaysOwn(t *testing.T) {
+	imp := convert(t, "vscode", `{"inputs": [{"id": "https_proxy"}, {"id": "path"}], "servers": {"s": {"command": "s-mcp", "env": {"HTTPS_PROXY": "${input:https_proxy}", "P": "${input:path}"}}}}`)
+	for _, v := range imp.Vars {
+		if reservedName(v.Name) || !v.Input {
+			t.Errorf("input variable %+v", v)
+		}
+	}
+	if got := strings.Join(varNames(imp), ","); got != "HTTPS_PROXY_INPUT,PATH_INPUT" {
+		t.Errorf("variables = %s", got)
+	}
+}
+
+// A header named as a secret env would be (X-DB-Pass, X-Password,
+// X-Sentry-DSN) holds one too.
+func TestConvertHeadersNamedLikeSecrets(t *testing.T) {
+	imp := convert(t, "cursor", `{"mcpServers": {"api": {"url": "https://api.example.com/mcp", "headers": {"X-DB-Pass": "hp-1", "X-Password": "hp-2", "X-Sentry-DSN": "hp-3", "X-Region": "eu"}}}}`)
+	y, err := NewConfig("dev", imp, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, secret := range []string{"hp-1", "hp-2", "hp-3"} {
+		if strings.Contains(string(y), secret) {
+			t.Errorf("the YAML holds %s:\n%s", secret, y)
+		}
+	}
+	if !strings.Contains(string(y), "X-Region=eu") {
+		t.Errorf("a plain header was taken for a secret:\n%s", y)
+	}
+}
+
+// A URL's query parameter named as a secret (?api_key=, &token=) is
+// one, in the url of a remote server or in an argument.
+func TestConvertSecretQueryParameters(t *testing.T) {
+	imp := convert(t, "cursor", `{"mcpServers": {
+		"remote": {"url": "https://mcp.example.com/sse?api_key=qp-1&region=eu"},
+		"bridge": {"command": "npx", "args": ["mcp-remote", "https://mcp.example.com/mcp?x=1&token=qp-2#frag"]}}}`)
+	y, err := NewConfig("dev", imp, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, secret := range []string{"qp-1", "qp-2"} {
+		if strings.Contains(string(y), secret) {
+			t.Errorf("the YAML holds %s:\n%s", secret, y)
+		}
+	}
+	for _, want := range []string{"https://mcp.example.com/sse?api_key=${REMOTE_API_KEY_SECRET}&region=eu", "https://mcp.example.com/mcp?x=1&token=${BRIDGE_TOKEN_SECRET}#frag"} {
+		if !strings.Contains(string(y), want) {
+			t.Errorf("the YAML lacks %s:\n%s", want, y)
+		}
 	}
 }

@@ -59,8 +59,13 @@ func appendText(data []byte, doc *yaml.Node, ws string, imp *Import) ([]byte, bo
 		return nil, false, err
 	}
 	text := string(data)
+	nl := "\n"
+	if strings.Contains(text, "\r\n") {
+		nl = "\r\n" // a file with CRLF lines gets CRLF lines
+	}
+	crlf := func(s string) string { return strings.ReplaceAll(s, "\n", nl) }
 	if text != "" && !strings.HasSuffix(text, "\n") {
-		text += "\n"
+		text += nl
 	}
 	at := -1 // index in root.Content of the workspaces key
 	for i := 0; i+1 < len(root.Content); i += 2 {
@@ -69,7 +74,7 @@ func appendText(data []byte, doc *yaml.Node, ws string, imp *Import) ([]byte, bo
 		}
 	}
 	if at < 0 {
-		return []byte(text + "workspaces:\n" + indent(body, "  ")), true, nil
+		return []byte(text + crlf("workspaces:\n"+indent(body, "  "))), true, nil
 	}
 	w := root.Content[at+1]
 	if w.Kind != yaml.MappingNode || w.Style&yaml.FlowStyle != 0 || len(w.Content) == 0 || get(w, ws) != nil {
@@ -93,7 +98,7 @@ func appendText(data []byte, doc *yaml.Node, ws string, imp *Import) ([]byte, bo
 			break
 		}
 	}
-	out := strings.Join(lines[:end], "") + indent(body, prefix) + strings.Join(lines[end:], "")
+	out := strings.Join(lines[:end], "") + crlf(indent(body, prefix)) + strings.Join(lines[end:], "")
 	return []byte(out), true, nil
 }
 

@@ -7,7 +7,9 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
+	"unicode"
 
 	"github.com/spf13/cobra"
 
@@ -74,12 +76,68 @@ func readClient(cmd *cobra.Command, args []string, flag string) (*onboard.File, 
 	}
 	f, err := onboard.ReadFileAt(c, path, keys)
 	if errors.Is(err, fs.ErrNotExist) {
-		return nil, usageError(fmt.Errorf("%s: no such file (give the client's config file as an argument)", path))
+		how := "give the client's config file as an argument"
+		if cmd.Flags().Lookup("config-file") != nil {
+			how = "name the client's config file with --config-file FILE"
+		}
+		return nil, usageError(fmt.Errorf("%s: no such file (%s)", path, how))
 	}
 	if err != nil {
 		return nil, usageError(err)
 	}
 	return f, nil
+}
+
+// projectHint is why a Claude Code ~/.claude.json read without
+// --project may be the wrong place: it has no user-scope servers but
+// the working directory's project has some (claude mcp add's default
+// scope). "" otherwise.
+func projectHint(cmd *cobra.Command, f *onboard.File) string {
+	if f.Client.Name != "claude-code" || filepath.Base(f.Path) != ".claude.json" {
+		return ""
+	}
+	if fl := cmd.Flags().Lookup("project"); fl == nil || fl.Changed {
+		return ""
+	}
+	if s, err := f.Servers(); err != nil || len(s) > 0 {
+		return ""
+	}
+	wd, err := os.Getwd()
+	if err != nil {
+		return ""
+	}
+	p, err := onboard.ParseFileAt(f.Client, f.Path, f.Data, onboard.ProjectKeys(wd))
+	if err != nil {
+		return ""
+	}
+	if s, err := p.Servers(); err == nil && len(s) > 0 {
+		return fmt.Sprintf("%s has no user-scope servers, but this directory's project (%s) has %s: pass --project %s", f.Path, wd, count(len(s), "server"), shellQuote(wd))
+	}
+	return ""
+}
+
+// escapeControls escapes the control characters of s (as strconv.Quote
+// would), so that text from a client's file cannot reach the terminal
+// as an escape sequence.
+func escapeControls(s string) string {
+	var b strings.Builder
+	for _, r := range s {
+		if unicode.IsControl(r) {
+			q := strconv.QuoteRune(r)
+			b.WriteString(q[1 : len(q)-1])
+			continue
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+// shellQuote quotes s for a shell command line when it needs it.
+func shellQuote(s string) string {
+	if regexp.MustCompile(`^[A-Za-z0-9_./:@%+=,-]+$`).MatchString(s) {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
 
 // beforeInstall is the client file as it was before install when
@@ -141,6 +199,9 @@ func runImport(cmd *cobra.Command, args []string) error {
 	if f, fromBackup, err = beforeInstall(f); err != nil {
 		return err
 	}
+	if hint := projectHint(cmd, f); hint != "" {
+		return usageError(errors.New(hint))
+	}
 	imp, err := convertClient(f)
 	if err != nil {
 		return err
@@ -154,6 +215,14 @@ func runImport(cmd *cobra.Command, args []string) error {
 	// Where to write: --out (new), the config found (new if it does
 	// not exist yet), else ./gatehouse.yaml (new).
 	target, _ := cmd.Flags().GetString("out")
+	if target != "" {
+		if info, err := os.Stat(target); err == nil && info.IsDir() {
+			return usageError(fmt.Errorf("--out %s is a directory: name the file to write, e.g. %s", target, filepath.Join(target, "gatehouse.yaml")))
+		}
+		if info, err := os.Stat(filepath.Dir(target)); err != nil || !info.IsDir() {
+			return usageError(fmt.Errorf("--out %s: the directory %s does not exist", target, filepath.Dir(target)))
+		}
+	}
 	var data []byte
 	fresh := true
 	if target == "" {
@@ -190,17 +259,30 @@ func runImport(cmd *cobra.Command, args []string) error {
 	for i, u := range imp.Upstreams {
 		names[i] = u.Name
 	}
-	fmt.Fprintf(out, "imported %s from %s into workspace %s of %s: %s\n", count(len(names), "server"), f.Path, ws, target, strings.Join(names, ", "))
+	fmt.Fprintf(out, "imported %s from %s into workspace %s of %s: %s\n", count(len(names), "server"), f.Path, ws, target, quoteAll(names))
 	for _, n := range imp.Notes {
-		fmt.Fprintf(out, "note: %s\n", n)
+		fmt.Fprintf(out, "note: %s\n", escapeControls(n))
 	}
 	if len(imp.Vars) > 0 {
-		fmt.Fprintf(out, "\nThe secrets were not copied. Set these variables where the gateway runs\n(`gatehouse install %s` puts those the client's file held into its entry for gatehouse):\n", f.Client.Name)
+		home, _ := os.UserHomeDir()
+		if f.ProjectScope(home) {
+			fmt.Fprintf(out, "\nThe secrets were not copied. Set these variables where the gateway runs\n(%s is a project's file: `gatehouse install %s` refers to them there, never writes\ntheir values, so set them where the client runs):\n", f.Path, f.Client.Name)
+		} else {
+			fmt.Fprintf(out, "\nThe secrets were not copied. Set these variables where the gateway runs\n(`gatehouse install %s` puts those the client's file held into its entry for gatehouse):\n", f.Client.Name)
+		}
 		for _, v := range imp.Vars {
-			fmt.Fprintf(out, "  %s\tfrom %s\n", v.Name, v.Source)
+			fmt.Fprintf(out, "  %s\tfrom %s\n", v.Name, escapeControls(v.Source))
 		}
 	}
-	fmt.Fprintf(out, "\nnext:\n  gatehouse check --config %s --connect\n  gatehouse install %s --config %s --workspace %s\n", target, f.Client.Name, target, ws)
+	where := ""
+	if fl := cmd.Flags().Lookup("project"); fl.Changed {
+		dir, _ := filepath.Abs(fl.Value.String())
+		where += " --project " + shellQuote(dir)
+	}
+	if len(args) > 1 {
+		where += " --config-file " + shellQuote(f.Path)
+	}
+	fmt.Fprintf(out, "\nnext:\n  gatehouse check --config %s --connect\n  gatehouse install %s --config %s --workspace %s%s\n", shellQuote(target), f.Client.Name, shellQuote(target), ws, where)
 	return nil
 }
 

@@ -71,7 +71,8 @@ func runInit(cmd *cobra.Command, _ []string) error {
 	if err := os.MkdirAll(sandbox, 0o755); err != nil {
 		return runtimeError(err)
 	}
-	data := fmt.Sprintf(starterConfig, yamlQuote(sandbox))
+	// The config expands ${VAR}: a directory named with ${ is written $${.
+	data := fmt.Sprintf(starterConfig, yamlQuote(strings.ReplaceAll(sandbox, "${", "$${")))
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
 	if err != nil {
 		return runtimeError(err)

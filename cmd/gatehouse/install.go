@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -75,20 +76,29 @@ func runInstall(cmd *cobra.Command, args []string) error {
 	if strings.Contains(exe, "go-build") {
 		fmt.Fprintf(errOut, "warning: %s is a temporary binary of go run: build gatehouse and run install with it\n", exe)
 	}
-	env, warnings := entryEnv(f, backup, cfg)
+	if hint := projectHint(cmd, f); hint != "" && backup == nil {
+		fmt.Fprintln(errOut, "warning:", hint+" (else those servers keep bypassing the gateway)")
+	}
+	env, warnings, values := entryEnv(f, backup, cfg)
 	for _, w := range warnings {
-		fmt.Fprintln(errOut, "warning:", w)
+		fmt.Fprintln(errOut, "warning:", escapeControls(w))
 	}
 	entry := onboard.Entry{Command: exe, Args: []string{"serve", "--config", cfg.File, "--workspace", ws}, Env: env}
 	res, err := onboard.Install(f, entry, backup)
 	if err != nil {
 		return usageError(err)
 	}
+	if len(res.Kept) > 0 {
+		fmt.Fprintf(errOut, "warning: %s also starts %s, added since the first install: those bypass the gateway (run gatehouse import to guard them too)\n", f.Path, quoteAll(res.Kept))
+	}
 	if dry, _ := cmd.Flags().GetBool("dry-run"); dry {
 		masked := entry
 		masked.Env = nil
 		for _, kv := range env {
-			masked.Env = append(masked.Env, [2]string{kv[0], "<hidden>"})
+			if !strings.HasPrefix(kv[1], "${") || !strings.HasSuffix(kv[1], "}") {
+				kv[1] = "<hidden>" // a value; a reference is shown
+			}
+			masked.Env = append(masked.Env, kv)
 		}
 		shown, err := onboard.Install(f, masked, backup)
 		if err != nil {
@@ -129,7 +139,7 @@ func runInstall(cmd *cobra.Command, args []string) error {
 	// The entry's env holds secrets: the file becomes owner-only (the
 	// backup keeps its mode for uninstall).
 	perm := os.FileMode(0)
-	if len(env) > 0 && f.Mode&0o077 != 0 {
+	if values && f.Mode&0o077 != 0 {
 		perm = f.Mode &^ 0o077
 	}
 	if err := writeFileAtomic(f.Path, res.Data, perm); err != nil {
@@ -138,36 +148,70 @@ func runInstall(cmd *cobra.Command, args []string) error {
 		}
 		return runtimeError(err)
 	}
-	if res.Backup != nil {
+	switch {
+	case res.Backup != nil && len(res.Replaced) == 0:
+		fmt.Fprintf(out, "%s: gatehouse added (workspace %s); there were no servers there to replace\n", f.Path, ws)
+	case res.Backup != nil:
 		fmt.Fprintf(out, "%s: %s moved into %s; the client now starts only gatehouse (workspace %s)\n", f.Path, count(len(res.Replaced), "server"), backupPath, ws)
-	} else {
+	default:
 		fmt.Fprintf(out, "%s: the gatehouse entry now serves workspace %s\n", f.Path, ws)
 	}
-	if len(res.Kept) > 0 {
-		fmt.Fprintf(errOut, "warning: %s also start(s) %s, added since the first install: those bypass the gateway\n", f.Path, strings.Join(res.Kept, ", "))
+	where := ""
+	if fl := cmd.Flags().Lookup("project"); fl.Changed {
+		dir, _ := filepath.Abs(fl.Value.String())
+		where = " --project " + shellQuote(dir)
 	}
-	fmt.Fprintf(out, "restart the client to use it; gatehouse uninstall %s puts the file back\n", f.Client.Name)
+	if clientFile != "" {
+		where += " --config-file " + shellQuote(f.Path)
+	}
+	fmt.Fprintf(out, "restart the client to use it; gatehouse uninstall %s%s puts the file back\n", f.Client.Name, where)
 	return nil
 }
 
 // entryEnv is the env of the client's gatehouse entry: each variable
 // the config refers to whose value the client's servers held (read from
-// the backup once installed), each VS Code input when set in this
-// environment, and the judge's key variables when set in this
-// environment. Warnings name what the gateway will lack.
-func entryEnv(f *onboard.File, backup []byte, cfg *config.Config) ([][2]string, []string) {
+// the backup once installed), each VS Code input (as ${input:id}, the
+// client asks for it), and the judge's key variables. In the user's own
+// file a value held or set here is written (the file becomes
+// owner-only: values reports it); in a project's file (ProjectScope) no
+// value ever is: a reference the client expands from its environment
+// (${VAR}, ${env:VAR}) is written instead. Warnings name what the
+// gateway will lack.
+func entryEnv(f *onboard.File, backup []byte, cfg *config.Config) (env [][2]string, warnings []string, values bool) {
 	src := f
 	if backup != nil {
 		if orig, _, err := beforeInstall(f); err == nil {
 			src = orig
 		}
 	}
+	home, _ := os.UserHomeDir()
+	project := f.ProjectScope(home)
 	raw, _ := os.ReadFile(cfg.File)
 	refers := func(name string) bool {
 		return regexp.MustCompile(`\$\{` + regexp.QuoteMeta(name) + `(\}|:-)`).Match(raw)
 	}
-	var env [][2]string
-	var warnings []string
+	// set adds name: its value in the user's file, else a reference.
+	set := func(name, value, what string) {
+		if project {
+			ref := f.Client.EnvReference(name)
+			if ref == "" {
+				warnings = append(warnings, fmt.Sprintf("%s (%s) is left out: %s is a project's file and %s cannot refer to a variable; give the gateway %s in the client's environment", name, what, f.Path, f.Client.Name, name))
+				return
+			}
+			env = append(env, [2]string{name, ref})
+			warnings = append(warnings, fmt.Sprintf("%s (%s) is written as %s, not its value: %s is a project's file; set %s where the client runs", name, what, ref, f.Path, name))
+			return
+		}
+		if value == "" {
+			value = os.Getenv(name)
+		}
+		if value == "" {
+			warnings = append(warnings, fmt.Sprintf("%s (%s) is not set here: add it to the client's gatehouse entry (env) by hand", name, what))
+			return
+		}
+		env = append(env, [2]string{name, value})
+		values = true
+	}
 	seen := map[string]bool{}
 	if imp, err := onboard.Convert(src, baseDir(src.Path), ""); err == nil {
 		for _, v := range imp.Vars {
@@ -175,34 +219,43 @@ func entryEnv(f *onboard.File, backup []byte, cfg *config.Config) ([][2]string, 
 				continue
 			}
 			seen[v.Name] = true
-			value := v.Value
-			if value == "" && !v.Input {
+			switch {
+			case v.Input && f.Client.Name == "vscode" && v.InputID != "":
+				// VS Code asks for the input when it starts gatehouse.
+				env = append(env, [2]string{v.Name, "${input:" + v.InputID + "}"})
+			case v.Value == "" && !v.Input:
 				// The client's own variable: the gateway inherits it from
 				// the client's environment as the server did.
-				continue
+			default:
+				set(v.Name, v.Value, v.Source)
 			}
-			if value == "" {
-				value = os.Getenv(v.Name)
-			}
-			if value == "" {
-				warnings = append(warnings, fmt.Sprintf("%s (%s) is not set here: add it to the client's gatehouse entry (env) by hand", v.Name, v.Source))
-				continue
-			}
-			env = append(env, [2]string{v.Name, value})
 		}
 	}
 	for _, name := range []string{cfg.Judge.APIKeyEnv, cfg.Judge.Confirm.APIKeyEnv} {
-		if name == "" || seen[name] {
+		if name == "" {
+			continue
+		}
+		if seen[name] {
+			for _, kv := range env {
+				if here := os.Getenv(name); kv[0] == name && here != "" && kv[1] != here && !project {
+					warnings = append(warnings, fmt.Sprintf("the judge's key variable %s is also a variable of the replaced servers: the gateway gets their value, not the one set here", name))
+				}
+			}
 			continue
 		}
 		seen[name] = true
+		if project {
+			set(name, "", "the judge's key")
+			continue
+		}
 		if v, ok := os.LookupEnv(name); ok && v != "" {
 			env = append(env, [2]string{name, v})
+			values = true
 		} else {
 			warnings = append(warnings, fmt.Sprintf("the judge's key variable %s is not set here: the gateway gets it only if the client's own environment has it (or add it to the entry's env)", name))
 		}
 	}
-	return env, warnings
+	return env, warnings, values
 }
 
 func newUninstallCommand() *cobra.Command {
@@ -212,12 +265,13 @@ func newUninstallCommand() *cobra.Command {
 		Long: `Uninstall puts CLIENT's config file back as it was before install, byte for
 byte, from FILE.gatehouse-backup.json, and removes the backup. If the file
 changed since install, only its server list is put back and the other
-changes are kept.`,
+changes are kept, with the servers added to the list since install.`,
 		Args: cobra.ExactArgs(1),
 		RunE: runUninstall,
 	}
 	cmd.Flags().String("config-file", "", "the client's config file (default: its own location)")
 	cmd.Flags().Bool("dry-run", false, "print the result and write nothing")
+	cmd.Flags().String("project", "", "claude-code: put back the servers of this project directory in ~/.claude.json, as install --project replaced them")
 	return cmd
 }
 
@@ -235,7 +289,7 @@ func runUninstall(cmd *cobra.Command, args []string) error {
 	if err != nil {
 		return runtimeError(err)
 	}
-	data, err := onboard.Uninstall(f, backup)
+	data, kept, err := onboard.Uninstall(f, backup)
 	if err != nil {
 		return usageError(err)
 	}
@@ -255,7 +309,10 @@ func runUninstall(cmd *cobra.Command, args []string) error {
 		for i, s := range servers {
 			names[i] = s.Name
 		}
-		fmt.Fprintf(out, "would put back %s in %s: %s\n", count(len(names), "server"), f.Path, strings.Join(names, ", "))
+		fmt.Fprintf(out, "would put back %s in %s: %s\n", count(len(names), "server"), f.Path, quoteAll(names))
+		if len(kept) > 0 {
+			fmt.Fprintf(out, "would keep %s added since install: %s\n", count(len(kept), "server"), quoteAll(kept))
+		}
 		return nil
 	}
 	perm, _ := b.FileMode()
@@ -265,8 +322,22 @@ func runUninstall(cmd *cobra.Command, args []string) error {
 	if err := os.Remove(backupPath); err != nil {
 		return runtimeError(err)
 	}
+	if len(kept) > 0 {
+		fmt.Fprintf(out, "%s: the servers install replaced are put back, and %s added since install kept: %s; restart the client\n", f.Path, count(len(kept), "server"), quoteAll(kept))
+		return nil
+	}
 	fmt.Fprintf(out, "%s: put back as it was before install; restart the client\n", f.Path)
 	return nil
+}
+
+// quoteAll quotes each name (strconv.Quote: a name from a client's
+// file cannot put control sequences on the terminal) and joins them.
+func quoteAll(names []string) string {
+	q := make([]string, len(names))
+	for i, n := range names {
+		q[i] = strconv.Quote(n)
+	}
+	return strings.Join(q, ", ")
 }
 
 // stableExecutable is the absolute path of the running binary; when the

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
@@ -221,7 +222,7 @@ func TestInstallUninstallCommands(t *testing.T) {
 	}
 
 	out, err = runCLI(t, "uninstall", "claude-desktop", "--config-file", client, "--dry-run")
-	if err != nil || !strings.Contains(out, "memory, Remote API") || strings.Contains(out, "ghp_") {
+	if err != nil || !strings.Contains(out, `"memory", "Remote API"`) || strings.Contains(out, "ghp_") {
 		t.Errorf("uninstall --dry-run: %v\n%s", err, out)
 	}
 	if data, _ := os.ReadFile(client); string(data) != string(installed) {
@@ -285,8 +286,8 @@ func TestInstallKeepsALinkedFile(t *testing.T) {
 	}
 }
 
-// The gatehouse entry gets a VS Code input's value from where install
-// runs, and leaves the client's own variables to the client's
+// The gatehouse entry asks for a VS Code input as the server did
+// (${input:id}, never its value from where install runs), and leaves the client's own variables to the client's
 // environment.
 func TestInstallEnvOfVSCodeInputs(t *testing.T) {
 	dir := t.TempDir()
@@ -311,7 +312,7 @@ func TestInstallEnvOfVSCodeInputs(t *testing.T) {
 		t.Fatal(err, out)
 	}
 	data, _ := os.ReadFile(client)
-	if !strings.Contains(string(data), `"env": {"BRAVE_KEY": "from-here"}`) || !strings.Contains(string(data), `"type": "stdio"`) || !strings.Contains(string(data), `"inputs"`) {
+	if strings.Contains(string(data), "from-here") || !strings.Contains(string(data), `"env": {"BRAVE_KEY": "${input:brave-key}"}`) || !strings.Contains(string(data), `"type": "stdio"`) || !strings.Contains(string(data), `"inputs"`) {
 		t.Errorf("installed VS Code file:\n%s", data)
 	}
 	if out, err := runCLI(t, "uninstall", "vscode", "--config-file", client); err != nil {
@@ -390,5 +391,233 @@ func TestImportCreatesTheNamedConfig(t *testing.T) {
 	}
 	if _, err := config.Load(cfgPath); err != nil {
 		t.Errorf("the new config: %v", err)
+	}
+}
+
+// A project's file (shared with the repository) never gets a secret's
+// value, neither one the replaced servers held nor the judge's key from
+// the shell: the entry refers to the variable as the client expands it.
+// The user's own file gets the values.
+func TestInstallProjectFileGetsNoSecretValues(t *testing.T) {
+	const token, judgeKey = "ghp_0123456789abcdefghijklmnopqrstuvwxyzAB", "sk-judge-0123456789abcdefghijklmnop"
+	t.Setenv("JUDGE_KEY_FOR_TEST", judgeKey)
+	home := t.TempDir()
+	t.Setenv("HOME", home)
+	for _, tc := range []struct {
+		client, file, ref, judgeRef string
+		project                     bool
+	}{
+		{"claude-code", filepath.Join(t.TempDir(), ".mcp.json"), `"GITHUB_TOKEN": "${GITHUB_TOKEN}"`, `"JUDGE_KEY_FOR_TEST": "${JUDGE_KEY_FOR_TEST}"`, true},
+		{"cursor", filepath.Join(t.TempDir(), ".cursor", "mcp.json"), `"GITHUB_TOKEN": "${env:GITHUB_TOKEN}"`, `"JUDGE_KEY_FOR_TEST": "${env:JUDGE_KEY_FOR_TEST}"`, true},
+		{"vscode", filepath.Join(t.TempDir(), ".vscode", "mcp.json"), `"GITHUB_TOKEN": "${env:GITHUB_TOKEN}"`, `"JUDGE_KEY_FOR_TEST": "${env:JUDGE_KEY_FOR_TEST}"`, true},
+		{"cursor", filepath.Join(home, ".cursor", "mcp.json"), `"GITHUB_TOKEN": "` + token + `"`, `"JUDGE_KEY_FOR_TEST": "` + judgeKey + `"`, false},
+		{"claude-code", filepath.Join(home, ".claude.json"), `"GITHUB_TOKEN": "` + token + `"`, `"JUDGE_KEY_FOR_TEST": "` + judgeKey + `"`, false},
+	} {
+		t.Run(tc.client+"/"+filepath.Base(filepath.Dir(tc.file)), func(t *testing.T) {
+			key := "mcpServers"
+			if tc.client == "vscode" {
+				key = "servers"
+			}
+			orig := `{"` + key + `": {"github": {"command": "github-mcp", "env": {"GITHUB_TOKEN": "` + token + `"}}}}`
+			os.MkdirAll(filepath.Dir(tc.file), 0o755)
+			os.WriteFile(tc.file, []byte(orig), 0o644)
+			cfgPath := filepath.Join(t.TempDir(), "gatehouse.yaml")
+			out, err := runCLI(t, "import", tc.client, tc.file, "--workspace", "dev", "--out", cfgPath)
+			if err != nil || strings.Contains(out, "project's file") != tc.project {
+				t.Fatalf("import: %v\n%s", err, out)
+			}
+			y, _ := os.ReadFile(cfgPath)
+			os.WriteFile(cfgPath, append(y, []byte("judge:\n  provider: openai\n  model: gpt-4o-mini\n  api_key_env: JUDGE_KEY_FOR_TEST\n")...), 0o644)
+			dry, err := runCLI(t, "install", tc.client, "--config", cfgPath, "--workspace", "dev", "--config-file", tc.file, "--dry-run")
+			if err != nil || strings.Contains(dry, token) || strings.Contains(dry, judgeKey) || (tc.project && !strings.Contains(dry, tc.ref)) {
+				t.Errorf("dry run shows a value, or hides a reference: %v\n%s", err, dry)
+			}
+			stdout, stderr, err := runCLIApart(t, "install", tc.client, "--config", cfgPath, "--workspace", "dev", "--config-file", tc.file)
+			if err != nil {
+				t.Fatal(err, stdout, stderr)
+			}
+			data, _ := os.ReadFile(tc.file)
+			if !strings.Contains(string(data), tc.ref) || !strings.Contains(string(data), tc.judgeRef) {
+				t.Errorf("installed file lacks %s or %s:\n%s", tc.ref, tc.judgeRef, data)
+			}
+			if tc.project && (strings.Contains(string(data), token) || strings.Contains(string(data), judgeKey) || !strings.Contains(stderr, "project")) {
+				t.Errorf("a project's file got a secret value, or no warning:\n%s\n%s", data, stderr)
+			}
+			if info, _ := os.Stat(tc.file); tc.project && info.Mode().Perm() != 0o644 {
+				t.Errorf("a file without values became %v", info.Mode().Perm())
+			}
+		})
+	}
+}
+
+// A server added to the client after install bypasses the gateway:
+// install says so every time, also when it has nothing to change, and
+// uninstall keeps it (and says so) rather than dropping it.
+func TestInstallWarnsOfAndUninstallKeepsLaterServers(t *testing.T) {
+	dir := t.TempDir()
+	client := filepath.Join(dir, "claude_desktop_config.json")
+	os.WriteFile(client, []byte(claudeDesktopFile), 0o644)
+	cfgPath := filepath.Join(dir, "gatehouse.yaml")
+	if out, err := runCLI(t, "import", "claude-desktop", client, "--workspace", "dev", "--out", cfgPath); err != nil {
+		t.Fatal(err, out)
+	}
+	args := []string{"install", "claude-desktop", "--config", cfgPath, "--workspace", "dev", "--config-file", client}
+	if out, err := runCLI(t, args...); err != nil {
+		t.Fatal(err, out)
+	}
+	installed, _ := os.ReadFile(client)
+	added := strings.Replace(string(installed), `"mcpServers": {`, `"mcpServers": {
+    "later\u001b]0;x": {"command": "later-mcp"},`, 1)
+	os.WriteFile(client, []byte(added), 0o600)
+	for _, extra := range [][]string{nil, {"--dry-run"}} {
+		stdout, stderr, err := runCLIApart(t, append(args, extra...)...)
+		if err != nil || !strings.Contains(stdout, "nothing") || !strings.Contains(stderr, `"later\x1b]0;x"`) || !strings.Contains(stderr, "bypass") || strings.Contains(stderr, "\x1b") {
+			t.Errorf("install %v with a server added since: %v\n%s\n%s", extra, err, stdout, stderr)
+		}
+	}
+	out, err := runCLI(t, "uninstall", "claude-desktop", "--config-file", client)
+	if err != nil || !strings.Contains(out, "kept") || !strings.Contains(out, `"later\x1b]0;x"`) {
+		t.Errorf("uninstall: %v\n%s", err, out)
+	}
+	data, _ := os.ReadFile(client)
+	got := servers(t, data)
+	for _, name := range []string{"memory", "Remote API", "later\x1b]0;x"} {
+		if _, ok := got[name]; !ok {
+			t.Errorf("uninstall lost %q:\n%s", name, data)
+		}
+	}
+	if _, ok := got["gatehouse"]; ok {
+		t.Errorf("uninstall kept gatehouse:\n%s", data)
+	}
+}
+
+func servers(t *testing.T, data []byte) map[string]any {
+	t.Helper()
+	var v struct {
+		MCPServers map[string]any `json:"mcpServers"`
+	}
+	if err := json.Unmarshal(data, &v); err != nil {
+		t.Fatalf("%v:\n%s", err, data)
+	}
+	return v.MCPServers
+}
+
+// Claude Code keeps `claude mcp add`'s servers per project in
+// ~/.claude.json: import without --project says where they are; the
+// next steps it prints carry --project; install and uninstall take it.
+// Install into a list with nothing to replace does not claim it did.
+func TestClaudeCodeProjectFlagCarriesThrough(t *testing.T) {
+	home, work := t.TempDir(), t.TempDir()
+	t.Setenv("HOME", home)
+	t.Setenv("GATEHOUSE_CONFIG", "")
+	t.Chdir(work)
+	wd, _ := os.Getwd()
+	client := filepath.Join(home, ".claude.json")
+	orig := `{"numStartups": 3, "projects": {` + string(mustQuote(wd)) + `: {"mcpServers": {"time": {"command": "uvx", "args": ["mcp-server-time"]}}}}}`
+	os.WriteFile(client, []byte(orig), 0o600)
+	cfgPath := filepath.Join(work, "gh.yaml")
+	_, err := runCLI(t, "import", "claude-code", "--workspace", "dev", "--out", cfgPath)
+	if exitCode(err) != exitUsage || !strings.Contains(err.Error(), "--project "+wd) {
+		t.Fatalf("import without --project: %v", err)
+	}
+	out, err := runCLI(t, "import", "claude-code", "--workspace", "dev", "--out", cfgPath, "--project", wd)
+	if err != nil || !strings.Contains(out, "install claude-code --config "+cfgPath+" --workspace dev --project "+wd) {
+		t.Fatalf("import --project: %v\n%s", err, out)
+	}
+	out, err = runCLI(t, "install", "claude-code", "--config", cfgPath, "--workspace", "dev", "--project", wd)
+	if err != nil || !strings.Contains(out, "uninstall claude-code --project "+wd) {
+		t.Fatalf("install --project: %v\n%s", err, out)
+	}
+	if data, _ := os.ReadFile(client); strings.Contains(string(data), "mcp-server-time") || !strings.Contains(string(data), `"gatehouse"`) {
+		t.Errorf("installed:\n%s", data)
+	}
+	if out, err := runCLI(t, "uninstall", "claude-code", "--project", wd); err != nil {
+		t.Fatalf("uninstall --project: %v\n%s", err, out)
+	}
+	if data, _ := os.ReadFile(client); string(data) != orig {
+		t.Errorf("uninstall --project:\n%s", data)
+	}
+
+	empty := filepath.Join(work, "mcp.json")
+	os.WriteFile(empty, []byte(`{"mcpServers": {}}`), 0o644)
+	out, err = runCLI(t, "install", "cursor", "--config", cfgPath, "--workspace", "dev", "--config-file", empty)
+	if err != nil || strings.Contains(out, "starts only gatehouse") || !strings.Contains(out, "no servers") {
+		t.Errorf("install into an empty list: %v\n%s", err, out)
+	}
+}
+
+func mustQuote(s string) []byte { b, _ := json.Marshal(s); return b }
+
+// Small things a person meets: errors name the flag to use, a server's
+// name cannot put control sequences on the terminal, a directory named
+// with ${ stays itself, and a CRLF config keeps CRLF lines.
+func TestOnboardingEdges(t *testing.T) {
+	dir := t.TempDir()
+	cfgPath := filepath.Join(dir, "gatehouse.yaml")
+	client := filepath.Join(dir, "c.json")
+	os.WriteFile(client, []byte(`{"mcpServers": {"evil\u001b]0;pwned\u0007": {"command": "x-mcp", "env": {"A_TOKEN": "t-1\u009b31m"}}, "ok": {"command": "y-mcp", "envFile": "/x\u001b[2J"}}}`), 0o644)
+
+	_, err := runCLI(t, "import", "claude-desktop", client, "--workspace", "dev", "--out", dir)
+	if exitCode(err) != exitUsage || !strings.Contains(err.Error(), "is a directory") {
+		t.Errorf("--out a directory: %v", err)
+	}
+	_, err = runCLI(t, "import", "claude-desktop", client, "--workspace", "dev", "--out", filepath.Join(dir, "missing", "g.yaml"))
+	if exitCode(err) != exitUsage || !strings.Contains(err.Error(), "does not exist") {
+		t.Errorf("--out into a missing directory: %v", err)
+	}
+	out, err := runCLI(t, "import", "claude-desktop", client, "--workspace", "dev", "--out", cfgPath)
+	if err != nil || strings.ContainsAny(out, "\x1b\x07\u009b") || !strings.Contains(out, `\x1b`) {
+		t.Errorf("import printed a raw control sequence, or no name: %v\n%q", err, out)
+	}
+	for _, cmd := range []string{"install", "uninstall"} {
+		args := []string{cmd, "claude-desktop", "--config-file", filepath.Join(dir, "nope.json")}
+		if cmd == "install" {
+			args = append(args, "--config", cfgPath, "--workspace", "dev")
+		}
+		if _, err := runCLI(t, args...); exitCode(err) != exitUsage || !strings.Contains(err.Error(), "--config-file") {
+			t.Errorf("%s with a missing file: %v", cmd, err)
+		}
+	}
+
+	odd := filepath.Join(t.TempDir(), "${HOME}x")
+	os.MkdirAll(odd, 0o755)
+	if out, err := runCLI(t, "init", "--dir", odd); err != nil {
+		t.Fatal(err, out)
+	}
+	cfg, err := config.Load(filepath.Join(odd, "gatehouse.yaml"))
+	if err != nil {
+		t.Fatalf("init in a directory named with ${: %v", err)
+	}
+	if ws, _ := cfg.Workspace("dev"); ws.Upstreams[0].Args[2] != filepath.Join(odd, "sandbox") {
+		t.Errorf("sandbox = %q, want %q", ws.Upstreams[0].Args[2], filepath.Join(odd, "sandbox"))
+	}
+
+	crlf := filepath.Join(dir, "crlf.yaml")
+	os.WriteFile(crlf, []byte("# mine\r\nworkspaces:\r\n  other:\r\n    upstreams:\r\n      - name: a\r\n        command: a\r\n"), 0o644)
+	if out, err := runCLI(t, "import", "claude-desktop", client, "--workspace", "dev", "--config", crlf); err != nil {
+		t.Fatal(err, out)
+	}
+	data, _ := os.ReadFile(crlf)
+	if strings.Count(string(data), "\n") != strings.Count(string(data), "\r\n") {
+		t.Errorf("a CRLF config got LF lines:\n%q", data)
+	}
+}
+
+// The judge's key variable is also one a replaced server held, with
+// another value than the shell's: install says which the gateway gets.
+func TestInstallWarnsWhenTheJudgesKeyIsAServersVariable(t *testing.T) {
+	t.Setenv("OPENAI_API_KEY", "sk-shell-0123456789abcdefghij")
+	dir := t.TempDir()
+	client := filepath.Join(dir, "claude_desktop_config.json")
+	os.WriteFile(client, []byte(`{"mcpServers": {"ai": {"command": "ai-mcp", "env": {"OPENAI_API_KEY": "sk-file-0123456789abcdefghij"}}}}`), 0o600)
+	cfgPath := filepath.Join(dir, "gatehouse.yaml")
+	if out, err := runCLI(t, "import", "claude-desktop", client, "--workspace", "dev", "--out", cfgPath); err != nil {
+		t.Fatal(err, out)
+	}
+	y, _ := os.ReadFile(cfgPath)
+	os.WriteFile(cfgPath, append(y, []byte("judge:\n  provider: openai\n  model: gpt-4o-mini\n  api_key_env: OPENAI_API_KEY\n")...), 0o644)
+	_, stderr, err := runCLIApart(t, "install", "claude-desktop", "--config", cfgPath, "--workspace", "dev", "--config-file", client)
+	if err != nil || !strings.Contains(stderr, "judge's key variable OPENAI_API_KEY is also") {
+		t.Errorf("install: %v\n%s", err, stderr)
 	}
 }
