@@ -156,6 +156,12 @@ func runInstall(cmd *cobra.Command, args []string) error {
 	default:
 		fmt.Fprintf(out, "%s: the gatehouse entry now serves workspace %s\n", f.Path, ws)
 	}
+	if home, _ := os.UserHomeDir(); res.Backup != nil && f.ProjectScope(home) {
+		// The backup is the whole original file, secrets and all, beside
+		// a file that is usually committed.
+		fmt.Fprintf(out, "warning: %s holds the file as it was, with any secrets it had: keep it out of version control (add %s to .gitignore)\n",
+			backupPath, filepath.Base(backupPath))
+	}
 	where := ""
 	if fl := cmd.Flags().Lookup("project"); fl.Changed {
 		dir, _ := filepath.Abs(fl.Value.String())

@@ -446,6 +446,9 @@ func TestInstallProjectFileGetsNoSecretValues(t *testing.T) {
 			if info, _ := os.Stat(tc.file); tc.project && info.Mode().Perm() != 0o644 {
 				t.Errorf("a file without values became %v", info.Mode().Perm())
 			}
+			if warned := strings.Contains(stdout, "keep it out of version control"); warned != tc.project {
+				t.Errorf("warning about the backup beside a project's file: %v; want %v\n%s", warned, tc.project, stdout)
+			}
 		})
 	}
 }
