@@ -546,13 +546,36 @@ func mayNameSensitive(w string) bool {
 		if c == '\\' {
 			c = '/'
 		}
-		for _, a := range anchorIndex[lower(c)] {
+		as := anchorIndex[lower(c)]
+		if len(as) == 0 {
+			continue
+		}
+		next := nextAnchorByte(w, i+1) // most anchors fail on their second byte
+		for _, a := range as {
+			if a[1] != next && !backslash {
+				continue
+			}
 			if anchorAt(w, i, a, '/') || backslash && c != '/' && anchorAt(w, i, a, 0) {
 				return true
 			}
 		}
 	}
 	return false
+}
+
+// nextAnchorByte is the byte of w at or after i that anchorAt would read
+// next, folded to lower case; 0 at the end.
+func nextAnchorByte(w string, i int) byte {
+	for ; i < len(w); i++ {
+		switch c := w[i]; c {
+		case '"', '\'', '`':
+		case '\\':
+			return '/'
+		default:
+			return lower(c)
+		}
+	}
+	return 0
 }
 
 // anchorAt reports whether w, from i on, reads as anchor a with quotes
