@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# Runs the Windows test binaries of the packages that pass on Windows
+# under Wine (Debian's wine64), as CI does (.ci/run, "windows tests (Wine)").
+#
+# Wine 8.0 (Debian 12) has no bcryptprimitives.dll, which the Windows
+# runtime of Go 1.22 and later loads first (for ProcessPrng): every Go
+# Windows binary stops at once with "bcryptprimitives.dll not found".
+# scripts/wine/bcryptprimitives.c is a stand-in that takes its random
+# bytes from RtlGenRandom; it is built with MinGW-w64 and put in the Wine
+# prefix's system32, where Go looks for it.
+#
+# Packages and tests left out, and why (issue 17 is to bring them in):
+#   policy, config, onboard: paths — the guard, the config loader and the
+#     client files are not yet taught drive letters and backslashes;
+#   llmjudge TestUnreachableSaysWhy: Windows words a refused connection
+#     otherwise;
+#   upstream, gateway, e2e and the rest: they build or start child
+#     processes with the Go toolchain or Node, which the Wine prefix does
+#     not have.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$PWD
+work=${WINE_TEST_DIR:-$(mktemp -d)}
+mkdir -p "$work"
+export WINEPREFIX="$work/prefix" WINEDEBUG=-all WINEARCH=win64
+
+wine=$(command -v wine64 || true)
+[ -x /usr/lib/wine/wine64 ] && wine=/usr/lib/wine/wine64
+if [ -z "$wine" ]; then
+  apt-get update -qq && apt-get install -y -qq wine64 >/dev/null
+  wine=/usr/lib/wine/wine64
+fi
+
+x86_64-w64-mingw32-gcc -shared -O2 -o "$work/bcryptprimitives.dll" scripts/wine/bcryptprimitives.c -ladvapi32
+"$wine" cmd /c exit 0 >/dev/null 2>&1 || true # create the prefix
+cp "$work/bcryptprimitives.dll" "$WINEPREFIX/drive_c/windows/system32/"
+
+# package:tests to skip (a -test.skip pattern, or empty)
+packages=(
+  "policy/detect:"
+  "policy/internal/jsondoc:"
+  "policy/internal/prefilter:"
+  "llmjudge:^TestUnreachableSaysWhy$"
+)
+failed=0
+for entry in "${packages[@]}"; do
+  pkg=${entry%%:*} skip=${entry#*:}
+  bin="$work/$(echo "$pkg" | tr / _).test.exe"
+  GOOS=windows GOARCH=amd64 CGO_ENABLED=0 go test -c -o "$bin" "./$pkg/"
+  args=(-test.short)
+  [ -n "$skip" ] && args+=(-test.skip "$skip")
+  if (cd "$root/$pkg" && timeout 600 "$wine" "$bin" "${args[@]}" 2>&1 | tail -20 | grep -E '^(--- FAIL|PASS|FAIL|ok)' | sed "s|^|$pkg: |"; exit "${PIPESTATUS[0]}"); then
+    echo "$pkg: ok under Wine"
+  else
+    echo "$pkg: FAILED under Wine"
+    failed=1
+  fi
+done
+exit $failed
