@@ -2,8 +2,6 @@ package detect
 
 import (
 	"bytes"
-	"net/url"
-	"path"
 	"strings"
 )
 
@@ -41,7 +39,8 @@ import (
 //   - Key files (*.pem, *.key, *.p12, …) count by name, but a bare
 //     NAME.key only with a directory part (./server.key, certs/tls.key):
 //     event.key and item.key are code.
-//   - A word longer than maxPathWord bytes is not looked at: no path is.
+//   - A word longer than maxPathWord bytes is looked at in its short form
+//     (CollapsePath): padding with ./ or // hides no path.
 
 // maxPathWord bounds the words looked at as paths.
 const maxPathWord = 1024
@@ -116,288 +115,6 @@ func ex(names ...string) [][]string {
 	return out
 }
 
-// pathWordEnd reports whether c ends a path word: a space, or a separator
-// of the shell or of JSON.
-func pathWordEnd(c byte) bool { return pathSeps[c] }
-
-// pathSeps holds the bytes pathWordEnd reports.
-var pathSeps = func() (t [256]bool) {
-	for c := range 256 {
-		t[c] = isSpace(byte(c)) || strings.IndexByte(";|&()<>=,", byte(c)) >= 0
-	}
-	return t
-}()
-
-// nextPathWord returns the bounds of the first path word of t at or after
-// i; start == len(t) when there is none. A colon ends a word unless it
-// follows a drive letter or a scheme (file:) or comes before //; a comma
-// inside braces does not ({credentials,config}); $IFS and ${IFS} do.
-func nextPathWord(t string, i int) (start, end int) {
-	for i < len(t) {
-		if n := wordSep(t, i, 0, i); n > 0 {
-			i += n
-			continue
-		}
-		break
-	}
-	start = i
-	depth := 0
-	for i < len(t) && wordSep(t, i, depth, start) == 0 {
-		switch t[i] {
-		case '{':
-			depth++
-		case '}':
-			depth = max(depth-1, 0)
-		}
-		i++
-	}
-	return start, i
-}
-
-// wordSep returns the length of the word separator at i (0 if none), in
-// braces depth deep, in a word that started at start.
-func wordSep(t string, i, depth, start int) int {
-	c := t[i]
-	if c != ':' && c != '$' && !pathSeps[c] {
-		return 0
-	}
-	switch {
-	case c == ',' && depth > 0:
-		return 0
-	case pathWordEnd(c):
-		return 1
-	case c == ':' && (i == start || !keepColon(t, start, i)):
-		return 1
-	case c == '$' && strings.HasPrefix(t[i:], "${IFS}"):
-		return len("${IFS}")
-	case c == '$' && strings.HasPrefix(t[i:], "$IFS") && (i+4 == len(t) || !isIdent(t[i+4])):
-		return len("$IFS")
-	}
-	return 0
-}
-
-// keepColon reports whether the colon at i, in the word from start, is
-// part of a path: a drive letter (C:) or a URL scheme (file://).
-func keepColon(t string, start, i int) bool {
-	word := strings.Trim(t[start:i], "\"'`")
-	switch {
-	case len(word) == 1 && isLetter(word[0]):
-		return true
-	case strings.HasPrefix(t[i:], "://"):
-		return true
-	}
-	return strings.EqualFold(word, "file")
-}
-
-// NormalizePath returns the path a word names, spelled plainly: quotes
-// removed, a file: URL's scheme and host removed, percent-encoding decoded
-// (three times at most: %252e), ~, $HOME, ${HOME} and %USERPROFILE% at its
-// start written ~, backslashes made slashes, and then cleaned as by
-// path.Clean (repeated separators, . and .. segments, a trailing slash).
-// Case is kept.
-func NormalizePath(word string) string {
-	return string(normalizePath(nil, word, false))
-}
-
-// PathForms returns every path a word may name, each normalised as by
-// NormalizePath: with its backslashes read as separators (Windows) and,
-// when it has any, as the shell's escapes (/etc/sha\dow); and with the
-// alternatives of a brace expansion ({a,b}) taken one by one, up to
-// three braces deep.
-func PathForms(word string) []string {
-	var out []string
-	eachBraceForm(word, 0, func(w string) bool {
-		out = append(out, NormalizePath(w))
-		if strings.IndexByte(w, '\\') >= 0 {
-			out = append(out, string(normalizePath(nil, w, true)))
-		}
-		return false
-	})
-	return out
-}
-
-// eachBraceForm calls f with w, or when w holds a brace expansion, with
-// each of its forms, until f returns true; it reports whether f did.
-func eachBraceForm(w string, depth int, f func(string) bool) bool {
-	open := strings.IndexByte(w, '{')
-	if open < 0 || depth >= 3 || open > 0 && w[open-1] == '$' {
-		return f(w)
-	}
-	closeAt := strings.IndexByte(w[open:], '}')
-	if closeAt < 0 || strings.IndexByte(w[open:open+closeAt], ',') < 0 {
-		return f(w)
-	}
-	closeAt += open
-	var buf [maxPathWord + 8]byte
-	body := w[open+1 : closeAt]
-	for {
-		alt, rest, more := strings.Cut(body, ",")
-		form := append(append(append(buf[:0], w[:open]...), alt...), w[closeAt+1:]...)
-		if eachBraceForm(string(form), depth+1, f) {
-			return true
-		}
-		if !more {
-			break
-		}
-		body = rest
-	}
-	return false
-}
-
-// normalizePath appends the normalised word to dst; escapes reads a
-// backslash as the shell's escape rather than as a separator. It
-// allocates nothing when dst has room for the word.
-func normalizePath(dst []byte, word string, escapes bool) []byte {
-	n := len(dst)
-	for i := 0; i < len(word); i++ {
-		c := word[i]
-		if escapes && c == '\\' && i+1 < len(word) {
-			i++
-			dst = append(dst, word[i])
-			continue
-		}
-		if c != '"' && c != '\'' && c != '`' {
-			dst = append(dst, c)
-		}
-	}
-	b := dst[n:]
-	if len(b) > 1 && b[0] == '@' {
-		b = b[:copy(b, b[1:])] // curl -d @file
-	}
-	b = cutScheme(b)
-	for range 3 {
-		var decoded bool
-		b, decoded = percentDecode(b)
-		if !decoded {
-			break
-		}
-	}
-	b = homePrefix(b)
-	for i, c := range b {
-		if c == '\\' {
-			b[i] = '/'
-		}
-	}
-	b = cleanPath(b)
-	return dst[:n+len(b)]
-}
-
-// cutScheme removes file://localhost, file:// or file: from the start of b
-// (in place).
-func cutScheme(b []byte) []byte {
-	for _, p := range []string{"file://localhost/", "file://", "file:"} {
-		if len(b) >= len(p) && strings.EqualFold(string(b[:len(p)]), p) {
-			if p == "file://localhost/" {
-				p = "file://localhost"
-			}
-			return b[:copy(b, b[len(p):])]
-		}
-	}
-	return b
-}
-
-// percentDecode decodes every %XX of b in place, and says whether there
-// was one.
-func percentDecode(b []byte) ([]byte, bool) {
-	w, decoded := 0, false
-	for r := 0; r < len(b); r++ {
-		if b[r] == '%' && r+2 < len(b) && isHex(b[r+1]) && isHex(b[r+2]) {
-			b[w] = unhex(b[r+1])<<4 | unhex(b[r+2])
-			w++
-			r += 2
-			decoded = true
-			continue
-		}
-		b[w] = b[r]
-		w++
-	}
-	return b[:w], decoded
-}
-
-func isHex(c byte) bool {
-	return '0' <= c && c <= '9' || 'a' <= c|0x20 && c|0x20 <= 'f'
-}
-
-func unhex(c byte) byte {
-	if c <= '9' {
-		return c - '0'
-	}
-	return c | 0x20 - 'a' + 10
-}
-
-// homePrefix writes a home directory at the start of b ($HOME, ${HOME},
-// %USERPROFILE%, %HOMEPATH%) as ~ (in place).
-func homePrefix(b []byte) []byte {
-	for _, p := range []string{"${HOME}", "$HOME", "%USERPROFILE%", "%HOMEPATH%"} {
-		if len(b) >= len(p) && strings.EqualFold(string(b[:len(p)]), p) && (len(b) == len(p) || b[len(p)] == '/' || b[len(p)] == '\\') {
-			b[0] = '~'
-			return b[:1+copy(b[1:], b[len(p):])]
-		}
-	}
-	return b
-}
-
-// cleanPath is path.Clean in place.
-func cleanPath(b []byte) []byte {
-	if len(b) == 0 {
-		return b
-	}
-	rooted := b[0] == '/'
-	w, r, dotdot := 0, 0, 0
-	if rooted {
-		w, r, dotdot = 1, 1, 1
-	}
-	for r < len(b) {
-		switch {
-		case b[r] == '/':
-			r++
-		case b[r] == '.' && (r+1 == len(b) || b[r+1] == '/'):
-			r++
-		case b[r] == '.' && b[r+1] == '.' && (r+2 == len(b) || b[r+2] == '/'):
-			r += 2
-			switch {
-			case w > dotdot:
-				w--
-				for w > dotdot && b[w] != '/' {
-					w--
-				}
-			case !rooted:
-				if w > 0 {
-					b[w] = '/'
-					w++
-				}
-				b[w], b[w+1] = '.', '.'
-				w += 2
-				dotdot = w
-			}
-		default:
-			if rooted && w != 1 || !rooted && w != 0 {
-				b[w] = '/'
-				w++
-			}
-			for ; r < len(b) && b[r] != '/'; r++ {
-				b[w] = b[r]
-				w++
-			}
-		}
-	}
-	if w == 0 {
-		b = append(b[:0], '.')
-		return b
-	}
-	return b[:w]
-}
-
-// The classes of bytes for the word pass of sensitivePaths.
-const (
-	pcSep     uint8 = 1 << iota // may separate words (see wordSep)
-	pcSpecial                   // normalisation may change the word
-	pcDot
-	pcUnder
-	pcSlash // a / (also special)
-	pcQuote // a quote or backtick (also special)
-)
-
 var pathClass = func() (t [256]uint8) {
 	for c := range 256 {
 		b := byte(c)
@@ -461,15 +178,6 @@ func (s *scanner) sensitivePaths(from int) {
 	}
 }
 
-// wordClasses is the union of the classes of the bytes of w.
-func wordClasses(w string) uint8 {
-	var flags uint8
-	for i := 0; i < len(w); i++ {
-		flags |= pathClass[w[i]]
-	}
-	return flags
-}
-
 // pathWord looks at the word t[start:end], whose bytes have the classes
 // flags.
 func (s *scanner) pathWord(from, start, end int, flags uint8) {
@@ -493,128 +201,6 @@ func (s *scanner) pathWord(from, start, end int, flags uint8) {
 	}
 }
 
-// pathAnchors are the parts, in lower case, one of which every
-// sensitive name holds however it is spelled: a path word holds one
-// (after the quotes that normalisation removes) or it names no sensitive
-// file — unless it holds a byte that can spell any of them (a wildcard, a
-// brace, a percent sign, a backslash), which makes it a candidate as it
-// is. TestPathAnchors checks the table against them.
-var pathAnchors = []string{
-	".ssh", ".gnupg", ".aws", ".azure", "gcloud", ".kube", ".docker", "netrc", ".npmrc", ".pypirc",
-	".pgpass", "credential", ".htpasswd", ".env", "id_", ".pem", ".key", ".p12", ".pfx", ".jks",
-	".kdbx", "passwd", "shadow", "sudoers", "/environ", "/mem", "/sam", "/system", "/security",
-}
-
-// anchorIndex lists the pathAnchors by their first byte.
-var anchorIndex = func() (t [256][]string) {
-	for _, a := range pathAnchors {
-		t[a[0]] = append(t[a[0]], a)
-	}
-	return t
-}()
-
-// mayNameSensitive reports whether the word w may name a sensitive file:
-// whether it holds one of pathAnchors — quotes skipped, upper case
-// folded, a backslash read as a separator or as an escape — or a byte
-// that can spell one (a glob's wildcard or class, a brace expansion,
-// percent-encoding). It reads w in place: it is on the path of every word.
-func mayNameSensitive(w string) bool {
-	backslash := false
-	for i := 0; i < len(w); i++ {
-		switch w[i] {
-		case '%':
-			if i+2 < len(w) && isHex(w[i+1]) && isHex(w[i+2]) { // %2e, not %d
-				return true
-			}
-		case '*', '?': // a glob may match any name
-			return true
-		case '[':
-			// [.]env or [c]redentials; not []string, nor an index: os.Args[1]
-			if j := strings.IndexByte(w[i+1:], ']'); j > 0 && strings.TrimLeft(w[i+1:i+1+j], "0123456789") != "" {
-				return true
-			}
-		case '{':
-			if strings.IndexByte(w[i+1:], ',') >= 0 { // ~/.{ssh,aws}
-				return true
-			}
-		case '\\':
-			backslash = true
-		}
-	}
-	for i := 0; i < len(w); i++ {
-		c := w[i]
-		if c == '\\' {
-			c = '/'
-		}
-		as := anchorIndex[lower(c)]
-		if len(as) == 0 {
-			continue
-		}
-		next := nextAnchorByte(w, i+1) // most anchors fail on their second byte
-		for _, a := range as {
-			if a[1] != next && !backslash {
-				continue
-			}
-			if anchorAt(w, i, a, '/') || backslash && c != '/' && anchorAt(w, i, a, 0) {
-				return true
-			}
-		}
-	}
-	return false
-}
-
-// nextAnchorByte is the byte of w at or after i that anchorAt would read
-// next, folded to lower case; 0 at the end.
-func nextAnchorByte(w string, i int) byte {
-	for ; i < len(w); i++ {
-		switch c := w[i]; c {
-		case '"', '\'', '`':
-		case '\\':
-			return '/'
-		default:
-			return lower(c)
-		}
-	}
-	return 0
-}
-
-// anchorAt reports whether w, from i on, reads as anchor a with quotes
-// skipped, upper case folded and a backslash read as bs (0: skipped).
-func anchorAt(w string, i int, a string, bs byte) bool {
-	k := 0
-	for j := i; j < len(w) && k < len(a); j++ {
-		c := w[j]
-		switch c {
-		case '"', '\'', '`':
-			continue
-		case '\\':
-			if bs == 0 {
-				continue
-			}
-			c = bs
-		}
-		if lower(c) != a[k] {
-			return false
-		}
-		k++
-	}
-	return k == len(a)
-}
-
-// CollapsePath is the short form of a path word w: backslashes read as
-// slashes, percent-escapes decoded, and repeated slashes and dot segments
-// removed (path.Clean). A path padded past a length bound (./././…) is
-// looked at in this form.
-func CollapsePath(w string) string {
-	w = strings.ReplaceAll(w, `\`, "/")
-	if strings.IndexByte(w, '%') >= 0 {
-		if d, err := url.PathUnescape(w); err == nil {
-			w = d
-		}
-	}
-	return path.Clean(w)
-}
-
 // sensitiveWord reports whether the word w names a sensitive file in any
 // of its forms (see PathForms).
 func sensitiveWord(w string) bool {
@@ -622,77 +208,6 @@ func sensitiveWord(w string) bool {
 		return eachBraceForm(w, 0, sensitiveForm)
 	}
 	return sensitiveForm(w)
-}
-
-// plainWord reports whether w is one segment that normalisation leaves
-// alone, and plainly not part of a sensitive name: most words of a text,
-// which so cost no normalisation.
-func plainWord(w string) bool {
-	return len(w) < 2 || !strings.ContainsAny(w, specialBytes) && plainName(w)
-}
-
-// plainSegments reports whether w, whose bytes have the classes flags,
-// is plainly no sensitive name without normalising it: nothing but
-// slashes and quotes to normalise, and each segment a plainName (cleaning
-// only drops segments; it makes no new ones).
-func plainSegments(w string, flags uint8) bool {
-	if flags&pcSpecial == 0 {
-		return plainName(w)
-	}
-	if !onlySlashesAndQuotes(w) {
-		return false
-	}
-	for len(w) > 0 {
-		seg := w
-		if j := strings.IndexByte(w, '/'); j >= 0 {
-			seg, w = w[:j], w[j+1:]
-		} else {
-			w = ""
-		}
-		for len(seg) > 0 && pathClass[seg[0]]&pcQuote != 0 {
-			seg = seg[1:]
-		}
-		for len(seg) > 0 && pathClass[seg[len(seg)-1]]&pcQuote != 0 {
-			seg = seg[:len(seg)-1]
-		}
-		if seg != "" && seg != "." && seg != ".." && (strings.ContainsAny(seg, "\"'`") || !plainName(seg)) {
-			return false
-		}
-	}
-	return true
-}
-
-// onlySlashesAndQuotes reports whether the only bytes of w that
-// normalisation acts on are slashes and quotes.
-func onlySlashesAndQuotes(w string) bool {
-	for i := 0; i < len(w); i++ {
-		if cl := pathClass[w[i]]; cl&pcSpecial != 0 && cl&(pcSlash|pcQuote) == 0 {
-			return false
-		}
-	}
-	return true
-}
-
-// plainName is plainWord for a word known to hold nothing to normalise.
-func plainName(w string) bool {
-	if len(w) < 2 {
-		return true
-	}
-	if w[0] == '.' || w[0] == '_' || hasPrefixFold(w, "id_") {
-		return false
-	}
-	switch {
-	case strings.EqualFold(w, "etc"), strings.EqualFold(w, "proc"), strings.EqualFold(w, "windows"):
-		return false
-	}
-	if d := strings.LastIndexByte(w, '.'); d >= 0 {
-		for _, ext := range []string{"pem", "key", "p12", "pfx", "jks", "keystore", "kdbx"} {
-			if strings.EqualFold(w[d+1:], ext) {
-				return false
-			}
-		}
-	}
-	return true
 }
 
 // sensitiveForm is sensitiveWord for one form, without braces.
@@ -724,15 +239,6 @@ func sensitiveIn(buf []byte, w string) bool {
 	return namesSensitive(p, dir)
 }
 
-// trimSentenceEnd drops the full stop, ! or ? that ends a sentence after a
-// word: "read .env." names .env.
-func trimSentenceEnd(w string) string {
-	if n := len(w); n > 1 && strings.IndexByte(".!?", w[n-1]) >= 0 && isAlnum(w[n-2]) {
-		return w[:n-1]
-	}
-	return w
-}
-
 // covered reports whether a sensitive_file finding from s.out[from:]
 // overlaps start..end.
 func (s *scanner) covered(from, start, end int) bool {
@@ -742,14 +248,6 @@ func (s *scanner) covered(from, start, end int) bool {
 		}
 	}
 	return false
-}
-
-func lowerASCII(b []byte) {
-	for i, c := range b {
-		if 'A' <= c && c <= 'Z' {
-			b[i] = c + 'a' - 'A'
-		}
-	}
 }
 
 // maxSegs bounds the segments of a path looked at.
@@ -1034,20 +532,4 @@ func matchClass[P []byte | string](pattern P, p int, c byte) (end int, ok bool) 
 			ok = true
 		}
 	}
-}
-
-// PathWords returns the words of text that may be paths, split as the
-// sensitive-file matcher splits them (see the rules at the top of this
-// file), a sentence's full stop dropped.
-func PathWords(text string) []string {
-	var words []string
-	for i := 0; i < len(text); {
-		start, end := nextPathWord(text, i)
-		i = end
-		if start == end {
-			break
-		}
-		words = append(words, trimSentenceEnd(text[start:end]))
-	}
-	return words
 }
