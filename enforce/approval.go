@@ -261,7 +261,7 @@ func questionArguments(masked, id string) string {
 		keys = append(keys, k)
 	}
 	slices.SortFunc(keys, func(a, b string) int {
-		if da, db := decisive(a), decisive(b); da != db {
+		if da, db := policy.DecisiveKey(a), policy.DecisiveKey(b); da != db {
 			if da {
 				return -1
 			}
@@ -301,15 +301,6 @@ func maskSecrets(raw []byte) string {
 		return strconv.Quote(policy.HashArguments(raw))
 	}
 	return string(out)
-}
-
-// decisiveWords are the parts of argument names that say what a call acts
-// on: these come first in an approval question.
-var decisiveWords = []string{"path", "file", "dir", "url", "uri", "host", "command", "cmd", "script", "sql", "query", "target", "dest", "source", "src", "name"}
-
-func decisive(key string) bool {
-	k := strings.ToLower(key)
-	return slices.ContainsFunc(decisiveWords, func(w string) bool { return strings.Contains(k, w) })
 }
 
 // oneLine is s with its control characters (new lines among them) shown

@@ -89,30 +89,11 @@ type layout struct {
 	unseen []string
 }
 
-// decisiveWords are the parts of argument names that say what a call acts
-// on (as enforce's approval question, which lists these first), and
-// decisiveNames the whole names that do.
-var (
-	decisiveWords = []string{"path", "file", "dir", "url", "uri", "host", "domain", "command", "cmd", "script", "sql", "query", "statement", "target", "dest", "source", "src", "name", "recipient", "email", "address", "endpoint", "exec", "code"}
-	decisiveNames = []string{"to", "cc", "bcc", "args", "argv", "q"}
-)
-
 // decisivePath reports whether the last key of path (a path of
-// flatten's, or a finding's) names what a call acts on: "$.files[0]" does,
-// "$.files[0].content" does not.
+// flatten's, or a finding's) names what a call acts on
+// (policy.DecisiveKey): "$.files[0]" does, "$.files[0].content" does not.
 func decisivePath(path string) bool {
-	key := strings.ToLower(lastKey(path))
-	for _, w := range decisiveWords {
-		if strings.Contains(key, w) {
-			return true
-		}
-	}
-	for _, n := range decisiveNames {
-		if key == n {
-			return true
-		}
-	}
-	return false
+	return policy.DecisiveKey(lastKey(path))
 }
 
 // lastKey is the key of the last member named in path, without array
