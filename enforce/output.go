@@ -115,7 +115,23 @@ func (e *Enforcer) scanOutput(d *Decision, res *mcp.CallToolResult) *mcp.CallToo
 // and returns the result with them replaced by [REDACTED] (res itself when
 // there were none) and how many it replaced.
 func redactSecretsJSON(res *mcp.CallToolResult) (*mcp.CallToolResult, int, error) {
-	raw, err := json.Marshal(res)
+	redacted, n, err := redactSent(res, binaryData)
+	if err != nil || n == 0 {
+		return res, 0, err
+	}
+	out := &mcp.CallToolResult{}
+	if err := json.Unmarshal(redacted, out); err != nil {
+		return nil, 0, fmt.Errorf("decode the redacted result: %w", err)
+	}
+	return out, n, nil
+}
+
+// redactSent encodes v as it is sent, and returns that JSON with the
+// secrets of its strings replaced by [REDACTED] and how many it replaced;
+// binary (may be nil) tells the leaves that are base64 data, by path.
+// Every scan of what reaches the client goes through it.
+func redactSent(v any, binary func(path string) bool) ([]byte, int, error) {
+	raw, err := json.Marshal(v)
 	if err != nil {
 		return nil, 0, fmt.Errorf("encode: %w", err)
 	}
@@ -123,17 +139,15 @@ func redactSecretsJSON(res *mcp.CallToolResult) (*mcp.CallToolResult, int, error
 	if err != nil {
 		return nil, 0, err
 	}
-	spans := policy.SecretSpans(doc, func(l policy.Leaf) bool { return l.Kind == policy.LeafString && !binaryData(l.Path) }, policy.ThreatSecret)
+	spans := policy.SecretSpans(doc, func(l policy.Leaf) bool {
+		return l.Kind == policy.LeafString && (binary == nil || !binary(l.Path))
+	}, policy.ThreatSecret)
 	if len(spans) == 0 {
-		return res, 0, nil
+		return raw, 0, nil
 	}
-	redacted, err := doc.Redact(spans)
+	out, err := doc.Redact(spans)
 	if err != nil {
 		return nil, 0, fmt.Errorf("redact: %w", err)
-	}
-	out := &mcp.CallToolResult{}
-	if err := json.Unmarshal(redacted, out); err != nil {
-		return nil, 0, fmt.Errorf("decode the redacted result: %w", err)
 	}
 	return out, len(spans), nil
 }
@@ -149,21 +163,12 @@ func ScanRelayed[T any](e *Enforcer, workspace string, v T) T {
 		return v
 	}
 	type box struct{ V T }
-	raw, err := json.Marshal(box{v}) // read as one document: an object
-	if err != nil {
+	redacted, n, err := redactSent(box{v}, nil) // read as one document: an object
+	switch {
+	case err != nil:
 		return withheld[T]()
-	}
-	doc, err := policy.ParseResult(raw)
-	if err != nil {
-		return withheld[T]()
-	}
-	spans := policy.SecretSpans(doc, func(l policy.Leaf) bool { return l.Kind == policy.LeafString }, policy.ThreatSecret)
-	if len(spans) == 0 {
+	case n == 0:
 		return v
-	}
-	redacted, err := doc.Redact(spans)
-	if err != nil {
-		return withheld[T]()
 	}
 	var out box
 	if err := json.Unmarshal(redacted, &out); err != nil {

@@ -95,7 +95,7 @@ func (e *Enforcer) ScanResourceContents(d *Decision, contents []mcp.ResourceCont
 		return contents, nil
 	}
 	in := mcp.ReadResourceResult{Contents: contents}
-	raw, n, err := redactSent(in, resourceBlob)
+	raw, n, err := redactSent(in, resourceBlob.MatchString)
 	if err == nil && n > 0 {
 		var out *mcp.ReadResourceResult
 		msg := json.RawMessage(raw)
@@ -109,7 +109,7 @@ func (e *Enforcer) ScanResourceContents(d *Decision, contents []mcp.ResourceCont
 		n += m
 	}
 	if err == nil {
-		err = verifyClean(mcp.ReadResourceResult{Contents: contents}, resourceBlob)
+		err = verifyClean(mcp.ReadResourceResult{Contents: contents}, resourceBlob.MatchString)
 	}
 	return contents, e.scanned(d, n, err)
 }
@@ -122,7 +122,7 @@ func (e *Enforcer) ScanPrompt(d *Decision, res *mcp.GetPromptResult) (*mcp.GetPr
 	if !e.Scans(d) {
 		return res, nil
 	}
-	raw, n, err := redactSent(res, promptBinary)
+	raw, n, err := redactSent(res, promptBinary.MatchString)
 	if err == nil && n > 0 {
 		msg := json.RawMessage(raw)
 		res, err = mcp.ParseGetPromptResult(&msg)
@@ -141,7 +141,7 @@ func (e *Enforcer) ScanPrompt(d *Decision, res *mcp.GetPromptResult) (*mcp.GetPr
 		}
 	}
 	if err == nil {
-		err = verifyClean(res, promptBinary)
+		err = verifyClean(res, promptBinary.MatchString)
 	}
 	return res, e.scanned(d, n, err)
 }
@@ -200,35 +200,10 @@ var (
 	promptBinary = regexp.MustCompile(`^\$\.messages\[\d+\]\.content\.(data|resource\.blob)$`)
 )
 
-// redactSent encodes v as it is sent, and returns that JSON with the
-// secrets of its strings replaced by [REDACTED] and how many it replaced;
-// binary (may be nil) names the leaves that are base64 data.
-func redactSent(v any, binary *regexp.Regexp) ([]byte, int, error) {
-	raw, err := json.Marshal(v)
-	if err != nil {
-		return nil, 0, fmt.Errorf("encode: %w", err)
-	}
-	doc, err := policy.ParseResult(raw)
-	if err != nil {
-		return nil, 0, err
-	}
-	spans := policy.SecretSpans(doc, func(l policy.Leaf) bool {
-		return l.Kind == policy.LeafString && (binary == nil || !binary.MatchString(l.Path))
-	}, policy.ThreatSecret)
-	if len(spans) == 0 {
-		return raw, 0, nil
-	}
-	out, err := doc.Redact(spans)
-	if err != nil {
-		return nil, 0, fmt.Errorf("redact: %w", err)
-	}
-	return out, len(spans), nil
-}
-
 // verifyClean encodes v as it will be sent and fails if a secret is still
 // in it: what the client receives is what was scanned, whatever a decoder
 // kept of the upstream's bytes.
-func verifyClean(v any, binary *regexp.Regexp) error {
+func verifyClean(v any, binary func(path string) bool) error {
 	_, n, err := redactSent(v, binary)
 	if err == nil && n > 0 {
 		err = fmt.Errorf("%d secrets remained after redaction", n)
