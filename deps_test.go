@@ -38,6 +38,8 @@ func TestImportGraph(t *testing.T) {
 		"llmjudge":                  {mod + "gateway", mod + "workspace", mod + "upstream", mod + "audit", mod + "cmd"},
 		"audit":                     {mod + "gateway", mod + "workspace", mod + "upstream", mod + "llmjudge", mod + "cmd"},
 		"config":                    {mod + "gateway", mod + "cmd", mod + "audit", mod + "llmjudge", "github.com/mark3labs/", "github.com/spf13/", "net/http"},
+		// The client config formats: files in, files out, nothing of the gateway.
+		"onboard": {mod + "gateway", mod + "cmd", mod + "audit", mod + "llmjudge", mod + "upstream", mod + "workspace", mod + "enforce", "github.com/mark3labs/", "github.com/spf13/", "net/http"},
 	}
 	for pkg, imps := range imports {
 		for _, imp := range imps {
