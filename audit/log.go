@@ -50,15 +50,22 @@ const (
 	pruneChunk = 5000
 )
 
-// Log is the verdict log: a policy.Recorder on SQLite. Record queues; one
-// writer goroutine inserts in batches. Open it with Open, and Close it to
-// write what is queued.
+// Log is the verdict log: a policy.Recorder on SQLite. Start journals a
+// call about to be forwarded (inflight.go); Record queues a call's whole
+// record; one writer goroutine inserts in batches. Open it with Open, and
+// Close it to write what is queued.
 type Log struct {
 	file   string
 	logger *slog.Logger
 	opts   atomic.Pointer[Options]
 
+	// The journal of calls in flight (inflight.go). jmu is taken before mu.
+	jmu         sync.Mutex
+	journal     *os.File // nil until the first Start
+	journalSize int64
+
 	mu       sync.Mutex
+	inflight map[string]*flying // the calls Start journaled whose records are not written yet, by id
 	queue    []row
 	queued   uint64        // records ever queued
 	written  uint64        // records ever written
@@ -102,6 +109,7 @@ func Open(file string, opts Options, logger *slog.Logger) (*Log, error) {
 		stop:     make(chan struct{}),
 		done:     make(chan struct{}),
 		queue:    make([]row, 0, 256),
+		inflight: make(map[string]*flying),
 		maxQueue: defaultMaxQueue,
 
 		pruneEvery: pruneEvery,
@@ -128,7 +136,17 @@ func (l *Log) SetOptions(opts Options) {
 
 // Record queues rec. It does not wait for the disk.
 func (l *Log) Record(rec policy.Record) error {
-	r := newRow(&rec, l.opts.Load().Arguments)
+	l.mu.Lock()
+	started := l.inflight[rec.ID]
+	l.mu.Unlock()
+	var r row
+	if started != nil {
+		// The start is masked already: only the end is new.
+		r = started.row
+		r.end(&rec)
+	} else {
+		r = newRow(&rec, l.opts.Load().Arguments)
+	}
 	l.mu.Lock()
 	if l.closed {
 		l.mu.Unlock()
@@ -142,6 +160,9 @@ func (l *Log) Record(rec policy.Record) error {
 	}
 	l.queue = append(l.queue, r)
 	l.queued++
+	if started != nil {
+		started.ended = true
+	}
 	full := len(l.queue) >= maxBatch
 	l.mu.Unlock()
 	signal(l.wake)
@@ -215,15 +236,23 @@ func (l *Log) Close(ctx context.Context) error {
 	}
 	l.mu.Unlock()
 	flushErr := l.Flush(ctx)
+	l.jmu.Lock() // Start looks at closed with jmu held
 	l.mu.Lock()
 	l.closed = true
+	l.queueStopped()
 	l.mu.Unlock()
+	l.jmu.Unlock()
 	close(l.stop)
 	<-l.done
 	l.mu.Lock()
 	left := l.queue
 	l.queue = nil
 	l.mu.Unlock()
+	// Once every record is written the journal has nothing left to say;
+	// otherwise it stays for the next gateway to recover.
+	l.jmu.Lock()
+	l.dropJournal(len(left) == 0)
+	l.jmu.Unlock()
 	for i := range left {
 		b, _ := json.Marshal(left[i])
 		l.logger.Error("verdict log: record not written; here it is", "record", string(b))
@@ -257,7 +286,7 @@ func (l *Log) open() error {
 	if err != nil {
 		return describe(l.file, err)
 	}
-	stmt, err := db.Prepare(`INSERT INTO verdicts (` + columns + `) VALUES (?` + strings.Repeat(", ?", numColumns-1) + `)`)
+	stmt, err := db.Prepare(insertSQL)
 	if err != nil {
 		db.Close()
 		return describe(l.file, err)
@@ -268,7 +297,47 @@ func (l *Log) open() error {
 		return describe(l.file, err)
 	}
 	l.db, l.stmt, l.stat = db, stmt, st
+	l.recover(ctx)
 	return nil
+}
+
+// insertSQL inserts a record. A record already in the log is left alone
+// — it was written by an attempt whose commit succeeded but reported
+// failure — unless it is one recovered from a journal with the outcome
+// unknown, which the call's whole record replaces.
+var insertSQL = `INSERT INTO verdicts (` + columns + `) VALUES (?` + strings.Repeat(", ?", numColumns-1) + `)
+	ON CONFLICT (id) DO UPDATE SET ` + updateAll() + ` WHERE verdicts.upstream_outcome = '` + string(policy.UpstreamUnknown) + `'`
+
+func updateAll() string {
+	var set []string
+	for _, c := range strings.Split(columns, ",") {
+		if c = strings.TrimSpace(c); c != "id" {
+			set = append(set, c+" = excluded."+c)
+		}
+	}
+	return strings.Join(set, ", ")
+}
+
+// recover writes the calls of the journals of gateways that stopped,
+// logging how many.
+func (l *Log) recover(ctx context.Context) {
+	l.jmu.Lock()
+	own := ""
+	if l.journal != nil {
+		own = l.journal.Name()
+	}
+	l.jmu.Unlock()
+	dead := deadJournals(l.file, own)
+	if len(dead) == 0 {
+		return
+	}
+	defer closeAll(dead)
+	n, err := recoverJournals(ctx, l.db, l.file, dead)
+	if err != nil {
+		l.logger.Error("verdict log: cannot record the calls a gateway that stopped had in flight; will try again at the next start", "file", l.file, "err", err)
+		return
+	}
+	l.logger.Warn("verdict log: a gateway stopped with calls in flight; recorded them with the outcome unknown", "file", l.file, "records", n, "journals", len(dead))
 }
 
 // run is the writer goroutine.
@@ -298,6 +367,7 @@ func (l *Log) run() {
 			err := l.writeQueued()
 			if err == nil {
 				retry = retryMin
+				l.compactJournal()
 				l.prune()
 				break
 			}
@@ -327,6 +397,7 @@ func (l *Log) writeQueued() error {
 		l.mu.Lock()
 		if err == nil {
 			l.written += uint64(n)
+			l.lapse(pending[:n])
 			pending = pending[n:]
 			// Before a Flush waiting on progress returns: Err must not
 			// report a failure its records are past.
@@ -359,12 +430,6 @@ func (l *Log) insert(batch []row) error {
 	for i := range batch {
 		if _, err := stmt.Exec(batch[i].values()...); err != nil {
 			tx.Rollback()
-			if isUniqueViolation(err) {
-				// Written before, by an attempt whose commit succeeded
-				// but reported failure: skip it rather than fail for
-				// ever.
-				return l.insertEach(batch)
-			}
 			return describe(l.file, err)
 		}
 	}
@@ -373,21 +438,6 @@ func (l *Log) insert(batch []row) error {
 		return describe(l.file, err)
 	}
 	return nil
-}
-
-// insertEach writes the records of batch that are not in the log yet, one
-// by one.
-func (l *Log) insertEach(batch []row) error {
-	for i := range batch {
-		if _, err := l.db.Exec(`INSERT OR IGNORE INTO verdicts (`+columns+`) VALUES (?`+strings.Repeat(", ?", numColumns-1)+`)`, batch[i].values()...); err != nil {
-			return describe(l.file, err)
-		}
-	}
-	return nil
-}
-
-func isUniqueViolation(err error) bool {
-	return err != nil && strings.Contains(err.Error(), "UNIQUE constraint failed")
 }
 
 // ensureOpen opens the database if it is not open, and reopens it if its
@@ -456,4 +506,8 @@ func (l *Log) prune() {
 	if total > 0 {
 		l.logger.Info("verdict log: pruned records older than the retention", "file", l.file, "records", total, "before", cutoff)
 	}
+}
+
+func isUniqueViolation(err error) bool {
+	return err != nil && strings.Contains(err.Error(), "UNIQUE constraint failed")
 }

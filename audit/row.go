@@ -169,6 +169,23 @@ func newRow(rec *policy.Record, form string) row {
 	return r
 }
 
+// end sets what r, the row of a call's start, says of how the call ended
+// to what rec says.
+func (r *row) end(rec *policy.Record) {
+	r.UpstreamOutcome, r.UpstreamError, r.UpstreamLatencyMS = string(rec.Upstream), "", nil
+	if r.UpstreamOutcome == "" {
+		r.UpstreamOutcome = string(policy.UpstreamNotRun)
+	}
+	if rec.UpstreamError != "" {
+		r.UpstreamError = policy.MaskText(rec.UpstreamError)
+	}
+	if rec.Upstream != policy.UpstreamNotRun && rec.Upstream != "" {
+		l := ms(rec.UpstreamLatency)
+		r.UpstreamLatencyMS = &l
+	}
+	r.OverheadMS = ms(rec.Overhead)
+}
+
 func jsonText[T any](v []T) string {
 	if len(v) == 0 {
 		return "[]"

@@ -26,6 +26,9 @@ type Stats struct {
 	// UpstreamErrors counts allowed calls the upstream failed: a tool
 	// error or a transport error.
 	UpstreamErrors int `json:"upstream_errors"`
+	// Unknown counts calls forwarded whose end was never recorded: the
+	// gateway was killed or crashed while they ran.
+	Unknown int `json:"outcome_unknown"`
 	// MostViolated are the deciding policies of the violations, most
 	// first.
 	MostViolated []Count `json:"most_violated"`
@@ -103,9 +106,10 @@ func (r *Reader) Stats(ctx context.Context, since time.Time, workspace string) (
 	err := r.db.QueryRowContext(ctx, `SELECT count(*),
 		coalesce(sum(decision = 'allow'), 0), coalesce(sum(decision = 'block'), 0), coalesce(sum(decision = 'require_approval'), 0),
 		coalesce(sum(fail_open), 0), coalesce(sum(judge_error != ''), 0),
-		coalesce(sum(upstream_outcome IN ('tool_error', 'transport_error')), 0)
+		coalesce(sum(upstream_outcome IN ('tool_error', 'transport_error')), 0),
+		coalesce(sum(upstream_outcome = 'unknown'), 0)
 		FROM verdicts`+where, args...).
-		Scan(&s.Calls, &s.Allowed, &s.Blocked, &s.Approval, &s.FailOpen, &s.JudgeFailures, &s.UpstreamErrors)
+		Scan(&s.Calls, &s.Allowed, &s.Blocked, &s.Approval, &s.FailOpen, &s.JudgeFailures, &s.UpstreamErrors, &s.Unknown)
 	if err != nil {
 		return s, describe(r.file, err)
 	}

@@ -136,7 +136,36 @@ func (e *Enforcer) Decide(ctx context.Context, call policy.Call, received time.T
 		d.Message = v.Message
 		e.record(d)
 	}
+	if d.Allowed {
+		e.start(d)
+	}
 	return d
+}
+
+// start keeps the record of d's call, about to be forwarded, through a
+// crash of the gateway. A workspace that requires the log refuses the call
+// when it cannot; any other runs it, and the call's record is still queued
+// when it ends.
+func (e *Enforcer) start(d *Decision) {
+	if e.Recorder == nil {
+		return
+	}
+	rec := d.rec
+	rec.Overhead = time.Since(d.received)
+	err := e.Recorder.Start(rec)
+	if err == nil {
+		return
+	}
+	c := d.call
+	if e.AuditRequired[c.Workspace] {
+		d.Allowed, d.Arguments = false, nil
+		e.refuseUnrecorded(d, err)
+		return
+	}
+	if e.Logger != nil {
+		e.Logger.Error("tool call forwarded although its start could not be recorded: if the gateway stops before it ends, the log will not hold it",
+			"workspace", c.Workspace, "upstream", c.Upstream, "tool", policy.MaskText(c.Tool), "user", c.User, "verdict", d.ID, "err", err)
+	}
 }
 
 // allow lets d's call run with the arguments v leaves it.
@@ -166,8 +195,8 @@ type End struct {
 }
 
 // refuseUnrecorded refuses a call of a workspace that requires the verdict
-// log while the log cannot be written. The refusal itself is queued: it is
-// written when the log can be again.
+// log while the log cannot be written, or its start cannot be. The
+// refusal itself is queued: it is written when the log can be again.
 func (e *Enforcer) refuseUnrecorded(d *Decision, err error) *Decision {
 	reason := "the verdict log cannot be written, and this workspace does not run calls unrecorded"
 	d.Message = "Blocked by Gatehouse: " + reason + ". Tell the administrator: the gateway's log says why."

@@ -20,9 +20,21 @@ import (
 
 // records is a Recorder that keeps the records in memory.
 type records struct {
-	mu   sync.Mutex
-	recs []policy.Record
-	err  error // what Err says
+	mu       sync.Mutex
+	recs     []policy.Record
+	starts   []policy.Record
+	err      error // what Err says
+	startErr error // what Start says
+}
+
+func (r *records) Start(rec policy.Record) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.startErr != nil {
+		return r.startErr
+	}
+	r.starts = append(r.starts, rec)
+	return nil
 }
 
 func (r *records) Record(rec policy.Record) error {
@@ -254,6 +266,35 @@ func TestEnforcerEdges(t *testing.T) {
 	all := recs.all()
 	if len(all) != 2 || all[1].ID != meta[enforce.MetaVerdict] || all[1].Verdict.Decision != policy.DecisionBlock || all[1].Verdict.Reason != "the workspace has no tool of that name" || all[1].Call.Exposed != "[REDACTED]" {
 		t.Errorf("records = %+v; want the refusal recorded with its id", all)
+	}
+}
+
+// A call is kept through a crash before it is forwarded: Decide has the
+// Recorder start its record, and a workspace that requires the log
+// refuses the call when the start cannot be kept (issue 18, items 1–2);
+// any other runs it. A blocked call is never started.
+func TestStartBeforeForwarding(t *testing.T) {
+	e, recs := newEnforcer(t)
+	d := e.Decide(t.Context(), testCall("echo", `{"n":1}`), time.Now(), nil)
+	if !d.Allowed || len(recs.starts) != 1 || recs.starts[0].ID != d.ID || len(recs.all()) != 0 {
+		t.Fatalf("allowed call: allowed %v, starts %d, records %d; want started, not yet recorded", d.Allowed, len(recs.starts), len(recs.all()))
+	}
+	if got := recs.starts[0].Verdict.Decision; got != policy.DecisionAllow {
+		t.Errorf("the start says %s; want allow", got)
+	}
+
+	recs.startErr = errors.New("no space left on device")
+	e.AuditRequired = map[string]bool{"w": true}
+	d = e.Decide(t.Context(), testCall("echo", `{"n":2}`), time.Now(), nil)
+	if d.Allowed || !strings.Contains(d.Message, "verdict log cannot be written") {
+		t.Errorf("required log, start fails: allowed %v, %q; want refused", d.Allowed, d.Message)
+	}
+	if all := recs.all(); len(all) != 1 || all[0].ID != d.ID || all[0].Verdict.Decision != policy.DecisionBlock || all[0].Upstream != policy.UpstreamNotRun {
+		t.Errorf("records = %+v; want the refusal, not run", all)
+	}
+	e.AuditRequired = nil
+	if d = e.Decide(t.Context(), testCall("echo", `{"n":3}`), time.Now(), nil); !d.Allowed {
+		t.Errorf("log not required, start fails: refused %q; want the call run", d.Message)
 	}
 }
 

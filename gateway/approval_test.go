@@ -36,6 +36,8 @@ func (r *records) Record(rec policy.Record) error {
 
 func (r *records) Err() error { return nil }
 
+func (r *records) Start(policy.Record) error { return nil }
+
 // byID returns the record of a verdict id, waiting for it a little: a held
 // call that expires is recorded by a timer.
 func (r *records) byID(t *testing.T, id string) policy.Record {

@@ -31,6 +31,9 @@ const (
 	// UpstreamCancelled: the client cancelled the call, or went away,
 	// before the upstream answered.
 	UpstreamCancelled UpstreamOutcome = "cancelled"
+	// UpstreamUnknown: the call was forwarded, and the gateway stopped
+	// (killed, crashed) before it could record how the call ended.
+	UpstreamUnknown UpstreamOutcome = "unknown"
 )
 
 // Record is the verdict record of one tools/call (DESIGN §5): the call, the
@@ -61,9 +64,17 @@ type Record struct {
 
 // Recorder keeps the verdict records: the verdict log.
 type Recorder interface {
-	// Record queues r to be kept. It does not wait for the disk; an error
-	// means r will not be kept (the recorder is closed, or its queue is
-	// full).
+	// Start keeps r, the record of a call about to be forwarded, so that
+	// it outlives a crash of the gateway: when Start returns nil, the log
+	// will hold the call even if the process is killed the next moment
+	// (with the outcome UpstreamUnknown, until Record completes it). An
+	// error means it is not kept: a workspace that requires the log must
+	// not forward the call.
+	Start(r Record) error
+	// Record queues r to be kept — a call's whole record, completing the
+	// one Start kept for a forwarded call. It does not wait for the disk;
+	// an error means r will not be kept (the recorder is closed, or its
+	// queue is full).
 	Record(r Record) error
 	// Err says why records cannot be kept right now — the log cannot be
 	// written — or is nil when they can. A gateway that must not run calls

@@ -125,9 +125,11 @@ func parseSince(s string, now time.Time) (time.Time, error) {
 	return now.Add(-time.Duration(d)), nil
 }
 
-// openLogReader opens the verdict log of cfg for reading. No log yet is
-// a runtime failure that says where it was looked for.
-func openLogReader(cfg *config.Config) (*audit.Reader, error) {
+// openLogReader opens the verdict log of cfg for reading, after adding
+// the calls a stopped gateway left in flight (recoverStopped). No log yet
+// is a runtime failure that says where it was looked for.
+func openLogReader(cfg *config.Config, stderr io.Writer) (*audit.Reader, error) {
+	recoverStopped(cfg, stderr)
 	r, err := audit.OpenReader(cfg.Audit.Database)
 	if errors.Is(err, audit.ErrNoLog) {
 		return nil, runtimeError(noLogError(cfg))
@@ -136,6 +138,17 @@ func openLogReader(cfg *config.Config) (*audit.Reader, error) {
 		return nil, runtimeError(err)
 	}
 	return r, nil
+}
+
+// recoverStopped writes into the log the calls that a gateway which was
+// killed or crashed had forwarded and not seen end, from its journal, so
+// that they read "outcome unknown"; the next gateway to start would too.
+// This is the only write a reader makes, and it changes no record. When it
+// cannot be made (no write access), it says so and goes on.
+func recoverStopped(cfg *config.Config, stderr io.Writer) {
+	if _, err := audit.Recover(context.Background(), cfg.Audit.Database); err != nil {
+		fmt.Fprintf(stderr, "gatehouse: the calls a stopped gateway had in flight are not in the log yet (the next gateway to start adds them): %v\n", err)
+	}
 }
 
 func noLogError(cfg *config.Config) error {
@@ -157,7 +170,7 @@ func runLogs(cmd *cobra.Command, _ []string) error {
 	out := newEntryPrinter(cmd.OutOrStdout(), asJSON)
 	out.follow = follow
 	if !follow {
-		r, err := openLogReader(cfg)
+		r, err := openLogReader(cfg, cmd.ErrOrStderr())
 		if err != nil {
 			return err
 		}
@@ -171,6 +184,7 @@ func runLogs(cmd *cobra.Command, _ []string) error {
 
 	ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	recoverStopped(cfg, cmd.ErrOrStderr())
 	r, waited, err := waitForLog(ctx, cfg, cmd.ErrOrStderr())
 	if err != nil || r == nil { // nil: interrupted while waiting
 		return err
@@ -407,7 +421,7 @@ func runLogsShow(cmd *cobra.Command, args []string) error {
 	if err != nil {
 		return err
 	}
-	r, err := openLogReader(cfg)
+	r, err := openLogReader(cfg, cmd.ErrOrStderr())
 	if err != nil {
 		return err
 	}
@@ -638,8 +652,11 @@ func judgeSummary(j audit.Judge) string {
 
 func upstreamSummary(e audit.Entry) string {
 	s := strings.ReplaceAll(e.UpstreamOutcome, "_", " ")
-	if e.UpstreamOutcome == string(policy.UpstreamNotRun) {
+	switch policy.UpstreamOutcome(e.UpstreamOutcome) {
+	case policy.UpstreamNotRun:
 		return "not run"
+	case policy.UpstreamUnknown:
+		return e.UpstreamError // "outcome unknown: the gateway stopped …"
 	}
 	if e.UpstreamLatencyMS != nil {
 		s += " in " + millis(*e.UpstreamLatencyMS)

@@ -83,7 +83,7 @@ func runStats(cmd *cobra.Command, _ []string) error {
 	if err != nil {
 		return usageError(err)
 	}
-	r, err := openLogReader(cfg)
+	r, err := openLogReader(cfg, cmd.ErrOrStderr())
 	if err != nil {
 		return err
 	}
@@ -177,6 +177,7 @@ func printStats(w io.Writer, file string, r statsReport) {
 	line("allowed fail-open", r.FailOpen)
 	line("judge failures", r.JudgeFailures)
 	line("upstream errors", r.UpstreamErrors)
+	line("outcome unknown", r.Unknown) // the gateway stopped while they ran
 
 	sub := func(label string, n int) { fmt.Fprintf(w, "  %-18s%6d\n", label, n) }
 	h := r.Held

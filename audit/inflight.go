@@ -1,0 +1,329 @@
+package audit
+
+import (
+	"bufio"
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"github.com/gatehouse-mcp/gatehouse/policy"
+)
+
+// The journal of calls in flight.
+//
+// A call's record is queued when the call ends and written with others in
+// a batch, so a gateway that is killed loses what is queued. For a call
+// the gateway forwarded that is not good enough: the log must say that it
+// ran. So before a call is forwarded, Start appends its record — whole but
+// for how the call ended — to a journal beside the database with one
+// write. Once the write returns the kernel holds the bytes, and they
+// outlive the process (a SIGKILL, an OOM kill, a crash), as SQLite's own
+// WAL writes do at synchronous=NORMAL; like them, not a power cut. This
+// costs a call one write system call rather than one transaction each
+// (≈ 0.3 ms of CPU, see BENCHMARKS.md).
+//
+// Each gateway process has its own journal, <database>-inflight-<pid>-<random>,
+// which it holds locked while it runs. An entry lapses once the call's
+// whole record is committed; the writer starts a fresh journal with the
+// entries still live when the journal has grown past journalRotate, or
+// empties it when none are. A journal nobody holds is a gateway's that
+// stopped: the next Log opened on the database, and `gatehouse logs` and
+// `stats` (Recover), write a record with the outcome unknown for each of
+// its calls that has none, then remove it.
+
+// journalRotate is the size past which the writer starts a fresh journal.
+const journalRotate = 4 << 20
+
+// stoppedError is the upstream error of a call whose end was never
+// recorded.
+const stoppedError = "outcome unknown: the gateway stopped (killed or crashed) after it forwarded the call and before it ended"
+
+// flying is the start of a call in flight, as the journal holds it.
+type flying struct {
+	row   row
+	ended bool // the call's whole record is queued
+}
+
+// journalPrefix is the prefix of the names of the journals of the
+// database at file.
+func journalPrefix(file string) string { return file + "-inflight-" }
+
+// Start writes the start of rec's call to the journal and returns once
+// the write has: the log holds the call from then on, through a crash.
+func (l *Log) Start(rec policy.Record) error {
+	rec.Upstream, rec.UpstreamError, rec.UpstreamLatency = policy.UpstreamUnknown, stoppedError, 0
+	r := newRow(&rec, l.opts.Load().Arguments)
+	line, err := json.Marshal(&r)
+	if err != nil {
+		return fmt.Errorf("verdict log %s: %w", l.file, err) // strings and numbers: cannot happen
+	}
+	line = append(line, '\n')
+
+	l.jmu.Lock()
+	defer l.jmu.Unlock()
+	l.mu.Lock()
+	closed := l.closed
+	l.mu.Unlock()
+	if closed {
+		return policy.ErrRecorderClosed
+	}
+	if err := l.appendJournal(line); err != nil {
+		return err
+	}
+	l.mu.Lock()
+	l.inflight[r.ID] = &flying{row: r}
+	l.mu.Unlock()
+	return nil
+}
+
+// appendJournal appends line to the journal, creating it first if there
+// is none. A write that fails is undone, so that the next line starts a
+// line of its own. l.jmu is held.
+func (l *Log) appendJournal(line []byte) error {
+	if l.journal == nil {
+		f, err := createJournal(l.file)
+		if err != nil {
+			return err
+		}
+		l.journal, l.journalSize = f, 0
+	}
+	if _, err := l.journal.Write(line); err != nil {
+		if l.journal.Truncate(l.journalSize) != nil {
+			// It may hold half a line: start another.
+			l.dropJournal(false)
+		}
+		return fmt.Errorf("verdict log %s: the start of a call cannot be written to %s: %w", l.file, filepath.Base(l.journalName()), err)
+	}
+	l.journalSize += int64(len(line))
+	return nil
+}
+
+func (l *Log) journalName() string {
+	if l.journal == nil {
+		return journalPrefix(l.file) + "*"
+	}
+	return l.journal.Name()
+}
+
+// createJournal creates a new journal for the database at file and locks
+// it: a journal that is locked belongs to a gateway that runs.
+func createJournal(file string) (*os.File, error) {
+	var b [4]byte
+	rand.Read(b[:])
+	name := journalPrefix(file) + strconv.Itoa(pid) + "-" + hex.EncodeToString(b[:])
+	f, err := os.OpenFile(name, os.O_RDWR|os.O_CREATE|os.O_EXCL|os.O_APPEND, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("verdict log %s: cannot create the journal of calls in flight: %w", file, err)
+	}
+	if ok, err := tryLock(f); !ok {
+		f.Close()
+		os.Remove(name)
+		if err == nil {
+			err = errors.New("locked by another process")
+		}
+		return nil, fmt.Errorf("verdict log %s: cannot lock the journal of calls in flight %s: %w", file, name, err)
+	}
+	return f, nil
+}
+
+// dropJournal closes the journal, and removes it when remove says so.
+// l.jmu is held.
+func (l *Log) dropJournal(remove bool) {
+	if l.journal == nil {
+		return
+	}
+	name := l.journal.Name()
+	l.journal.Close()
+	if remove {
+		os.Remove(name)
+	}
+	l.journal, l.journalSize = nil, 0
+}
+
+// lapse forgets the starts of the calls whose whole records are in batch,
+// now written. l.mu is held.
+func (l *Log) lapse(batch []row) {
+	if len(l.inflight) == 0 {
+		return
+	}
+	for i := range batch {
+		if f := l.inflight[batch[i].ID]; f != nil && f.ended {
+			delete(l.inflight, batch[i].ID)
+		}
+	}
+}
+
+// compactJournal empties the journal when no call is in flight, and starts
+// a fresh one with the live entries when it has grown past journalRotate
+// or its file was removed. It runs on the writer goroutine.
+func (l *Log) compactJournal() {
+	l.jmu.Lock()
+	defer l.jmu.Unlock()
+	if l.journal == nil {
+		return
+	}
+	removed := false
+	if st, err := os.Stat(l.journal.Name()); err != nil {
+		removed = true
+	} else if fst, err := l.journal.Stat(); err == nil && !os.SameFile(st, fst) {
+		removed = true
+	}
+	l.mu.Lock()
+	live := make([]*flying, 0, len(l.inflight))
+	for _, f := range l.inflight {
+		live = append(live, f)
+	}
+	l.mu.Unlock()
+	switch {
+	case removed:
+		l.logger.Error("verdict log: the journal of calls in flight was removed while the gateway ran; writing a new one", "file", l.journal.Name())
+	case len(live) == 0 && l.journalSize > 0:
+		if l.journal.Truncate(0) == nil {
+			l.journalSize = 0
+		}
+		return
+	case l.journalSize < journalRotate:
+		return
+	}
+	f, err := createJournal(l.file)
+	if err != nil {
+		l.logger.Error("verdict log: cannot start a fresh journal of calls in flight; keeping the old one", "err", err)
+		return
+	}
+	var buf []byte
+	for _, x := range live {
+		b, _ := json.Marshal(&x.row)
+		buf = append(append(buf, b...), '\n')
+	}
+	if _, err := f.Write(buf); err != nil {
+		f.Close()
+		os.Remove(f.Name())
+		l.logger.Error("verdict log: cannot write a fresh journal of calls in flight; keeping the old one", "err", err)
+		return
+	}
+	l.dropJournal(!removed)
+	l.journal, l.journalSize = f, int64(len(buf))
+}
+
+// queueStopped queues the calls still in flight as stopped, for Close:
+// their ends will never come. l.mu is held.
+func (l *Log) queueStopped() {
+	for _, f := range l.inflight {
+		if !f.ended {
+			f.ended = true
+			l.queue = append(l.queue, f.row) // the row holds the stopped outcome already
+			l.queued++
+		}
+	}
+}
+
+// Recover writes into the verdict log at file the calls that gateways
+// which stopped without ending them had forwarded (their journals, which
+// no running gateway holds), each with the outcome unknown, and removes
+// those journals. It opens the database only when there is such a journal,
+// and returns how many records it wrote.
+func Recover(ctx context.Context, file string) (int, error) {
+	dead := deadJournals(file, "")
+	if len(dead) == 0 {
+		return 0, nil
+	}
+	defer closeAll(dead)
+	db, err := openWriter(ctx, file)
+	if err != nil {
+		return 0, describe(file, err)
+	}
+	defer db.Close()
+	return recoverJournals(ctx, db, file, dead)
+}
+
+// deadJournals opens and locks the journals of the database at file that
+// no running gateway holds, other than own.
+func deadJournals(file, own string) []*os.File {
+	prefix := journalPrefix(file)
+	entries, err := os.ReadDir(filepath.Dir(file))
+	if err != nil {
+		return nil
+	}
+	base := filepath.Base(prefix)
+	var dead []*os.File
+	for _, e := range entries {
+		name := filepath.Join(filepath.Dir(file), e.Name())
+		if !strings.HasPrefix(e.Name(), base) || !e.Type().IsRegular() || name == own {
+			continue
+		}
+		f, err := os.OpenFile(name, os.O_RDWR, 0)
+		if err != nil {
+			continue
+		}
+		if ok, _ := tryLock(f); !ok {
+			f.Close() // its gateway runs
+			continue
+		}
+		dead = append(dead, f)
+	}
+	return dead
+}
+
+func closeAll(fs []*os.File) {
+	for _, f := range fs {
+		f.Close()
+	}
+}
+
+// recoverJournals writes the entries of the dead journals that have no
+// record into db, with the outcome unknown, and then removes the
+// journals. A line that cannot be read — cut by a power failure — is
+// skipped.
+func recoverJournals(ctx context.Context, db *sql.DB, file string, dead []*os.File) (int, error) {
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		return 0, describe(file, err)
+	}
+	defer tx.Rollback()
+	stmt, err := tx.PrepareContext(ctx, `INSERT INTO verdicts (`+columns+`) VALUES (?`+strings.Repeat(", ?", numColumns-1)+`) ON CONFLICT (id) DO NOTHING`)
+	if err != nil {
+		return 0, describe(file, err)
+	}
+	n := 0
+	for _, f := range dead {
+		rd := bufio.NewReader(f)
+		for {
+			line, err := rd.ReadBytes('\n')
+			if len(line) > 0 && line[len(line)-1] == '\n' {
+				var r row
+				if json.Unmarshal(line, &r) == nil && r.ID != "" {
+					r.UpstreamOutcome, r.UpstreamError, r.UpstreamLatencyMS = string(policy.UpstreamUnknown), stoppedError, nil
+					res, err := stmt.ExecContext(ctx, r.values()...)
+					if err != nil {
+						return 0, describe(file, err)
+					}
+					k, _ := res.RowsAffected()
+					n += int(k)
+				}
+			}
+			if err == io.EOF {
+				break
+			}
+			if err != nil {
+				return 0, fmt.Errorf("verdict log %s: reading %s: %w", file, f.Name(), err)
+			}
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return 0, describe(file, err)
+	}
+	for _, f := range dead {
+		f.Close()
+		os.Remove(f.Name())
+	}
+	return n, nil
+}
