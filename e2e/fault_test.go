@@ -27,7 +27,7 @@ import (
 // `gatehouse logs --json`, as a user would.
 func logRecords(t *testing.T, cfg string) []map[string]any {
 	t.Helper()
-	out, stderr, code := runGatehouse(t, "logs", "--config", cfg, "--json")
+	out, stderr, code := runGatehouse(t, "logs", "--config", cfg, "--json", "--limit", "0")
 	if code != 0 {
 		t.Fatalf("gatehouse logs: exit %d: %s", code, stderr)
 	}
@@ -258,4 +258,144 @@ workspaces:
 	if ok != ran() || blocked != refused || len(recs) != made {
 		t.Errorf("the log holds %d records (%d run, %d refused); want one per call: %d (%d ran upstream, %d refused)", len(recs), ok, blocked, made, ran(), refused)
 	}
+}
+
+// The database deleted while calls run and an out-of-band approval is
+// pending (issue 18, 3): the gateway creates it again, the verdict log
+// and the approvals both follow it there — a request made afterwards is
+// listed, approved and runs, and every call made after the deletion has
+// its record in the new file. The request made before went with the old
+// file: approving it fails clearly, and its call, retried, asks again.
+func TestFaultDatabaseDeletedWithApprovalsPending(t *testing.T) {
+	requireAll(t)
+	sandbox := sandboxDir(t)
+	dir := t.TempDir()
+	db := filepath.Join(dir, "audit.db")
+	cfg := writeFile(t, dir, "gatehouse.yaml", `version: 1
+audit:
+  database: `+db+`
+workspaces:
+  dev:
+    upstreams:
+      - name: fs
+        command: `+npmBin(binFilesystem)+`
+        args: [`+sandbox+`]
+    policies:
+      - name: operator-writes
+        tools: ["write_file"]
+        action: require_approval
+        in_client: false
+        approvers: [`+osUser(t)+`]
+        message: Writes need the operator.
+`)
+	g := startStdio(t, cfg, "dev", modern, "GATEHOUSE_USER=agent-ada")
+	write := func(name string) (res *mcp.CallToolResult, approval string, wrote bool) {
+		t.Helper()
+		file := filepath.Join(sandbox, name)
+		res, err := callTool(t, g.client, "fs__write_file", map[string]any{"path": file, "content": "x"})
+		if err != nil {
+			t.Fatalf("write_file %s: %v", name, err)
+		}
+		if res.Meta != nil {
+			approval, _ = res.Meta.AdditionalFields["io.gatehouse/approval"].(string)
+		}
+		_, statErr := os.Stat(file)
+		return res, approval, statErr == nil
+	}
+	res, before, wrote := write("before.txt")
+	if !res.IsError || before == "" || wrote {
+		t.Fatalf("held write = %q (approval %q, written %v); want it parked", resultText(res), before, wrote)
+	}
+
+	// Load: reads, all through the deletion.
+	stop := make(chan struct{})
+	var reads sync.WaitGroup
+	var mu sync.Mutex
+	var afterDeletion []string // the paths of reads that started after it
+	deleted := make(chan struct{})
+	reads.Add(1)
+	go func() {
+		defer reads.Done()
+		for i := 0; ; i++ {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			after := false
+			select {
+			case <-deleted:
+				after = true
+			default:
+			}
+			path := filepath.Join(sandbox, fmt.Sprintf("no-such-%d", i))
+			if _, err := callTool(t, g.client, "fs__get_file_info", map[string]any{"path": path}); err != nil {
+				t.Errorf("read during the deletion: %v", err)
+				return
+			}
+			if after {
+				mu.Lock()
+				afterDeletion = append(afterDeletion, path)
+				mu.Unlock()
+			}
+		}
+	}()
+	stopReads := sync.OnceFunc(func() { close(stop); reads.Wait() })
+	t.Cleanup(stopReads) // before the gateway's, should the test stop early
+	time.Sleep(300 * time.Millisecond)
+	files, _ := filepath.Glob(db + "*") // the database, its WAL, and the journal of calls in flight
+	for _, f := range files {
+		if err := os.Remove(f); err != nil {
+			t.Fatal(err)
+		}
+	}
+	close(deleted)
+	time.Sleep(300 * time.Millisecond)
+
+	res, after, wrote := write("after.txt")
+	if !res.IsError || after == "" || wrote {
+		t.Fatalf("held write after the deletion = %q (approval %q, written %v); want it parked", resultText(res), after, wrote)
+	}
+	out, errOut, code := runGatehouse(t, "approvals", "list", "--config", cfg)
+	if code != 0 || !strings.Contains(out, after) || strings.Contains(out, before) {
+		t.Fatalf("approvals list (exit %d) after the deletion; want %s and not %s:\n%s%s", code, after, before, out, errOut)
+	}
+	if out, errOut, code := runGatehouse(t, "approvals", "approve", after, "--config", cfg); code != 0 {
+		t.Fatalf("approvals approve %s: exit %d\n%s%s", after, code, out, errOut)
+	}
+	if res, _, wrote := write("after.txt"); res.IsError || !wrote {
+		t.Fatalf("the call approved in the new database = %q (written %v); want it run", resultText(res), wrote)
+	}
+	out, errOut, code = runGatehouse(t, "approvals", "approve", before, "--config", cfg)
+	if code == 0 || !strings.Contains(out+errOut, before) {
+		t.Errorf("approving %s, which went with the deleted file: exit %d\n%s%s; want a failure naming it", before, code, out, errOut)
+	}
+	if res, again, wrote := write("before.txt"); !res.IsError || wrote || again == "" || again == before {
+		t.Errorf("the call whose request was deleted, retried = %q (approval %q, written %v); want a new request", resultText(res), again, wrote)
+	}
+
+	stopReads()
+	if err := g.client.Close(); err != nil {
+		t.Logf("close: %v", err)
+	}
+	recs := logRecords(t, cfg)
+	got := map[string]int{}
+	for _, r := range recs {
+		if r["tool"] == "get_file_info" {
+			if args, ok := r["arguments"].(map[string]any); ok {
+				got[fmt.Sprint(args["path"])]++
+			}
+		}
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(afterDeletion) == 0 {
+		t.Fatal("no read ran after the deletion")
+	}
+	for _, p := range afterDeletion {
+		if got[p] != 1 {
+			t.Errorf("read of %s, made after the deletion, has %d records in the new file; want 1", p, got[p])
+		}
+	}
+	t.Logf("%d reads after the deletion, each with its record; %d records in the new file", len(afterDeletion), len(recs))
 }
