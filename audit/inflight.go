@@ -31,8 +31,10 @@ import (
 // costs a call one write system call rather than one transaction each
 // (≈ 0.3 ms of CPU, see BENCHMARKS.md).
 //
-// Each gateway process has its own journal, <database>-inflight-<pid>-<random>,
-// which it holds locked while it runs. An entry lapses once the call's
+// Each gateway process has its own journal, <pid>-<random> in the folder
+// <database>-inflight beside the database (JournalDir, which the
+// self-protection guard protects with the database), and holds it locked
+// while it runs. An entry lapses once the call's
 // whole record is committed; the writer starts a fresh journal with the
 // entries still live when the journal has grown past journalRotate, or
 // empties it when none are. A journal nobody holds is a gateway's that
@@ -53,9 +55,9 @@ type flying struct {
 	ended bool // the call's whole record is queued
 }
 
-// journalPrefix is the prefix of the names of the journals of the
+// JournalDir is the folder of the journals of calls in flight of the
 // database at file.
-func journalPrefix(file string) string { return file + "-inflight-" }
+func JournalDir(file string) string { return file + "-inflight" }
 
 // Start writes the start of rec's call to the journal and returns once
 // the write has: the log holds the call from then on, through a crash.
@@ -109,7 +111,7 @@ func (l *Log) appendJournal(line []byte) error {
 
 func (l *Log) journalName() string {
 	if l.journal == nil {
-		return journalPrefix(l.file) + "*"
+		return filepath.Join(JournalDir(l.file), "*")
 	}
 	return l.journal.Name()
 }
@@ -119,7 +121,11 @@ func (l *Log) journalName() string {
 func createJournal(file string) (*os.File, error) {
 	var b [4]byte
 	rand.Read(b[:])
-	name := journalPrefix(file) + strconv.Itoa(pid) + "-" + hex.EncodeToString(b[:])
+	dir := JournalDir(file)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("verdict log %s: cannot create the folder of the journals of calls in flight: %w", file, err)
+	}
+	name := filepath.Join(dir, strconv.Itoa(pid)+"-"+hex.EncodeToString(b[:]))
 	f, err := os.OpenFile(name, os.O_RDWR|os.O_CREATE|os.O_EXCL|os.O_APPEND, 0o600)
 	if err != nil {
 		return nil, fmt.Errorf("verdict log %s: cannot create the journal of calls in flight: %w", file, err)
@@ -248,16 +254,15 @@ func Recover(ctx context.Context, file string) (int, error) {
 // deadJournals opens and locks the journals of the database at file that
 // no running gateway holds, other than own.
 func deadJournals(file, own string) []*os.File {
-	prefix := journalPrefix(file)
-	entries, err := os.ReadDir(filepath.Dir(file))
+	dir := JournalDir(file)
+	entries, err := os.ReadDir(dir)
 	if err != nil {
 		return nil
 	}
-	base := filepath.Base(prefix)
 	var dead []*os.File
 	for _, e := range entries {
-		name := filepath.Join(filepath.Dir(file), e.Name())
-		if !strings.HasPrefix(e.Name(), base) || !e.Type().IsRegular() || name == own {
+		name := filepath.Join(dir, e.Name())
+		if !e.Type().IsRegular() || name == own {
 			continue
 		}
 		f, err := os.OpenFile(name, os.O_RDWR, 0)

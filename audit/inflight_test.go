@@ -18,7 +18,7 @@ import (
 // journals lists the journals of the database at file.
 func journals(t *testing.T, file string) []string {
 	t.Helper()
-	names, err := filepath.Glob(journalPrefix(file) + "*")
+	names, err := filepath.Glob(filepath.Join(JournalDir(file), "*"))
 	if err != nil {
 		t.Fatal(err)
 	}

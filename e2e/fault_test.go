@@ -131,7 +131,7 @@ func TestFaultKillWithCallsInFlight(t *testing.T) {
 	if code != 0 || !strings.Contains(out, fmt.Sprintf("outcome unknown%*d", 20-len("outcome unknown")+6, slow)) {
 		t.Errorf("stats (exit %d) does not count %d calls of unknown outcome:\n%s", code, slow, out)
 	}
-	if left, _ := filepath.Glob(filepath.Join(filepath.Dir(cfg), "audit.db-inflight-*")); len(left) != 0 {
+	if left, _ := filepath.Glob(filepath.Join(filepath.Dir(cfg), "audit.db-inflight", "*")); len(left) != 0 {
 		t.Errorf("journals left once the log was read: %v", left)
 	}
 }
@@ -343,9 +343,9 @@ workspaces:
 	stopReads := sync.OnceFunc(func() { close(stop); reads.Wait() })
 	t.Cleanup(stopReads) // before the gateway's, should the test stop early
 	time.Sleep(300 * time.Millisecond)
-	files, _ := filepath.Glob(db + "*") // the database, its WAL, and the journal of calls in flight
+	files, _ := filepath.Glob(db + "*") // the database, its WAL, and the journals of calls in flight
 	for _, f := range files {
-		if err := os.Remove(f); err != nil {
+		if err := os.RemoveAll(f); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -21,7 +21,8 @@ type GuardSpec struct {
 	// the verdict database with its -wal, -shm and -journal.
 	Files []string
 	// Dirs are directories protected with everything under them
-	// (workspaces_dir: a new file there is a new workspace).
+	// (workspaces_dir: a new file there is a new workspace; the verdict
+	// database's journals of calls in flight).
 	Dirs []string
 	// Bases maps an upstream, keyed by UpstreamKey, to the directories a
 	// relative path in its calls may be relative to: its working

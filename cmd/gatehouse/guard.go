@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/gatehouse-mcp/gatehouse/audit"
 	"github.com/gatehouse-mcp/gatehouse/config"
 	"github.com/gatehouse-mcp/gatehouse/policy"
 )
@@ -29,11 +30,15 @@ func guardSpec(cfg *config.Config, databases ...string) policy.GuardSpec {
 		addFile(ws.File)
 	}
 	for _, db := range append([]string{cfg.Audit.Database}, databases...) {
-		for _, s := range databaseSuffixes {
-			if db != "" {
-				addFile(db + s)
-			}
+		if db == "" {
+			continue
 		}
+		for _, s := range databaseSuffixes {
+			addFile(db + s)
+		}
+		// The journals of calls in flight: a record of every call
+		// forwarded, until the database holds it.
+		spec.Dirs = appendSpellings(spec.Dirs, audit.JournalDir(db))
 	}
 	if cfg.WorkspacesDir != "" {
 		spec.Dirs = appendSpellings(spec.Dirs, cfg.WorkspacesDir)

@@ -52,6 +52,9 @@ func TestGuardOfConfig(t *testing.T) {
 		{"ws/new.yaml", policy.DecisionBlock}, // relative to the upstream's dir
 		{filepath.Join(real, "state", "gh.db-shm"), policy.DecisionBlock},
 		{"/var/lib/old/verdicts.db-wal", policy.DecisionBlock},
+		{filepath.Join(real, "state", "gh.db-inflight", "4242-0a1b2c3d"), policy.DecisionBlock}, // a journal of calls in flight
+		{filepath.Join(link, "state", "gh.db-inflight"), policy.DecisionBlock},
+		{"/var/lib/old/verdicts.db-inflight/17-ffffffff", policy.DecisionBlock},
 		{"../README.md", policy.DecisionAllow},
 		{filepath.Join(real, "project"), policy.DecisionAllow},
 	} {
