@@ -375,3 +375,32 @@ func TestMessageKeepsThePolicysOwnWords(t *testing.T) {
 		t.Errorf("the user's name, a key, is not masked in the logged message %q / reason %q", other.Message, other.Reason)
 	}
 }
+
+// BenchmarkStart measures what the journal of calls in flight adds to a
+// forwarded call's path: writing its start (Start, on the call's
+// goroutine, before it is forwarded), then queuing its whole record as
+// BenchmarkRecord does, the start lapsing once that is written.
+func BenchmarkStart(b *testing.B) {
+	l, _ := newLog(b, audit.Options{})
+	recs := make([]policy.Record, b.N)
+	for i := range recs {
+		recs[i] = record(newID(), "w", `{"path":"/tmp/report.txt","mode":"read"}`)
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	var inStart time.Duration
+	for i := range b.N {
+		t0 := time.Now()
+		if err := l.Start(recs[i]); err != nil {
+			b.Fatal(err)
+		}
+		inStart += time.Since(t0)
+		if err := l.Record(recs[i]); err != nil {
+			b.Fatal(err)
+		}
+	}
+	if err := l.Flush(context.Background()); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportMetric(float64(inStart.Nanoseconds())/float64(b.N), "start-ns/call")
+}
