@@ -13,6 +13,7 @@ import (
 	"encoding/json"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/mark3labs/mcp-go/mcp"
@@ -75,6 +76,10 @@ type Enforcer struct {
 	// run still hold it under the same rule (a reload may have changed
 	// them while the person read the question). nil: this one is.
 	Latest func() *Enforcer
+
+	// startFailing is set while the Recorder cannot write calls' starts,
+	// so that a full disk is logged once, not once per call.
+	startFailing atomic.Bool
 }
 
 // Decision is the enforcement step's answer for one call. A denial is a
@@ -154,6 +159,9 @@ func (e *Enforcer) start(d *Decision) {
 	rec.Overhead = time.Since(d.received)
 	err := e.Recorder.Start(rec)
 	if err == nil {
+		if e.startFailing.Swap(false) && e.Logger != nil {
+			e.Logger.Info("calls' starts are recorded again before they are forwarded")
+		}
 		return
 	}
 	c := d.call
@@ -162,8 +170,8 @@ func (e *Enforcer) start(d *Decision) {
 		e.refuseUnrecorded(d, err)
 		return
 	}
-	if e.Logger != nil {
-		e.Logger.Error("tool call forwarded although its start could not be recorded: if the gateway stops before it ends, the log will not hold it",
+	if !e.startFailing.Swap(true) && e.Logger != nil {
+		e.Logger.Error("tool calls are forwarded although their starts cannot be recorded: if the gateway stops before one ends, the log will not hold it (said once until they can be again)",
 			"workspace", c.Workspace, "upstream", c.Upstream, "tool", policy.MaskText(c.Tool), "user", c.User, "verdict", d.ID, "err", err)
 	}
 }

@@ -1,9 +1,12 @@
 package enforce_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"log/slog"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -293,8 +296,20 @@ func TestStartBeforeForwarding(t *testing.T) {
 		t.Errorf("records = %+v; want the refusal, not run", all)
 	}
 	e.AuditRequired = nil
-	if d = e.Decide(t.Context(), testCall("echo", `{"n":3}`), time.Now(), nil); !d.Allowed {
-		t.Errorf("log not required, start fails: refused %q; want the call run", d.Message)
+	var logged bytes.Buffer
+	e.Logger = slog.New(slog.NewTextHandler(&logged, nil))
+	for n := 3; n < 6; n++ {
+		if d = e.Decide(t.Context(), testCall("echo", fmt.Sprintf(`{"n":%d}`, n)), time.Now(), nil); !d.Allowed {
+			t.Errorf("log not required, start fails: refused %q; want the call run", d.Message)
+		}
+	}
+	if c := strings.Count(logged.String(), "starts cannot be recorded"); c != 1 {
+		t.Errorf("three calls forwarded unstarted logged it %d times; want once:\n%s", c, &logged)
+	}
+	recs.startErr = nil
+	e.Decide(t.Context(), testCall("echo", `{"n":6}`), time.Now(), nil)
+	if !strings.Contains(logged.String(), "recorded again") {
+		t.Errorf("starts written again, not said:\n%s", &logged)
 	}
 }
 
