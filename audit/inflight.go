@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -122,7 +123,9 @@ func createJournal(file string) (*os.File, error) {
 	var b [4]byte
 	rand.Read(b[:])
 	dir := JournalDir(file)
-	if err := os.MkdirAll(dir, 0o700); err != nil {
+	// Not MkdirAll: a database's folder that is missing is the log's to
+	// report, not the journal's to create.
+	if err := os.Mkdir(dir, 0o700); err != nil && !errors.Is(err, fs.ErrExist) {
 		return nil, fmt.Errorf("verdict log %s: cannot create the folder of the journals of calls in flight: %w", file, err)
 	}
 	name := filepath.Join(dir, strconv.Itoa(pid)+"-"+hex.EncodeToString(b[:]))
