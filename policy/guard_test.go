@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/gatehouse-mcp/gatehouse/internal/testdir"
 	"github.com/gatehouse-mcp/gatehouse/policy"
 )
 
@@ -15,7 +16,7 @@ import (
 // directory of the upstream "fs" of workspace "w".
 func guardedEngine(t testing.TB) (e *policy.Engine, root string) {
 	t.Helper()
-	root = t.TempDir()
+	root = testdir.New(t)
 	files := []string{"gatehouse.yaml", "gatehouse.db", "gatehouse.db-wal", "gatehouse.db-shm", "README.md", "src/main.go"}
 	for _, f := range append(files, "workspaces/dev.yaml") {
 		p := filepath.Join(root, f)
