@@ -9,9 +9,16 @@
 # bytes from RtlGenRandom; it is built with MinGW-w64 and put in the Wine
 # prefix's system32, where Go looks for it.
 #
-# Packages and tests left out, and why (issue 17 is to bring them in):
-#   policy, config, onboard: paths — the guard, the config loader and the
-#     client files are not yet taught drive letters and backslashes;
+# Wine 8.0 also lacks FileDispositionInformationEx, through which
+# os.RemoveAll deletes files on Windows: t.TempDir's cleanup fails every
+# test that wrote a file ("unlinkat …: Invalid function"). The tests of
+# these packages take their directories from internal/testdir, which
+# empties them with os.Remove (DeleteFile) first.
+#
+# Packages and tests left out, and why:
+#   policy TestGuard/symbolic_link: Wine 8's CreateSymbolicLink reports
+#     success and makes no link (os.Symlink returns nil, the link does not
+#     exist), so there is no link for the guard to resolve;
 #   upstream, gateway, e2e and the rest: they build or start child
 #     processes with the Go toolchain or Node, which the Wine prefix does
 #     not have.
@@ -35,6 +42,9 @@ cp "$work/bcryptprimitives.dll" "$WINEPREFIX/drive_c/windows/system32/"
 
 # package:tests to skip (a -test.skip pattern, or empty)
 packages=(
+  "policy:TestGuard/symbolic_link"
+  "config:"
+  "onboard:"
   "policy/detect:"
   "policy/internal/jsondoc:"
   "policy/internal/prefilter:"
