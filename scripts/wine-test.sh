@@ -19,9 +19,16 @@
 #   policy TestGuard/symbolic_link: Wine 8's CreateSymbolicLink reports
 #     success and makes no link (os.Symlink returns nil, the link does not
 #     exist), so there is no link for the guard to resolve;
-#   upstream, gateway, e2e and the rest: they build or start child
-#     processes with the Go toolchain or Node, which the Wine prefix does
-#     not have.
+#   audit, enforce: their tests open the verdict log, SQLite, which
+#     needs cgo (these binaries are built without it); built with
+#     MinGW-w64's cgo, audit's tests run but their t.TempDir cleanups
+#     fail as above, and its test of a database file removed while open
+#     assumes Unix's unlink;
+#   upstream, upstream/upstreamtest, gateway, gateway/internal/stdiofast,
+#     cmd/gatehouse, cmd/gatehouse-bench, e2e and the module's root
+#     (deps_test.go): they run the Go toolchain (go build for a test
+#     server or the gatehouse binary, go list) or Node, which the Wine
+#     prefix does not have.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -49,6 +56,8 @@ packages=(
   "policy/internal/jsondoc:"
   "policy/internal/prefilter:"
   "llmjudge:"
+  "llmjudge/llmjudgetest:"
+  "workspace:"
 )
 failed=0
 for entry in "${packages[@]}"; do
