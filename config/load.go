@@ -7,6 +7,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"path"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -260,11 +261,11 @@ func (e unsetError) Error() string {
 var upstreamEnvEntry = regexp.MustCompile(`(^|\.)upstreams\[\d+\]\.(env|headers)\[\d+\]$`)
 
 // resolvePaths makes the config's relative paths absolute against the
-// config file's directory, and gives stdio upstreams without dir that
+// config file's directory (a rooted path, \x on Windows, stays as written), and gives stdio upstreams without dir that
 // directory as their working directory.
 func (l *loader) resolvePaths(cfg *Config) {
 	abs := func(p string) string {
-		if p == "" || filepath.IsAbs(p) {
+		if p == "" || rooted(p) {
 			return p
 		}
 		return filepath.Join(l.root, p)
@@ -284,10 +285,18 @@ func (l *loader) resolveUpstreamDirs(w *Workspace) {
 		case u.Command == "":
 		case u.Dir == "":
 			u.Dir = l.root
-		case !filepath.IsAbs(u.Dir):
+		case !rooted(u.Dir):
 			u.Dir = filepath.Join(l.root, u.Dir)
 		}
 	}
+}
+
+// rooted reports whether the path p starts from a root rather than from
+// the config's directory: an absolute path, or on Windows one that starts
+// with a separator (\ProgramData\gatehouse, /var/lib/gatehouse), which
+// Windows reads from the root of the current drive.
+func rooted(p string) bool {
+	return filepath.IsAbs(p) || p != "" && os.IsPathSeparator(p[0])
 }
 
 // loadWorkspacesDir appends the workspaces of cfg.WorkspacesDir: each
@@ -383,5 +392,15 @@ func (l *loader) dirDisplayName(absFile string) string {
 	if err != nil || strings.HasPrefix(rel, "..") {
 		return absFile
 	}
-	return filepath.Join(filepath.Dir(l.mainFile), rel)
+	return joinAsWritten(l.mainFile, filepath.Dir(l.mainFile), rel)
+}
+
+// joinAsWritten joins rel to dir with the separator the user wrote in
+// written: on Windows, a config named with slashes (testdata/gatehouse.yaml)
+// has its workspace files named with slashes too.
+func joinAsWritten(written, dir, rel string) string {
+	if filepath.Separator != '/' && strings.Contains(written, "/") && !strings.ContainsRune(written, filepath.Separator) {
+		return path.Join(filepath.ToSlash(dir), filepath.ToSlash(rel))
+	}
+	return filepath.Join(dir, rel)
 }

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -16,6 +17,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/gatehouse-mcp/gatehouse/internal/testdir"
 	"github.com/gatehouse-mcp/gatehouse/upstream"
 )
 
@@ -53,6 +55,9 @@ func TestLoadGolden(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, file := range files {
+		// The path as a user writes it, with slashes, which every
+		// platform reads: errors must name it as written.
+		file := filepath.ToSlash(file)
 		name := strings.TrimSuffix(filepath.Base(file), ".yaml")
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
@@ -97,11 +102,22 @@ func renderOutcome(t *testing.T, cfg *Config, err error, dir string) string {
 	if jerr != nil {
 		t.Fatal(jerr)
 	}
-	return "ok:\n" + strings.ReplaceAll(string(out), dir, "$TESTDATA") + "\n"
+	return "ok:\n" + testdataPaths(string(out), dir) + "\n"
 }
 
+// testdataPaths writes the absolute testdata directory dir in the JSON
+// text js as $TESTDATA, and the paths under it with slashes: on Windows
+// they are Z:\\…\\gatehouse.db, JSON-escaped.
+func testdataPaths(js, dir string) string {
+	quoted, _ := json.Marshal(dir)
+	js = strings.ReplaceAll(js, string(quoted[1:len(quoted)-1]), "$TESTDATA")
+	return testdataPathRE.ReplaceAllStringFunc(js, func(s string) string { return strings.ReplaceAll(s, `\\`, "/") })
+}
+
+var testdataPathRE = regexp.MustCompile(`"\$TESTDATA[^"]*"`)
+
 func TestLoadNotFound(t *testing.T) {
-	dir := t.TempDir()
+	dir := testdir.New(t)
 	invalid := filepath.Join(dir, "invalid.yaml")
 	if err := os.WriteFile(invalid, []byte("workspaces: [\n"), 0o644); err != nil {
 		t.Fatal(err)
@@ -340,7 +356,7 @@ func TestConfigExample(t *testing.T) {
 // TestLoadRelativePaths checks that relative paths follow the config
 // file, wherever it is loaded from.
 func TestLoadRelativePaths(t *testing.T) {
-	dir := t.TempDir()
+	dir := testdir.New(t)
 	for _, d := range []string{"ws", "tools"} {
 		if err := os.Mkdir(filepath.Join(dir, d), 0o755); err != nil {
 			t.Fatal(err)
@@ -388,7 +404,7 @@ func TestLoadAliasBomb(t *testing.T) {
 		}
 		b.WriteString("]}\n")
 	}
-	path := filepath.Join(t.TempDir(), "gatehouse.yaml")
+	path := filepath.Join(testdir.New(t), "gatehouse.yaml")
 	if err := os.WriteFile(path, []byte(b.String()), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -418,7 +434,7 @@ func FuzzLoad(f *testing.F) {
 	f.Add([]byte("workspaces: {w: {<<: [{strict: true}, {strict: false}]}}"))
 	f.Add([]byte("workspaces: {w: {policies: [{name: p, action: block, when: {time: {days: [mon]}}}]}}"))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		dir := t.TempDir()
+		dir := testdir.New(t)
 		path := filepath.Join(dir, "gatehouse.yaml")
 		if err := os.WriteFile(path, data, 0o644); err != nil {
 			t.Fatal(err)
@@ -535,7 +551,7 @@ func fieldByTag(t reflect.Type, key string) (reflect.StructField, bool) {
 // error. A header is left out like an env entry: never sent with an empty
 // token.
 func TestUnsetVariableInUpstreamEnv(t *testing.T) {
-	dir := t.TempDir()
+	dir := testdir.New(t)
 	file := filepath.Join(dir, "gatehouse.yaml")
 	write := func(text string) {
 		if err := os.WriteFile(file, []byte(text), 0o600); err != nil {

@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/gatehouse-mcp/gatehouse/internal/testdir"
 )
 
 // A key pasted where a name or an address belongs is not printed back by
@@ -13,7 +15,7 @@ import (
 func TestErrorsDoNotPrintSecrets(t *testing.T) {
 	const key = "sk-proj-AbCdEf0123456789GhIjKlMnOpQrStUvWx"
 	const token = "ghp_abcdefghijklmnopqrstuvwxyz0123456789"
-	path := filepath.Join(t.TempDir(), "gatehouse.yaml")
+	path := filepath.Join(testdir.New(t), "gatehouse.yaml")
 	doc := "version: 1\nlisten: " + token + "\njudge:\n  provider: openai\n  model: m\n  api_key_env: " + key + "\n"
 	if err := os.WriteFile(path, []byte(doc), 0o600); err != nil {
 		t.Fatal(err)

@@ -9,6 +9,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/gatehouse-mcp/gatehouse/internal/testdir"
 )
 
 // TestTemplatesLoad decodes and validates every built-in template as the
@@ -159,7 +161,7 @@ workspaces:
 // returns its path.
 func writeConfigText(t *testing.T, body string) string {
 	t.Helper()
-	path := filepath.Join(t.TempDir(), "gatehouse.yaml")
+	path := filepath.Join(testdir.New(t), "gatehouse.yaml")
 	if err := os.WriteFile(path, []byte(body), 0o600); err != nil {
 		t.Fatal(err)
 	}

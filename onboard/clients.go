@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path"
 	"path/filepath"
 	"runtime"
 	"strings"
@@ -57,46 +58,69 @@ func HostEnv() Env {
 	return Env{GOOS: runtime.GOOS, Home: home, AppData: os.Getenv("APPDATA"), Dir: dir}
 }
 
-// DefaultPath is where the client keeps its MCP servers on e's OS:
-// Claude Desktop's claude_desktop_config.json; Claude Code's ./.mcp.json
-// if it exists, else ~/.claude.json; VS Code's ./.vscode/mcp.json if it
-// exists, else the user's mcp.json; Cursor's ./.cursor/mcp.json if it
-// exists, else ~/.cursor/mcp.json.
+// DefaultPath is where the client keeps its MCP servers on e's OS,
+// spelled as that OS spells paths: Claude Desktop's
+// claude_desktop_config.json (in %APPDATA%\Claude on Windows,
+// ~/Library/Application Support/Claude on macOS, ~/.config/Claude
+// elsewhere); Claude Code's ./.mcp.json if it exists, else
+// ~/.claude.json; VS Code's ./.vscode/mcp.json if it exists, else the
+// user's mcp.json (in %APPDATA%\Code\User, ~/Library/Application
+// Support/Code/User or ~/.config/Code/User); Cursor's ./.cursor/mcp.json
+// if it exists, else ~/.cursor/mcp.json.
 func (c Client) DefaultPath(e Env) string {
 	exists := func(p string) bool { _, err := os.Stat(p); return err == nil }
 	appData := func(app string) string { // the per-user application data directory
 		switch e.GOOS {
 		case "darwin":
-			return filepath.Join(e.Home, "Library", "Application Support", app)
+			return e.join(e.Home, "Library", "Application Support", app)
 		case "windows":
 			base := e.AppData
 			if base == "" {
-				base = filepath.Join(e.Home, "AppData", "Roaming")
+				base = e.join(e.Home, "AppData", "Roaming")
 			}
-			return filepath.Join(base, app)
+			return e.join(base, app)
 		default:
-			return filepath.Join(e.Home, ".config", app)
+			return e.join(e.Home, ".config", app)
 		}
 	}
 	switch c.Name {
 	case "claude-desktop":
-		return filepath.Join(appData("Claude"), "claude_desktop_config.json")
+		return e.join(appData("Claude"), "claude_desktop_config.json")
 	case "claude-code":
-		if p := filepath.Join(e.Dir, ".mcp.json"); exists(p) {
+		if p := e.join(e.Dir, ".mcp.json"); exists(p) {
 			return p
 		}
-		return filepath.Join(e.Home, ".claude.json")
+		return e.join(e.Home, ".claude.json")
 	case "vscode":
-		if p := filepath.Join(e.Dir, ".vscode", "mcp.json"); exists(p) {
+		if p := e.join(e.Dir, ".vscode", "mcp.json"); exists(p) {
 			return p
 		}
-		return filepath.Join(appData("Code"), "User", "mcp.json")
+		return e.join(appData("Code"), "User", "mcp.json")
 	default: // cursor
-		if p := filepath.Join(e.Dir, ".cursor", "mcp.json"); exists(p) {
+		if p := e.join(e.Dir, ".cursor", "mcp.json"); exists(p) {
 			return p
 		}
-		return filepath.Join(e.Home, ".cursor", "mcp.json")
+		return e.join(e.Home, ".cursor", "mcp.json")
 	}
+}
+
+// join joins path elements as e's OS does, whatever OS runs this: with
+// backslashes on Windows (a UNC path's \\ kept), with slashes elsewhere.
+func (e Env) join(elem ...string) string {
+	if e.GOOS == runtime.GOOS {
+		return filepath.Join(elem...)
+	}
+	if e.GOOS != "windows" {
+		return path.Join(elem...)
+	}
+	for i := range elem {
+		elem[i] = strings.ReplaceAll(elem[i], `\`, "/")
+	}
+	p := path.Join(elem...)
+	if strings.HasPrefix(elem[0], "//") {
+		p = "/" + p
+	}
+	return strings.ReplaceAll(p, "/", `\`)
 }
 
 // ProjectScope reports whether f is a project's file, which is shared

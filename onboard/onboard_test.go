@@ -4,8 +4,11 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
+
+	"github.com/gatehouse-mcp/gatehouse/internal/testdir"
 )
 
 // clientFiles are real config files of each client's format, as the
@@ -330,24 +333,42 @@ func TestMergeKeepsTheFile(t *testing.T) {
 }
 
 func TestDefaultPaths(t *testing.T) {
-	dir := t.TempDir()
-	for _, tc := range []struct{ client, goos, want string }{
-		{"claude-desktop", "darwin", "/Users/me/Library/Application Support/Claude/claude_desktop_config.json"},
-		{"claude-desktop", "linux", "/Users/me/.config/Claude/claude_desktop_config.json"},
-		{"claude-desktop", "windows", filepath.Join(`C:\Users\me\AppData\Roaming`, "Claude", "claude_desktop_config.json")},
-		{"claude-code", "linux", "/Users/me/.claude.json"},
-		{"vscode", "darwin", "/Users/me/Library/Application Support/Code/User/mcp.json"},
-		{"cursor", "windows", filepath.Join("/Users/me", ".cursor", "mcp.json")},
+	dir := testdir.New(t)
+	mac := Env{GOOS: "darwin", Home: "/Users/me", Dir: dir}
+	linux := Env{GOOS: "linux", Home: "/home/me", Dir: dir}
+	windows := Env{GOOS: "windows", Home: `C:\Users\me`, AppData: `C:\Users\me\AppData\Roaming`, Dir: dir}
+	roaming := Env{GOOS: "windows", Home: `\\srv\profiles\me`, AppData: `\\srv\profiles\me\AppData\Roaming`, Dir: dir}
+	noAppData := windows
+	noAppData.AppData = ""
+	for _, tc := range []struct {
+		client string
+		env    Env
+		want   string
+	}{
+		{"claude-desktop", mac, "/Users/me/Library/Application Support/Claude/claude_desktop_config.json"},
+		{"claude-desktop", linux, "/home/me/.config/Claude/claude_desktop_config.json"},
+		{"claude-desktop", windows, `C:\Users\me\AppData\Roaming\Claude\claude_desktop_config.json`},
+		{"claude-desktop", noAppData, `C:\Users\me\AppData\Roaming\Claude\claude_desktop_config.json`},
+		{"claude-desktop", roaming, `\\srv\profiles\me\AppData\Roaming\Claude\claude_desktop_config.json`},
+		{"claude-code", linux, "/home/me/.claude.json"},
+		{"claude-code", windows, `C:\Users\me\.claude.json`},
+		{"vscode", mac, "/Users/me/Library/Application Support/Code/User/mcp.json"},
+		{"vscode", windows, `C:\Users\me\AppData\Roaming\Code\User\mcp.json`},
+		{"cursor", mac, "/Users/me/.cursor/mcp.json"},
+		{"cursor", windows, `C:\Users\me\.cursor\mcp.json`},
 	} {
-		got := Clients[tc.client].DefaultPath(Env{GOOS: tc.goos, Home: "/Users/me", AppData: `C:\Users\me\AppData\Roaming`, Dir: dir})
-		if got != filepath.FromSlash(tc.want) && got != tc.want {
-			t.Errorf("%s on %s: %s, want %s", tc.client, tc.goos, got, tc.want)
+		if tc.env.GOOS == runtime.GOOS {
+			// On its own OS the path is filepath's: the same text.
+			tc.want = filepath.Clean(tc.want)
+		}
+		if got := Clients[tc.client].DefaultPath(tc.env); got != tc.want {
+			t.Errorf("DefaultPath(%s on %s) = %s; want %s", tc.client, tc.env.GOOS, got, tc.want)
 		}
 	}
 	// A project's own file comes first.
 	os.MkdirAll(filepath.Join(dir, ".vscode"), 0o755)
 	os.WriteFile(filepath.Join(dir, ".vscode", "mcp.json"), []byte("{}"), 0o644)
-	if got := Clients["vscode"].DefaultPath(Env{GOOS: "linux", Home: "/h", Dir: dir}); got != filepath.Join(dir, ".vscode", "mcp.json") {
+	if got := Clients["vscode"].DefaultPath(Env{GOOS: runtime.GOOS, Home: "/h", Dir: dir}); got != filepath.Join(dir, ".vscode", "mcp.json") {
 		t.Errorf("vscode in a project: %s", got)
 	}
 }

@@ -46,8 +46,12 @@ func UpstreamKey(workspace, upstream string) string { return workspace + "/" + u
 // path — the whole string, and each word of it (except in free-text
 // fields such as content, text or newText, whose words are a file's
 // content, not paths) — names a protected file after normalisation
-// (detect.PathForms: quotes, file://, %XX, ~ and $HOME, \ both ways,
-// braces, //, ./, ../, a trailing /), compared without regard to case, relative paths resolved
+// (detect.PathForms: quotes, file://, %XX, ~, $HOME and the Windows
+// home variables, \ both ways, drive letters, UNC and device paths,
+// braces, //, ./, ../, a trailing /, and as Windows reads it: trailing
+// dots and spaces and alternate data streams dropped), compared without
+// regard to case, a segment shaped like an 8.3 short name matched as the
+// long names it may stand for, relative paths resolved
 // against every base of the upstream, symbolic links resolved where the
 // path exists; or is a glob that matches one; or is a path under a
 // protected directory. A directory that only holds a protected file is
@@ -69,7 +73,7 @@ type Guard struct {
 func NewGuard(spec GuardSpec) *Guard {
 	g := &Guard{bases: map[string][]string{}, defaultBases: cleanAll(spec.DefaultBases), home: spec.Home, displayByName: map[string]string{}}
 	add := func(list *[]string, p string) {
-		c := filepath.ToSlash(filepath.Clean(p))
+		c := slashPath(p)
 		l := strings.ToLower(c)
 		if slices.Contains(*list, l) {
 			return
@@ -101,11 +105,18 @@ func NewGuard(spec GuardSpec) *Guard {
 func cleanAll(ps []string) []string {
 	out := make([]string, 0, len(ps))
 	for _, p := range ps {
-		if c := filepath.ToSlash(filepath.Clean(p)); !slices.Contains(out, c) {
+		if c := slashPath(p); !slices.Contains(out, c) {
 			out = append(out, c)
 		}
 	}
 	return out
+}
+
+// slashPath is the path p cleaned and written with slashes, a drive's
+// root and a UNC share kept as roots: C:\Users\me is C:/Users/me on every
+// platform, so that a guard of Windows paths reads the same everywhere.
+func slashPath(p string) string {
+	return detect.CleanPath(strings.ReplaceAll(filepath.Clean(p), `\`, "/"))
 }
 
 // maxGuardWord bounds the strings read as paths.
@@ -170,8 +181,44 @@ func (g *Guard) names(w string, bases []string, moving bool) (string, bool) {
 		if what, hit := g.namesForm(p, bases, moving); hit {
 			return what, true
 		}
+		if sg := shortNameGlob(p); sg != "" {
+			if what, hit := g.namesForm(sg, bases, moving); hit {
+				return what, true
+			}
+		}
 	}
 	return "", false
+}
+
+// shortNameGlob returns the normalised path p with each segment that has
+// the shape of a Windows 8.3 short name (GATEHO~1.YAM, PROGRA~2) written
+// as a glob of the long names it may stand for (*gateho*.yam*), or ""
+// when no segment has that shape. Where the path exists, RealPath reads
+// the long name from the file system; the glob covers a path that does
+// not exist yet and a gateway that is not on Windows.
+func shortNameGlob(p string) string {
+	if !strings.Contains(p, "~") {
+		return ""
+	}
+	segs := strings.Split(p, "/")
+	found := false
+	for i, seg := range segs {
+		base, ext, _ := strings.Cut(seg, ".")
+		tilde := strings.IndexByte(base, '~')
+		if tilde < 1 || tilde > 6 || tilde == len(base)-1 || len(ext) > 3 || strings.ContainsAny(base[:tilde], "*?[") ||
+			strings.Trim(base[tilde+1:], "0123456789") != "" || strings.ContainsAny(ext, ".*?[") {
+			continue
+		}
+		g := "*" + base[:tilde] + "*"
+		if ext != "" {
+			g += "." + ext + "*"
+		}
+		segs[i], found = g, true
+	}
+	if !found {
+		return ""
+	}
+	return strings.Join(segs, "/")
 }
 
 // namesForm is names for one normalised form p.
@@ -180,7 +227,7 @@ func (g *Guard) namesForm(p string, bases []string, moving bool) (string, bool) 
 		return "", false
 	}
 	if g.home != "" && (p == "~" || strings.HasPrefix(p, "~/")) {
-		p = filepath.ToSlash(g.home) + p[1:]
+		p = slashPath(g.home) + p[1:]
 	}
 	lp := strings.ToLower(p)
 	glob := strings.ContainsAny(lp, "*?[")
@@ -194,11 +241,11 @@ func (g *Guard) namesForm(p string, bases []string, moving bool) (string, bool) 
 	if !named && !links {
 		return "", false
 	}
-	spelled := []string{path.Clean(p)} // the candidates, as spelled
-	if !path.IsAbs(p) {
+	spelled := []string{detect.CleanPath(p)} // the candidates, as spelled
+	if !detect.IsAbsPath(p) {
 		spelled = spelled[:0]
 		for _, b := range bases {
-			spelled = append(spelled, path.Join(b, p))
+			spelled = append(spelled, detect.CleanPath(b+"/"+p))
 		}
 	}
 	for _, sp := range spelled {
@@ -257,12 +304,18 @@ func (g *Guard) protects(c string, glob, moving bool) (string, bool) {
 	}
 	if moving {
 		for _, a := range g.ancestors {
-			if a != "/" && a != "." && match(a) {
+			if a != "/" && a != "." && !driveRoot(a) && match(a) {
 				return a + " (which holds the gateway's files)", true
 			}
 		}
 	}
 	return "", false
+}
+
+// driveRoot reports whether the lower-case path a is a drive (c:) or its
+// root (c:/), which, like /, is above everything.
+func driveRoot(a string) bool {
+	return (len(a) == 2 || len(a) == 3 && a[2] == '/') && a[1] == ':'
 }
 
 // globUnder reports whether the glob c could match something under d.

@@ -9,12 +9,26 @@
 # bytes from RtlGenRandom; it is built with MinGW-w64 and put in the Wine
 # prefix's system32, where Go looks for it.
 #
-# Packages and tests left out, and why (issue 17 is to bring them in):
-#   policy, config, onboard: paths — the guard, the config loader and the
-#     client files are not yet taught drive letters and backslashes;
-#   upstream, gateway, e2e and the rest: they build or start child
-#     processes with the Go toolchain or Node, which the Wine prefix does
-#     not have.
+# Wine 8.0 also lacks FileDispositionInformationEx, through which
+# os.RemoveAll deletes files on Windows: t.TempDir's cleanup fails every
+# test that wrote a file ("unlinkat …: Invalid function"). The tests of
+# these packages take their directories from internal/testdir, which
+# empties them with os.Remove (DeleteFile) first.
+#
+# Packages and tests left out, and why:
+#   policy TestGuard/symbolic_link: Wine 8's CreateSymbolicLink reports
+#     success and makes no link (os.Symlink returns nil, the link does not
+#     exist), so there is no link for the guard to resolve;
+#   audit, enforce: their tests open the verdict log, SQLite, which
+#     needs cgo (these binaries are built without it); built with
+#     MinGW-w64's cgo, audit's tests run but their t.TempDir cleanups
+#     fail as above, and its test of a database file removed while open
+#     assumes Unix's unlink;
+#   upstream, upstream/upstreamtest, gateway, gateway/internal/stdiofast,
+#     cmd/gatehouse, cmd/gatehouse-bench, e2e and the module's root
+#     (deps_test.go): they run the Go toolchain (go build for a test
+#     server or the gatehouse binary, go list) or Node, which the Wine
+#     prefix does not have.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -35,10 +49,15 @@ cp "$work/bcryptprimitives.dll" "$WINEPREFIX/drive_c/windows/system32/"
 
 # package:tests to skip (a -test.skip pattern, or empty)
 packages=(
+  "policy:TestGuard/symbolic_link"
+  "config:"
+  "onboard:"
   "policy/detect:"
   "policy/internal/jsondoc:"
   "policy/internal/prefilter:"
   "llmjudge:"
+  "llmjudge/llmjudgetest:"
+  "workspace:"
 )
 failed=0
 for entry in "${packages[@]}"; do

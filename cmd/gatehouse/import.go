@@ -24,8 +24,8 @@ func newImportCommand() *cobra.Command {
 		Long: `Import reads the MCP servers of CLIENT (` + onboard.ClientNames + `)
 from FILE, else from the client's own config file, and adds them as the
 upstreams of workspace --workspace: to the file --out (which must not exist),
-else to the config (--config, ./gatehouse.yaml, $GATEHOUSE_CONFIG), keeping its
-comments, else to a new ./gatehouse.yaml.
+else to the config (--config, $GATEHOUSE_CONFIG, ./gatehouse.yaml, the user's
+config folder), keeping its comments, else to a new ./gatehouse.yaml.
 
 A value that holds a secret (an env or header named like *_TOKEN, *_KEY,
 *SECRET*, *PASSWORD*, Authorization, or one the secret detectors find) is

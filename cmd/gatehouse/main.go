@@ -62,13 +62,15 @@ func newRootCommand() *cobra.Command {
 prompts and resources of a workspace's upstream MCP servers, and checks every
 tool call against your policies before it runs.
 
-Configuration is read from --config, else $GATEHOUSE_CONFIG, else ./gatehouse.yaml.
+Configuration is read from --config, else $GATEHOUSE_CONFIG, else ./gatehouse.yaml,
+else gatehouse.yaml in the user's config folder (%APPDATA%\gatehouse on Windows,
+~/Library/Application Support/gatehouse on macOS, ~/.config/gatehouse elsewhere).
 Exit codes: 0 ok, 1 runtime failure, 2 bad usage or config.`,
 		Version:       buildVersion(),
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.PersistentFlags().String("config", "", "config file (default $GATEHOUSE_CONFIG, then ./gatehouse.yaml)")
+	root.PersistentFlags().String("config", "", "config file (default $GATEHOUSE_CONFIG, then ./gatehouse.yaml, then the user's config folder)")
 	root.PersistentFlags().String("log-level", "info", "log level: debug, info, warn, error")
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return usageError(err) })
 	root.AddCommand(newServeCommand(), newCheckCommand(), newToolsCommand(), newPolicyCommand(), newLogsCommand(), newStatsCommand(), newApprovalsCommand(), newJudgeCommand(),

@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -284,6 +285,49 @@ func TestConfigPathOrder(t *testing.T) {
 	check(t, envFile, "env.yaml")                        // the variable before ./gatehouse.yaml
 	check(t, "", "gatehouse.yaml")                       // ./gatehouse.yaml when the variable is empty
 	check(t, envFile, "flag.yaml", "--config", flagFile) // the flag before both
+}
+
+// With no flag, no variable and no ./gatehouse.yaml, the config is
+// gatehouse.yaml in the user's config folder — %APPDATA%\gatehouse,
+// ~/Library/Application Support/gatehouse, ~/.config/gatehouse — and the
+// error without one names where it was looked for.
+func TestConfigPathUserFolder(t *testing.T) {
+	bin := gatehouseBinary(t)
+	dir, home, appData := t.TempDir(), t.TempDir(), t.TempDir()
+	user := map[string]string{
+		"windows": filepath.Join(appData, "gatehouse", "gatehouse.yaml"),
+		"darwin":  filepath.Join(home, "Library", "Application Support", "gatehouse", "gatehouse.yaml"),
+	}[runtime.GOOS]
+	if user == "" {
+		user = filepath.Join(home, ".config", "gatehouse", "gatehouse.yaml")
+	}
+	check := func() (string, error) {
+		cmd := exec.Command(bin, "check")
+		cmd.Dir = dir
+		cmd.Env = append(os.Environ(), "GATEHOUSE_CONFIG=", "HOME="+home, "USERPROFILE="+home, "XDG_CONFIG_HOME=", "APPDATA="+appData)
+		out, err := cmd.CombinedOutput()
+		return string(out), err
+	}
+	if out, err := check(); err == nil || !strings.Contains(out, user) {
+		t.Fatalf("check without a config: %v\n%s\nwant an error naming %s", err, out, user)
+	}
+	if err := os.MkdirAll(filepath.Dir(user), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(user, []byte("version: 1\nworkspaces:\n  mine:\n    upstreams: []\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := check(); err != nil || !strings.Contains(out, user) {
+		t.Errorf("check with %s: %v\n%s", user, err, out)
+	}
+	// ./gatehouse.yaml still comes first.
+	cwd := filepath.Join(dir, "gatehouse.yaml")
+	if err := os.WriteFile(cwd, []byte("version: 1\nworkspaces:\n  here:\n    upstreams: []\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := check(); err != nil || strings.Contains(out, user) || !strings.Contains(out, "gatehouse.yaml") {
+		t.Errorf("check with ./gatehouse.yaml and %s: %v\n%s\nwant ./gatehouse.yaml read", user, err, out)
+	}
 }
 
 // check --connect fails on a tool name two upstreams would share, but only

@@ -1,12 +1,12 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"os"
 	"os/user"
+	"path/filepath"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -33,9 +33,11 @@ func newSettings(cmd *cobra.Command) settings {
 	return settings{v: v, cmd: cmd}
 }
 
-// configPath is --config, else $GATEHOUSE_CONFIG, else ./gatehouse.yaml:
-// what is named for this run or this shell comes before what happens to
-// lie in the working directory, as most tools do it.
+// configPath is --config, else $GATEHOUSE_CONFIG, else ./gatehouse.yaml,
+// else gatehouse.yaml in the user's config folder (userConfigPath): what
+// is named for this run or this shell comes before what happens to lie
+// in the working directory, as most tools do it, and that before the
+// user's own.
 func (s settings) configPath() (string, error) {
 	if f := s.cmd.Flag("config"); f != nil && f.Changed {
 		return f.Value.String(), nil
@@ -46,7 +48,28 @@ func (s settings) configPath() (string, error) {
 	if _, err := os.Stat("gatehouse.yaml"); err == nil {
 		return "gatehouse.yaml", nil
 	}
-	return "", usageError(errors.New("no config file: pass --config FILE, set GATEHOUSE_CONFIG, or create ./gatehouse.yaml"))
+	user, err := userConfigPath()
+	if err != nil {
+		return "", usageError(fmt.Errorf("no config file: pass --config FILE, set GATEHOUSE_CONFIG, or create ./gatehouse.yaml (%w)", err))
+	}
+	if _, err := os.Stat(user); err == nil {
+		return user, nil
+	}
+	return "", usageError(fmt.Errorf("no config file: pass --config FILE, set GATEHOUSE_CONFIG, or create ./gatehouse.yaml or %s", user))
+}
+
+// userConfigPath is gatehouse.yaml in the user's config folder, as
+// os.UserConfigDir finds it: %APPDATA%\gatehouse on Windows,
+// ~/Library/Application Support/gatehouse on macOS,
+// $XDG_CONFIG_HOME/gatehouse or ~/.config/gatehouse elsewhere. The
+// verdict database is beside it (audit.database defaults to gatehouse.db
+// in the config's folder).
+func userConfigPath() (string, error) {
+	dir, err := os.UserConfigDir()
+	if err != nil {
+		return "", fmt.Errorf("no user config folder: %w", err)
+	}
+	return filepath.Join(dir, "gatehouse", "gatehouse.yaml"), nil
 }
 
 // load reads and validates the config; every failure is a usage error.

@@ -20,6 +20,17 @@ import (
 //     a brace expansion (~/.{ssh,aws}/x) is a path of its own.
 //   - A backslash is read both as a separator (C:\Users\me\.ssh) and as
 //     the shell's escape (/etc/sha\dow); either reading may name the file.
+//   - Windows paths name what their POSIX counterparts name, on every
+//     platform: a drive letter (C:\, c:/) and a drive's root (C:\..\x is
+//     C:\x), device paths (\\?\C:\, \\.\C:\, \??\C:\, \\?\UNC\), the
+//     administrative share (\\localhost\C$\), file:///C:/, the home
+//     variables of cmd and PowerShell (%USERPROFILE%, %HOMEDRIVE%%HOMEPATH%,
+//     $env:USERPROFILE; %APPDATA% is ~/AppData/Roaming), and a second
+//     reading as Windows reads it: the trailing dots and spaces of a
+//     segment (credentials., .ssh ) and an alternate data stream
+//     (credentials::$DATA) dropped, a UNC share kept as a root. An 8.3
+//     short name (CREDEN~1) is not read as the long name: that needs the
+//     file system, which the guard asks and the detector does not.
 //   - Names are compared in lower case: .SSH/ID_RSA costs nothing to flag.
 //   - A directory that holds credentials (.ssh, .gnupg, .aws, .azure,
 //     .config/gcloud) is sensitive itself and with everything under it.
@@ -104,6 +115,11 @@ var sensitiveNames = []sensitiveName{
 	{segs: []string{"windows", "system32", "config", "sam"}},
 	{segs: []string{"windows", "system32", "config", "system"}},
 	{segs: []string{"windows", "system32", "config", "security"}},
+	{segs: []string{"windows", "repair", "sam"}},
+	{segs: []string{"appdata", "roaming", "gcloud"}, under: true},
+	{segs: []string{"appdata", "roaming", "microsoft", "credentials"}, under: true},
+	{segs: []string{"appdata", "local", "microsoft", "credentials"}, under: true},
+	{segs: []string{"appdata", "roaming", "microsoft", "protect"}, under: true},
 }
 
 // ex is a list of one-segment examples.
@@ -226,15 +242,22 @@ func sensitiveForm(w string) bool {
 // sensitiveIn is sensitiveForm normalising in buf, which has room for w.
 func sensitiveIn(buf []byte, w string) bool {
 	dir := strings.ContainsAny(w, "/\\")
-	p := normalizePath(buf, w, false)
+	p := normalizePath(buf, w, false, false)
 	lowerASCII(p)
 	if namesSensitive(p, dir) {
 		return true
 	}
+	if windowsReading(w) {
+		p = normalizePath(buf, w, false, true)
+		lowerASCII(p)
+		if namesSensitive(p, dir) {
+			return true
+		}
+	}
 	if strings.IndexByte(w, '\\') < 0 {
 		return false
 	}
-	p = normalizePath(buf, w, true)
+	p = normalizePath(buf, w, true, false)
 	lowerASCII(p)
 	return namesSensitive(p, dir)
 }
@@ -320,7 +343,8 @@ func sensitiveDir(seg []byte, glob bool) bool {
 
 // mayBeSensitive reports whether some segment of a path without globs
 // could be part of a sensitive name (a quick test before the table): a dot
-// file, _netrc, id_…, a key file's extension, etc, proc or windows.
+// file, _netrc, id_…, a key file's extension, etc, proc, windows or
+// appdata.
 func mayBeSensitive(segs [][]byte) bool {
 	for _, s := range segs {
 		if len(s) < 2 {
@@ -330,7 +354,7 @@ func mayBeSensitive(segs [][]byte) bool {
 			return true
 		}
 		switch string(s) {
-		case "etc", "proc", "windows":
+		case "etc", "proc", "windows", "appdata":
 			return true
 		}
 		if d := bytes.LastIndexByte(s, '.'); d >= 0 {

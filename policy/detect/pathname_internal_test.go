@@ -45,3 +45,38 @@ func FuzzAnchorsNeverHide(f *testing.F) {
 		}
 	})
 }
+
+// FuzzWindowsSpelling holds the sensitive-name matcher to its rule that a
+// Windows path names what its POSIX counterpart names: a path under the
+// home directory that is sensitive spelled ~/… is sensitive spelled with
+// a drive letter, backslashes and another case, %USERPROFILE% or a
+// device path, and with a trailing dot or an alternate data stream; and
+// a benign path under a project is benign under a drive.
+func FuzzWindowsSpelling(f *testing.F) {
+	for _, s := range []string{".aws/credentials", ".ssh/id_rsa", ".netrc", "a/.env.local", "src/main.go", ".env.example", ".ss?/id_*", "x/server.pem"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if s == "" || len(s) > 200 || strings.HasPrefix(s, "/") || strings.Contains(s, "..") || strings.ContainsFunc(s, func(r rune) bool {
+			return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("._-/*?", r))
+		}) {
+			return
+		}
+		win := strings.ReplaceAll(s, "/", `\`)
+		spellings := []string{`C:\Users\me\` + win, `c:/USERS/ME/` + strings.ToUpper(s), `%USERPROFILE%\` + win, `\\?\C:\Users\me\` + win}
+		if !strings.HasSuffix(s, "/") && !strings.HasSuffix(s, ".") {
+			spellings = append(spellings, `C:\Users\me\`+win+".", `C:\Users\me\`+win+"::$DATA")
+		}
+		want := sensitiveWord("~/" + s)
+		for _, w := range spellings {
+			if want && !sensitiveWord(w) {
+				t.Errorf("sensitiveWord(%q) found no sensitive_file; ~/%s is one", w, s)
+			}
+		}
+		if !want && !strings.ContainsAny(s, "*?") && !strings.HasSuffix(strings.ToLower(s), ".pub") {
+			if w := `D:/proj/` + s; sensitiveWord(w) && !sensitiveWord("/proj/"+s) {
+				t.Errorf("sensitiveWord(%q) found a sensitive_file; /proj/%s is none", w, s)
+			}
+		}
+	})
+}

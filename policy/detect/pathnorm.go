@@ -1,42 +1,106 @@
 package detect
 
 import (
+	"bytes"
 	"net/url"
-	"path"
 	"strings"
 )
 
 // Path normalisation for the sensitive-file detector (pathname.go) and
 // the gateway's guard: a path word spelled plainly — quotes, escapes,
-// ~ and $HOME, file:// URLs, percent-encoding, backslashes, repeated
-// separators and dot segments undone — in every form it may name.
+// ~, $HOME and the Windows home variables, file:// URLs,
+// percent-encoding, backslashes, Windows roots (drive letters, UNC and
+// device paths), repeated separators and dot segments undone — in every
+// form it may name.
+//
+// Windows roots are read on every platform: the file an argument names
+// may be on a Windows machine whatever the gateway runs on, and no POSIX
+// path starts with C:/ or \\?\. A drive's root and a UNC path's share
+// are roots: C:/../x is C:/x.
 
 // NormalizePath returns the path a word names, spelled plainly: quotes
 // removed, a file: URL's scheme and host removed, percent-encoding decoded
-// (three times at most: %252e), ~, $HOME, ${HOME} and %USERPROFILE% at its
-// start written ~, backslashes made slashes, and then cleaned as by
-// path.Clean (repeated separators, . and .. segments, a trailing slash).
-// Case is kept.
+// (three times at most: %252e), a home directory at its start written ~
+// ($HOME, ${HOME}, %USERPROFILE%, %HOMEPATH%, $env:USERPROFILE, …; see
+// homeVars: %APPDATA% is ~/AppData/Roaming), backslashes made slashes,
+// a Windows device path (\\?\C:\, \\.\C:\, \??\C:\, \\?\UNC\) or administrative
+// share (\\localhost\C$\) written as the path it names, /C:/ (from
+// file:///C:/) written C:/, and then cleaned as by path.Clean (repeated
+// separators, . and .. segments, a trailing slash) with a drive's root
+// kept as a root. Case is kept.
 func NormalizePath(word string) string {
-	return string(normalizePath(nil, word, false))
+	return string(normalizePath(nil, word, false, false))
+}
+
+// CleanPath is path.Clean with a drive's root (C:/) and a UNC path's
+// share (//server/share) kept as roots: the cleaning of NormalizePath for
+// a path spelled with slashes already.
+func CleanPath(p string) string {
+	if p == "" {
+		return "."
+	}
+	return string(cleanRooted([]byte(p), true))
+}
+
+// IsAbsPath reports whether the slash-separated path p is absolute on
+// some platform: /x, C:/x or //server/share.
+func IsAbsPath(p string) bool {
+	return strings.HasPrefix(p, "/") || len(p) >= 3 && p[1] == ':' && isLetter(p[0]) && p[2] == '/'
 }
 
 // PathForms returns every path a word may name, each normalised as by
 // NormalizePath: with its backslashes read as separators (Windows) and,
-// when it has any, as the shell's escapes (/etc/sha\dow); and with the
-// alternatives of a brace expansion ({a,b}) taken one by one, up to
-// three braces deep.
+// when it has any, as the shell's escapes (/etc/sha\dow); read as Windows
+// reads it when that differs (see windowsForm: trailing dots and spaces
+// and alternate data streams dropped, a UNC share kept as a root); and
+// with the alternatives of a brace expansion ({a,b}) taken one by one, up
+// to three braces deep.
 func PathForms(word string) []string {
 	var out []string
 	eachBraceForm(word, 0, func(w string) bool {
-		out = append(out, NormalizePath(w))
+		p := NormalizePath(w)
+		out = append(out, p)
+		if windowsReading(w) {
+			if wp := string(normalizePath(nil, w, false, true)); wp != p {
+				out = append(out, wp)
+			}
+		}
 		if strings.IndexByte(w, '\\') >= 0 {
-			out = append(out, string(normalizePath(nil, w, true)))
+			out = append(out, string(normalizePath(nil, w, true, false)))
 		}
 		return false
 	})
 	return out
 }
+
+// windowsReading reports whether Windows may read the word w as another
+// path than NormalizePath does: a segment ends in a dot or a space
+// (credentials., .ssh ), which Windows drops; a colon past a drive letter
+// (an alternate data stream: file:stream, file::$DATA); a drive-relative
+// path (C:name); or it starts with two separators (a UNC path, whose
+// share is a root).
+func windowsReading(w string) bool {
+	if len(w) > 1 && isSep(w[0]) && isSep(w[1]) || len(w) > 2 && w[1] == ':' && !isSep(w[2]) {
+		return true // \\server\share; C:name
+	}
+	for i := 0; i < len(w); i++ {
+		switch c := w[i]; {
+		case c == ':' && i > 1:
+			return true
+		case (c == '.' || c == ' ') && (i+1 == len(w) || isSep(w[i+1])):
+			j := i
+			for j > 0 && (w[j-1] == '.' || w[j-1] == ' ') {
+				j--
+			}
+			if j > 0 && !isSep(w[j-1]) || strings.IndexByte(w[j:i+1], ' ') >= 0 {
+				return true // name. or name  or ..  — not . or ..
+			}
+		}
+	}
+	return false
+}
+
+func isSep(c byte) bool { return c == '/' || c == '\\' }
 
 // eachBraceForm calls f with w, or when w holds a brace expansion, with
 // each of its forms, until f returns true; it reports whether f did.
@@ -67,9 +131,10 @@ func eachBraceForm(w string, depth int, f func(string) bool) bool {
 }
 
 // normalizePath appends the normalised word to dst; escapes reads a
-// backslash as the shell's escape rather than as a separator. It
-// allocates nothing when dst has room for the word.
-func normalizePath(dst []byte, word string, escapes bool) []byte {
+// backslash as the shell's escape rather than as a separator; win reads
+// the word as Windows does (windowsForm). It allocates nothing when dst
+// has room for the word and for a home variable's expansion (8 bytes).
+func normalizePath(dst []byte, word string, escapes, win bool) []byte {
 	n := len(dst)
 	for i := 0; i < len(word); i++ {
 		c := word[i]
@@ -94,14 +159,116 @@ func normalizePath(dst []byte, word string, escapes bool) []byte {
 			break
 		}
 	}
-	b = homePrefix(b)
+	b, moved := homePrefix(b)
 	for i, c := range b {
 		if c == '\\' {
 			b[i] = '/'
 		}
 	}
-	b = cleanPath(b)
+	b = windowsRoot(b)
+	if win {
+		b = windowsForm(b)
+	}
+	b = cleanRooted(b, win)
+	if moved {
+		return append(dst[:n], b...)
+	}
 	return dst[:n+len(b)]
+}
+
+// windowsRoot writes a Windows device path (//?/, //./, /??/; with UNC/
+// a UNC path), an administrative share (//localhost/c$/,
+// //127.0.0.1/c$/) and /C:/ (file:///C:/) as the path they name, in
+// place.
+func windowsRoot(b []byte) []byte {
+	if len(b) < 3 || b[0] != '/' {
+		return b
+	}
+	if len(b) >= 4 && b[3] == '/' && (b[0] == '/' && b[1] == '/' && (b[2] == '?' || b[2] == '.') || b[0] == '/' && b[1] == '?' && b[2] == '?') {
+		if rest := b[4:]; len(rest) >= 4 && hasPrefixFold(string(rest[:4]), "unc/") {
+			b = b[:2+copy(b[2:], rest[4:])] // //server/share
+		} else {
+			b = b[:copy(b, rest)]
+		}
+	}
+	for _, host := range []string{"//localhost/", "//127.0.0.1/", "//./"} {
+		if k := len(host); len(b) >= k+2 && hasPrefixFold(string(b[:k]), host) && isLetter(b[k]) && b[k+1] == '$' && (len(b) == k+2 || b[k+2] == '/') {
+			b[0], b[1] = b[k], ':'
+			b = b[:2+copy(b[2:], b[k+2:])]
+			break
+		}
+	}
+	if len(b) >= 3 && b[0] == '/' && isLetter(b[1]) && b[2] == ':' && (len(b) == 3 || b[3] == '/') {
+		b = b[:copy(b, b[1:])]
+	}
+	return b
+}
+
+// windowsForm drops, in place, what Windows ignores in each segment of b:
+// an alternate data stream (name:stream, name::$DATA) and trailing dots
+// and spaces (credentials., .ssh ); . and .. stay. A drive-relative path
+// (C:name) loses its drive.
+func windowsForm(b []byte) []byte {
+	w, i := 0, 0
+	if len(b) >= 2 && b[1] == ':' && isLetter(b[0]) {
+		if len(b) > 2 && b[2] != '/' {
+			b = b[:copy(b, b[2:])] // C:name: relative to the drive's directory
+		} else {
+			w, i = 2, 2
+		}
+	}
+	for i <= len(b) {
+		j := i
+		for j < len(b) && b[j] != '/' {
+			j++
+		}
+		seg := b[i:j]
+		if k := bytes.IndexByte(seg, ':'); k >= 0 {
+			seg = seg[:k]
+		}
+		t := len(seg)
+		for t > 0 && (seg[t-1] == '.' || seg[t-1] == ' ') {
+			t--
+		}
+		if t == 0 { // only dots and spaces: . and .. without their spaces
+			for t = len(seg); t > 0 && seg[t-1] == ' '; t-- {
+			}
+		}
+		w += copy(b[w:], seg[:t])
+		if j < len(b) {
+			b[w] = '/'
+			w++
+		}
+		i = j + 1
+	}
+	return b[:w]
+}
+
+// cleanRooted is cleanPath with a drive's root (C:/) kept as a root, and
+// when unc a UNC path's share (//server/share) too.
+func cleanRooted(b []byte, unc bool) []byte {
+	if len(b) >= 3 && b[1] == ':' && isLetter(b[0]) && b[2] == '/' {
+		return b[:2+len(cleanPath(b[2:]))]
+	}
+	if unc && len(b) > 2 && b[0] == '/' && b[1] == '/' && b[2] != '/' {
+		k, slashes := 2, 0
+		for ; k < len(b); k++ {
+			if b[k] == '/' {
+				if slashes++; slashes == 2 {
+					break
+				}
+			}
+		}
+		if k < len(b) {
+			rest := cleanPath(b[k:])
+			if len(rest) == 1 {
+				return b[:k]
+			}
+			return b[:k+len(rest)]
+		}
+		return b
+	}
+	return cleanPath(b)
 }
 
 // cutScheme removes file://localhost, file:// or file: from the start of b
@@ -147,16 +314,42 @@ func unhex(c byte) byte {
 	return c | 0x20 - 'a' + 10
 }
 
-// homePrefix writes a home directory at the start of b ($HOME, ${HOME},
-// %USERPROFILE%, %HOMEPATH%) as ~ (in place).
-func homePrefix(b []byte) []byte {
-	for _, p := range []string{"${HOME}", "$HOME", "%USERPROFILE%", "%HOMEPATH%"} {
-		if len(b) >= len(p) && strings.EqualFold(string(b[:len(p)]), p) && (len(b) == len(p) || b[len(p)] == '/' || b[len(p)] == '\\') {
-			b[0] = '~'
-			return b[:1+copy(b[1:], b[len(p):])]
-		}
+// homeVars are the variables that may start a path, in the shell's,
+// cmd's and PowerShell's spelling (compared without regard to case), and
+// the path each stands for, written from ~: the Windows defaults for
+// %APPDATA% and the like.
+var homeVars = []struct{ name, path string }{
+	{"${HOME}", "~"}, {"$HOME", "~"}, {"%HOME%", "~"},
+	{"%USERPROFILE%", "~"}, {"%HOMEPATH%", "~"}, {"%HOMEDRIVE%%HOMEPATH%", "~"},
+	{"$env:USERPROFILE", "~"}, {"${env:USERPROFILE}", "~"}, {"$env:HOME", "~"}, {"$env:HOMEPATH", "~"},
+	{"%APPDATA%", "~/AppData/Roaming"}, {"$env:APPDATA", "~/AppData/Roaming"}, {"${env:APPDATA}", "~/AppData/Roaming"},
+	{"%LOCALAPPDATA%", "~/AppData/Local"}, {"$env:LOCALAPPDATA", "~/AppData/Local"}, {"${env:LOCALAPPDATA}", "~/AppData/Local"},
+	{"%SystemRoot%", "C:/Windows"}, {"%windir%", "C:/Windows"}, {"$env:SystemRoot", "C:/Windows"}, {"$env:windir", "C:/Windows"},
+	{"%ProgramData%", "C:/ProgramData"}, {"$env:ProgramData", "C:/ProgramData"},
+}
+
+// homePrefix writes a variable of homeVars at the start of b as the path
+// it stands for: in place, or in a new slice (moved) when b has no room.
+func homePrefix(b []byte) (_ []byte, moved bool) {
+	if len(b) < 2 || b[0] != '$' && b[0] != '%' {
+		return b, false
 	}
-	return b
+	for _, v := range homeVars {
+		p := v.name
+		if len(b) < len(p) || !strings.EqualFold(string(b[:len(p)]), p) || len(b) > len(p) && b[len(p)] != '/' && b[len(p)] != '\\' {
+			continue
+		}
+		n := len(v.path) + len(b) - len(p)
+		if n > cap(b) {
+			return append([]byte(v.path), b[len(p):]...), true
+		}
+		rest := b[len(p):]
+		b = b[:max(n, len(b))]
+		copy(b[len(v.path):], rest)
+		copy(b, v.path)
+		return b[:n], false
+	}
+	return b, false
 }
 
 // cleanPath is path.Clean in place.
@@ -221,7 +414,10 @@ func CollapsePath(w string) string {
 			w = d
 		}
 	}
-	return path.Clean(w)
+	if w == "" {
+		return "."
+	}
+	return string(cleanRooted([]byte(w), false))
 }
 
 func lowerASCII(b []byte) {

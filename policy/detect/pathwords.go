@@ -68,7 +68,8 @@ func wordSep(t string, i, depth, start int) int {
 }
 
 // keepColon reports whether the colon at i, in the word from start, is
-// part of a path: a drive letter (C:) or a URL scheme (file://).
+// part of a path: a drive letter (C:), a URL scheme (file://) or
+// PowerShell's $env: ($env:USERPROFILE\.ssh).
 func keepColon(t string, start, i int) bool {
 	word := strings.Trim(t[start:i], "\"'`")
 	switch {
@@ -77,7 +78,7 @@ func keepColon(t string, start, i int) bool {
 	case strings.HasPrefix(t[i:], "://"):
 		return true
 	}
-	return strings.EqualFold(word, "file")
+	return strings.EqualFold(word, "file") || strings.EqualFold(word, "$env") || strings.EqualFold(word, "${env")
 }
 
 // The classes of bytes for the word pass of sensitivePaths.
@@ -108,7 +109,7 @@ func wordClasses(w string) uint8 {
 var pathAnchors = []string{
 	".ssh", ".gnupg", ".aws", ".azure", "gcloud", ".kube", ".docker", "netrc", ".npmrc", ".pypirc",
 	".pgpass", "credential", ".htpasswd", ".env", "id_", ".pem", ".key", ".p12", ".pfx", ".jks",
-	".kdbx", "passwd", "shadow", "sudoers", "/environ", "/mem", "/sam", "/system", "/security",
+	".kdbx", "passwd", "shadow", "sudoers", "/environ", "/mem", "/sam", "/system", "/security", "/protect",
 }
 
 // anchorIndex lists the pathAnchors by their first byte.
@@ -264,9 +265,11 @@ func plainName(w string) bool {
 	if w[0] == '.' || w[0] == '_' || hasPrefixFold(w, "id_") {
 		return false
 	}
-	switch {
-	case strings.EqualFold(w, "etc"), strings.EqualFold(w, "proc"), strings.EqualFold(w, "windows"):
-		return false
+	switch len(w) { // etc, proc, windows, appdata: the first segments of names
+	case 3, 4, 7:
+		if strings.EqualFold(w, "etc") || strings.EqualFold(w, "proc") || strings.EqualFold(w, "windows") || strings.EqualFold(w, "appdata") {
+			return false
+		}
 	}
 	if d := strings.LastIndexByte(w, '.'); d >= 0 {
 		for _, ext := range []string{"pem", "key", "p12", "pfx", "jks", "keystore", "kdbx"} {
