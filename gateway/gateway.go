@@ -33,6 +33,8 @@ type Options struct {
 	Enforcer *enforce.Enforcer
 	// HTTP configures the streamable HTTP face.
 	HTTP HTTPOptions
+	// Stdio configures the stdio face.
+	Stdio StdioOptions
 	// PlainStdio serves stdio through mcp-go alone, without the fast path
 	// for tools/call (package stdiofast).
 	PlainStdio bool

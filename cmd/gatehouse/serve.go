@@ -131,6 +131,7 @@ func runServe(cmd *cobra.Command, args []string) error {
 		Version:    version,
 		User:       s.user(),
 		HTTP:       gateway.HTTPOptions{AllowedOrigins: cfg.HTTP.AllowedOrigins, MaxRequestBytes: cfg.HTTP.MaxRequestBytes, BodyTimeout: time.Duration(cfg.HTTP.BodyTimeout)},
+		Stdio:      gateway.StdioOptions{MaxRequestBytes: int(cfg.Stdio.MaxRequestBytes)},
 		Enforcer:   enforcer,
 		PlainStdio: !s.v.GetBool("stdio-fast-path"),
 	})
