@@ -376,6 +376,8 @@ func newEnforcer(cfg *config.Config, log *slog.Logger, prev *enforce.Enforcer, v
 		Approvals:        approvals,
 		ApprovalTimeout:  time.Duration(cfg.Approval.Timeout),
 		ApprovalLifetime: time.Duration(cfg.Approval.Lifetime),
+		// Counted by the store, which bounds them (enforce.BoundedApprovals).
+		MaxPendingPerUser: cfg.Approval.MaxPendingPerUser,
 	}, nil
 }
 
@@ -392,6 +394,9 @@ func openApprovals(cfg *config.Config, log *slog.Logger) *audit.Approvals {
 }
 
 // asApprovals is a as a policy.Approvals, nil when a is.
+// The approvals store bounds the requests pending per user.
+var _ enforce.BoundedApprovals = (*audit.Approvals)(nil)
+
 func asApprovals(a *audit.Approvals) policy.Approvals {
 	if a == nil {
 		return nil
