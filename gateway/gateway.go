@@ -87,6 +87,7 @@ func (g *Gateway) newServer(spec workspace.Spec) *wsServer {
 		},
 	})
 	s = newWSServer(ws, g.opts.Version, g.currentEnforcer, g.opts.User, &g.calls, g.log)
+	s.limits = g.opts.HTTP.sessionLimits()
 	s.http = g.newHTTPHandler(s)
 	s.sync()
 	return s

@@ -127,10 +127,11 @@ func runServe(cmd *cobra.Command, args []string) error {
 		return usageError(err)
 	}
 	g := gateway.New(specs, gateway.Options{
-		Logger:     log,
-		Version:    version,
-		User:       s.user(),
-		HTTP:       gateway.HTTPOptions{AllowedOrigins: cfg.HTTP.AllowedOrigins, MaxRequestBytes: cfg.HTTP.MaxRequestBytes, BodyTimeout: time.Duration(cfg.HTTP.BodyTimeout)},
+		Logger:  log,
+		Version: version,
+		User:    s.user(),
+		HTTP: gateway.HTTPOptions{AllowedOrigins: cfg.HTTP.AllowedOrigins, MaxRequestBytes: cfg.HTTP.MaxRequestBytes, BodyTimeout: time.Duration(cfg.HTTP.BodyTimeout),
+			MaxSessions: cfg.HTTP.MaxSessions, SessionIdleTimeout: time.Duration(cfg.HTTP.SessionIdleTimeout), SessionQueue: cfg.HTTP.SessionQueue},
 		Stdio:      gateway.StdioOptions{MaxRequestBytes: int(cfg.Stdio.MaxRequestBytes)},
 		Enforcer:   enforcer,
 		PlainStdio: !s.v.GetBool("stdio-fast-path"),
