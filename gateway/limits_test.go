@@ -561,3 +561,41 @@ func TestHTTPSessionQueueDropsOldest(t *testing.T) {
 	}
 	t.Fatalf("the stream ended without a log message: %v", sc.Err())
 }
+
+// A session whose GET stream is open but not read — a slow reader — holds
+// no more than an absent one: once its connection's buffers are full, its
+// notifications wait in its queue of http.session_queue, the oldest
+// dropped, and another session's calls answer promptly.
+func TestHTTPSessionSlowReader(t *testing.T) {
+	const queue = 8
+	g := startGateway(t, gateway.Options{HTTP: gateway.HTTPOptions{SessionQueue: queue}},
+		workspace.Spec{Name: "w", Upstreams: []upstream.Spec{chattyUpstream(t, 100*time.Microsecond)}})
+	url := serveHTTP(t, g) + "/w/w/mcp"
+	hc := &http.Client{}
+	id, status, body, err := deafSession(t, hc, url)
+	if err != nil || status != http.StatusOK {
+		t.Fatalf("session: %v %d %s", err, status, body)
+	}
+	resp, err := rawHTTP(t, hc, url, id, "") // its GET stream, never read
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	waitFor(t, "the unread stream's queue to fill", 30*time.Second, func() bool {
+		waiting, _ := gateway.QueueDepths(g, "w")
+		return waiting == queue
+	})
+	c, _ := connectHTTP(t, url, legacy)
+	for i := range 10 {
+		began := time.Now()
+		if res := call(t, c, "up__echo", map[string]any{"message": fmt.Sprint("call ", i)}); text(res) != fmt.Sprint("call ", i) {
+			t.Fatalf("call %d: %s", i, text(res))
+		}
+		if took := time.Since(began); took > time.Second {
+			t.Errorf("call %d took %v beside a session that does not read its stream; want under 1s", i, took)
+		}
+	}
+	if inGatehouse, inMCP := gateway.QueueDepths(g, "w"); inGatehouse > queue || inMCP > queue {
+		t.Errorf("%d notifications wait for a session in the gateway's queue, %d in mcp-go's; want at most %d each", inGatehouse, inMCP, queue)
+	}
+}
