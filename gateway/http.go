@@ -48,9 +48,9 @@ type HTTPOptions struct {
 	// JSON-RPC error naming the limit (admitSession). Zero means
 	// DefaultMaxSessions.
 	MaxSessions int
-	// SessionIdleTimeout ends a session that has had no request for that
-	// long (an open GET stream is pinged, which counts); its id then gets
-	// 404. Zero means DefaultSessionIdleTimeout.
+	// SessionIdleTimeout ends a session that has had no request open, and
+	// none started, for that long (idle.go); its id then gets 404. Zero
+	// means DefaultSessionIdleTimeout.
 	SessionIdleTimeout time.Duration
 	// SessionQueue bounds the notifications waiting for one session, in
 	// the gateway's queue and in mcp-go's (which holds 100 at most);
@@ -91,12 +91,8 @@ func (g *Gateway) newHTTPHandler(s *wsServer) *server.StreamableHTTPServer {
 		// Session ids are this workspace's own: another's, or an ended
 		// one, is unknown (404).
 		server.WithSessionIdManager(s.sessionIDs),
-		// A 2025-11-25 client that vanished without DELETE must not hold
-		// its session forever (http.session_idle_timeout)...
-		server.WithSessionIdleTTL(s.limits.idle),
-		// ...while one that keeps its stream open and reads it stays: a
-		// ping written to the stream counts as activity.
-		server.WithHeartbeatInterval(s.limits.idle/3),
+		// A 2025-11-25 client that vanished without DELETE does not hold
+		// its session forever: idle.go ends it.
 	)
 }
 

@@ -41,7 +41,7 @@ func TestMain(m *testing.M) {
 }
 
 // chattyUpstream is a stdio upstream, this test binary, with one tool
-// (echo) that, once a client initializes it, logs every interval — each
+// (echo, and sleep: ms milliseconds) that, once a client initializes it, logs every interval — each
 // message's data the time it was sent, in unix nanoseconds, and some text
 // — or, with a zero interval, never: its log messages and its results
 // share one pipe to the gateway, as a child's do.
@@ -59,6 +59,10 @@ func runChattyUpstream() {
 	srv := server.NewMCPServer("chatty", "1", server.WithLogging())
 	srv.AddTool(mcp.NewTool("echo", mcp.WithString("message")), func(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
 		return mcp.NewToolResultText(req.GetString("message", "")), nil
+	})
+	srv.AddTool(mcp.NewTool("sleep", mcp.WithNumber("ms")), func(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+		time.Sleep(time.Duration(req.GetFloat("ms", 0)) * time.Millisecond)
+		return mcp.NewToolResultText("slept"), nil
 	})
 	var once sync.Once
 	hooks := &server.Hooks{}
@@ -411,13 +415,24 @@ func TestHTTPSessionsBounded(t *testing.T) {
 // http.session_idle_timeout ends: its state is freed, its next request is
 // answered 404 (the protocol's "session not found"), and a new initialize
 // works — also where the ended session held the last place under
-// http.max_sessions. A session whose GET stream stays open lives on.
+// http.max_sessions. A session whose GET stream stays open lives on, and
+// so does one whose call runs longer than the timeout.
 func TestHTTPSessionIdleTimeout(t *testing.T) {
 	const idle = time.Second
 	var logs logLines
 	g := startGateway(t, gateway.Options{Logger: logs.logger(), HTTP: gateway.HTTPOptions{MaxSessions: 2, SessionIdleTimeout: idle}},
 		workspace.Spec{Name: "w", Upstreams: []upstream.Spec{chattyUpstream(t, 0)}})
 	url := serveHTTP(t, g) + "/w/w/mcp"
+
+	busy := connectQuiet(t, url)
+	if res := call(t, busy, "up__sleep", map[string]any{"ms": 3 * idle.Milliseconds()}); text(res) != "slept" {
+		t.Fatalf("a call longer than the idle timeout: %s", text(res))
+	}
+	if res := call(t, busy, "up__echo", map[string]any{"message": "busy"}); text(res) != "busy" {
+		t.Fatalf("the session after its long call: %s", text(res))
+	}
+	_ = busy.Close()
+	waitFor(t, "the busy session to end", 5*time.Second, func() bool { return gateway.HTTPSessions(g, "w") == 0 })
 
 	listening, _ := connectHTTP(t, url, legacy) // keeps its GET stream open
 	quiet := connectQuiet(t, url)
@@ -541,8 +556,14 @@ func TestHTTPSessionQueueDropsOldest(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer resp.Body.Close()
+	// The stream carries first what waited in mcp-go's queue when the
+	// session's last request ended (a few at most, sent when it asked),
+	// then the gateway's queue, then what comes: of the first 2×queue
+	// messages, those sent in the first half second after the session
+	// asked are those few, not the queue.
 	sc := bufio.NewScanner(resp.Body)
-	for sc.Scan() {
+	var seen, old int
+	for seen < 2*queue && sc.Scan() {
 		data, ok := strings.CutPrefix(sc.Text(), "data: ")
 		if !ok || !strings.Contains(data, "notifications/message") {
 			continue
@@ -554,12 +575,17 @@ func TestHTTPSessionQueueDropsOldest(t *testing.T) {
 			t.Fatal(err)
 		}
 		nanos, _ := strconv.ParseInt(strings.Fields(n.Params.Data)[0], 10, 64)
-		if sent := time.Unix(0, nanos); sent.Sub(asked) < time.Second/2 {
-			t.Errorf("the first log message the stream carried was sent %v after the session asked; want the newest (nearly 1s after)", sent.Sub(asked).Round(time.Millisecond))
+		if time.Unix(0, nanos).Sub(asked) < time.Second/2 {
+			old++
 		}
-		return
+		seen++
 	}
-	t.Fatalf("the stream ended without a log message: %v", sc.Err())
+	if seen < 2*queue {
+		t.Fatalf("the stream ended after %d log messages: %v", seen, sc.Err())
+	}
+	if old > queue/2 {
+		t.Errorf("%d of the first %d log messages the stream carried were sent in the first half second after the session asked; want the newest kept, the oldest dropped", old, seen)
+	}
 }
 
 // A session whose GET stream is open but not read — a slow reader — holds

@@ -114,6 +114,13 @@ func (q *noteQueue) drop() (first bool) {
 	return q.dropped == 1
 }
 
+// open is how many of the session's requests are open.
+func (q *noteQueue) open() int {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return q.readers
+}
+
 func (q *noteQueue) droppedCount() int64 {
 	q.mu.Lock()
 	defer q.mu.Unlock()

@@ -42,6 +42,7 @@ type wsServer struct {
 	fanout     fanout // log messages on their way to the sessions that asked
 	parking    *parking
 	workers    *workers
+	stopIdle   func()                       // ends idleSweeper
 	http       *server.StreamableHTTPServer // the streamable HTTP face
 }
 

@@ -3,7 +3,6 @@ package gateway
 import (
 	"context"
 	"sync"
-	"time"
 
 	"github.com/mark3labs/mcp-go/mcp"
 	"github.com/mark3labs/mcp-go/server"
@@ -162,19 +161,13 @@ func (s *sessions) ids() []string {
 	return ids
 }
 
-// unregister forgets an ended session: deleted, dropped for idleness
-// (http.session_idle_timeout, logged), or a stdio client gone.
+// unregister forgets an ended session: deleted, ended for idleness
+// (idle.go), or a stdio client gone.
 func (s *wsServer) unregister(sess server.ClientSession) {
 	id := sess.SessionID()
-	if _, isHTTP := sess.(server.SessionWithStreamableHTTPConfig); isHTTP {
-		if d := s.sessions.delivery(id); d != nil {
-			if idle := time.Since(time.Unix(0, d.lastUse.Load())); idle >= s.limits.idle {
-				s.log.Info("HTTP session ended: unused for longer than http.session_idle_timeout; its id now gets 404, and its client must initialize again",
-					"session", id, "idle", idle.Round(time.Second), "timeout", s.limits.idle)
-			}
-			if n := d.q.droppedCount(); n > 0 {
-				s.log.Info("HTTP session ended; notifications were dropped for it (http.session_queue)", "session", id, "dropped", n)
-			}
+	if d := s.sessions.delivery(id); d != nil {
+		if n := d.q.droppedCount(); n > 0 {
+			s.log.Info("HTTP session ended; notifications were dropped for it (http.session_queue)", "session", id, "dropped", n)
 		}
 	}
 	s.sessionIDs.end(id)
