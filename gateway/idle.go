@@ -3,7 +3,6 @@ package gateway
 import (
 	"context"
 	"net/http"
-	"net/http/httptest"
 	"time"
 
 	"github.com/mark3labs/mcp-go/mcp"
@@ -61,11 +60,23 @@ func (s *sessions) idle(timeout time.Duration) []string {
 
 // endSession ends HTTP session id as its client's DELETE does.
 func (s *wsServer) endSession(id string) {
-	r := httptest.NewRequestWithContext(context.Background(), http.MethodDelete, "/mcp", nil)
+	r, err := http.NewRequestWithContext(context.Background(), http.MethodDelete, "/mcp", nil)
+	if err != nil {
+		s.log.Error("cannot end an idle HTTP session", "session", id, "err", err)
+		return
+	}
 	r.Header.Set(server.HeaderKeySessionID, id)
 	r.Header.Set(mcp.HeaderProtocolVersion, idleDeleteVersion)
-	s.http.ServeHTTP(httptest.NewRecorder(), r)
+	s.http.ServeHTTP(discardResponse{http.Header{}}, r)
 }
+
+// discardResponse is the response to the gateway's own DELETE: nobody
+// reads it.
+type discardResponse struct{ h http.Header }
+
+func (d discardResponse) Header() http.Header         { return d.h }
+func (d discardResponse) Write(p []byte) (int, error) { return len(p), nil }
+func (d discardResponse) WriteHeader(int)             {}
 
 // idleDeleteVersion is the protocol version of the gateway's own DELETE:
 // the one with sessions.
