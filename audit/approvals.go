@@ -171,12 +171,23 @@ type ListFilter struct {
 // request's id. A request for the same call still pending is reused. A
 // zero r.Expires means now plus the lifetime.
 func (a *Approvals) Request(ctx context.Context, r policy.ApprovalRequest) (string, error) {
+	id, _, err := a.RequestBounded(ctx, r, 0)
+	return id, err
+}
+
+// RequestBounded parks a call as Request does, unless max (when positive)
+// requests of the same workspace and user are pending already, in which
+// case it parks nothing and reports ok false. A request for the same call
+// still pending is reused even then. The count is of the rows in the
+// database, in the transaction that adds the request: it holds across
+// restarts and for every process sharing the file.
+func (a *Approvals) RequestBounded(ctx context.Context, r policy.ApprovalRequest, max int) (id string, ok bool, err error) {
 	if a.closed.Load() {
-		return "", policy.ErrApprovalsClosed
+		return "", false, policy.ErrApprovalsClosed
 	}
 	k := r.Key
 	if k.Tool == "" || k.Arguments == "" {
-		return "", errors.New("request approval: the tool and the arguments' hash are required")
+		return "", false, errors.New("request approval: the tool and the arguments' hash are required")
 	}
 	now := a.now()
 	expires := r.Expires
@@ -189,9 +200,9 @@ func (a *Approvals) Request(ctx context.Context, r policy.ApprovalRequest) (stri
 	}
 	approversJSON, err := json.Marshal(approvers)
 	if err != nil {
-		return "", err
+		return "", false, err
 	}
-	var id string
+	full := false
 	err = a.tx(ctx, func(tx *sql.Tx) error {
 		err := tx.QueryRowContext(ctx, `SELECT id FROM approvals
 			WHERE `+keyMatches+` AND approvers = ? AND status = 'pending' AND expires > ?
@@ -199,6 +210,17 @@ func (a *Approvals) Request(ctx context.Context, r policy.ApprovalRequest) (stri
 			append(keyArgs(k), string(approversJSON), formatTime(now))...).Scan(&id)
 		if !errors.Is(err, sql.ErrNoRows) {
 			return err // reused, or failed
+		}
+		if max > 0 {
+			var pending int
+			if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM approvals
+				WHERE workspace = ? AND user = ? AND status = 'pending' AND expires > ?`,
+				k.Workspace, k.User, formatTime(now)).Scan(&pending); err != nil {
+				return err
+			}
+			if full = pending >= max; full {
+				return nil
+			}
 		}
 		for range 3 { // 50 random bits: a collision is all but impossible
 			id = newApprovalID()
@@ -213,9 +235,12 @@ func (a *Approvals) Request(ctx context.Context, r policy.ApprovalRequest) (stri
 		return err
 	})
 	if err != nil {
-		return "", fmt.Errorf("request approval: %w", err)
+		return "", false, fmt.Errorf("request approval: %w", err)
 	}
-	return id, nil
+	if full {
+		return "", false, nil
+	}
+	return id, true, nil
 }
 
 // keyMatches is the condition that a request is for the call a

@@ -686,3 +686,66 @@ func TestApprovalsFollowARemovedDatabase(t *testing.T) {
 		t.Errorf("claim after the approval: ok %v, err %v; want the approval", ok, err)
 	}
 }
+
+// RequestBounded parks at most max requests pending per workspace and
+// user, counted in the database (another store on the same file, as after
+// a restart, sees the same count); the same call still pending is reused
+// at the bound; another user, another workspace, and requests decided or
+// expired do not count.
+func TestApprovalRequestBounded(t *testing.T) {
+	c := newClock()
+	file := filepath.Join(t.TempDir(), "v.db")
+	a := openApprovals(t, file, c)
+	ctx := t.Context()
+	const max = 3
+	park := func(a *audit.Approvals, k policy.ApprovalKey) (string, bool) {
+		t.Helper()
+		id, ok, err := a.RequestBounded(ctx, request(k, c.now().Add(lifetime)), max)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return id, ok
+	}
+	var first string
+	for n := range max {
+		id, ok := park(a, key(`{"n":`+strconv.Itoa(n)+`}`))
+		if !ok {
+			t.Fatalf("request %d of %d refused", n+1, max)
+		}
+		if n == 0 {
+			first = id
+		}
+	}
+	if id, ok := park(a, key(`{"n":99}`)); ok || id != "" {
+		t.Errorf("RequestBounded beyond %d = %q, %v; want refused", max, id, ok)
+	}
+	if id, ok := park(a, key(`{"n":0}`)); !ok || id != first {
+		t.Errorf("the same call at the bound = %q, %v; want %s reused", id, ok, first)
+	}
+	restarted := openApprovals(t, file, c)
+	if _, ok := park(restarted, key(`{"n":98}`)); ok {
+		t.Error("another store on the same file parked beyond the bound")
+	}
+	other := key(`{"n":99}`)
+	other.User = "bob"
+	if _, ok := park(a, other); !ok {
+		t.Error("another user's request refused")
+	}
+	other = key(`{"n":99}`)
+	other.Workspace = "dev"
+	if _, ok := park(a, other); !ok {
+		t.Error("another workspace's request refused")
+	}
+	if err := a.Deny(ctx, first, audit.Approver{Name: "boss", Via: audit.ApproverViaOS}, "no"); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := park(a, key(`{"n":99}`)); !ok {
+		t.Error("refused after one request was decided")
+	}
+	c.advance(lifetime + time.Second)
+	for n := range max {
+		if _, ok := park(a, key(`{"n":`+strconv.Itoa(100+n)+`}`)); !ok {
+			t.Errorf("refused after the pending requests expired (request %d)", n+1)
+		}
+	}
+}

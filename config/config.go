@@ -31,6 +31,14 @@ const (
 	defaultListen          = "127.0.0.1:8080"
 	defaultMaxRequestBytes = 4 << 20
 	defaultBodyTimeout     = Duration(30 * time.Second)
+	defaultMaxSessions     = 1000
+	defaultSessionIdle     = Duration(30 * time.Minute)
+	defaultSessionQueue    = 32
+	// maxSessionQueue is the most a session's queue may hold: mcp-go's
+	// own queue of a session holds 100 notifications.
+	maxSessionQueue        = 100
+	defaultStdioMaxRequest = 4 << 20
+	defaultMaxPending      = 100
 	defaultAuditDatabase   = "gatehouse.db"
 	defaultAuditArguments  = "masked"
 	defaultAuditRetention  = Duration(90 * 24 * time.Hour)
@@ -63,6 +71,7 @@ type Config struct {
 	// Listen is the address of `serve --http` when none is given.
 	Listen   string   `yaml:"listen"`
 	HTTP     HTTP     `yaml:"http"`
+	Stdio    Stdio    `yaml:"stdio"`
 	Audit    Audit    `yaml:"audit"`
 	Approval Approval `yaml:"approval"`
 	Judge    Judge    `yaml:"judge"`
@@ -107,6 +116,21 @@ type HTTP struct {
 	// BodyTimeout bounds how long a client may take to send a request
 	// body.
 	BodyTimeout Duration `yaml:"body_timeout"`
+	// MaxSessions bounds the live sessions (protocol 2025-11-25) of each
+	// workspace; an initialize beyond it is refused.
+	MaxSessions int `yaml:"max_sessions"`
+	// SessionIdleTimeout ends a session that has had no request and no
+	// message on its streams for that long.
+	SessionIdleTimeout Duration `yaml:"session_idle_timeout"`
+	// SessionQueue bounds the notifications waiting for one session's
+	// streams; beyond it they are dropped.
+	SessionQueue int `yaml:"session_queue"`
+}
+
+// Stdio is the `stdio:` section: limits of the stdio face.
+type Stdio struct {
+	// MaxRequestBytes bounds a request line.
+	MaxRequestBytes int64 `yaml:"max_request_bytes"`
 }
 
 // Audit is the `audit:` section: the verdict log.
@@ -129,6 +153,9 @@ type Approval struct {
 	Lifetime Duration `yaml:"lifetime"`
 	// Timeout is how long a person has to answer an approval request.
 	Timeout Duration `yaml:"timeout"`
+	// MaxPendingPerUser bounds the out-of-band requests pending for one
+	// user in one workspace; a call beyond it is refused.
+	MaxPendingPerUser int `yaml:"max_pending_per_user"`
 }
 
 // Judge is the `judge:` section: the LLM that judges plain-English
@@ -381,13 +408,15 @@ func defaults() *Config {
 	return &Config{
 		Version: defaultVersion,
 		Listen:  defaultListen,
-		HTTP:    HTTP{MaxRequestBytes: defaultMaxRequestBytes, BodyTimeout: defaultBodyTimeout},
+		HTTP: HTTP{MaxRequestBytes: defaultMaxRequestBytes, BodyTimeout: defaultBodyTimeout,
+			MaxSessions: defaultMaxSessions, SessionIdleTimeout: defaultSessionIdle, SessionQueue: defaultSessionQueue},
+		Stdio: Stdio{MaxRequestBytes: defaultStdioMaxRequest},
 		Audit: Audit{
 			Database:  defaultAuditDatabase,
 			Arguments: defaultAuditArguments,
 			Retention: defaultAuditRetention,
 		},
-		Approval: Approval{Timeout: defaultApprovalTimeout, Lifetime: defaultApprovalLife},
+		Approval: Approval{Timeout: defaultApprovalTimeout, Lifetime: defaultApprovalLife, MaxPendingPerUser: defaultMaxPending},
 		Judge:    Judge{Timeout: defaultJudgeTimeout, CacheTTL: defaultJudgeCacheTTL, MaxContextTokens: defaultJudgeMaxContext},
 		Strict:   defaultStrict,
 		Reload:   defaultReload,

@@ -67,6 +67,19 @@ func (l *loader) validateTop(cfg *Config) {
 	if cfg.HTTP.BodyTimeout <= 0 {
 		l.report(f, "http.body_timeout", time.Duration(cfg.HTTP.BodyTimeout).String(), errors.New("must be positive"))
 	}
+	if cfg.HTTP.MaxSessions <= 0 {
+		l.report(f, "http.max_sessions", strconv.Itoa(cfg.HTTP.MaxSessions), errors.New("must be positive"))
+	}
+	l.checkPositive(f, "http.session_idle_timeout", cfg.HTTP.SessionIdleTimeout)
+	if q := cfg.HTTP.SessionQueue; q < 1 || q > maxSessionQueue {
+		l.report(f, "http.session_queue", strconv.Itoa(q), fmt.Errorf("must be a number of notifications from 1 to %d", maxSessionQueue))
+	}
+	if cfg.Stdio.MaxRequestBytes <= 0 {
+		l.report(f, "stdio.max_request_bytes", strconv.FormatInt(cfg.Stdio.MaxRequestBytes, 10), errors.New("must be positive"))
+	}
+	if cfg.Approval.MaxPendingPerUser <= 0 {
+		l.report(f, "approval.max_pending_per_user", strconv.Itoa(cfg.Approval.MaxPendingPerUser), errors.New("must be positive"))
+	}
 	if cfg.Audit.Database == "" {
 		l.report(f, "audit.database", "", errors.New("must not be empty"))
 	}

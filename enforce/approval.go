@@ -183,10 +183,14 @@ func (e *Enforcer) park(ctx context.Context, d *Decision, key policy.ApprovalKey
 	if e.Approvals != nil {
 		masked, _ := policy.AuditArguments(c.Arguments, &v, policy.ArgumentsMasked)
 		life := orDuration(e.ApprovalLifetime, DefaultApprovalLifetime)
-		id, err := e.Approvals.Request(ctx, policy.ApprovalRequest{
+		id, parked, err := e.request(ctx, policy.ApprovalRequest{
 			Key: key, Arguments: masked, Reason: v.Reason, Approvers: rule.Approvers, Verdict: d.ID,
 			Expires: time.Now().Add(life),
 		})
+		if err == nil && !parked {
+			e.refusePending(d)
+			return
+		}
 		if err == nil {
 			d.rec.Approval = policy.ApprovalOutcome{State: policy.ApprovalPending, Via: policy.ApprovalViaOutOfBand, ID: id}
 			e.record(d)
@@ -206,6 +210,54 @@ func (e *Enforcer) park(ctx context.Context, d *Decision, key policy.ApprovalKey
 		why = "the policy wants an approval from someone else"
 	}
 	d.Message = v.Message + " Nobody could be asked to approve it (" + why + ", and out-of-band approvals are not available), so it was not run."
+}
+
+// BoundedApprovals is an Approvals that parks a call only while fewer than
+// max requests of the same workspace and user are pending, counted and
+// parked in one step (audit.Approvals is one).
+type BoundedApprovals interface {
+	// RequestBounded parks r as Request does, or reports ok false, parking
+	// nothing, when max requests of its workspace and user are pending.
+	RequestBounded(ctx context.Context, r policy.ApprovalRequest, max int) (id string, ok bool, err error)
+}
+
+// request parks r, within MaxPendingPerUser when the store can count.
+func (e *Enforcer) request(ctx context.Context, r policy.ApprovalRequest) (id string, parked bool, err error) {
+	b, ok := e.Approvals.(BoundedApprovals)
+	if !ok {
+		id, err = e.Approvals.Request(ctx, r)
+		return id, err == nil, err
+	}
+	id, parked, err = b.RequestBounded(ctx, r, e.maxPending())
+	if parked {
+		e.pendingFull.Delete(pendingKey{r.Key.Workspace, r.Key.User})
+	}
+	return id, parked, err
+}
+
+func (e *Enforcer) maxPending() int {
+	if e.MaxPendingPerUser > 0 {
+		return e.MaxPendingPerUser
+	}
+	return DefaultMaxPendingPerUser
+}
+
+// pendingKey is a workspace's user, whose pending requests are bounded.
+type pendingKey struct{ workspace, user string }
+
+// refusePending refuses the held call d at once: its user has
+// MaxPendingPerUser requests pending in its workspace. It is recorded as
+// every call is, and logged once each time the user reaches the bound.
+func (e *Enforcer) refusePending(d *Decision) {
+	c, limit := d.call, e.maxPending()
+	if _, logged := e.pendingFull.LoadOrStore(pendingKey{c.Workspace, c.User}, true); !logged && e.Logger != nil {
+		e.Logger.Warn("approvals: a user has reached approval.max_pending_per_user; calls held for approval are refused until some are decided or expire",
+			"workspace", c.Workspace, "user", c.User, "limit", limit)
+	}
+	d.rec.Approval = policy.ApprovalOutcome{State: policy.ApprovalUnavailable}
+	e.record(d)
+	d.Message = fmt.Sprintf("%s It was not run, and not parked for approval either: %s already has %d requests waiting for out-of-band approval in this workspace, the most allowed (approval.max_pending_per_user). Once some of them are decided or expire, make the call again.",
+		d.rec.Verdict.Message, c.User, limit)
 }
 
 // approverWords says who may approve a parked call, for the client's

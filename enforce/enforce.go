@@ -38,6 +38,9 @@ const (
 const (
 	DefaultApprovalTimeout  = 2 * time.Minute
 	DefaultApprovalLifetime = time.Hour
+	// DefaultMaxPendingPerUser bounds the out-of-band requests pending for
+	// one user of one workspace.
+	DefaultMaxPendingPerUser = 100
 )
 
 // Enforcer decides every call with a policy engine. A blocked call gets
@@ -71,6 +74,11 @@ type Enforcer struct {
 	// ApprovalLifetime is how long an out-of-band request waits for a
 	// decision; zero means DefaultApprovalLifetime.
 	ApprovalLifetime time.Duration
+	// MaxPendingPerUser bounds the out-of-band requests pending for one
+	// user of one workspace, when Approvals can count them
+	// (BoundedApprovals); a call held beyond it is refused at once. Zero
+	// means DefaultMaxPendingPerUser.
+	MaxPendingPerUser int
 	// Latest returns the enforcement step in force now: a call approved
 	// at the client runs only if the policies in force when it is about to
 	// run still hold it under the same rule (a reload may have changed
@@ -80,6 +88,7 @@ type Enforcer struct {
 	// startFailing is set while the Recorder cannot write calls' starts,
 	// so that a full disk is logged once, not once per call.
 	startFailing atomic.Bool
+	pendingFull  sync.Map // of pendingKey: users at MaxPendingPerUser, logged
 }
 
 // Decision is the enforcement step's answer for one call. A denial is a

@@ -5,6 +5,7 @@ import (
 	"context"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/mark3labs/mcp-go/mcp"
@@ -34,9 +35,16 @@ type delivery struct {
 	queued  int64
 	written int64
 	change  chan struct{} // closed and replaced when written grows
+
+	q       noteQueue    // what waits for the session's streams (queue.go)
+	lastUse atomic.Int64 // unix nanoseconds: the session's last request or write
 }
 
-func newDelivery() *delivery { return &delivery{change: make(chan struct{})} }
+func newDelivery() *delivery {
+	d := &delivery{change: make(chan struct{})}
+	d.lastUse.Store(time.Now().UnixNano())
+	return d
+}
 
 // sent notes a notification queued with mcp-go.
 func (d *delivery) sent() {
@@ -121,12 +129,14 @@ type deliveryWriter struct {
 func (w deliveryWriter) Write(p []byte) (int, error) {
 	n, err := w.ResponseWriter.Write(p)
 	if err == nil && bytes.HasPrefix(p, []byte("event: message\n")) {
+		w.d.lastUse.Store(time.Now().UnixNano())
 		for _, c := range counted {
 			if bytes.HasPrefix(p, c) {
 				w.d.wrote()
 				break
 			}
 		}
+		w.d.pump() // the stream took one: the next may go
 	}
 	return n, err
 }
@@ -144,13 +154,27 @@ func (w deliveryWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 // serveHTTP serves one HTTP request of the workspace's streamable face,
 // with the delivery of its client — its session's, when it names one of
 // this workspace's sessions, else its own — in its context and its writer.
+//
+// A request that would open a session beyond http.max_sessions is refused
+// (admitSession); one of a known session carries the notifications that
+// wait for it while it is open (queue.go).
 func (s *wsServer) serveHTTP(w http.ResponseWriter, r *http.Request) {
+	admitted, ok := s.admitSession(w, r)
+	if !ok {
+		return
+	}
+	if admitted != nil {
+		defer admitted()
+	}
 	var d *delivery
 	if id := r.Header.Get(server.HeaderKeySessionID); id != "" {
 		d = s.sessions.delivery(id)
 	}
 	if d == nil {
 		d = newDelivery()
+	} else {
+		d.lastUse.Store(time.Now().UnixNano())
+		defer d.open()()
 	}
 	s.http.ServeHTTP(deliveryWriter{w, d}, r.WithContext(context.WithValue(r.Context(), deliveryKey{}, d)))
 }

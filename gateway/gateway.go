@@ -33,6 +33,8 @@ type Options struct {
 	Enforcer *enforce.Enforcer
 	// HTTP configures the streamable HTTP face.
 	HTTP HTTPOptions
+	// Stdio configures the stdio face.
+	Stdio StdioOptions
 	// PlainStdio serves stdio through mcp-go alone, without the fast path
 	// for tools/call (package stdiofast).
 	PlainStdio bool
@@ -85,7 +87,11 @@ func (g *Gateway) newServer(spec workspace.Spec) *wsServer {
 		},
 	})
 	s = newWSServer(ws, g.opts.Version, g.currentEnforcer, g.opts.User, &g.calls, g.log)
+	s.limits = g.opts.HTTP.sessionLimits()
 	s.http = g.newHTTPHandler(s)
+	stop := make(chan struct{})
+	s.stopIdle = sync.OnceFunc(func() { close(stop) })
+	go s.idleSweeper(stop)
 	s.sync()
 	return s
 }
@@ -173,6 +179,7 @@ func (g *Gateway) Apply(specs []workspace.Spec) {
 			s.parking.expireAll() // no retry can reach a removed workspace
 			_ = s.ws.Close()
 			s.workers.stop()
+			s.stopIdle()
 		})
 	}
 }
@@ -198,6 +205,7 @@ func (g *Gateway) Close() error {
 			s.parking.expireAll()
 			_ = s.ws.Close()
 			s.workers.stop()
+			s.stopIdle()
 		})
 	}
 	wg.Wait()

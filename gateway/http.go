@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -13,12 +14,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/mark3labs/mcp-go/mcp"
 	"github.com/mark3labs/mcp-go/server"
 )
-
-// sessionIdleTTL is how long an HTTP session may go unused before it is
-// dropped.
-const sessionIdleTTL = 30 * time.Minute
 
 // DefaultMaxRequestBytes bounds a request body when HTTPOptions sets none.
 const DefaultMaxRequestBytes = 4 << 20
@@ -26,6 +24,13 @@ const DefaultMaxRequestBytes = 4 << 20
 // DefaultBodyTimeout bounds the reading of a request body when HTTPOptions
 // sets none.
 const DefaultBodyTimeout = 30 * time.Second
+
+// The defaults of the session bounds of HTTPOptions.
+const (
+	DefaultMaxSessions        = 1000
+	DefaultSessionIdleTimeout = 30 * time.Minute
+	DefaultSessionQueue       = 32
+)
 
 // HTTPOptions configure the streamable HTTP face.
 type HTTPOptions struct {
@@ -38,7 +43,47 @@ type HTTPOptions struct {
 	// BodyTimeout bounds how long a client may take to send a request
 	// body; zero means DefaultBodyTimeout.
 	BodyTimeout time.Duration
+	// MaxSessions bounds the live sessions (protocol 2025-11-25) of each
+	// workspace: a request that would open one more gets 503 and a
+	// JSON-RPC error naming the limit (admitSession). Zero means
+	// DefaultMaxSessions.
+	MaxSessions int
+	// SessionIdleTimeout ends a session that has had no request open, and
+	// none started, for that long (idle.go); its id then gets 404. Zero
+	// means DefaultSessionIdleTimeout.
+	SessionIdleTimeout time.Duration
+	// SessionQueue bounds the notifications waiting for one session, in
+	// the gateway's queue and in mcp-go's (which holds 100 at most);
+	// beyond it the oldest are dropped for that session (queue.go). Zero
+	// means DefaultSessionQueue.
+	SessionQueue int
 }
+
+// sessionLimits are HTTPOptions' session bounds, defaults applied.
+type sessionLimits struct {
+	max   int
+	idle  time.Duration
+	queue int
+}
+
+func (o HTTPOptions) sessionLimits() sessionLimits {
+	l := sessionLimits{max: o.MaxSessions, idle: o.SessionIdleTimeout, queue: o.SessionQueue}
+	if l.max <= 0 {
+		l.max = DefaultMaxSessions
+	}
+	if l.idle <= 0 {
+		l.idle = DefaultSessionIdleTimeout
+	}
+	if l.queue <= 0 {
+		l.queue = DefaultSessionQueue
+	}
+	l.queue = min(l.queue, mcpSessionQueue)
+	return l
+}
+
+// mcpSessionQueue is how many notifications mcp-go's queue of an HTTP
+// session holds.
+const mcpSessionQueue = 100
 
 func (g *Gateway) newHTTPHandler(s *wsServer) *server.StreamableHTTPServer {
 	return server.NewStreamableHTTPServer(s.mcp,
@@ -46,9 +91,8 @@ func (g *Gateway) newHTTPHandler(s *wsServer) *server.StreamableHTTPServer {
 		// Session ids are this workspace's own: another's, or an ended
 		// one, is unknown (404).
 		server.WithSessionIdManager(s.sessionIDs),
-		// A 2025-11-25 client that vanished without DELETE must not hold
-		// its session forever.
-		server.WithSessionIdleTTL(sessionIdleTTL),
+		// A 2025-11-25 client that vanished without DELETE does not hold
+		// its session forever: idle.go ends it.
 	)
 }
 
@@ -150,4 +194,70 @@ func IsLoopbackHost(host string) bool {
 	}
 	ip := net.ParseIP(host)
 	return ip != nil && ip.IsLoopback()
+}
+
+// admitSession refuses a request that would open a session (protocol
+// 2025-11-25) beyond http.max_sessions: 503, with a JSON-RPC error naming
+// the limit, and a log line when the workspace reaches it. mcp-go opens a
+// session for an initialize POST, whatever its headers, and for a GET that
+// names none (a stream with a session of its own, for as long as it
+// lasts); a GET naming a session that is not live here gets 404, as any
+// other request of it does, rather than a session of that id. When it
+// admits a request, done ends the reservation once the request is served
+// (the session is then registered, or failed). Other requests pass with a
+// nil done.
+func (s *wsServer) admitSession(w http.ResponseWriter, r *http.Request) (done func(), ok bool) {
+	if mcp.IsModernProtocol(r.Header.Get(mcp.HeaderProtocolVersion)) {
+		return nil, true // no sessions
+	}
+	id := json.RawMessage("null")
+	switch r.Method {
+	case http.MethodGet:
+		if sid := r.Header.Get(server.HeaderKeySessionID); sid != "" {
+			if terminated, err := s.sessionIDs.Validate(sid); err != nil || terminated {
+				http.Error(w, "session not found", http.StatusNotFound)
+				return nil, false
+			}
+			return nil, true
+		}
+	case http.MethodPost:
+		if r.Body == nil {
+			return nil, true
+		}
+		body, err := io.ReadAll(r.Body) // already read whole and bounded (guard)
+		if err != nil {
+			return nil, true // mcp-go answers the broken body
+		}
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		var msg struct {
+			ID     json.RawMessage `json:"id"`
+			Method string          `json:"method"`
+		}
+		if json.Unmarshal(body, &msg) != nil || msg.Method != string(mcp.MethodInitialize) {
+			return nil, true
+		}
+		if len(msg.ID) > 0 {
+			id = msg.ID
+		}
+	default:
+		return nil, true
+	}
+	ok, first, done := s.sessionIDs.admit(s.limits.max)
+	if ok {
+		return done, true
+	}
+	why := fmt.Sprintf("too many sessions: this workspace has %d open, the most allowed (http.max_sessions); end one (DELETE) or try again later", s.limits.max)
+	if first {
+		s.log.Warn("HTTP session refused: "+why, "remote", r.RemoteAddr, "method", r.Method)
+	}
+	b, _ := json.Marshal(struct {
+		JSONRPC string                  `json:"jsonrpc"`
+		ID      json.RawMessage         `json:"id"`
+		Error   mcp.JSONRPCErrorDetails `json:"error"`
+	}{mcp.JSONRPC_VERSION, id, mcp.NewJSONRPCErrorDetails(mcp.INTERNAL_ERROR, why, nil)})
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Retry-After", "10")
+	w.WriteHeader(http.StatusServiceUnavailable)
+	_, _ = w.Write(b)
+	return nil, false
 }

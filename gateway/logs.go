@@ -48,8 +48,8 @@ func (s *sessions) askedForLogs(id string) {
 
 // logTargets says where a log message of upstream goes: the one call in
 // flight to it, or the one session whose calls are, or (neither) the
-// sessions that asked for log messages.
-func (s *sessions) logTargets(upstream string) (one *flight, session string, asked []string) {
+// sessions that asked for log messages (askedIDs).
+func (s *sessions) logTargets(upstream string) (one *flight, session string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var flights []*flight
@@ -60,42 +60,60 @@ func (s *sessions) logTargets(upstream string) (one *flight, session string, ask
 	}
 	switch {
 	case len(flights) == 1:
-		return flights[0], "", nil
+		return flights[0], ""
 	case len(flights) > 1 && flights[0].session != "" && !slices.ContainsFunc(flights, func(f *flight) bool { return f.session != flights[0].session }):
-		return nil, flights[0].session, nil
+		return nil, flights[0].session
 	}
+	return nil, ""
+}
+
+// askedIDs are the sessions that asked for log messages.
+func (s *sessions) askedIDs() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	ids := make([]string, 0, len(s.logs))
 	for id := range s.logs {
-		asked = append(asked, id)
+		ids = append(ids, id)
 	}
-	return nil, "", asked
+	return ids
 }
 
 // relayLog passes an upstream's log message on (see above).
 func (s *wsServer) relayLog(upstreamName string, msg mcp.LoggingMessageNotification) {
 	msg.Params.Data = enforce.ScanRelayed(s.enforcer(), s.ws.Name(), msg.Params.Data)
-	one, session, asked := s.sessions.logTargets(upstreamName)
+	one, session := s.sessions.logTargets(upstreamName)
 	switch {
 	case one != nil:
 		one.log(msg)
 	case session != "":
 		s.sendLog(session, msg, true)
 	default:
-		for _, id := range asked {
-			s.sendLog(id, msg, false)
-		}
+		s.fanOut(msg) // to every session that asked: not on this goroutine
 	}
 }
 
 // sendLog sends a log message to session id if its level lets it through;
 // counted for the session's delivery when it belongs to one of its calls.
 func (s *wsServer) sendLog(id string, msg mcp.LoggingMessageNotification, counted bool) {
+	s.sendLogNote(id, msg.Params.Level, logNotification(msg), counted)
+}
+
+// sendLogNote is sendLog of a message made a notification (shared by the
+// sessions of a fan-out: nobody writes to it).
+func (s *wsServer) sendLogNote(id string, level mcp.LoggingLevel, n mcp.JSONRPCNotification, counted bool) {
 	sess, ok := s.sessions.session(id).(server.SessionWithLogging)
-	if !ok || !msg.Params.Level.ShouldSendTo(sess.GetLogLevel()) {
+	if !ok || !level.ShouldSendTo(sess.GetLogLevel()) {
 		return // mcp-go would not send it
 	}
-	if s.mcp.SendLogMessageToSpecificClient(id, msg) == nil && counted {
-		s.sessions.sent(id)
-	}
+	s.sendBounded(id, n, counted)
+}
+
+// logNotification is msg as mcp-go sends it.
+func logNotification(msg mcp.LoggingMessageNotification) mcp.JSONRPCNotification {
+	n := mcp.JSONRPCNotification{JSONRPC: mcp.JSONRPC_VERSION}
+	n.Method = msg.Method
+	n.Params.AdditionalFields = map[string]any{"level": msg.Params.Level, "logger": msg.Params.Logger, "data": msg.Params.Data}
+	return n
 }
 
 // log passes an upstream's log message to the client request that awaits
@@ -105,6 +123,9 @@ func (f *flight) log(msg mcp.LoggingMessageNotification) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.answered || f.req == nil || !msg.Params.Level.ShouldSendTo(logLevel(f.req)) {
+		return
+	}
+	if f.s.queueFull(f.req) {
 		return
 	}
 	if err := f.s.mcp.SendLogMessageToClient(f.req, msg); err != nil {

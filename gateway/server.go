@@ -38,8 +38,11 @@ type wsServer struct {
 
 	sessions   sessions
 	sessionIDs *sessionIDs // of the HTTP face
+	limits     sessionLimits
+	fanout     fanout // log messages on their way to the sessions that asked
 	parking    *parking
 	workers    *workers
+	stopIdle   func()                       // ends idleSweeper
 	http       *server.StreamableHTTPServer // the streamable HTTP face
 }
 
@@ -50,7 +53,10 @@ func newWSServer(ws *workspace.Workspace, version string, enforcer func() *enfor
 	s.parking = newParking()
 	s.workers = newWorkers()
 	hooks := &server.Hooks{}
-	hooks.AddOnRegisterSession(func(ctx context.Context, sess server.ClientSession) { s.sessions.add(sess) })
+	hooks.AddOnRegisterSession(func(ctx context.Context, sess server.ClientSession) {
+		s.sessions.add(sess)
+		s.sessionIDs.register(sess.SessionID())
+	})
 	hooks.AddOnUnregisterSession(func(ctx context.Context, sess server.ClientSession) { s.unregister(sess) })
 	hooks.AddAfterSubscribe(func(ctx context.Context, id any, req *mcp.SubscribeRequest, _ *mcp.EmptyResult) {
 		s.subscribeSession(ctx, req.Params.URI)

@@ -23,6 +23,14 @@ type sessionIDs struct {
 	live  map[string]bool
 	ended map[string]bool
 	order []string // ended, oldest first
+
+	// The bound of http.max_sessions (admit) counts the live sessions
+	// mcp-go registered and the requests admitted to open one and not yet
+	// done: a session counts from its admission, whether or not its
+	// registration has happened yet.
+	registered map[string]bool
+	opening    int
+	full       bool // the last request admit saw was refused
 }
 
 var _ server.SessionIdManager = (*sessionIDs)(nil)
@@ -30,7 +38,7 @@ var _ server.SessionIdManager = (*sessionIDs)(nil)
 var errUnknownSession = errors.New("unknown session")
 
 func newSessionIDs() *sessionIDs {
-	return &sessionIDs{live: map[string]bool{}, ended: map[string]bool{}}
+	return &sessionIDs{live: map[string]bool{}, ended: map[string]bool{}, registered: map[string]bool{}}
 }
 
 // Generate issues a new session id: 128 random bits.
@@ -71,10 +79,47 @@ func (s *sessionIDs) end(id string) {
 		return
 	}
 	delete(s.live, id)
+	delete(s.registered, id)
 	s.ended[id] = true
 	s.order = append(s.order, id)
 	if len(s.order) > maxEndedSessions {
 		delete(s.ended, s.order[0])
 		s.order = s.order[1:]
 	}
+}
+
+// register notes that mcp-go registered live session id.
+func (s *sessionIDs) register(id string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.live[id] {
+		s.registered[id] = true
+	}
+}
+
+// admit reserves room for one more session, if fewer than max are
+// registered or opening, until the request that opens it is done (done):
+// by then mcp-go has registered the session, or failed to. Otherwise it
+// reports false, and first true the first time since there was room.
+func (s *sessionIDs) admit(max int) (ok, first bool, done func()) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.registered)+s.opening >= max {
+		first, s.full = !s.full, true
+		return false, first, nil
+	}
+	s.full = false
+	s.opening++
+	return true, false, sync.OnceFunc(func() {
+		s.mu.Lock()
+		s.opening--
+		s.mu.Unlock()
+	})
+}
+
+// count is how many sessions are registered now.
+func (s *sessionIDs) count() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.registered)
 }

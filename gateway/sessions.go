@@ -161,9 +161,17 @@ func (s *sessions) ids() []string {
 	return ids
 }
 
+// unregister forgets an ended session: deleted, ended for idleness
+// (idle.go), or a stdio client gone.
 func (s *wsServer) unregister(sess server.ClientSession) {
-	s.sessionIDs.end(sess.SessionID()) // dropped for idleness, or deleted
-	s.unsubscribeUpstream(s.sessions.remove(sess.SessionID()))
+	id := sess.SessionID()
+	if d := s.sessions.delivery(id); d != nil {
+		if n := d.q.droppedCount(); n > 0 {
+			s.log.Info("HTTP session ended; notifications were dropped for it (http.session_queue)", "session", id, "dropped", n)
+		}
+	}
+	s.sessionIDs.end(id)
+	s.unsubscribeUpstream(s.sessions.remove(id))
 }
 
 // unsubscribeUpstream ends the upstream subscriptions of URIs that no
@@ -247,8 +255,8 @@ func (s *wsServer) notify(upstreamName string, n mcp.JSONRPCNotification) {
 		for _, who := range s.sessions.subscribers(uri) {
 			if who.listen != nil {
 				_ = s.mcp.SendNotificationToClient(who.listen.ctx, n.Method, params)
-			} else if s.mcp.SendNotificationToSpecificClient(who.session, n.Method, params) == nil {
-				s.sessions.sent(who.session)
+			} else {
+				s.sendBounded(who.session, notification(n.Method, params), true)
 			}
 		}
 	case mcp.MethodNotificationMessage:
@@ -273,9 +281,10 @@ func (s *sessions) session(id string) server.ClientSession {
 	return s.all[id]
 }
 
-// sent counts a notification queued for session id.
-func (s *sessions) sent(id string) {
-	if d := s.delivery(id); d != nil {
-		d.sent()
-	}
+// notification is a notification as mcp-go sends it.
+func notification(method string, params map[string]any) mcp.JSONRPCNotification {
+	n := mcp.JSONRPCNotification{JSONRPC: mcp.JSONRPC_VERSION}
+	n.Method = method
+	n.Params.AdditionalFields = params
+	return n
 }

@@ -2,10 +2,13 @@ package gateway
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
+	"sync"
 
+	"github.com/gatehouse-mcp/gatehouse/gateway/internal/linelimit"
 	"github.com/gatehouse-mcp/gatehouse/gateway/internal/stdiofast"
 	"github.com/mark3labs/mcp-go/mcp"
 	"github.com/mark3labs/mcp-go/server"
@@ -15,6 +18,18 @@ import (
 // once: slow calls (an upstream that takes minutes, a judge, a person
 // approving) must not starve quick ones.
 const stdioWorkers = 64
+
+// DefaultMaxStdioRequestBytes bounds a stdio request line when Options sets
+// none: the same as an HTTP request body.
+const DefaultMaxStdioRequestBytes = DefaultMaxRequestBytes
+
+// StdioOptions configure the stdio face.
+type StdioOptions struct {
+	// MaxRequestBytes bounds a request line (its newline aside); zero
+	// means DefaultMaxStdioRequestBytes. A longer line is dropped as it
+	// arrives and answered with an error naming the limit.
+	MaxRequestBytes int
+}
 
 // ServeStdio serves one workspace to one client over in and out until in
 // ends or ctx is cancelled. Either way it stops reading, cancels the calls
@@ -29,6 +44,8 @@ func (g *Gateway) ServeStdio(ctx context.Context, name string, in io.Reader, out
 	server.WithWorkerPoolSize(stdioWorkers)(stdio)
 	server.WithQueueSize(4 * stdioWorkers)(stdio)
 	stdio.SetErrorLogger(slog.NewLogLogger(s.log.Handler(), slog.LevelError))
+	out = &lockedWriter{w: out}
+	in = g.limitLines(s, in, out)
 	var err error
 	if g.opts.PlainStdio {
 		err = stdio.Listen(ctx, in, out)
@@ -45,4 +62,48 @@ func (g *Gateway) ServeStdio(ctx context.Context, name string, in io.Reader, out
 		return nil
 	}
 	return err
+}
+
+// limitLines bounds the lines read from in (stdio.max_request_bytes): an
+// over-long line is dropped as it arrives — neither mcp-go nor the fast path
+// sees it — logged, and answered on out with an invalid-request error
+// naming the limit, with the request's id when the line's head shows it
+// (linelimit.RequestID), else null. The session goes on with the next line.
+func (g *Gateway) limitLines(s *wsServer, in io.Reader, out io.Writer) io.Reader {
+	limit := g.opts.Stdio.MaxRequestBytes
+	if limit <= 0 {
+		limit = DefaultMaxStdioRequestBytes
+	}
+	why := fmt.Sprintf("request too large: a line of more than %d bytes (stdio.max_request_bytes)", limit)
+	return linelimit.NewReader(in, limit, func(head []byte) {
+		id := linelimit.RequestID(head)
+		s.log.Warn("stdio request refused: "+why, "id", string(id))
+		if id == nil {
+			id = json.RawMessage("null")
+		}
+		b, _ := json.Marshal(lineError{JSONRPC: mcp.JSONRPC_VERSION, ID: id, Error: mcp.NewJSONRPCErrorDetails(mcp.INVALID_REQUEST, why, nil)})
+		if _, err := out.Write(append(b, '\n')); err != nil {
+			s.log.Debug("answer not delivered", "err", err)
+		}
+	})
+}
+
+// lineError is the answer to an over-long line.
+type lineError struct {
+	JSONRPC string                  `json:"jsonrpc"`
+	ID      json.RawMessage         `json:"id"`
+	Error   mcp.JSONRPCErrorDetails `json:"error"`
+}
+
+// lockedWriter serialises writes to w: mcp-go, the fast path and
+// limitLines each write a whole message with one Write.
+type lockedWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
 }

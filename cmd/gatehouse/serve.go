@@ -127,10 +127,12 @@ func runServe(cmd *cobra.Command, args []string) error {
 		return usageError(err)
 	}
 	g := gateway.New(specs, gateway.Options{
-		Logger:     log,
-		Version:    version,
-		User:       s.user(),
-		HTTP:       gateway.HTTPOptions{AllowedOrigins: cfg.HTTP.AllowedOrigins, MaxRequestBytes: cfg.HTTP.MaxRequestBytes, BodyTimeout: time.Duration(cfg.HTTP.BodyTimeout)},
+		Logger:  log,
+		Version: version,
+		User:    s.user(),
+		HTTP: gateway.HTTPOptions{AllowedOrigins: cfg.HTTP.AllowedOrigins, MaxRequestBytes: cfg.HTTP.MaxRequestBytes, BodyTimeout: time.Duration(cfg.HTTP.BodyTimeout),
+			MaxSessions: cfg.HTTP.MaxSessions, SessionIdleTimeout: time.Duration(cfg.HTTP.SessionIdleTimeout), SessionQueue: cfg.HTTP.SessionQueue},
+		Stdio:      gateway.StdioOptions{MaxRequestBytes: int(cfg.Stdio.MaxRequestBytes)},
 		Enforcer:   enforcer,
 		PlainStdio: !s.v.GetBool("stdio-fast-path"),
 	})
@@ -375,6 +377,8 @@ func newEnforcer(cfg *config.Config, log *slog.Logger, prev *enforce.Enforcer, v
 		Approvals:        approvals,
 		ApprovalTimeout:  time.Duration(cfg.Approval.Timeout),
 		ApprovalLifetime: time.Duration(cfg.Approval.Lifetime),
+		// Counted by the store, which bounds them (enforce.BoundedApprovals).
+		MaxPendingPerUser: cfg.Approval.MaxPendingPerUser,
 	}, nil
 }
 
@@ -391,6 +395,9 @@ func openApprovals(cfg *config.Config, log *slog.Logger) *audit.Approvals {
 }
 
 // asApprovals is a as a policy.Approvals, nil when a is.
+// The approvals store bounds the requests pending per user.
+var _ enforce.BoundedApprovals = (*audit.Approvals)(nil)
+
 func asApprovals(a *audit.Approvals) policy.Approvals {
 	if a == nil {
 		return nil
