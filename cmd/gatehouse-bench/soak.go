@@ -47,11 +47,10 @@ const (
 	// The last window's highest goroutine count may exceed the second
 	// window's by soakGoroutinesPerCall for each concurrent call (64 at
 	// c=16): how many goroutines run at the moment of a reading depends on
-	// where the calls in flight are — over HTTP a call in flight holds a
-	// handler and, on a new connection to the upstream, its read and write
-	// loops, and at c=16 readings 10 s apart differ by up to 35. A leak of
-	// one per call or per connection adds thousands a minute; one of 8 a
-	// minute shows in a 10-minute soak.
+	// where the calls in flight are: over HTTP at c=16, readings 10 s
+	// apart ranged from 94 to 142 while the open files stayed at 50. A
+	// leak of one per call or per connection adds thousands a minute; one
+	// of 8 a minute shows in a 10-minute soak.
 	soakGoroutinesPerCall = 4
 )
 
@@ -155,6 +154,7 @@ type soakSample struct {
 	transportErrs int64         // calls the client got no result for
 	toolErrs      int64         // results that are errors (a block is one) or not the echo
 	rss           uint64        // the gateway's resident memory in bytes; 0 when unreadable
+	files         int           // the gateway's open file descriptors; -1 when unreadable
 	runtime       *runtimeLine  // the gateway's latest runtime line; nil before its first
 }
 
@@ -220,14 +220,16 @@ func (r soakResult) windows() (w time.Duration, first, second, last []soakSample
 type memory struct {
 	samples, readings      int // samples; those with a runtime line
 	rssMedian, rssMax      uint64
+	filesMax               int // -1 when unreadable
 	goroutinesMax          uint64
 	heapLiveMax, memTotMax uint64
 }
 
 func memoryOf(ss []soakSample) memory {
-	m := memory{samples: len(ss)}
+	m := memory{samples: len(ss), filesMax: -1}
 	var rss []float64
 	for _, s := range ss {
+		m.filesMax = max(m.filesMax, s.files)
 		if s.rss > 0 {
 			rss = append(rss, float64(s.rss))
 			m.rssMax = max(m.rssMax, s.rss)
@@ -433,7 +435,7 @@ func (e *environment) soak(ctx context.Context, p path, cfg config, glog *gatewa
 			wg.Wait()
 			return res, ctx.Err()
 		}
-		s := soakSample{at: at, calls: calls.Load(), transportErrs: transportErrs.Load(), toolErrs: toolErrs.Load(), rss: processRSS(pid), runtime: glog.snapshot()}
+		s := soakSample{at: at, calls: calls.Load(), transportErrs: transportErrs.Load(), toolErrs: toolErrs.Load(), rss: processRSS(pid), files: openFiles(pid), runtime: glog.snapshot()}
 		res.samples = append(res.samples, s)
 		fmt.Fprintf(progress, "  %s  %s\n", clock(s.at), s.line())
 		ok := s.calls - s.transportErrs - s.toolErrs
@@ -529,6 +531,16 @@ func processRSS(pid int) uint64 {
 	return parseVmRSS(string(b))
 }
 
+// openFiles is the number of pid's open file descriptors (entries of
+// /proc/PID/fd); -1 when they cannot be read.
+func openFiles(pid int) int {
+	fds, err := os.ReadDir(filepath.Join("/proc", strconv.Itoa(pid), "fd"))
+	if err != nil {
+		return -1
+	}
+	return len(fds)
+}
+
 // parseVmRSS reads the VmRSS line ("VmRSS:	   41236 kB") of a
 // /proc/PID/status; 0 when there is none.
 func parseVmRSS(status string) uint64 {
@@ -550,6 +562,14 @@ func parseVmRSS(status string) uint64 {
 	return 0
 }
 
+// count prints n, or "-" when it is negative (unknown).
+func count(n int) string {
+	if n < 0 {
+		return "-"
+	}
+	return strconv.Itoa(n)
+}
+
 // clock prints d as m:ss.
 func clock(d time.Duration) string {
 	s := int(d.Round(time.Second) / time.Second)
@@ -562,14 +582,14 @@ func (s soakSample) line() string {
 	if s.runtime != nil {
 		g = strconv.FormatUint(s.runtime.goroutines, 10)
 	}
-	return fmt.Sprintf("calls %d, transport errors %d, error results %d, RSS %s, goroutines %s", s.calls, s.transportErrs, s.toolErrs, mib(s.rss), g)
+	return fmt.Sprintf("calls %d, transport errors %d, error results %d, RSS %s, goroutines %s, open files %s", s.calls, s.transportErrs, s.toolErrs, mib(s.rss), g, count(s.files))
 }
 
 // print writes the samples as a table, the windows compared and the checks.
 func (r soakResult) print(w io.Writer, markdown bool) {
 	fmt.Fprintf(w, "\nsoak %s: %s at concurrency %d (%d calls, %.0f calls/s)\n\n", r.path, r.duration, r.concurrency, r.calls, float64(r.calls)/r.lastAt().Seconds())
 	t := newTable(w, markdown)
-	t.row("time", "calls", "calls/s", "transport errors", "error results", "RSS", "goroutines", "heap live", "runtime total")
+	t.row("time", "calls", "calls/s", "transport errors", "error results", "RSS", "goroutines", "heap live", "runtime total", "open files")
 	prev := soakSample{}
 	for _, s := range r.samples {
 		rate := float64(s.calls-prev.calls) / (s.at - prev.at).Seconds()
@@ -577,7 +597,7 @@ func (r soakResult) print(w io.Writer, markdown bool) {
 		if s.runtime != nil {
 			g, heap, total = strconv.FormatUint(s.runtime.goroutines, 10), mib(s.runtime.heapLive), mib(s.runtime.memTotal)
 		}
-		t.row(clock(s.at), strconv.FormatInt(s.calls, 10), fmt.Sprintf("%.0f", rate), strconv.FormatInt(s.transportErrs, 10), strconv.FormatInt(s.toolErrs, 10), mib(s.rss), g, heap, total)
+		t.row(clock(s.at), strconv.FormatInt(s.calls, 10), fmt.Sprintf("%.0f", rate), strconv.FormatInt(s.transportErrs, 10), strconv.FormatInt(s.toolErrs, 10), mib(s.rss), g, heap, total, count(s.files))
 		prev = s
 	}
 	t.flush()
@@ -586,7 +606,7 @@ func (r soakResult) print(w io.Writer, markdown bool) {
 	win, first, second, last := r.windows()
 	end := r.lastAt()
 	t = newTable(w, markdown)
-	t.row("window", "samples", "RSS median", "RSS max", "goroutines max", "heap live max", "runtime total max")
+	t.row("window", "samples", "RSS median", "RSS max", "goroutines max", "heap live max", "runtime total max", "open files max")
 	for _, x := range []struct {
 		name string
 		ss   []soakSample
@@ -600,7 +620,7 @@ func (r soakResult) print(w io.Writer, markdown bool) {
 		if m.readings > 0 {
 			g, heap, total = strconv.FormatUint(m.goroutinesMax, 10), mib(m.heapLiveMax), mib(m.memTotMax)
 		}
-		t.row(x.name, strconv.Itoa(m.samples), mib(m.rssMedian), mib(m.rssMax), g, heap, total)
+		t.row(x.name, strconv.Itoa(m.samples), mib(m.rssMedian), mib(m.rssMax), g, heap, total, count(m.filesMax))
 	}
 	t.flush()
 

@@ -84,7 +84,7 @@ func pieces(s string, n int) func(func(string) bool) {
 	}
 }
 
-func TestParseVmRSS(t *testing.T) {
+func TestProcessFigures(t *testing.T) {
 	status := "Name:\tgatehouse\nVmPeak:\t  1262384 kB\nVmRSS:\t    41236 kB\nRssAnon:\t   20000 kB\n"
 	if got, want := parseVmRSS(status), uint64(41236<<10); got != want {
 		t.Errorf("parseVmRSS(...VmRSS: 41236 kB...) = %d; want %d", got, want)
@@ -95,6 +95,15 @@ func TestParseVmRSS(t *testing.T) {
 	if runtime.GOOS == "linux" {
 		if got := processRSS(os.Getpid()); got < 1<<20 {
 			t.Errorf("processRSS(this test) = %d; want at least 1 MiB", got)
+		}
+		f, err := os.Open("testdata/example-policies.yaml")
+		if err != nil {
+			t.Fatal(err)
+		}
+		before := openFiles(os.Getpid())
+		f.Close()
+		if after := openFiles(os.Getpid()); before < 4 || after != before-1 {
+			t.Errorf("openFiles(this test) = %d with a file open, %d after closing it; want at least 4 (stdin, stdout, stderr, the file), then one less", before, after)
 		}
 	}
 }
