@@ -388,7 +388,7 @@ func (e *environment) soak(ctx context.Context, p path, cfg config, glog *gatewa
 	if err != nil {
 		return res, fmt.Errorf("%w%s", err, glog.tail.tail())
 	}
-	defer ep.stop()
+	defer func() { ep.stop() }() // on an early return; stopped below otherwise
 	pid := ep.cpu.pids[roleGateway]
 	fmt.Fprintf(progress, "soak %s: %s at concurrency %d, gateway pid %d, sampled every %s\n", p, cfg.soak, res.concurrency, pid, soakInterval)
 
@@ -455,6 +455,7 @@ func (e *environment) soak(ctx context.Context, p path, cfg config, glog *gatewa
 	// The client leaves; the gateway drains, writes what it has queued and
 	// exits. Only then is every record in the database.
 	ep.stop()
+	ep.stop = func() {}
 	res.exit = exitOf(ep, glog)
 	glog.mu.Lock()
 	res.runtimeLines, res.otherLines = glog.runtimes, maps.Clone(glog.others)
