@@ -27,6 +27,11 @@ type environment struct {
 	upstreamProtocol string        // the gateway config's protocol: for the upstream, if set
 	policies         string        // YAML of top-level keys for the gateway config, if set
 	judge            *judgeProcess // the fake LLM provider of judged paths, with -judge
+	// logLevel is the gateway processes' --log-level; "" is warn.
+	logLevel string
+	// gatewayStderr, if not nil, gets what the gateway processes write to
+	// stderr (the soak reads their runtime lines there).
+	gatewayStderr io.Writer
 
 	mu    sync.Mutex
 	procs []*process // stopped by close, last first
@@ -39,6 +44,9 @@ type endpoint struct {
 	stop   func()
 	cpu    cpuMeter
 	child  *exec.Cmd // the stdio child the client started, if any
+	// gateway is the gatehouse process of a gateway path: after stop, its
+	// ProcessState says how it ended.
+	gateway *exec.Cmd
 }
 
 // connect starts what path p needs and returns an initialized client.
@@ -102,6 +110,11 @@ func (e *environment) openTransport(ctx context.Context, p path, ep *endpoint) (
 		start := transport.WithCommandFunc(func(ctx context.Context, command string, env, args []string) (*exec.Cmd, error) {
 			ep.child = exec.CommandContext(ctx, command, args...)
 			ep.child.Env = append(os.Environ(), env...)
+			if p.route == gateway || p.route == compared {
+				ep.gateway = ep.child
+				// Left nil, mcp-go drains the child's stderr itself.
+				ep.child.Stderr = e.gatewayStderr
+			}
 			return ep.child, nil
 		})
 		switch p.route {
@@ -114,7 +127,7 @@ func (e *environment) openTransport(ctx context.Context, p path, ep *endpoint) (
 		if err != nil {
 			return nil, err
 		}
-		args := []string{"serve", "--config", cfgFile, "--workspace", benchWorkspace, "--log-level", "warn"}
+		args := []string{"serve", "--config", cfgFile, "--workspace", benchWorkspace, "--log-level", e.gatewayLogLevel()}
 		return transport.NewStdioWithOptions(e.gatehouseOf(p), nil, args, start), nil
 	case transportHTTP:
 		up, err := e.startHTTPUpstream(ctx)
@@ -131,6 +144,9 @@ func (e *environment) openTransport(ctx context.Context, p path, ep *endpoint) (
 			}
 			ep.onStop(mid.stop)
 			ep.cpu.pids[roleGateway] = mid.cmd.Process.Pid
+			if p.route != forwarder {
+				ep.gateway = mid.cmd
+			}
 			url = midURL
 		}
 		return transport.NewStreamableHTTP(url, transport.WithHTTPBasicClient(benchHTTPClient()))
@@ -171,6 +187,14 @@ func stderrOf(cl *client.Client) string {
 	return ""
 }
 
+// gatewayLogLevel is the --log-level of the gateway processes.
+func (e *environment) gatewayLogLevel() string {
+	if e.logLevel == "" {
+		return "warn"
+	}
+	return e.logLevel
+}
+
 // gatehouseOf is the gatehouse binary of gateway path p.
 func (e *environment) gatehouseOf(p path) string {
 	if p.route == compared {
@@ -197,15 +221,25 @@ workspaces:
       - name: %s
         %s
 `, top, benchWorkspace, benchUpstream, upstream)
-	file := filepath.Join(e.dir, name+".yaml")
+	file := e.configFile(name)
 	return file, os.WriteFile(file, []byte(yaml), 0o600)
 }
 
+// configFile is the file of the gateway config writeConfig writes for name.
+func (e *environment) configFile(name string) string {
+	return filepath.Join(e.dir, name+".yaml")
+}
+
 // start starts cmd with its stdin held open (closing it asks the process
-// to end) and the tail of its stderr kept for error messages.
+// to end) and the tail of its stderr kept for error messages (and also
+// written to cmd.Stderr, if set).
 func (e *environment) start(cmd *exec.Cmd) (*process, error) {
 	p := &process{cmd: cmd, stderr: &tailBuffer{}}
-	cmd.Stderr = p.stderr
+	if cmd.Stderr != nil {
+		cmd.Stderr = io.MultiWriter(p.stderr, cmd.Stderr)
+	} else {
+		cmd.Stderr = p.stderr
+	}
 	var err error
 	if p.stdin, err = cmd.StdinPipe(); err != nil {
 		return nil, err
@@ -277,7 +311,10 @@ func (e *environment) startHTTPMiddle(ctx context.Context, on path, upstreamURL 
 		if err != nil {
 			return nil, "", err
 		}
-		cmd = exec.Command(e.gatehouseOf(on), "serve", "--config", cfgFile, "--http", addr, "--log-level", "warn")
+		cmd = exec.Command(e.gatehouseOf(on), "serve", "--config", cfgFile, "--http", addr, "--log-level", e.gatewayLogLevel())
+		if e.gatewayStderr != nil {
+			cmd.Stderr = e.gatewayStderr
+		}
 	}
 	p, err := e.start(cmd)
 	if err != nil {

@@ -11,6 +11,7 @@
 //	go run ./cmd/gatehouse-bench
 //	go run ./cmd/gatehouse-bench -protocol both -forwarder -rounds 3
 //	go run ./cmd/gatehouse-bench -judge 50ms -rounds 3
+//	go run ./cmd/gatehouse-bench -soak 10m -transport stdio -policies cmd/gatehouse-bench/testdata/example-policies.yaml
 //
 // The paths, each in its own processes:
 //
@@ -27,6 +28,10 @@
 // call (every call asks the provider) and with the same call every time
 // (the judge's cache answers), and a burst of -burst concurrent calls is
 // made on the first.
+//
+// With -soak, the gateway paths alone are run for the given time at the
+// highest concurrency, with a verdict log, and checked for errors, one
+// record per call and flat memory (soak.go).
 //
 // The client is mcp-go's, in this process. The HTTP test server, the
 // forwarder and the fake LLM provider are this program, run as
@@ -69,6 +74,7 @@ type config struct {
 	judge            time.Duration // with a judge answering after this long, or 0
 	judgeN           int           // sequential judged calls with new arguments
 	burst            int           // concurrent judged calls of the burst
+	soak             time.Duration // with -soak: soak the gateway this long instead of measuring
 }
 
 func main() {
@@ -139,6 +145,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.DurationVar(&cfg.judge, "judge", 0, "also measure the gateway judging every call with a fake LLM that answers after this long (e.g. 50ms): new arguments every call (cache misses), the same call (cache hits), and a burst")
 	fs.IntVar(&cfg.judgeN, "judge-n", 200, "sequential judged calls with new arguments, for their p50 and p99 (with -judge)")
 	fs.IntVar(&cfg.burst, "burst", 200, "concurrent judged calls with new arguments, started at once (with -judge)")
+	fs.DurationVar(&cfg.soak, "soak", 0, "instead of measuring, soak each gateway path this long (at least 30s) at the highest -concurrency, with a verdict log, sampling the gateway's RSS and goroutines every 10s; exit 1 when a check fails (BENCHMARKS.md, Soak)")
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), "usage: gatehouse-bench [flags]\n\nMeasures tools/call latency and throughput, direct and through the gateway.")
 		fs.PrintDefaults()
@@ -161,6 +168,14 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	}
 	if cfg.judge < 0 || cfg.judgeN < 1 || cfg.burst < 1 {
 		return cfg, fmt.Errorf("-judge must not be negative, -judge-n and -burst positive")
+	}
+	if cfg.soak != 0 {
+		if cfg.soak < soakMinDuration {
+			return cfg, fmt.Errorf("-soak %s: want at least %s (a sample every %s in each of the three windows compared)", cfg.soak, soakMinDuration, soakInterval)
+		}
+		if cfg.judge > 0 || cfg.compare != "" || cfg.forwarder {
+			return cfg, fmt.Errorf("-soak runs the gateway alone: not with -judge, -compare or -forwarder")
+		}
 	}
 	for _, f := range strings.Split(*conc, ",") {
 		c, err := strconv.Atoi(strings.TrimSpace(f))
@@ -227,6 +242,9 @@ func run(ctx context.Context, cfg config, stdout, stderr io.Writer) error {
 	bins, err := prepareBinaries(ctx, cfg, dir, stderr)
 	if err != nil {
 		return err
+	}
+	if cfg.soak > 0 {
+		return runSoak(ctx, cfg, dir, bins, stdout, stderr)
 	}
 	env := &environment{dir: dir, bins: bins, upstreamProtocol: cfg.upstreamProtocol, policies: cfg.policies}
 	defer env.close()

@@ -114,6 +114,7 @@ func runServe(cmd *cobra.Command, args []string) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	tuneGC(ctx, os.Getenv)
+	reportRuntime(ctx, log, runtimeReportEvery)
 
 	verdicts := openVerdictLog(cfg, log)
 	defer closeVerdictLog(log, verdicts) // after the gateway's: its last calls are recorded
