@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/gatehouse-mcp/gatehouse/audit"
+	"github.com/gatehouse-mcp/gatehouse/internal/testdir"
 	"github.com/gatehouse-mcp/gatehouse/policy"
 )
 
@@ -88,7 +89,7 @@ func status(t *testing.T, a *audit.Approvals, id string) string {
 
 func TestApprovalRequest(t *testing.T) {
 	c := newClock()
-	a := openApprovals(t, filepath.Join(t.TempDir(), "v.db"), c)
+	a := openApprovals(t, filepath.Join(testdir.New(t), "v.db"), c)
 	ctx := t.Context()
 	k := key(`{"table":"users"}`)
 	id := mustRequest(t, a, request(k, c.now().Add(lifetime)))
@@ -160,7 +161,7 @@ func TestApprovalRequest(t *testing.T) {
 
 func TestApprovalClaim(t *testing.T) {
 	c := newClock()
-	a := openApprovals(t, filepath.Join(t.TempDir(), "v.db"), c)
+	a := openApprovals(t, filepath.Join(testdir.New(t), "v.db"), c)
 	ctx := t.Context()
 	k := key(`{"table":"users"}`)
 	id := mustRequest(t, a, request(k, c.now().Add(10*time.Minute)))
@@ -220,7 +221,7 @@ func TestApprovalClaim(t *testing.T) {
 
 func TestApprovalExpiry(t *testing.T) {
 	c := newClock()
-	a := openApprovals(t, filepath.Join(t.TempDir(), "v.db"), c)
+	a := openApprovals(t, filepath.Join(testdir.New(t), "v.db"), c)
 	ctx := t.Context()
 
 	// A pending request lapses: it can be neither approved nor denied.
@@ -255,7 +256,7 @@ func TestApprovalExpiry(t *testing.T) {
 
 func TestApprovalDecisionRules(t *testing.T) {
 	c := newClock()
-	a := openApprovals(t, filepath.Join(t.TempDir(), "v.db"), c)
+	a := openApprovals(t, filepath.Join(testdir.New(t), "v.db"), c)
 	ctx := t.Context()
 	n := 0
 	fresh := func(approvers ...string) string {
@@ -345,7 +346,7 @@ func TestApprovalDecisionRules(t *testing.T) {
 // Two processes' stores on one file, claiming at once: each approval runs
 // exactly one call.
 func TestApprovalConcurrentClaims(t *testing.T) {
-	file := filepath.Join(t.TempDir(), "v.db")
+	file := filepath.Join(testdir.New(t), "v.db")
 	stores := []*audit.Approvals{openApprovals(t, file, nil), openApprovals(t, file, nil)}
 	ctx := t.Context()
 	k := key(`{"table":"users"}`)
@@ -393,7 +394,7 @@ func TestApprovalConcurrentClaims(t *testing.T) {
 
 // The gateway and the CLI see a closed store as closed.
 func TestApprovalsClosed(t *testing.T) {
-	a, err := audit.OpenApprovals(filepath.Join(t.TempDir(), "v.db"), lifetime)
+	a, err := audit.OpenApprovals(filepath.Join(testdir.New(t), "v.db"), lifetime)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -406,7 +407,7 @@ func TestApprovalsClosed(t *testing.T) {
 	if _, _, err := a.Claim(t.Context(), key(`{}`)); !errors.Is(err, policy.ErrApprovalsClosed) {
 		t.Errorf("Claim after Close = %v", err)
 	}
-	if _, err := audit.OpenApprovals(filepath.Join(t.TempDir(), "v.db"), 0); err == nil {
+	if _, err := audit.OpenApprovals(filepath.Join(testdir.New(t), "v.db"), 0); err == nil {
 		t.Error("OpenApprovals with no lifetime succeeded")
 	}
 }
@@ -501,7 +502,7 @@ func TestRecordApproval(t *testing.T) {
 // A log of schema version 1 is read as it is, and upgraded in place when a
 // gateway or the approvals open it: its records stay.
 func TestMigrateVersion1(t *testing.T) {
-	file := filepath.Join(t.TempDir(), "v1.db")
+	file := filepath.Join(testdir.New(t), "v1.db")
 	v1, err := os.ReadFile("migrations/0001_verdicts.sql")
 	if err != nil {
 		t.Fatal(err)
@@ -651,9 +652,11 @@ func TestParkedCallShowsItsRequestNow(t *testing.T) {
 // Approvals follow the database: after its file is removed (and the
 // verdict log creates it again), a new request is kept in the new file,
 // can be approved there, and its approval is claimed — never kept in a
-// deleted file until a restart (issue 18, 3).
+// deleted file until a restart (issue 18, 3). On Windows the file cannot
+// be removed while the store holds it (RemoveHeld), and the same holds of
+// the file as it stays.
 func TestApprovalsFollowARemovedDatabase(t *testing.T) {
-	file := filepath.Join(t.TempDir(), "gatehouse.db")
+	file := filepath.Join(testdir.New(t), "gatehouse.db")
 	store, err := audit.OpenApprovals(file, time.Hour)
 	if err != nil {
 		t.Fatal(err)
@@ -663,8 +666,9 @@ func TestApprovalsFollowARemovedDatabase(t *testing.T) {
 	if _, err := store.Request(t.Context(), policy.ApprovalRequest{Key: key, Arguments: `{"t":"users"}`, Expires: time.Now().Add(time.Hour)}); err != nil {
 		t.Fatal(err)
 	}
-	for _, suffix := range []string{"", "-wal", "-shm"} {
-		_ = os.Remove(file + suffix)
+	if audit.RemoveHeld(t, file) {
+		_ = os.Remove(file + "-wal")
+		_ = os.Remove(file + "-shm")
 	}
 	id, err := store.Request(t.Context(), policy.ApprovalRequest{Key: key, Arguments: `{"t":"users"}`, Expires: time.Now().Add(time.Hour)})
 	if err != nil {

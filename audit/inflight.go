@@ -91,6 +91,12 @@ func (l *Log) Start(rec policy.Record) error {
 // appendJournal appends line to the journal, creating it first if there
 // is none. A write that fails is undone, so that the next line starts a
 // line of its own. l.jmu is held.
+//
+// The line is written at the journal's end as l.journalSize knows it, not
+// through O_APPEND: on Windows a file opened with O_APPEND lacks
+// FILE_WRITE_DATA, without which it cannot be truncated, and the journal
+// would never be emptied. The journal is this process's alone, written
+// under l.jmu, so its size is known.
 func (l *Log) appendJournal(line []byte) error {
 	if l.journal == nil {
 		f, err := createJournal(l.file)
@@ -99,7 +105,7 @@ func (l *Log) appendJournal(line []byte) error {
 		}
 		l.journal, l.journalSize = f, 0
 	}
-	if _, err := l.journal.Write(line); err != nil {
+	if _, err := l.journal.WriteAt(line, l.journalSize); err != nil {
 		if l.journal.Truncate(l.journalSize) != nil {
 			// It may hold half a line: start another.
 			l.dropJournal(false)
@@ -129,7 +135,7 @@ func createJournal(file string) (*os.File, error) {
 		return nil, fmt.Errorf("verdict log %s: cannot create the folder of the journals of calls in flight: %w", file, err)
 	}
 	name := filepath.Join(dir, strconv.Itoa(pid)+"-"+hex.EncodeToString(b[:]))
-	f, err := os.OpenFile(name, os.O_RDWR|os.O_CREATE|os.O_EXCL|os.O_APPEND, 0o600)
+	f, err := os.OpenFile(name, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600) // not O_APPEND: see appendJournal
 	if err != nil {
 		return nil, fmt.Errorf("verdict log %s: cannot create the journal of calls in flight: %w", file, err)
 	}
@@ -213,7 +219,7 @@ func (l *Log) compactJournal() {
 		b, _ := json.Marshal(&x.row)
 		buf = append(append(buf, b...), '\n')
 	}
-	if _, err := f.Write(buf); err != nil {
+	if _, err := f.WriteAt(buf, 0); err != nil {
 		f.Close()
 		os.Remove(f.Name())
 		l.logger.Error("verdict log: cannot write a fresh journal of calls in flight; keeping the old one", "err", err)

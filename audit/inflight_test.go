@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gatehouse-mcp/gatehouse/internal/testdir"
 	"github.com/gatehouse-mcp/gatehouse/policy"
 )
 
@@ -82,7 +83,7 @@ func TestJournalChild(t *testing.T) {
 // killed — with its outcome unknown when its end was not written — and a
 // call that ended keeps its end.
 func TestStartOutlivesAKill(t *testing.T) {
-	file := filepath.Join(t.TempDir(), "v.db")
+	file := filepath.Join(testdir.New(t), "v.db")
 	cmd := exec.Command(os.Args[0], "-test.run", "^TestJournalChild$")
 	cmd.Env = append(os.Environ(), "GATEHOUSE_JOURNAL_CHILD="+file)
 	out, err := cmd.StdoutPipe()
@@ -153,7 +154,7 @@ func TestStartOutlivesAKill(t *testing.T) {
 // arguments, and lets the journal empty; the end of a call recorded as
 // unknown by a recovery replaces that too.
 func TestEndCompletesStart(t *testing.T) {
-	file := filepath.Join(t.TempDir(), "v.db")
+	file := filepath.Join(testdir.New(t), "v.db")
 	l, err := Open(file, Options{}, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -225,7 +226,7 @@ func TestEndCompletesStart(t *testing.T) {
 // Close records the calls still in flight as stopped, and removes the
 // journal once everything is written.
 func TestCloseRecordsCallsInFlight(t *testing.T) {
-	file := filepath.Join(t.TempDir(), "v.db")
+	file := filepath.Join(testdir.New(t), "v.db")
 	l, err := Open(file, Options{}, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -251,7 +252,7 @@ func TestCloseRecordsCallsInFlight(t *testing.T) {
 // Under way, the journal holds the calls in flight and not much more: it
 // is started afresh with the live entries once it has grown.
 func TestJournalRotates(t *testing.T) {
-	file := filepath.Join(t.TempDir(), "v.db")
+	file := filepath.Join(testdir.New(t), "v.db")
 	l, err := Open(file, Options{}, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -311,9 +312,10 @@ func TestJournalRotates(t *testing.T) {
 }
 
 // A journal removed while the gateway runs is written again, with the
-// calls in flight.
+// calls in flight. On Windows it cannot be removed while the gateway holds
+// it (RemoveHeld), and keeps the calls in flight.
 func TestJournalRemovedIsWrittenAgain(t *testing.T) {
-	file := filepath.Join(t.TempDir(), "v.db")
+	file := filepath.Join(testdir.New(t), "v.db")
 	l, err := Open(file, Options{}, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -323,7 +325,7 @@ func TestJournalRemovedIsWrittenAgain(t *testing.T) {
 	if err := l.Start(r); err != nil {
 		t.Fatal(err)
 	}
-	os.Remove(journals(t, file)[0])
+	RemoveHeld(t, journals(t, file)[0])
 	if err := l.Record(rec(time.Now())); err != nil { // wakes the writer
 		t.Fatal(err)
 	}

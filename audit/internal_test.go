@@ -12,6 +12,7 @@ import (
 
 	"github.com/oklog/ulid/v2"
 
+	"github.com/gatehouse-mcp/gatehouse/internal/testdir"
 	"github.com/gatehouse-mcp/gatehouse/policy"
 )
 
@@ -32,7 +33,7 @@ func count(t *testing.T, l *Log) int {
 // A full disk stops the writes: Err says so, the records wait in memory in
 // order, and once there is room they are all written.
 func TestDiskFull(t *testing.T) {
-	l, err := Open(filepath.Join(t.TempDir(), "v.db"), Options{}, nil)
+	l, err := Open(filepath.Join(testdir.New(t), "v.db"), Options{}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -96,7 +97,7 @@ func TestDiskFull(t *testing.T) {
 // Records older than the retention are pruned in the background; newer
 // ones stay.
 func TestRetention(t *testing.T) {
-	l, err := Open(filepath.Join(t.TempDir(), "v.db"), Options{Retention: 90 * 24 * time.Hour}, nil)
+	l, err := Open(filepath.Join(testdir.New(t), "v.db"), Options{Retention: 90 * 24 * time.Hour}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -148,7 +149,7 @@ func BenchmarkNewRow(b *testing.B) {
 // A log so far behind that it refuses records says so in Err, as a log
 // that fails does, and recovers once the writer catches up.
 func TestFullQueue(t *testing.T) {
-	file := filepath.Join(t.TempDir(), "v.db")
+	file := filepath.Join(testdir.New(t), "v.db")
 	l, err := Open(file, Options{}, nil)
 	if err != nil {
 		t.Fatal(err)

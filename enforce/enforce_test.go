@@ -18,6 +18,7 @@ import (
 
 	"github.com/gatehouse-mcp/gatehouse/audit"
 	"github.com/gatehouse-mcp/gatehouse/enforce"
+	"github.com/gatehouse-mcp/gatehouse/internal/testdir"
 	"github.com/gatehouse-mcp/gatehouse/policy"
 )
 
@@ -172,7 +173,7 @@ func TestDecide(t *testing.T) {
 // approver agrees, and only for the call it was parked for.
 func TestDecideOutOfBand(t *testing.T) {
 	e, recs := newEnforcer(t)
-	store, err := audit.OpenApprovals(filepath.Join(t.TempDir(), "gatehouse.db"), time.Hour)
+	store, err := audit.OpenApprovals(filepath.Join(testdir.New(t), "gatehouse.db"), time.Hour)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -506,7 +507,7 @@ func TestHeldCallIsDecidedUnderThePoliciesInForce(t *testing.T) {
 // changed to other approvers: the retry is parked for the new ones, and
 // the old approval waits in case the rule comes back (issue 14, 15).
 func TestOutOfBandApprovalFollowsTheRule(t *testing.T) {
-	store, err := audit.OpenApprovals(filepath.Join(t.TempDir(), "gatehouse.db"), time.Hour)
+	store, err := audit.OpenApprovals(filepath.Join(testdir.New(t), "gatehouse.db"), time.Hour)
 	if err != nil {
 		t.Fatal(err)
 	}
