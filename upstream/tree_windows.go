@@ -26,9 +26,16 @@ type tree struct {
 
 // prepareTree makes the command start suspended: startTree puts it in its
 // job before its first instruction runs, so nothing it starts can be
-// outside the job.
+// outside the job. It also starts a process group of its own
+// (CREATE_NEW_PROCESS_GROUP), which makes it, and what it starts, ignore
+// Ctrl-C: as its own process group keeps a Unix child from the terminal's
+// Ctrl-C, this keeps the tree from the Ctrl-C pressed in the gateway's
+// console, which would end the upstreams while the gateway drains.
+// Ctrl-Break, and the console's close, still reach it. (A console of its
+// own, CREATE_NO_WINDOW, would keep those out too, but under Wine the
+// gateway then no longer sees the child die while a grandchild lives.)
 func prepareTree(cmd *exec.Cmd) {
-	cmd.SysProcAttr = &syscall.SysProcAttr{CreationFlags: windows.CREATE_SUSPENDED}
+	cmd.SysProcAttr = &syscall.SysProcAttr{CreationFlags: windows.CREATE_SUSPENDED | windows.CREATE_NEW_PROCESS_GROUP}
 }
 
 // startTree puts a process that prepareTree set up, and has started

@@ -2,11 +2,16 @@ package main
 
 import (
 	"os"
+	"os/exec"
 	"os/signal"
 	"testing"
 
 	"golang.org/x/sys/windows"
 )
+
+// prepareStop leaves the gateway in the test's console, where sendStop
+// presses Ctrl-C.
+func prepareStop(*exec.Cmd) {}
 
 // sendStop presses Ctrl-C for p as a console does: CTRL_C_EVENT to every
 // process attached to the test's console, which p shares. The test
