@@ -6,13 +6,15 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/gatehouse-mcp/gatehouse/upstream/upstreamtest"
 )
 
 // TestLookCommandWindows finds commands as Windows does, in real
 // directories: npm puts npx (a shell script), npx.cmd and npx.ps1 side by
 // side, and a Windows client must run npx.cmd.
 func TestLookCommandWindows(t *testing.T) {
-	root := t.TempDir()
+	root := upstreamtest.TempDir(t)
 	nodeDir := filepath.Join(root, "nodejs")
 	sysDir := filepath.Join(root, "System32")
 	binDir := filepath.Join(root, "bin")

@@ -3,33 +3,44 @@
 package upstream
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
 	"sync"
+	"syscall"
 	"unsafe"
 
 	"golang.org/x/sys/windows"
 )
 
 // tree is a stdio child with everything it starts: on Windows, a Job
-// Object the child is assigned to as soon as it has started, so that what
-// it starts (the node process that npx.cmd runs) belongs to the job too.
-// The job is made with JOB_OBJECT_LIMIT_KILL_ON_JOB_CLOSE: should the
-// gateway itself die, Windows closes the handle and ends the whole tree.
-//
-// A process the child starts in the moment between its start and its
-// assignment to the job is not in the job; a command interpreter or npx
-// takes far longer than that before it starts anything.
+// Object the child is assigned to before it runs, so that what it starts
+// (the node process that npx.cmd runs) belongs to the job too. The job is
+// made with JOB_OBJECT_LIMIT_KILL_ON_JOB_CLOSE: should the gateway itself
+// die, Windows closes the handle and ends the whole tree.
 type tree struct {
 	mu  sync.Mutex
 	job windows.Handle // 0 once released
 }
 
-// prepareTree does nothing on Windows: the job is made in startTree.
-func prepareTree(*exec.Cmd) {}
+// prepareTree makes the command start suspended: startTree puts it in its
+// job before its first instruction runs, so nothing it starts can be
+// outside the job. It also starts a process group of its own
+// (CREATE_NEW_PROCESS_GROUP), which makes it, and what it starts, ignore
+// Ctrl-C: as its own process group keeps a Unix child from the terminal's
+// Ctrl-C, this keeps the tree from the Ctrl-C pressed in the gateway's
+// console, which would end the upstreams while the gateway drains.
+// Ctrl-Break, and the console's close, still reach it. (A console of its
+// own, CREATE_NO_WINDOW, would keep those out too, but under Wine the
+// gateway then no longer sees the child die while a grandchild lives.)
+func prepareTree(cmd *exec.Cmd) {
+	cmd.SysProcAttr = &syscall.SysProcAttr{CreationFlags: windows.CREATE_SUSPENDED | windows.CREATE_NEW_PROCESS_GROUP}
+}
 
-// startTree puts a started process into a new Job Object.
+// startTree puts a process that prepareTree set up, and has started
+// suspended, into a new Job Object, then lets it run. On an error the
+// process has not run; the caller kills it.
 func startTree(p *os.Process) (*tree, error) {
 	job, err := windows.CreateJobObject(nil, nil)
 	if err != nil {
@@ -55,7 +66,46 @@ func startTree(p *os.Process) (*tree, error) {
 		windows.CloseHandle(job)
 		return nil, fmt.Errorf("assign child to job object: %w", err)
 	}
+	if err := resume(uint32(p.Pid)); err != nil {
+		windows.CloseHandle(job) // KILL_ON_JOB_CLOSE: ends the child
+		return nil, fmt.Errorf("resume child: %w", err)
+	}
 	return &tree{job: job}, nil
+}
+
+// resume lets the threads of a process started suspended run: os.StartProcess
+// keeps no handle of the main thread, so the threads are found by a
+// snapshot. A process started suspended has exactly one thread.
+func resume(pid uint32) error {
+	snap, err := windows.CreateToolhelp32Snapshot(windows.TH32CS_SNAPTHREAD, 0)
+	if err != nil {
+		return fmt.Errorf("snapshot threads: %w", err)
+	}
+	defer windows.CloseHandle(snap)
+	entry := windows.ThreadEntry32{Size: uint32(unsafe.Sizeof(windows.ThreadEntry32{}))}
+	resumed := 0
+	for err = windows.Thread32First(snap, &entry); err == nil; err = windows.Thread32Next(snap, &entry) {
+		if entry.OwnerProcessID != pid {
+			continue
+		}
+		th, err := windows.OpenThread(windows.THREAD_SUSPEND_RESUME, false, entry.ThreadID)
+		if err != nil {
+			return fmt.Errorf("open thread %d: %w", entry.ThreadID, err)
+		}
+		_, err = windows.ResumeThread(th)
+		windows.CloseHandle(th)
+		if err != nil {
+			return fmt.Errorf("resume thread %d: %w", entry.ThreadID, err)
+		}
+		resumed++
+	}
+	if !errors.Is(err, windows.ERROR_NO_MORE_FILES) {
+		return fmt.Errorf("list threads: %w", err)
+	}
+	if resumed == 0 {
+		return fmt.Errorf("process %d has no thread", pid)
+	}
+	return nil
 }
 
 // terminate ends every process of the job: Windows has no polite signal

@@ -111,7 +111,7 @@ func runServe(cmd *cobra.Command, args []string) error {
 		defer ln.Close()
 	}
 
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, stop := stopContext(context.Background())
 	defer stop()
 	tuneGC(ctx, os.Getenv)
 	reportRuntime(ctx, log, runtimeReportEvery)

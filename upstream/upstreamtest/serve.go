@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"reflect"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -77,15 +78,18 @@ func closeServer(ts *httptest.Server) {
 	ts.Close()
 }
 
-// StdioCommand returns how to run the stdio test server: the command, which
-// is built from testdata/stdioserver once per test binary, and the arguments
-// that pass opts (at most one; none means the zero Options). The child serves
-// NewServer(opts) on stdin and stdout, logs only to stderr, and exits with
-// status 3 when its crash tool is called.
+// StdioCommand returns how to run the stdio test server: the command and
+// the arguments that pass opts (at most one; none means the zero Options).
+// The child serves NewServer(opts) on stdin and stdout, logs only to stderr,
+// and exits with status 3 when its crash tool is called.
 //
-// The build runs the go command of the current toolchain (`go env GOROOT`)
-// from the working directory, which must lie inside this module; go test
-// runs tests in their package directory, so any test of the module
+// The command is the binary named by the environment variable
+// TestServerEnv when it is set (a prebuilt server, for a test binary that
+// runs where there is no Go toolchain, such as a Windows test binary under
+// Wine), and otherwise is built from testdata/stdioserver once per test
+// binary. The build runs the go command of the current toolchain (`go env
+// GOROOT`) from the working directory, which must lie inside this module;
+// go test runs tests in their package directory, so any test of the module
 // qualifies. The binary lives in a directory made by os.MkdirTemp that is
 // left behind when the test binary exits.
 func StdioCommand(t testing.TB, opts ...Options) (command string, args []string) {
@@ -120,9 +124,25 @@ func StdioArgs(opts Options) []string {
 	return args
 }
 
-// buildStdio builds the stdio server the first time it is called and
-// returns the binary's path, or the build's error, every time.
+// TestServerEnv names the environment variable that gives StdioCommand a
+// prebuilt stdio server (built from testdata/stdioserver for the platform
+// the tests run on) instead of building one.
+const TestServerEnv = "GATEHOUSE_TEST_SERVER"
+
+// buildStdio returns the stdio server's path: the prebuilt one TestServerEnv
+// names, or one it builds the first time it is called. It returns the same
+// path, or the same error, every time.
 var buildStdio = sync.OnceValues(func() (string, error) {
+	if prebuilt := os.Getenv(TestServerEnv); prebuilt != "" {
+		path, err := filepath.Abs(prebuilt)
+		if err != nil {
+			return "", fmt.Errorf("%s=%s: %w", TestServerEnv, prebuilt, err)
+		}
+		if fi, err := os.Stat(path); err != nil || !fi.Mode().IsRegular() {
+			return "", fmt.Errorf("%s=%s: not a file (want a stdio server built from %s)", TestServerEnv, prebuilt, stdioPkg())
+		}
+		return path, nil
+	}
 	goCmd, err := goCommand()
 	if err != nil {
 		return "", err
@@ -131,8 +151,9 @@ var buildStdio = sync.OnceValues(func() (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("build stdio server: %w", err)
 	}
-	bin := filepath.Join(dir, "stdioserver")
-	pkg := reflect.TypeFor[Server]().PkgPath() + "/testdata/stdioserver"
+	// Windows runs only a file whose name has an executable extension.
+	bin := filepath.Join(dir, "stdioserver"+exeSuffix())
+	pkg := stdioPkg()
 	cmd := exec.Command(goCmd, "build", "-o", bin, pkg)
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
@@ -141,6 +162,17 @@ var buildStdio = sync.OnceValues(func() (string, error) {
 	}
 	return bin, nil
 })
+
+// stdioPkg is the import path of the stdio server's main package.
+func stdioPkg() string { return reflect.TypeFor[Server]().PkgPath() + "/testdata/stdioserver" }
+
+// exeSuffix is what an executable's name ends in here: ".exe" on Windows.
+func exeSuffix() string {
+	if runtime.GOOS == "windows" {
+		return ".exe"
+	}
+	return ""
+}
 
 // goCommand returns the go command of the toolchain on PATH, resolved
 // through `go env GOROOT` so that toolchain switching is honoured.
