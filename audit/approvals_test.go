@@ -698,7 +698,7 @@ func TestApprovalsFollowARemovedDatabase(t *testing.T) {
 // expired do not count.
 func TestApprovalRequestBounded(t *testing.T) {
 	c := newClock()
-	file := filepath.Join(t.TempDir(), "v.db")
+	file := filepath.Join(testdir.New(t), "v.db")
 	a := openApprovals(t, file, c)
 	ctx := t.Context()
 	const max = 3
