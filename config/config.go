@@ -27,17 +27,18 @@ var ErrNotFound = errors.New("config file not found")
 
 // The defaults of the config file, applied by defaults.
 const (
-	defaultVersion         = 1
-	defaultListen          = "127.0.0.1:8080"
-	defaultMaxRequestBytes = 4 << 20
-	defaultBodyTimeout     = Duration(30 * time.Second)
-	defaultAuditDatabase   = "gatehouse.db"
-	defaultAuditArguments  = "masked"
-	defaultAuditRetention  = Duration(90 * 24 * time.Hour)
-	defaultApprovalTimeout = Duration(2 * time.Minute)
-	defaultApprovalLife    = Duration(time.Hour)
-	defaultJudgeTimeout    = Duration(5 * time.Second)
-	defaultJudgeCacheTTL   = Duration(10 * time.Minute)
+	defaultVersion          = 1
+	defaultListen           = "127.0.0.1:8080"
+	defaultMaxRequestBytes  = 4 << 20
+	defaultBodyTimeout      = Duration(30 * time.Second)
+	defaultAuditDatabase    = "gatehouse.db"
+	defaultAuditArguments   = "masked"
+	defaultAuditRetention   = Duration(90 * 24 * time.Hour)
+	defaultApprovalTimeout  = Duration(2 * time.Minute)
+	defaultApprovalLife     = Duration(time.Hour)
+	defaultJudgeTimeout     = Duration(5 * time.Second)
+	defaultJudgeCacheTTL    = Duration(10 * time.Minute)
+	defaultMaxCallsInFlight = 1024
 	// The judge's context limit in tokens, its default and its bounds: a
 	// request with a few policies needs 4096; no model takes more than
 	// about two million.
@@ -66,6 +67,7 @@ type Config struct {
 	Audit    Audit    `yaml:"audit"`
 	Approval Approval `yaml:"approval"`
 	Judge    Judge    `yaml:"judge"`
+	Limits   Limits   `yaml:"limits"`
 	// Strict is the default of every policy: fail closed when a policy
 	// cannot be decided.
 	Strict bool `yaml:"strict"`
@@ -107,6 +109,15 @@ type HTTP struct {
 	// BodyTimeout bounds how long a client may take to send a request
 	// body.
 	BodyTimeout Duration `yaml:"body_timeout"`
+}
+
+// Limits is the `limits:` section: bounds on what one client can make the
+// gateway hold.
+type Limits struct {
+	// MaxCallsInFlight bounds the calls one session has running or held
+	// (by the judge, a person, an upstream) at once; a call beyond it is
+	// refused at once.
+	MaxCallsInFlight int `yaml:"max_calls_in_flight"`
 }
 
 // Audit is the `audit:` section: the verdict log.
@@ -389,6 +400,7 @@ func defaults() *Config {
 		},
 		Approval: Approval{Timeout: defaultApprovalTimeout, Lifetime: defaultApprovalLife},
 		Judge:    Judge{Timeout: defaultJudgeTimeout, CacheTTL: defaultJudgeCacheTTL, MaxContextTokens: defaultJudgeMaxContext},
+		Limits:   Limits{MaxCallsInFlight: defaultMaxCallsInFlight},
 		Strict:   defaultStrict,
 		Reload:   defaultReload,
 	}

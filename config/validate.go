@@ -67,6 +67,9 @@ func (l *loader) validateTop(cfg *Config) {
 	if cfg.HTTP.BodyTimeout <= 0 {
 		l.report(f, "http.body_timeout", time.Duration(cfg.HTTP.BodyTimeout).String(), errors.New("must be positive"))
 	}
+	if cfg.Limits.MaxCallsInFlight <= 0 {
+		l.report(f, "limits.max_calls_in_flight", strconv.Itoa(cfg.Limits.MaxCallsInFlight), errors.New("must be positive"))
+	}
 	if cfg.Audit.Database == "" {
 		l.report(f, "audit.database", "", errors.New("must not be empty"))
 	}
