@@ -36,6 +36,11 @@ type Options struct {
 	// PlainStdio serves stdio through mcp-go alone, without the fast path
 	// for tools/call (package stdiofast).
 	PlainStdio bool
+	// MaxCallsInFlight bounds the calls one session (a stdio client, an
+	// HTTP session; the session-less requests of a workspace together)
+	// has running or held at once; a call beyond it is refused at once.
+	// Zero means DefaultMaxCallsInFlight.
+	MaxCallsInFlight int
 }
 
 // Gateway serves a set of workspaces. Its workspaces can be replaced while
@@ -85,6 +90,7 @@ func (g *Gateway) newServer(spec workspace.Spec) *wsServer {
 		},
 	})
 	s = newWSServer(ws, g.opts.Version, g.currentEnforcer, g.opts.User, &g.calls, g.log)
+	s.inflight = newInflight(g.opts.MaxCallsInFlight, s.log)
 	s.http = g.newHTTPHandler(s)
 	s.sync()
 	return s

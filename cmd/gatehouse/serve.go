@@ -127,12 +127,13 @@ func runServe(cmd *cobra.Command, args []string) error {
 		return usageError(err)
 	}
 	g := gateway.New(specs, gateway.Options{
-		Logger:     log,
-		Version:    version,
-		User:       s.user(),
-		HTTP:       gateway.HTTPOptions{AllowedOrigins: cfg.HTTP.AllowedOrigins, MaxRequestBytes: cfg.HTTP.MaxRequestBytes, BodyTimeout: time.Duration(cfg.HTTP.BodyTimeout)},
-		Enforcer:   enforcer,
-		PlainStdio: !s.v.GetBool("stdio-fast-path"),
+		Logger:           log,
+		Version:          version,
+		User:             s.user(),
+		HTTP:             gateway.HTTPOptions{AllowedOrigins: cfg.HTTP.AllowedOrigins, MaxRequestBytes: cfg.HTTP.MaxRequestBytes, BodyTimeout: time.Duration(cfg.HTTP.BodyTimeout)},
+		Enforcer:         enforcer,
+		PlainStdio:       !s.v.GetBool("stdio-fast-path"),
+		MaxCallsInFlight: cfg.Limits.MaxCallsInFlight,
 	})
 	defer g.Close()
 	warnJudge(log, cfg, judges.judge)
