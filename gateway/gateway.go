@@ -34,7 +34,8 @@ type Options struct {
 	// HTTP configures the streamable HTTP face.
 	HTTP HTTPOptions
 	// PlainStdio serves stdio through mcp-go alone, without the fast path
-	// for tools/call (package stdiofast).
+	// for tools/call (package stdiofast); each call still runs on a
+	// goroutine of its own, never in mcp-go's read loop.
 	PlainStdio bool
 	// MaxCallsInFlight bounds the calls one session (a stdio client, an
 	// HTTP session; the session-less requests of a workspace together)
@@ -58,8 +59,8 @@ type Gateway struct {
 
 	retiring sync.WaitGroup // workspaces removed by Apply, closing
 
-	fastMaxCalls int          // the stdio fast path's bound; zero: its default
-	fastServed   atomic.Int64 // calls the stdio fast path took
+	fastServed atomic.Int64 // calls the stdio fast path took
+	stdioPool  int          // mcp-go's stdio workers for the sessions to come; zero: stdioWorkers
 }
 
 // New returns a Gateway for the workspaces. It does no I/O: Start does.
