@@ -36,16 +36,17 @@ const (
 	defaultSessionQueue    = 32
 	// maxSessionQueue is the most a session's queue may hold: mcp-go's
 	// own queue of a session holds 100 notifications.
-	maxSessionQueue        = 100
-	defaultStdioMaxRequest = 4 << 20
-	defaultMaxPending      = 100
-	defaultAuditDatabase   = "gatehouse.db"
-	defaultAuditArguments  = "masked"
-	defaultAuditRetention  = Duration(90 * 24 * time.Hour)
-	defaultApprovalTimeout = Duration(2 * time.Minute)
-	defaultApprovalLife    = Duration(time.Hour)
-	defaultJudgeTimeout    = Duration(5 * time.Second)
-	defaultJudgeCacheTTL   = Duration(10 * time.Minute)
+	maxSessionQueue         = 100
+	defaultStdioMaxRequest  = 4 << 20
+	defaultMaxPending       = 100
+	defaultAuditDatabase    = "gatehouse.db"
+	defaultAuditArguments   = "masked"
+	defaultAuditRetention   = Duration(90 * 24 * time.Hour)
+	defaultApprovalTimeout  = Duration(2 * time.Minute)
+	defaultApprovalLife     = Duration(time.Hour)
+	defaultJudgeTimeout     = Duration(5 * time.Second)
+	defaultJudgeCacheTTL    = Duration(10 * time.Minute)
+	defaultMaxCallsInFlight = 1024
 	// The judge's context limit in tokens, its default and its bounds: a
 	// request with a few policies needs 4096; no model takes more than
 	// about two million.
@@ -75,6 +76,7 @@ type Config struct {
 	Audit    Audit    `yaml:"audit"`
 	Approval Approval `yaml:"approval"`
 	Judge    Judge    `yaml:"judge"`
+	Limits   Limits   `yaml:"limits"`
 	// Strict is the default of every policy: fail closed when a policy
 	// cannot be decided.
 	Strict bool `yaml:"strict"`
@@ -131,6 +133,15 @@ type HTTP struct {
 type Stdio struct {
 	// MaxRequestBytes bounds a request line.
 	MaxRequestBytes int64 `yaml:"max_request_bytes"`
+}
+
+// Limits is the `limits:` section: bounds on what one client can make the
+// gateway hold.
+type Limits struct {
+	// MaxCallsInFlight bounds the calls one session has running or held
+	// (by the judge, a person, an upstream) at once; a call beyond it is
+	// refused at once.
+	MaxCallsInFlight int `yaml:"max_calls_in_flight"`
 }
 
 // Audit is the `audit:` section: the verdict log.
@@ -418,6 +429,7 @@ func defaults() *Config {
 		},
 		Approval: Approval{Timeout: defaultApprovalTimeout, Lifetime: defaultApprovalLife, MaxPendingPerUser: defaultMaxPending},
 		Judge:    Judge{Timeout: defaultJudgeTimeout, CacheTTL: defaultJudgeCacheTTL, MaxContextTokens: defaultJudgeMaxContext},
+		Limits:   Limits{MaxCallsInFlight: defaultMaxCallsInFlight},
 		Strict:   defaultStrict,
 		Reload:   defaultReload,
 	}

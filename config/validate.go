@@ -80,6 +80,9 @@ func (l *loader) validateTop(cfg *Config) {
 	if cfg.Approval.MaxPendingPerUser <= 0 {
 		l.report(f, "approval.max_pending_per_user", strconv.Itoa(cfg.Approval.MaxPendingPerUser), errors.New("must be positive"))
 	}
+	if cfg.Limits.MaxCallsInFlight <= 0 {
+		l.report(f, "limits.max_calls_in_flight", strconv.Itoa(cfg.Limits.MaxCallsInFlight), errors.New("must be positive"))
+	}
 	if cfg.Audit.Database == "" {
 		l.report(f, "audit.database", "", errors.New("must not be empty"))
 	}

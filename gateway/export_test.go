@@ -5,9 +5,9 @@ import "github.com/gatehouse-mcp/gatehouse/gateway/internal/stdiofast"
 // FastServed is how many calls g's stdio fast path has taken.
 func FastServed(g *Gateway) int64 { return g.fastServed.Load() }
 
-// SetFastMaxCalls sets the fast path's bound on running calls for the
-// stdio sessions g serves from now on.
-func SetFastMaxCalls(g *Gateway, n int) { g.fastMaxCalls = n }
+// SetStdioPool sets the size of mcp-go's stdio worker pool (and of its
+// queue, four times that) for the stdio sessions g serves from now on.
+func SetStdioPool(g *Gateway, n int) { g.stdioPool = n }
 
 // FastPathMirrors reports whether the stdio fast path can serve workspace
 // ws of g (stdiofast.Mirrors of its MCP server).

@@ -244,34 +244,6 @@ func TestStdioFastPathCancels(t *testing.T) {
 	waitFor(t, "the upstream to see the second call cancelled", 5*time.Second, func() bool { return up.Cancelled() > cancelled })
 }
 
-// Beyond its bound on running calls the fast path hands calls to mcp-go,
-// which runs them all the same.
-func TestStdioFastPathBound(t *testing.T) {
-	up := upstreamtest.NewServer(upstreamtest.Options{})
-	g := startGateway(t, gateway.Options{}, workspace.Spec{Name: "w", Upstreams: []upstream.Spec{httpUpstream("up", up.ServeHTTP(t))}})
-	gateway.SetFastMaxCalls(g, 1)
-	in, out, _, _ := rawStdio(t, g, "w")
-	before := gateway.FastServed(g)
-	for i := range 3 {
-		fmt.Fprintf(in, `{"jsonrpc":"2.0","id":%d,"method":"tools/call","params":{"name":"up__slow","arguments":{"ms":300,"steps":1},%s}}`+"\n", i, modernMeta)
-	}
-	seen := map[string]bool{}
-	for range 3 {
-		select {
-		case a := <-out:
-			if a["result"] == nil {
-				t.Errorf("answer %v; want a result", a)
-			}
-			seen[fmt.Sprint(a["id"])] = true
-		case <-time.After(10 * time.Second):
-			t.Fatalf("answers so far: %v; want 3", seen)
-		}
-	}
-	if got := gateway.FastServed(g) - before; got != 1 {
-		t.Errorf("the fast path took %d of 3 concurrent calls; want 1 (its bound)", got)
-	}
-}
-
 // A 2025-11-25 client has no input_required results: when an upstream asks
 // for input during a fast call, the gateway asks the client with a request
 // of its generation and answers the call when the client has answered, as

@@ -36,8 +36,14 @@ type Options struct {
 	// Stdio configures the stdio face.
 	Stdio StdioOptions
 	// PlainStdio serves stdio through mcp-go alone, without the fast path
-	// for tools/call (package stdiofast).
+	// for tools/call (package stdiofast); each call still runs on a
+	// goroutine of its own, never in mcp-go's read loop.
 	PlainStdio bool
+	// MaxCallsInFlight bounds the calls one session (a stdio client, an
+	// HTTP session; the session-less requests of a workspace together)
+	// has running or held at once; a call beyond it is refused at once.
+	// Zero means DefaultMaxCallsInFlight.
+	MaxCallsInFlight int
 }
 
 // Gateway serves a set of workspaces. Its workspaces can be replaced while
@@ -55,8 +61,8 @@ type Gateway struct {
 
 	retiring sync.WaitGroup // workspaces removed by Apply, closing
 
-	fastMaxCalls int          // the stdio fast path's bound; zero: its default
-	fastServed   atomic.Int64 // calls the stdio fast path took
+	fastServed atomic.Int64 // calls the stdio fast path took
+	stdioPool  int          // mcp-go's stdio workers for the sessions to come; zero: stdioWorkers
 }
 
 // New returns a Gateway for the workspaces. It does no I/O: Start does.
@@ -88,6 +94,7 @@ func (g *Gateway) newServer(spec workspace.Spec) *wsServer {
 	})
 	s = newWSServer(ws, g.opts.Version, g.currentEnforcer, g.opts.User, &g.calls, g.log)
 	s.limits = g.opts.HTTP.sessionLimits()
+	s.inflight = newInflight(g.opts.MaxCallsInFlight, s.log)
 	s.http = g.newHTTPHandler(s)
 	stop := make(chan struct{})
 	s.stopIdle = sync.OnceFunc(func() { close(stop) })

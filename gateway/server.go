@@ -32,6 +32,7 @@ type wsServer struct {
 	user     string
 	log      *slog.Logger
 	calls    *callTracker
+	inflight *inflight // each session's calls running or held
 
 	syncMu   sync.Mutex
 	lastSync catalogPrint

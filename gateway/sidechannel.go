@@ -29,17 +29,33 @@ type sideRequest struct {
 	d        *enforce.Decision
 	received time.Time
 	start    time.Time // when it was forwarded
+	done     func()    // ends its count among the session's calls in flight
 }
 
 // decideSide decides call. It returns the request to forward, or the
 // error the client reads when it is not allowed (the decision is then
-// recorded already).
+// recorded already). Like a tools/call, it counts among its session's
+// calls in flight until it is settled, and beyond their bound it is
+// refused at once.
 func (s *wsServer) decideSide(ctx context.Context, call policy.Call, received time.Time) (*sideRequest, error) {
 	enf := s.enforcer()
-	r := &sideRequest{enf: enf, call: call, received: received}
+	done, ok := s.inflight.begin(sessionOf(ctx))
+	if !ok {
+		message, reason := s.inflight.refusal()
+		enf.Refuse(ctx, call, received, reason)
+		return nil, errors.New(message)
+	}
+	r := &sideRequest{enf: enf, call: call, received: received, done: done}
+	defer func() {
+		if p := recover(); p != nil {
+			done()
+			panic(p)
+		}
+	}()
 	d := enf.Decide(ctx, call, received, nil)
 	r.d = d
 	if !d.Allowed {
+		done()
 		return nil, errors.New(d.Message)
 	}
 	r.start = time.Now()
@@ -49,12 +65,14 @@ func (s *wsServer) decideSide(ctx context.Context, call policy.Call, received ti
 // settle records how the forwarded request ended: err is the upstream's
 // failure, or nil. It returns err as the client may read it.
 func (r *sideRequest) settle(ctx context.Context, err error) error {
+	defer r.done()
 	r.enf.Settle(ctx, r.d, err, ctx.Err() != nil, time.Since(r.start))
 	return r.enf.ScanError(r.d, err)
 }
 
 // abandon records a request whose path panicked before it was settled.
 func (r *sideRequest) abandon(ctx context.Context, cause any) {
+	defer r.done()
 	r.enf.Abandon(ctx, r.call, r.received, r.d, fmt.Errorf("panic: %v", cause))
 }
 

@@ -14,9 +14,10 @@ import (
 	"github.com/mark3labs/mcp-go/server"
 )
 
-// stdioWorkers is how many tool calls a stdio client may have running at
-// once: slow calls (an upstream that takes minutes, a judge, a person
-// approving) must not starve quick ones.
+// stdioWorkers and the queue behind them are mcp-go's pool for the
+// tools/call lines it reads itself. None reaches it (package stdiofast
+// runs every call on a goroutine of its own); were one to, it would not
+// run in mcp-go's read loop before the queue is full.
 const stdioWorkers = 64
 
 // DefaultMaxStdioRequestBytes bounds a stdio request line when Options sets
@@ -40,24 +41,27 @@ func (g *Gateway) ServeStdio(ctx context.Context, name string, in io.Reader, out
 	if !ok {
 		return fmt.Errorf("serve %q: %w", name, ErrUnknownWorkspace)
 	}
+	workers := stdioWorkers
+	if g.stdioPool > 0 {
+		workers = g.stdioPool
+	}
 	stdio := server.NewStdioServer(s.mcp)
-	server.WithWorkerPoolSize(stdioWorkers)(stdio)
-	server.WithQueueSize(4 * stdioWorkers)(stdio)
+	server.WithWorkerPoolSize(workers)(stdio)
+	server.WithQueueSize(4 * workers)(stdio)
 	stdio.SetErrorLogger(slog.NewLogLogger(s.log.Handler(), slog.LevelError))
 	out = &lockedWriter{w: out}
 	in = g.limitLines(s, in, out)
-	var err error
-	if g.opts.PlainStdio {
-		err = stdio.Listen(ctx, in, out)
-	} else {
-		err = stdiofast.Listen(ctx, s.mcp, stdio, in, out, stdiofast.Options{
-			ServerInfo: mcp.Implementation{Name: serverName, Version: s.version},
-			Go:         s.workers.run,
-			MaxCalls:   g.fastMaxCalls,
-			Taken:      func() { g.fastServed.Add(1) },
-			Logger:     s.log,
-		})
-	}
+	// Every tools/call runs off the read loop, fast path or not: a call
+	// held by the judge or a person never stops the reading of the lines
+	// after it (the answer to its own question among them). How many run
+	// at once is bounded by the calls' handler (inflight.go).
+	err := stdiofast.Listen(ctx, s.mcp, stdio, in, out, stdiofast.Options{
+		ServerInfo: mcp.Implementation{Name: serverName, Version: s.version},
+		Go:         s.workers.run,
+		Plain:      g.opts.PlainStdio,
+		Taken:      func() { g.fastServed.Add(1) },
+		Logger:     s.log,
+	})
 	if ctx.Err() != nil {
 		return nil
 	}

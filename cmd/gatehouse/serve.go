@@ -133,9 +133,10 @@ func runServe(cmd *cobra.Command, args []string) error {
 		User:    s.user(),
 		HTTP: gateway.HTTPOptions{AllowedOrigins: cfg.HTTP.AllowedOrigins, MaxRequestBytes: cfg.HTTP.MaxRequestBytes, BodyTimeout: time.Duration(cfg.HTTP.BodyTimeout),
 			MaxSessions: cfg.HTTP.MaxSessions, SessionIdleTimeout: time.Duration(cfg.HTTP.SessionIdleTimeout), SessionQueue: cfg.HTTP.SessionQueue},
-		Stdio:      gateway.StdioOptions{MaxRequestBytes: int(cfg.Stdio.MaxRequestBytes)},
-		Enforcer:   enforcer,
-		PlainStdio: !s.v.GetBool("stdio-fast-path"),
+		Stdio:            gateway.StdioOptions{MaxRequestBytes: int(cfg.Stdio.MaxRequestBytes)},
+		Enforcer:         enforcer,
+		PlainStdio:       !s.v.GetBool("stdio-fast-path"),
+		MaxCallsInFlight: cfg.Limits.MaxCallsInFlight,
 	})
 	defer g.Close()
 	warnJudge(log, cfg, judges.judge)

@@ -1,21 +1,35 @@
-// Package stdiofast is the stdio fast path for tools/call. mcp-go's
-// StdioServer decodes every line it reads five to six times before a
-// tools/call reaches the handler (three tries as a response to a request of
-// its own, then HandleMessage's passes for the method, the protocol
-// generation, _meta and the request), which was half of the gateway's CPU
-// per call (BENCHMARKS.md). The lines that are plain tools/call requests —
-// the common case — are read once here and handed to the handler mcp-go
-// would call (the server's own tool entry), with the context mcp-go would
-// give it; the answer gets what mcp-go does for the client's protocol
-// generation (decoration for 2026-07-28, the input bridge for 2025-11-25)
-// and is written. Every other line, and any call with something unusual
-// about it, goes to mcp-go unchanged, through a pipe.
+// Package stdiofast serves the tools/call requests of one stdio client
+// off mcp-go's read loop, and the plain ones on a fast path.
 //
-// What mcp-go does for a tools/call that this package does not repeat —
+// Off the read loop: mcp-go's StdioServer runs tools/call requests on a
+// fixed pool of workers behind a queue, and once both are full it runs
+// the next call in its read loop, where a call held by the judge or by a
+// person stops every line after it — answers to the gateway's own
+// questions included. Here every tools/call request the client sends runs
+// on a goroutine of its own, and mcp-go's read loop only ever sees the
+// other lines (requests it serves on goroutines of its own, responses and
+// notifications it handles at once). How many calls may run at once is
+// for the handler to bound, by refusing the ones beyond.
+//
+// The fast path: mcp-go decodes every line it reads five to six times
+// before a tools/call reaches the handler (three tries as a response to a
+// request of its own, then HandleMessage's passes for the method, the
+// protocol generation, _meta and the request), which was half of the
+// gateway's CPU per call (BENCHMARKS.md). The lines that are plain
+// tools/call requests — the common case — are read once here and handed
+// to the handler mcp-go would call (the server's own tool entry), with the
+// context mcp-go would give it; the answer gets what mcp-go does for the
+// client's protocol generation (decoration for 2026-07-28, the input
+// bridge for 2025-11-25) and is written. A tools/call with something
+// unusual about it, and every call when Options.Plain is set, goes to
+// mcp-go's own HandleMessage, as mcp-go's workers would hand it; every
+// other line goes to mcp-go unchanged, through a pipe.
+//
+// What mcp-go does for a tools/call that the fast path does not repeat —
 // hooks other than OnError, middleware, schema validation, tool filters,
-// session tools, tasks — must not be in use: Listen serves through mcp-go
-// alone when the server uses any of them (Mirrors), and guard_test.go fails when
-// mcp-go's server gains behaviour this package does not mirror.
+// session tools, tasks — must not be in use: the fast path stands aside
+// when the server uses any of them (Mirrors), and guard_test.go fails when
+// mcp-go's server gains behaviour it does not mirror.
 package stdiofast
 
 import (
@@ -34,39 +48,35 @@ import (
 	"github.com/mark3labs/mcp-go/server"
 )
 
-// DefaultMaxCalls bounds the calls one stdio client runs on the fast path
-// at once when Options sets no bound; beyond it calls go to mcp-go, whose
-// worker pool and queue bound them further.
-const DefaultMaxCalls = 1024
-
 // Options configure the fast path of one stdio client.
 type Options struct {
 	// ServerInfo is the server's identity, which mcp-go adds to every
 	// result for a 2026-07-28 client (it has no accessor for it).
 	ServerInfo mcp.Implementation
-	// Go runs a call's handler; nil runs it on a new goroutine.
+	// Go runs a call's handler; nil runs it on a new goroutine. It must
+	// not wait for another call to end.
 	Go func(func())
-	// MaxCalls bounds the calls running at once; zero means
-	// DefaultMaxCalls.
-	MaxCalls int
+	// Plain hands every tools/call to mcp-go's HandleMessage: no call
+	// takes the fast path, and none runs in mcp-go's read loop either.
+	Plain bool
 	// Taken, if not nil, is called each time the fast path takes a call.
 	Taken func()
 	// Logger receives what cannot be delivered; nil discards.
 	Logger *slog.Logger
 }
 
-// Listen serves one stdio client on stdio, mcp-go's server for srv, with
-// the fast path taking the plain tools/call requests it reads from in, until
-// in ends or ctx is cancelled. It returns what stdio.Listen returns.
+// Listen serves one stdio client on stdio, mcp-go's server for srv, every
+// tools/call request it reads from in on a goroutine of its own (the plain
+// ones on the fast path, unless opts.Plain or the server is not Mirrored),
+// until in ends or ctx is cancelled. It returns what stdio.Listen returns.
 func Listen(ctx context.Context, srv *server.MCPServer, stdio *server.StdioServer, in io.Reader, out io.Writer, opts Options) error {
-	if !Mirrors(srv) {
-		return stdio.Listen(ctx, in, out)
-	}
 	fast := newFastCalls(srv, out, opts)
+	fast.decode = !opts.Plain && Mirrors(srv)
 	stdio.SetContextFunc(fast.started)
 	lines, toMCP := io.Pipe()
 	go fast.pump(in, toMCP)
 	err := stdio.Listen(ctx, lines, fast.out)
+	close(fast.quit)
 	lines.Close() // the pump stops at its next line
 	fast.finish()
 	return err
@@ -123,16 +133,17 @@ func (l *lockedWriter) Write(p []byte) (int, error) {
 	return l.w.Write(p)
 }
 
-// fastCalls serves the fast path of one stdio client.
+// fastCalls serves the tools/call requests of one stdio client.
 type fastCalls struct {
-	srv  *server.MCPServer
-	opts Options
-	out  *lockedWriter
+	srv    *server.MCPServer
+	opts   Options
+	out    *lockedWriter
+	decode bool // plain calls take the fast path
 
 	ready chan struct{}      // closed when base is set
+	quit  chan struct{}      // closed when mcp-go's Listen has returned
 	base  context.Context    // mcp-go's context for the stdio session
 	stop  context.CancelFunc // cancels the calls: the client is gone
-	slots chan struct{}      // one per running call
 
 	mu       sync.Mutex
 	inflight map[string]context.CancelFunc // by the request's raw id
@@ -141,16 +152,13 @@ type fastCalls struct {
 }
 
 func newFastCalls(srv *server.MCPServer, out io.Writer, opts Options) *fastCalls {
-	if opts.MaxCalls <= 0 {
-		opts.MaxCalls = DefaultMaxCalls
-	}
 	if opts.Go == nil {
 		opts.Go = func(f func()) { go f() }
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
-	return &fastCalls{srv: srv, opts: opts, out: &lockedWriter{w: out}, ready: make(chan struct{}), slots: make(chan struct{}, opts.MaxCalls), inflight: map[string]context.CancelFunc{}}
+	return &fastCalls{srv: srv, opts: opts, out: &lockedWriter{w: out}, ready: make(chan struct{}), quit: make(chan struct{}), inflight: map[string]context.CancelFunc{}}
 }
 
 // started is mcp-go's StdioServer context function: its context carries the
@@ -176,22 +184,29 @@ func (f *fastCalls) finish() {
 }
 
 // pump reads the client's lines, serves those it can and writes the others
-// to mcp, which it closes at the end of the input.
+// to mcp, which it closes at the end of the input. It reads nothing before
+// mcp-go has started: the calls need its context.
 func (f *fastCalls) pump(in io.Reader, mcp *io.PipeWriter) {
 	defer mcp.Close()
+	select {
+	case <-f.ready:
+	case <-f.quit:
+		return
+	}
 	r := bufio.NewReaderSize(in, 64<<10)
 	for {
 		line, err := r.ReadSlice('\n')
 		if errors.Is(err, bufio.ErrBufferFull) {
-			// A long line is never a call the fast path takes: pass it on
-			// as it comes.
+			// A long line may be a call too (large arguments): read it
+			// whole, as mcp-go would.
+			long := bytes.Clone(line)
 			for errors.Is(err, bufio.ErrBufferFull) {
-				if _, werr := mcp.Write(line); werr != nil {
-					return
-				}
 				line, err = r.ReadSlice('\n')
+				long = append(long, line...)
 			}
-		} else if len(line) > 0 && f.serve(line) {
+			line = long
+		}
+		if len(line) > 0 && f.serve(line) {
 			line = nil
 		}
 		if len(line) > 0 {
@@ -228,21 +243,40 @@ type fastLine struct {
 	} `json:"params"`
 }
 
-// serve takes line if it is a call the fast path runs, and reports whether
-// it did. It also cancels a fast call that the client cancels, and then
-// still passes the notification on: it may be about a call of mcp-go's.
+// lineHead is what every line that might be a tools/call is read for when
+// it is not a fastLine (a field of another type than the fast path reads):
+// the method, and whether it is a response.
+type lineHead struct {
+	Method string          `json:"method"`
+	Result json.RawMessage `json:"result"`
+}
+
+// serve takes line if it is a tools/call request, and reports whether it
+// did: on the fast path when it can, else through mcp-go's HandleMessage;
+// either way on a goroutine of its own. It also cancels a fast call that
+// the client cancels, and then still passes the notification on: it may be
+// about a call of mcp-go's.
 func (f *fastCalls) serve(line []byte) bool {
-	isCall := bytes.Contains(line, toolsCallMethod)
-	if !isCall && !bytes.Contains(line, cancelledMethod) {
+	// A method spelled with escapes (tools\/call) is still a method: a
+	// line with a backslash is read whatever it says.
+	if !bytes.Contains(line, toolsCallMethod) && !bytes.Contains(line, cancelledMethod) && bytes.IndexByte(line, '\\') < 0 {
 		return false
 	}
-	select {
-	case <-f.ready:
-	default:
-		return false // mcp-go has not started: it takes everything
-	}
 	var m fastLine
-	if json.Unmarshal(line, &m) != nil || m.JSONRPC != mcp.JSONRPC_VERSION || len(m.Result) > 0 || len(m.Error) > 0 {
+	if err := json.Unmarshal(line, &m); err != nil {
+		var head lineHead
+		if json.Unmarshal(line, &head) != nil || head.Method != string(mcp.MethodToolsCall) || present(head.Result) {
+			return false // not JSON (mcp-go's parse error), or not a call
+		}
+		return f.handOff(line)
+	}
+	// A response is mcp-go's to route. mcp-go takes a line for one by its
+	// result alone, and a null result for none: a line with a method, an
+	// id and "result":null is a call to it, whatever error it carries.
+	if present(m.Result) {
+		return false
+	}
+	if len(m.Error) > 0 && m.Method != string(mcp.MethodToolsCall) {
 		return false
 	}
 	if m.Method == string(mcp.MethodNotificationCancelled) {
@@ -256,23 +290,38 @@ func (f *fastCalls) serve(line []byte) bool {
 		}
 		return false
 	}
-	req, info, ok := f.fastCall(&m)
-	if !ok {
+	if m.Method != string(mcp.MethodToolsCall) {
 		return false
 	}
-	select {
-	case f.slots <- struct{}{}:
-	default:
-		return false // enough running: mcp-go queues the rest
+	if m.JSONRPC == mcp.JSONRPC_VERSION && f.decode && len(m.Error) == 0 {
+		if req, info, ok := f.fastCall(&m); ok {
+			if taken, ok := f.run(&m, req, info); ok {
+				return taken
+			}
+		}
 	}
+	return f.handOff(line)
+}
+
+// present reports whether a member of a JSON object was there and not null.
+func present(v json.RawMessage) bool {
+	return len(v) > 0 && !bytes.Equal(v, []byte("null"))
+}
+
+// run starts the fast call m, whose request is req. It reports whether it
+// took the line (false once the client is gone: so is mcp-go), and ok
+// false when the call is not for the fast path after all: a second call of
+// an id still running, which mcp-go answers as it would.
+func (f *fastCalls) run(m *fastLine, req mcp.CallToolRequest, info *server.RequestProtocolInfo) (taken, ok bool) {
 	id := string(m.ID)
 	f.mu.Lock()
-	if _, dup := f.inflight[id]; dup || f.closed {
-		// Two calls of one id: let mcp-go answer the second as it would.
-		// Or the client is gone: so is mcp-go.
+	if f.closed {
 		f.mu.Unlock()
-		<-f.slots
-		return false
+		return false, true
+	}
+	if _, dup := f.inflight[id]; dup {
+		f.mu.Unlock()
+		return false, false
 	}
 	ctx, cancel := context.WithCancel(server.WithRequestProtocolInfo(f.base, info))
 	f.inflight[id] = cancel
@@ -291,11 +340,63 @@ func (f *fastCalls) serve(line []byte) bool {
 			delete(f.inflight, id)
 			f.mu.Unlock()
 			cancel()
-			<-f.slots
 		}()
 		f.respond(ctx, m.ID, req, info.Modern)
 	})
+	return true, true
+}
+
+// handOff runs the tools/call line as one of mcp-go's workers would —
+// through HandleMessage, a panic answered as an internal error — but on a
+// goroutine of its own, so that no call waits for another to end. It
+// reports false once the client is gone.
+func (f *fastCalls) handOff(line []byte) bool {
+	msg := json.RawMessage(bytes.Clone(line)) // line is the reader's buffer
+	f.mu.Lock()
+	if f.closed {
+		f.mu.Unlock()
+		return false
+	}
+	f.wg.Add(1)
+	f.mu.Unlock()
+	f.opts.Go(func() {
+		defer f.wg.Done()
+		resp := f.handle(msg)
+		if resp == nil {
+			return // a notification
+		}
+		b, err := json.Marshal(resp)
+		if err != nil {
+			f.opts.Logger.Debug("answer not encoded", "err", err)
+			return
+		}
+		if _, err := f.out.Write(append(b, '\n')); err != nil {
+			f.opts.Logger.Debug("answer not delivered", "err", err)
+		}
+	})
 	return true
+}
+
+// handle is mcp-go's answer to msg, or an internal error carrying msg's
+// id when its handler panics.
+func (f *fastCalls) handle(msg json.RawMessage) (resp any) {
+	defer func() {
+		if r := recover(); r != nil {
+			var head struct {
+				ID json.RawMessage `json:"id"`
+			}
+			_ = json.Unmarshal(msg, &head)
+			if !validID(head.ID) {
+				resp = nil
+				return
+			}
+			resp = fastResponse{JSONRPC: mcp.JSONRPC_VERSION, ID: head.ID, Error: errorDetails(mcp.INTERNAL_ERROR, fmt.Sprintf("internal panic: %v", r))}
+		}
+	}()
+	if out := f.srv.HandleMessage(f.base, msg); out != nil {
+		return out
+	}
+	return nil
 }
 
 // fastCall is the request of line m if the fast path runs it: a tools/call
