@@ -15,6 +15,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/gatehouse-mcp/gatehouse/policy"
 )
@@ -35,16 +36,28 @@ import (
 // Each gateway process has its own journal, <pid>-<random> in the folder
 // <database>-inflight beside the database (JournalDir, which the
 // self-protection guard protects with the database), and holds it locked
-// while it runs. An entry lapses once the call's
-// whole record is committed; the writer starts a fresh journal with the
-// entries still live when the journal has grown past journalRotate, or
-// empties it when none are. A journal nobody holds is a gateway's that
-// stopped: the next Log opened on the database, and `gatehouse logs` and
-// `stats` (Recover), write a record with the outcome unknown for each of
-// its calls that has none, then remove it.
+// while it runs. An entry lapses once the call's whole record is
+// committed; the writer empties the journal when no entry is live, and
+// starts a fresh one with the live entries when the lapsed ones have grown
+// large or old (see journalRotate). A journal nobody holds is a gateway's
+// that stopped: a Log opened on the database (and every recoverEvery while
+// it runs), and `gatehouse logs` and `stats` (Recover), write a record
+// with the outcome unknown for each of its calls that has none, then
+// remove it.
 
-// journalRotate is the size past which the writer starts a fresh journal.
-const journalRotate = 4 << 20
+// The writer starts a fresh journal, with the entries still live, when
+// the journal holds lapsed entries and has grown past journalRotate and
+// twice the live entries' size — so that live entries with large arguments
+// are not rewritten at every batch — or holds lapsed entries older than
+// journalMaxAge, which would otherwise outlive their records' retention.
+const (
+	journalRotate = 4 << 20
+	journalMaxAge = time.Hour
+)
+
+// recoverEvery is how often a running gateway looks for the journals of
+// gateways that stopped beside it (on the same database).
+const recoverEvery = time.Minute
 
 // stoppedError is the upstream error of a call whose end was never
 // recorded.
@@ -53,7 +66,8 @@ const stoppedError = "outcome unknown: the gateway stopped (killed or crashed) a
 // flying is the start of a call in flight, as the journal holds it.
 type flying struct {
 	row   row
-	ended bool // the call's whole record is queued
+	size  int64 // of its line in the journal
+	ended bool  // the call's whole record is queued
 }
 
 // JournalDir is the folder of the journals of calls in flight of the
@@ -83,7 +97,8 @@ func (l *Log) Start(rec policy.Record) error {
 		return err
 	}
 	l.mu.Lock()
-	l.inflight[r.ID] = &flying{row: r}
+	l.inflight[r.ID] = &flying{row: r, size: int64(len(line))}
+	l.liveBytes += int64(len(line))
 	l.mu.Unlock()
 	return nil
 }
@@ -103,7 +118,7 @@ func (l *Log) appendJournal(line []byte) error {
 		if err != nil {
 			return err
 		}
-		l.journal, l.journalSize = f, 0
+		l.journal, l.journalSize, l.journalSince = f, 0, time.Now()
 	}
 	if _, err := l.journal.WriteAt(line, l.journalSize); err != nil {
 		if l.journal.Truncate(l.journalSize) != nil {
@@ -126,28 +141,35 @@ func (l *Log) journalName() string {
 // createJournal creates a new journal for the database at file and locks
 // it: a journal that is locked belongs to a gateway that runs.
 func createJournal(file string) (*os.File, error) {
-	var b [4]byte
-	rand.Read(b[:])
 	dir := JournalDir(file)
 	// Not MkdirAll: a database's folder that is missing is the log's to
 	// report, not the journal's to create.
 	if err := os.Mkdir(dir, 0o700); err != nil && !errors.Is(err, fs.ErrExist) {
 		return nil, fmt.Errorf("verdict log %s: cannot create the folder of the journals of calls in flight: %w", file, err)
 	}
-	name := filepath.Join(dir, strconv.Itoa(pid)+"-"+hex.EncodeToString(b[:]))
-	f, err := os.OpenFile(name, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600) // not O_APPEND: see appendJournal
-	if err != nil {
-		return nil, fmt.Errorf("verdict log %s: cannot create the journal of calls in flight: %w", file, err)
-	}
-	if ok, err := tryLock(f); !ok {
+	var lockErr error
+	// A reader recovering journals may lock a new one before this process
+	// does, taking it for a dead gateway's (it is empty): try another name.
+	for range 3 {
+		var b [4]byte
+		rand.Read(b[:])
+		name := filepath.Join(dir, strconv.Itoa(pid)+"-"+hex.EncodeToString(b[:]))
+		f, err := os.OpenFile(name, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600) // not O_APPEND: see appendJournal
+		if err != nil {
+			return nil, fmt.Errorf("verdict log %s: cannot create the journal of calls in flight: %w", file, err)
+		}
+		ok, err := tryLock(f)
+		if ok {
+			return f, nil
+		}
 		f.Close()
 		os.Remove(name)
 		if err == nil {
 			err = errors.New("locked by another process")
 		}
-		return nil, fmt.Errorf("verdict log %s: cannot lock the journal of calls in flight %s: %w", file, name, err)
+		lockErr = fmt.Errorf("verdict log %s: cannot lock the journal of calls in flight %s: %w", file, name, err)
 	}
-	return f, nil
+	return nil, lockErr
 }
 
 // dropJournal closes the journal, and removes it when remove says so.
@@ -173,13 +195,16 @@ func (l *Log) lapse(batch []row) {
 	for i := range batch {
 		if f := l.inflight[batch[i].ID]; f != nil && f.ended {
 			delete(l.inflight, batch[i].ID)
+			l.liveBytes -= f.size
 		}
 	}
 }
 
 // compactJournal empties the journal when no call is in flight, and starts
-// a fresh one with the live entries when it has grown past journalRotate
-// or its file was removed. It runs on the writer goroutine.
+// a fresh one with the live entries when its file was removed, or when it
+// holds lapsed entries and has grown past journalRotate and twice the
+// live entries, or holds them for longer than journalMaxAge. It runs on
+// the writer goroutine.
 func (l *Log) compactJournal() {
 	l.jmu.Lock()
 	defer l.jmu.Unlock()
@@ -193,20 +218,19 @@ func (l *Log) compactJournal() {
 		removed = true
 	}
 	l.mu.Lock()
-	live := make([]*flying, 0, len(l.inflight))
-	for _, f := range l.inflight {
-		live = append(live, f)
-	}
+	n, liveBytes := len(l.inflight), l.liveBytes
 	l.mu.Unlock()
+	lapsed := l.journalSize > liveBytes
 	switch {
 	case removed:
 		l.logger.Error("verdict log: the journal of calls in flight was removed while the gateway ran; writing a new one", "file", l.journal.Name())
-	case len(live) == 0 && l.journalSize > 0:
+	case n == 0 && l.journalSize > 0:
 		if l.journal.Truncate(0) == nil {
-			l.journalSize = 0
+			l.journalSize, l.journalSince = 0, time.Now()
 		}
 		return
-	case l.journalSize < journalRotate:
+	case !lapsed,
+		l.journalSize < max(journalRotate, 2*liveBytes) && time.Since(l.journalSince) < l.journalMaxAge:
 		return
 	}
 	f, err := createJournal(l.file)
@@ -214,9 +238,15 @@ func (l *Log) compactJournal() {
 		l.logger.Error("verdict log: cannot start a fresh journal of calls in flight; keeping the old one", "err", err)
 		return
 	}
+	l.mu.Lock()
+	live := make([]row, 0, len(l.inflight))
+	for _, x := range l.inflight {
+		live = append(live, x.row)
+	}
+	l.mu.Unlock()
 	var buf []byte
-	for _, x := range live {
-		b, _ := json.Marshal(&x.row)
+	for i := range live {
+		b, _ := json.Marshal(&live[i])
 		buf = append(append(buf, b...), '\n')
 	}
 	if _, err := f.WriteAt(buf, 0); err != nil {
@@ -226,7 +256,7 @@ func (l *Log) compactJournal() {
 		return
 	}
 	l.dropJournal(!removed)
-	l.journal, l.journalSize = f, int64(len(buf))
+	l.journal, l.journalSize, l.journalSince = f, int64(len(buf)), time.Now()
 }
 
 // queueStopped queues the calls still in flight as stopped, for Close:

@@ -349,3 +349,143 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 		time.Sleep(10 * time.Millisecond)
 	}
 }
+
+// Live entries larger than journalRotate (slow calls with large
+// arguments) are not rewritten at every batch: a fresh journal is started
+// only once the lapsed entries have doubled it.
+func TestJournalLargeLiveEntriesNotRewritten(t *testing.T) {
+	file := filepath.Join(testdir.New(t), "v.db")
+	l, err := Open(file, Options{Arguments: policy.ArgumentsMasked}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close(context.Background())
+	for range 3 { // 1.5 MB each, in flight throughout
+		r := rec(time.Now())
+		r.Call.Arguments = json.RawMessage(`{"x":"` + strings.Repeat("y", 3<<19) + `"}`)
+		if err := l.Start(r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	names := map[string]bool{}
+	for range 20 {
+		r := rec(time.Now())
+		if err := l.Start(r); err != nil {
+			t.Fatal(err)
+		}
+		if err := l.Record(r); err != nil {
+			t.Fatal(err)
+		}
+		if err := l.Flush(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		l.compactJournal()
+		for _, n := range journals(t, file) {
+			names[n] = true
+		}
+	}
+	if len(names) > 1 {
+		t.Errorf("%d journals written for 20 small calls beside 4.5 MB of calls in flight; want the first kept", len(names))
+	}
+}
+
+// Lapsed entries do not stay in the journal past journalMaxAge while a
+// call stays in flight: a record pruned by the retention is never brought
+// back by a recovery.
+func TestJournalLapsedEntriesAgeOut(t *testing.T) {
+	file := filepath.Join(testdir.New(t), "v.db")
+	l, err := Open(file, Options{}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close(context.Background())
+	long := rec(time.Now())
+	if err := l.Start(long); err != nil {
+		t.Fatal(err)
+	}
+	short := rec(time.Now())
+	if err := l.Start(short); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Record(short); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Flush(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	lines := func() []string {
+		j := journals(t, file)
+		if len(j) != 1 {
+			t.Fatalf("journals %v; want one", j)
+		}
+		b, _ := os.ReadFile(j[0])
+		return strings.Split(strings.TrimSuffix(string(b), "\n"), "\n")
+	}
+	l.compactJournal()
+	if n := len(lines()); n != 2 {
+		t.Fatalf("the journal holds %d lines within journalMaxAge; want both, the lapsed one kept", n)
+	}
+	l.jmu.Lock()
+	l.journalMaxAge = 0
+	l.jmu.Unlock()
+	l.compactJournal()
+	if ls := lines(); len(ls) != 1 || !strings.Contains(ls[0], long.ID) {
+		t.Errorf("past journalMaxAge the journal holds %d lines; want the call in flight alone", len(ls))
+	}
+}
+
+// A call's end that the log refuses (its queue full) is written as it
+// ended when the log closes, not as stopped.
+func TestRefusedEndIsNotWrittenAsStopped(t *testing.T) {
+	file := filepath.Join(testdir.New(t), "v.db")
+	l, err := Open(file, Options{}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := rec(time.Now())
+	if err := l.Start(r); err != nil {
+		t.Fatal(err)
+	}
+	l.mu.Lock()
+	l.maxQueue = 0
+	l.mu.Unlock()
+	r.Upstream = policy.UpstreamToolError
+	if err := l.Record(r); err == nil {
+		t.Fatal("Record with a full queue succeeded")
+	}
+	if err := l.Close(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if got := outcomes(t, file)[r.ID]; got != string(policy.UpstreamToolError) {
+		t.Errorf("a call whose end the full log refused reads %q at Close; want %s", got, policy.UpstreamToolError)
+	}
+}
+
+// A running log writes the calls of a gateway that stopped beside it on
+// the same database, without waiting for a restart.
+func TestRunningLogRecoversDeadJournals(t *testing.T) {
+	file := filepath.Join(testdir.New(t), "v.db")
+	l, err := Open(file, Options{}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close(context.Background())
+	l.recoverEvery = 0 // before any write, as pruneEvery in TestPrune
+	dead := rec(time.Now())
+	line, _ := json.Marshal(newRow(&dead, policy.ArgumentsMasked))
+	if err := os.Mkdir(JournalDir(file), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(JournalDir(file), "999999-00000000"), append(line, '\n'), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the dead journal recovered", func() bool {
+		if err := l.Record(rec(time.Now())); err != nil { // a write, then a look
+			t.Fatal(err)
+		}
+		if err := l.Flush(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		return outcomes(t, file)[dead.ID] == string(policy.UpstreamUnknown)
+	})
+}

@@ -60,19 +60,21 @@ type Log struct {
 	opts   atomic.Pointer[Options]
 
 	// The journal of calls in flight (inflight.go). jmu is taken before mu.
-	jmu         sync.Mutex
-	journal     *os.File // nil until the first Start
-	journalSize int64
+	jmu          sync.Mutex
+	journal      *os.File // nil until the first Start
+	journalSize  int64
+	journalSince time.Time // when the journal's oldest line was written
 
-	mu       sync.Mutex
-	inflight map[string]*flying // the calls Start journaled whose records are not written yet, by id
-	queue    []row
-	queued   uint64        // records ever queued
-	written  uint64        // records ever written
-	progress chan struct{} // closed and replaced whenever the writer finishes an attempt
-	closed   bool
-	maxQueue int         // defaultMaxQueue; smaller in tests
-	full     atomic.Bool // a record was refused since the writer last took the queue
+	mu        sync.Mutex
+	inflight  map[string]*flying // the calls Start journaled whose records are not written yet, by id
+	liveBytes int64              // the size of their lines in the journal
+	queue     []row
+	queued    uint64        // records ever queued
+	written   uint64        // records ever written
+	progress  chan struct{} // closed and replaced whenever the writer finishes an attempt
+	closed    bool
+	maxQueue  int         // defaultMaxQueue; smaller in tests
+	full      atomic.Bool // a record was refused since the writer last took the queue
 
 	err  atomic.Pointer[error] // why the log cannot be written now
 	wake chan struct{}         // a record was queued
@@ -81,14 +83,18 @@ type Log struct {
 	done chan struct{}
 
 	// Used by the writer goroutine only.
-	db        *sql.DB
-	stmt      *sql.Stmt
-	stat      os.FileInfo // of the file when opened: to notice its removal
-	lastPrune time.Time
-	failing   string // the error last reported, to report each once
+	db          *sql.DB
+	stmt        *sql.Stmt
+	stat        os.FileInfo // of the file when opened: to notice its removal
+	lastPrune   time.Time
+	lastRecover time.Time
+	failing     string // the error last reported, to report each once
 
-	// pruneEvery can be shortened by tests.
-	pruneEvery time.Duration
+	// pruneEvery can be shortened by tests, as can recoverEvery and
+	// journalMaxAge (inflight.go).
+	pruneEvery    time.Duration
+	recoverEvery  time.Duration
+	journalMaxAge time.Duration
 }
 
 var _ policy.Recorder = (*Log)(nil)
@@ -112,7 +118,9 @@ func Open(file string, opts Options, logger *slog.Logger) (*Log, error) {
 		inflight: make(map[string]*flying),
 		maxQueue: defaultMaxQueue,
 
-		pruneEvery: pruneEvery,
+		pruneEvery:    pruneEvery,
+		recoverEvery:  recoverEvery,
+		journalMaxAge: journalMaxAge,
 	}
 	l.SetOptions(opts)
 	err := l.open()
@@ -153,6 +161,11 @@ func (l *Log) Record(rec policy.Record) error {
 		return policy.ErrRecorderClosed
 	}
 	if len(l.queue) >= l.maxQueue {
+		if started != nil {
+			// Not queued: should the log be closed before it can be,
+			// the call is written as it ended, not as stopped.
+			started.row = r
+		}
 		l.full.Store(true)
 		err := l.Err() // before the writer can take the queue and clear full
 		l.mu.Unlock()
@@ -321,6 +334,7 @@ func updateAll() string {
 // recover writes the calls of the journals of gateways that stopped,
 // logging how many.
 func (l *Log) recover(ctx context.Context) {
+	l.lastRecover = time.Now()
 	l.jmu.Lock()
 	own := ""
 	if l.journal != nil {
@@ -369,6 +383,9 @@ func (l *Log) run() {
 				retry = retryMin
 				l.compactJournal()
 				l.prune()
+				if time.Since(l.lastRecover) >= l.recoverEvery {
+					l.recover(context.Background())
+				}
 				break
 			}
 			select {
