@@ -69,6 +69,37 @@ func BenchmarkABVerdictLog(b *testing.B) {
 	}
 }
 
+// BenchmarkABJournal is the paired A/B of issue 18's journal of calls in
+// flight: both sides write every call to a verdict log of their own; A's
+// recorder hides Start (noStart), so its calls are recorded only when they
+// end, as before the journal; B writes each call's start to the journal
+// before forwarding it. What differs is the journal alone.
+func BenchmarkABJournal(b *testing.B) {
+	for _, tr := range []string{"stdio", "http"} {
+		b.Run(tr, func(b *testing.B) {
+			side := func(journal bool) abSide {
+				l, err := audit.Open(filepath.Join(b.TempDir(), "verdicts.db"), audit.Options{}, nil)
+				if err != nil {
+					b.Fatal(err)
+				}
+				b.Cleanup(func() { _ = l.Close(context.Background()) })
+				var rec policy.Recorder = l
+				if !journal {
+					rec = noStart{l}
+				}
+				return abSide{call: echo(connectWith(b, tr, &enforce.Enforcer{Engine: newEngine(b, policy.Set{}), Recorder: rec}), "up__echo"), settle: l.Flush}
+			}
+			runAB(b, side(false), side(true))
+		})
+	}
+}
+
+// noStart is a verdict log that journals no call's start: calls are
+// recorded when they end only.
+type noStart struct{ *audit.Log }
+
+func (noStart) Start(policy.Record) error { return nil }
+
 // BenchmarkABJudgeHit is the paired A/B of issue 5's cache hits. B is the
 // gateway of BenchmarkVerdictLog with one plain-English policy in scope of
 // the echo tool, every call of it the same, so that after the first the
