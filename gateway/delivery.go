@@ -151,6 +151,31 @@ func (w deliveryWriter) Flush() {
 // Unwrap lets http.ResponseController reach the connection's writer.
 func (w deliveryWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
+// releaseOnWrite calls release when the response is first written to.
+type releaseOnWrite struct {
+	http.ResponseWriter
+	release func()
+}
+
+func (w releaseOnWrite) WriteHeader(code int) {
+	w.release()
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w releaseOnWrite) Write(p []byte) (int, error) {
+	w.release()
+	return w.ResponseWriter.Write(p)
+}
+
+func (w releaseOnWrite) Flush() {
+	w.release()
+	if f, ok := w.ResponseWriter.(http.Flusher); ok {
+		f.Flush()
+	}
+}
+
+func (w releaseOnWrite) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
 // serveHTTP serves one HTTP request of the workspace's streamable face,
 // with the delivery of its client — its session's, when it names one of
 // this workspace's sessions, else its own — in its context and its writer.
@@ -165,6 +190,10 @@ func (s *wsServer) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	if admitted != nil {
 		defer admitted()
+		// mcp-go has registered the session it opens before it writes
+		// the response's first byte: from then on the session counts, and
+		// the reservation must not count it twice — a GET stream lasts.
+		w = releaseOnWrite{w, admitted}
 	}
 	var d *delivery
 	if id := r.Header.Get(server.HeaderKeySessionID); id != "" {

@@ -411,6 +411,27 @@ func TestHTTPSessionsBounded(t *testing.T) {
 	}
 }
 
+// A GET stream naming no session opens one session, and counts once
+// against http.max_sessions for as long as it stays open.
+func TestHTTPGetStreamCountsOnce(t *testing.T) {
+	g := startGateway(t, gateway.Options{HTTP: gateway.HTTPOptions{MaxSessions: 3}},
+		workspace.Spec{Name: "w", Upstreams: []upstream.Spec{chattyUpstream(t, 0)}})
+	url := serveHTTP(t, g) + "/w/w/mcp"
+	connectHTTP(t, url, legacy)
+	resp, err := rawHTTP(t, &http.Client{}, url, "", "") // a GET stream, left open
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET naming no session: %s; want a stream", resp.Status)
+	}
+	waitFor(t, "the stream's session", 5*time.Second, func() bool { return gateway.HTTPSessions(g, "w") == 2 })
+	if err := tryInitialize(t, url); err != nil {
+		t.Errorf("a third session beside a client and an open GET stream (max 3): %v; want it opened", err)
+	}
+}
+
 // A session without a request open for longer than
 // http.session_idle_timeout ends: its state is freed, its next request is
 // answered 404 (the protocol's "session not found"), and a new initialize
