@@ -184,16 +184,19 @@ func (w releaseOnWrite) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 // (admitSession); one of a known session carries the notifications that
 // wait for it while it is open (queue.go).
 func (s *wsServer) serveHTTP(w http.ResponseWriter, r *http.Request) {
-	admitted, ok := s.admitSession(w, r)
+	admitted, untilEnd, ok := s.admitSession(w, r)
 	if !ok {
 		return
 	}
 	if admitted != nil {
 		defer admitted()
-		// mcp-go has registered the session it opens before it writes
-		// the response's first byte: from then on the session counts, and
-		// the reservation must not count it twice — a GET stream lasts.
-		w = releaseOnWrite{w, admitted}
+		if !untilEnd {
+			// mcp-go has registered the session it opens before it
+			// writes the response's first byte: from then on the session
+			// counts, and the reservation must not count it twice — a GET
+			// stream lasts.
+			w = releaseOnWrite{w, admitted}
+		}
 	}
 	var d *delivery
 	if id := r.Header.Get(server.HeaderKeySessionID); id != "" {

@@ -27,3 +27,15 @@ func QueueDepths(g *Gateway, ws string) (gatehouse, mcpgo int) {
 	}
 	return gatehouse, mcpgo
 }
+
+// HTTPListens is how many subscriptions/listen streams workspace ws of g
+// has open.
+func HTTPListens(g *Gateway, ws string) int {
+	s, ok := g.server(ws)
+	if !ok {
+		return 0
+	}
+	s.listens.mu.Lock()
+	defer s.listens.mu.Unlock()
+	return s.listens.open
+}

@@ -202,51 +202,75 @@ func IsLoopbackHost(host string) bool {
 // session for an initialize POST, whatever its headers, and for a GET that
 // names none (a stream with a session of its own, for as long as it
 // lasts); a GET naming a session that is not live here gets 404, as any
-// other request of it does, rather than a session of that id. When it
-// admits a request, done ends the reservation once the request is served
-// (the session is then registered, or failed). Other requests pass with a
-// nil done.
-func (s *wsServer) admitSession(w http.ResponseWriter, r *http.Request) (done func(), ok bool) {
-	if mcp.IsModernProtocol(r.Header.Get(mcp.HeaderProtocolVersion)) {
-		return nil, true // no sessions
-	}
+// other request of it does, rather than a session of that id. A
+// 2026-07-28 client holds no session, but its subscriptions/listen stream
+// holds as much (a goroutine and a queue, for as long as it lasts): those
+// streams are bounded by the same number, apart.
+//
+// When it admits a request, done ends the reservation, and untilEnd says
+// when: a session's, once the response is first written (mcp-go has
+// registered the session by then, and it counts from then on); a listen
+// stream's, when the request ends. Other requests pass with a nil done.
+func (s *wsServer) admitSession(w http.ResponseWriter, r *http.Request) (done func(), untilEnd, ok bool) {
+	modern := mcp.IsModernProtocol(r.Header.Get(mcp.HeaderProtocolVersion))
 	id := json.RawMessage("null")
 	switch r.Method {
 	case http.MethodGet:
+		if modern {
+			return nil, false, true // no sessions
+		}
 		if sid := r.Header.Get(server.HeaderKeySessionID); sid != "" {
 			if terminated, err := s.sessionIDs.Validate(sid); err != nil || terminated {
 				http.Error(w, "session not found", http.StatusNotFound)
-				return nil, false
+				return nil, false, false
 			}
-			return nil, true
+			return nil, false, true
 		}
 	case http.MethodPost:
 		if r.Body == nil {
-			return nil, true
+			return nil, false, true
 		}
 		body, err := io.ReadAll(r.Body) // already read whole and bounded (guard)
 		if err != nil {
-			return nil, true // mcp-go answers the broken body
+			return nil, false, true // mcp-go answers the broken body
 		}
 		r.Body = io.NopCloser(bytes.NewReader(body))
 		var msg struct {
 			ID     json.RawMessage `json:"id"`
 			Method string          `json:"method"`
 		}
-		if json.Unmarshal(body, &msg) != nil || msg.Method != string(mcp.MethodInitialize) {
-			return nil, true
+		if json.Unmarshal(body, &msg) != nil {
+			return nil, false, true
 		}
 		if len(msg.ID) > 0 {
 			id = msg.ID
 		}
+		switch {
+		case modern && msg.Method == string(mcp.MethodSubscriptionsListen):
+			ok, first, done := s.listens.admit(s.limits.max)
+			if ok {
+				return done, true, true
+			}
+			s.refuseSession(w, r, id, first, fmt.Sprintf("too many listening streams: this workspace has %d subscriptions/listen streams open, the most allowed (http.max_sessions); close one or try again later", s.limits.max))
+			return nil, false, false
+		case modern || msg.Method != string(mcp.MethodInitialize):
+			return nil, false, true
+		}
 	default:
-		return nil, true
+		return nil, false, true
 	}
 	ok, first, done := s.sessionIDs.admit(s.limits.max)
 	if ok {
-		return done, true
+		return done, false, true
 	}
-	why := fmt.Sprintf("too many sessions: this workspace has %d open, the most allowed (http.max_sessions); end one (DELETE) or try again later", s.limits.max)
+	s.refuseSession(w, r, id, first, fmt.Sprintf("too many sessions: this workspace has %d open, the most allowed (http.max_sessions); end one (DELETE) or try again later", s.limits.max))
+	return nil, false, false
+}
+
+// refuseSession answers a request admitSession refuses: 503 with a
+// JSON-RPC error saying why, logged when the workspace reaches the bound
+// (first).
+func (s *wsServer) refuseSession(w http.ResponseWriter, r *http.Request, id json.RawMessage, first bool, why string) {
 	if first {
 		s.log.Warn("HTTP session refused: "+why, "remote", r.RemoteAddr, "method", r.Method)
 	}
@@ -259,5 +283,4 @@ func (s *wsServer) admitSession(w http.ResponseWriter, r *http.Request) (done fu
 	w.Header().Set("Retry-After", "10")
 	w.WriteHeader(http.StatusServiceUnavailable)
 	_, _ = w.Write(b)
-	return nil, false
 }

@@ -432,6 +432,45 @@ func TestHTTPGetStreamCountsOnce(t *testing.T) {
 	}
 }
 
+// A 2026-07-28 client holds no session, but each subscriptions/listen
+// stream holds as much: they are bounded by http.max_sessions too, apart
+// from the sessions; one more is refused at once naming the limit, while
+// calls go on, and a stream that closes makes room.
+func TestHTTPListenStreamsBounded(t *testing.T) {
+	g := startGateway(t, gateway.Options{HTTP: gateway.HTTPOptions{MaxSessions: 2}},
+		workspace.Spec{Name: "w", Upstreams: []upstream.Spec{chattyUpstream(t, 0)}})
+	url := serveHTTP(t, g) + "/w/w/mcp"
+	filter := mcp.SubscriptionFilter{ResourceSubscriptions: []string{"test://r"}}
+	var stops []func()
+	for range 2 {
+		c, _ := connectHTTP(t, url, modern)
+		stop, err := c.ListenAsync(context.WithoutCancel(t.Context()), filter, nil)
+		if err != nil {
+			t.Fatalf("ListenAsync: %v", err)
+		}
+		stops = append(stops, stop)
+	}
+	waitFor(t, "two listening streams", 5*time.Second, func() bool { return gateway.HTTPListens(g, "w") == 2 })
+	c, _ := connectHTTP(t, url, modern)
+	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
+	defer cancel()
+	if err := c.Listen(ctx, filter); err == nil || !strings.Contains(err.Error(), "http.max_sessions") {
+		t.Fatalf("a third listening stream (max 2): %v; want refused naming http.max_sessions", err)
+	}
+	if res := call(t, c, "up__echo", map[string]any{"message": "still"}); text(res) != "still" {
+		t.Errorf("a call beside the full streams: %s", text(res))
+	}
+	stops[0]()
+	waitFor(t, "a stream to close", 5*time.Second, func() bool { return gateway.HTTPListens(g, "w") == 1 })
+	stop, err := c.ListenAsync(context.WithoutCancel(t.Context()), filter, nil)
+	if err != nil {
+		t.Fatalf("ListenAsync after one closed: %v", err)
+	}
+	defer stop()
+	waitFor(t, "the new stream", 5*time.Second, func() bool { return gateway.HTTPListens(g, "w") == 2 })
+	stops[1]()
+}
+
 // A session without a request open for longer than
 // http.session_idle_timeout ends: its state is freed, its next request is
 // answered 404 (the protocol's "session not found"), and a new initialize

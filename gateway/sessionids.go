@@ -123,3 +123,30 @@ func (s *sessionIDs) count() int {
 	defer s.mu.Unlock()
 	return len(s.registered)
 }
+
+// streamCount bounds the requests of one kind open at once: the
+// subscriptions/listen streams of 2026-07-28 clients.
+type streamCount struct {
+	mu   sync.Mutex
+	open int
+	full bool // the last request admit saw was refused
+}
+
+// admit reserves room for one more stream, if fewer than max are open,
+// until done; otherwise it reports false, and first true the first time
+// since there was room.
+func (c *streamCount) admit(max int) (ok, first bool, done func()) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.open >= max {
+		first, c.full = !c.full, true
+		return false, first, nil
+	}
+	c.full = false
+	c.open++
+	return true, false, sync.OnceFunc(func() {
+		c.mu.Lock()
+		c.open--
+		c.mu.Unlock()
+	})
+}
