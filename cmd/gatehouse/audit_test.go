@@ -313,3 +313,27 @@ func TestReloadAppliesAuditSettings(t *testing.T) {
 		}
 	}
 }
+
+// A reload that changes a setting the gateway reads only at start (the
+// bounds of its faces) says so, naming the key, the value in force and the
+// one configured, rather than let it look applied; the policies still
+// reload.
+func TestReloadWarnsOfStartOnlySettings(t *testing.T) {
+	bin := gatehouseBinary(t)
+	cfg := auditConfig(t, filepath.Join(t.TempDir(), "verdicts.db"))
+	proc, logs, _ := startServeHTTP(t, bin, cfg)
+	body, err := os.ReadFile(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeAtomically(t, cfg, string(body)+"limits: {max_calls_in_flight: 7}\n")
+	logs.wait(t, regexp.MustCompile(`level=WARN msg="config reload: limits.max_calls_in_flight changed; the gateway keeps the value it started with until it is restarted" in_force=1024 configured=7`), 10*time.Second)
+	logs.wait(t, regexp.MustCompile(`msg="config reloaded"`), 10*time.Second)
+	if m := logs.find(regexp.MustCompile(`http\.max_sessions changed|listen changed`)); m != nil {
+		t.Errorf("a reload warned of a setting it did not change: %s", m[0])
+	}
+	if err := proc.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	_ = proc.Wait()
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/json"
+	"fmt"
 	"log/slog"
 	"os"
 	"os/signal"
@@ -50,11 +51,15 @@ type reloader struct {
 	// file events reload, its policies are what a reload's changes are
 	// told against. Only the reloader's goroutine uses it after start.
 	applied *config.Config
+	// atStart are the settings the gateway read when it started, which a
+	// reload does not change (startOnly).
+	atStart map[string]string
 }
 
 func (r *reloader) start(ctx context.Context, cfg *config.Config) {
 	ctx, r.cancel = context.WithCancel(ctx)
 	r.last, _ = digest(cfg)
+	r.atStart = startOnly(cfg)
 	r.applied = cfg
 	sigs := reloadSignals()
 	if cfg.Reload == config.ReloadSignal {
@@ -180,6 +185,7 @@ func (r *reloader) reload(w *fsnotify.Watcher, forced bool) {
 	r.enforcer = enforcer
 	r.warnPolicyChange(previous, enforcer, cfg)
 	r.applied = cfg
+	r.warnStartOnly(cfg)
 	r.gateway.Apply(specs)
 	r.applyAudit(cfg)
 	r.last = d
@@ -188,6 +194,39 @@ func (r *reloader) reload(w *fsnotify.Watcher, forced bool) {
 	}
 	r.log.Info("config reloaded", "file", r.path, "workspaces", len(specs), "policy_version", enforcer.Engine.Version())
 	warnJudge(r.log, cfg, r.judges.judge)
+}
+
+// startOnly are the settings of cfg that the gateway reads once, when it
+// starts (its listening address and the bounds of its faces), by key.
+func startOnly(cfg *config.Config) map[string]string {
+	return map[string]string{
+		"listen":                     cfg.Listen,
+		"http.allowed_origins":       fmt.Sprint(cfg.HTTP.AllowedOrigins),
+		"http.max_request_bytes":     fmt.Sprint(cfg.HTTP.MaxRequestBytes),
+		"http.body_timeout":          time.Duration(cfg.HTTP.BodyTimeout).String(),
+		"http.max_sessions":          fmt.Sprint(cfg.HTTP.MaxSessions),
+		"http.session_idle_timeout":  time.Duration(cfg.HTTP.SessionIdleTimeout).String(),
+		"http.session_queue":         fmt.Sprint(cfg.HTTP.SessionQueue),
+		"stdio.max_request_bytes":    fmt.Sprint(cfg.Stdio.MaxRequestBytes),
+		"limits.max_calls_in_flight": fmt.Sprint(cfg.Limits.MaxCallsInFlight),
+	}
+}
+
+// warnStartOnly says which settings a reloaded config changes that only a
+// restart applies, rather than let them look applied.
+func (r *reloader) warnStartOnly(cfg *config.Config) {
+	now := startOnly(cfg)
+	keys := make([]string, 0, len(now))
+	for k := range now {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	for _, k := range keys {
+		if was := r.atStart[k]; now[k] != was {
+			r.log.Warn("config reload: "+k+" changed; the gateway keeps the value it started with until it is restarted",
+				"in_force", was, "configured", now[k])
+		}
+	}
 }
 
 // reloadFlushTimeout bounds how long a reload waits for the verdict log to
