@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"sync"
 
 	"github.com/gatehouse-mcp/gatehouse/gateway/internal/linelimit"
 	"github.com/gatehouse-mcp/gatehouse/gateway/internal/stdiofast"
@@ -49,7 +48,7 @@ func (g *Gateway) ServeStdio(ctx context.Context, name string, in io.Reader, out
 	server.WithWorkerPoolSize(workers)(stdio)
 	server.WithQueueSize(4 * workers)(stdio)
 	stdio.SetErrorLogger(slog.NewLogLogger(s.log.Handler(), slog.LevelError))
-	out = &lockedWriter{w: out}
+	out = stdiofast.LockedWriter(out) // limitLines answers on it too
 	in = g.limitLines(s, in, out)
 	// Every tools/call runs off the read loop, fast path or not: a call
 	// held by the judge or a person never stops the reading of the lines
@@ -97,17 +96,4 @@ type lineError struct {
 	JSONRPC string                  `json:"jsonrpc"`
 	ID      json.RawMessage         `json:"id"`
 	Error   mcp.JSONRPCErrorDetails `json:"error"`
-}
-
-// lockedWriter serialises writes to w: mcp-go, the fast path and
-// limitLines each write a whole message with one Write.
-type lockedWriter struct {
-	mu sync.Mutex
-	w  io.Writer
-}
-
-func (l *lockedWriter) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.w.Write(p)
 }

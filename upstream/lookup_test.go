@@ -7,14 +7,14 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/gatehouse-mcp/gatehouse/upstream/upstreamtest"
+	"github.com/gatehouse-mcp/gatehouse/internal/testdir"
 )
 
 // TestLookCommandWindows finds commands as Windows does, in real
 // directories: npm puts npx (a shell script), npx.cmd and npx.ps1 side by
 // side, and a Windows client must run npx.cmd.
 func TestLookCommandWindows(t *testing.T) {
-	root := upstreamtest.TempDir(t)
+	root := testdir.New(t)
 	nodeDir := filepath.Join(root, "nodejs")
 	sysDir := filepath.Join(root, "System32")
 	binDir := filepath.Join(root, "bin")

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gatehouse-mcp/gatehouse/internal/testdir"
 	"github.com/gatehouse-mcp/gatehouse/upstream"
 	"github.com/gatehouse-mcp/gatehouse/upstream/upstreamtest"
 	"github.com/mark3labs/mcp-go/mcp"
@@ -77,7 +78,7 @@ func TestStdioChildRestartedAfterItDies(t *testing.T) {
 // the child only, and a dead child's grandchildren are nobody's.
 func TestStdioChildStoppedAsATree(t *testing.T) {
 	t.Run("closed", func(t *testing.T) {
-		file := filepath.Join(upstreamtest.TempDir(t), "grandchild")
+		file := filepath.Join(testdir.New(t), "grandchild")
 		c := startConn(t, stdioSpec(t, "-grandchild", file), upstream.Options{})
 		addr := grandchildAddr(t, file)
 		if !alive(addr) {
@@ -94,7 +95,7 @@ func TestStdioChildStoppedAsATree(t *testing.T) {
 		t.Logf("grandchild died %v after Close began", time.Since(start))
 	})
 	t.Run("child died", func(t *testing.T) {
-		file := filepath.Join(upstreamtest.TempDir(t), "grandchild")
+		file := filepath.Join(testdir.New(t), "grandchild")
 		c := startConn(t, stdioSpec(t, "-grandchild", file), upstream.Options{})
 		first := grandchildAddr(t, file)
 		// The restarted child's grandchild writes the file anew, perhaps
@@ -145,7 +146,7 @@ func alive(addr string) bool {
 // their names.
 func TestStdioCommandFoundInPATH(t *testing.T) {
 	server, args := upstreamtest.StdioCommand(t)
-	dir := upstreamtest.TempDir(t)
+	dir := testdir.New(t)
 	exe := filepath.Join(dir, "gh-server")
 	wrapper := filepath.Join(dir, "gh-wrapped")
 	script := "#!/bin/sh\nexec '" + server + "' \"$@\"\n"

@@ -127,6 +127,18 @@ type lockedWriter struct {
 	w  io.Writer
 }
 
+// LockedWriter serialises the writes to w, for a caller that writes whole
+// messages to the client besides the fast path and mcp-go (each with one
+// Write). Listen given its result writes through it, not around it.
+func LockedWriter(w io.Writer) io.Writer { return lock(w) }
+
+func lock(w io.Writer) *lockedWriter {
+	if l, ok := w.(*lockedWriter); ok {
+		return l
+	}
+	return &lockedWriter{w: w}
+}
+
 func (l *lockedWriter) Write(p []byte) (int, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -158,7 +170,7 @@ func newFastCalls(srv *server.MCPServer, out io.Writer, opts Options) *fastCalls
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
-	return &fastCalls{srv: srv, opts: opts, out: &lockedWriter{w: out}, ready: make(chan struct{}), quit: make(chan struct{}), inflight: map[string]context.CancelFunc{}}
+	return &fastCalls{srv: srv, opts: opts, out: lock(out), ready: make(chan struct{}), quit: make(chan struct{}), inflight: map[string]context.CancelFunc{}}
 }
 
 // started is mcp-go's StdioServer context function: its context carries the
