@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gatehouse-mcp/gatehouse/internal/testdir"
 	"github.com/gatehouse-mcp/gatehouse/upstream/upstreamtest"
 	"github.com/mark3labs/mcp-go/mcp"
 )
@@ -31,7 +32,7 @@ func TestServeDrainsOnStopSignal(t *testing.T) {
 			if runtime.GOOS == "windows" && sig == syscall.SIGTERM {
 				t.Skip("Windows sends CTRL_CLOSE_EVENT, CTRL_LOGOFF_EVENT and CTRL_SHUTDOWN_EVENT (which Go delivers as syscall.SIGTERM) only when the console closes, the user logs off or the system shuts down: no program can send them (GenerateConsoleCtrlEvent sends only Ctrl-C and Ctrl-Break)")
 			}
-			cfgPath := filepath.Join(upstreamtest.TempDir(t), "gatehouse.yaml")
+			cfgPath := filepath.Join(testdir.New(t), "gatehouse.yaml")
 			writeConfig(t, cfgPath, "a")
 			proc := exec.Command(os.Args[0])
 			proc.Env = append(os.Environ(), runMainEnv+"="+strings.Join([]string{"serve", "--config", cfgPath, "--http", "127.0.0.1:0"}, "\n"))
