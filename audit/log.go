@@ -318,8 +318,10 @@ func (l *Log) open() error {
 // — it was written by an attempt whose commit succeeded but reported
 // failure — unless it is one recovered from a journal with the outcome
 // unknown, which the call's whole record replaces.
-var insertSQL = `INSERT INTO verdicts (` + columns + `) VALUES (?` + strings.Repeat(", ?", numColumns-1) + `)
-	ON CONFLICT (id) DO UPDATE SET ` + updateAll() + ` WHERE verdicts.upstream_outcome = '` + string(policy.UpstreamUnknown) + `'`
+var insertSQL = insertRow + ` ON CONFLICT (id) DO UPDATE SET ` + updateAll() + ` WHERE verdicts.upstream_outcome = '` + string(policy.UpstreamUnknown) + `'`
+
+// insertRow inserts a row's values (row.values).
+var insertRow = `INSERT INTO verdicts (` + columns + `) VALUES (?` + strings.Repeat(", ?", numColumns-1) + `)`
 
 func updateAll() string {
 	var set []string

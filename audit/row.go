@@ -118,9 +118,7 @@ func newRow(rec *policy.Record, form string) row {
 		Reason: v.Mask(v.Reason), Message: v.Mask(v.Message),
 		Risk:       v.Risk,
 		JudgeAsked: v.Judge.Asked, JudgeModel: v.Judge.Model, JudgePrompt: v.Judge.PromptVersion, JudgeCached: v.Judge.Cached, FailOpen: v.Judge.FailOpen,
-		PolicyVersion:   v.Version,
-		UpstreamOutcome: string(rec.Upstream), UpstreamError: m(rec.UpstreamError),
-		OverheadMS: ms(rec.Overhead),
+		PolicyVersion: v.Version,
 		// The approval part is states, ids and user names: nothing a
 		// client sent, nothing to mask.
 		ApprovalState: string(rec.Approval.State), ApprovalVia: rec.Approval.Via,
@@ -129,9 +127,7 @@ func newRow(rec *policy.Record, form string) row {
 	if r.Decision == "" {
 		r.Decision = string(policy.DecisionAllow)
 	}
-	if r.UpstreamOutcome == "" {
-		r.UpstreamOutcome = string(policy.UpstreamNotRun)
-	}
+	r.end(rec)
 	args, used := policy.AuditArguments(rec.Call.Arguments, v, form)
 	r.ArgumentsForm = used
 	if used != policy.ArgumentsNone {
@@ -143,10 +139,6 @@ func newRow(rec *policy.Record, form string) row {
 	if v.Judge.Asked {
 		l := ms(v.Judge.Latency)
 		r.JudgeLatencyMS = &l
-	}
-	if rec.Upstream != policy.UpstreamNotRun && rec.Upstream != "" {
-		l := ms(rec.UpstreamLatency)
-		r.UpstreamLatencyMS = &l
 	}
 
 	results := make([]Result, len(v.Results))
@@ -169,8 +161,9 @@ func newRow(rec *policy.Record, form string) row {
 	return r
 }
 
-// end sets what r, the row of a call's start, says of how the call ended
-// to what rec says.
+// end sets what r says of how the call ended — the upstream's outcome,
+// error and latency, and the gateway's overhead — to what rec says: for a
+// new row, and for the row of a call's start once the call has ended.
 func (r *row) end(rec *policy.Record) {
 	r.UpstreamOutcome, r.UpstreamError, r.UpstreamLatencyMS = string(rec.Upstream), "", nil
 	if r.UpstreamOutcome == "" {
