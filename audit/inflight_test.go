@@ -16,6 +16,18 @@ import (
 	"github.com/gatehouse-mcp/gatehouse/policy"
 )
 
+// openLog opens a verdict log in a new folder, closed when t ends.
+func openLog(t *testing.T, opts Options) (*Log, string) {
+	t.Helper()
+	file := filepath.Join(testdir.New(t), "v.db")
+	l, err := Open(file, opts, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close(context.Background()) })
+	return l, file
+}
+
 // journals lists the journals of the database at file.
 func journals(t *testing.T, file string) []string {
 	t.Helper()
@@ -154,12 +166,7 @@ func TestStartOutlivesAKill(t *testing.T) {
 // arguments, and lets the journal empty; the end of a call recorded as
 // unknown by a recovery replaces that too.
 func TestEndCompletesStart(t *testing.T) {
-	file := filepath.Join(testdir.New(t), "v.db")
-	l, err := Open(file, Options{}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close(context.Background())
+	l, file := openLog(t, Options{})
 	r := rec(time.Now())
 	r.Call.Arguments = json.RawMessage(`{"token":"ghp_` + strings.Repeat("aB3", 12) + `"}`)
 	if err := l.Start(r); err != nil {
@@ -226,11 +233,7 @@ func TestEndCompletesStart(t *testing.T) {
 // Close records the calls still in flight as stopped, and removes the
 // journal once everything is written.
 func TestCloseRecordsCallsInFlight(t *testing.T) {
-	file := filepath.Join(testdir.New(t), "v.db")
-	l, err := Open(file, Options{}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	l, file := openLog(t, Options{})
 	r := rec(time.Now())
 	if err := l.Start(r); err != nil {
 		t.Fatal(err)
@@ -252,12 +255,7 @@ func TestCloseRecordsCallsInFlight(t *testing.T) {
 // Under way, the journal holds the calls in flight and not much more: it
 // is started afresh with the live entries once it has grown.
 func TestJournalRotates(t *testing.T) {
-	file := filepath.Join(testdir.New(t), "v.db")
-	l, err := Open(file, Options{}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close(context.Background())
+	l, file := openLog(t, Options{})
 	first := ""
 	live := map[string]bool{}
 	for i := range 3000 { // ≈ 2 KB each: past journalRotate
@@ -315,12 +313,7 @@ func TestJournalRotates(t *testing.T) {
 // calls in flight. On Windows it cannot be removed while the gateway holds
 // it (RemoveHeld), and keeps the calls in flight.
 func TestJournalRemovedIsWrittenAgain(t *testing.T) {
-	file := filepath.Join(testdir.New(t), "v.db")
-	l, err := Open(file, Options{}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close(context.Background())
+	l, file := openLog(t, Options{})
 	r := rec(time.Now())
 	if err := l.Start(r); err != nil {
 		t.Fatal(err)
@@ -354,12 +347,7 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 // arguments) are not rewritten at every batch: a fresh journal is started
 // only once the lapsed entries have doubled it.
 func TestJournalLargeLiveEntriesNotRewritten(t *testing.T) {
-	file := filepath.Join(testdir.New(t), "v.db")
-	l, err := Open(file, Options{Arguments: policy.ArgumentsMasked}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close(context.Background())
+	l, file := openLog(t, Options{Arguments: policy.ArgumentsMasked})
 	for range 3 { // 1.5 MB each, in flight throughout
 		r := rec(time.Now())
 		r.Call.Arguments = json.RawMessage(`{"x":"` + strings.Repeat("y", 3<<19) + `"}`)
@@ -393,12 +381,7 @@ func TestJournalLargeLiveEntriesNotRewritten(t *testing.T) {
 // call stays in flight: a record pruned by the retention is never brought
 // back by a recovery.
 func TestJournalLapsedEntriesAgeOut(t *testing.T) {
-	file := filepath.Join(testdir.New(t), "v.db")
-	l, err := Open(file, Options{}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close(context.Background())
+	l, file := openLog(t, Options{})
 	long := rec(time.Now())
 	if err := l.Start(long); err != nil {
 		t.Fatal(err)
@@ -437,11 +420,7 @@ func TestJournalLapsedEntriesAgeOut(t *testing.T) {
 // A call's end that the log refuses (its queue full) is written as it
 // ended when the log closes, not as stopped.
 func TestRefusedEndIsNotWrittenAsStopped(t *testing.T) {
-	file := filepath.Join(testdir.New(t), "v.db")
-	l, err := Open(file, Options{}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	l, file := openLog(t, Options{})
 	r := rec(time.Now())
 	if err := l.Start(r); err != nil {
 		t.Fatal(err)
@@ -464,12 +443,7 @@ func TestRefusedEndIsNotWrittenAsStopped(t *testing.T) {
 // A running log writes the calls of a gateway that stopped beside it on
 // the same database, without waiting for a restart.
 func TestRunningLogRecoversDeadJournals(t *testing.T) {
-	file := filepath.Join(testdir.New(t), "v.db")
-	l, err := Open(file, Options{}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close(context.Background())
+	l, file := openLog(t, Options{})
 	l.recoverEvery = 0 // before any write, as pruneEvery in TestPrune
 	dead := rec(time.Now())
 	line, _ := json.Marshal(newRow(&dead, policy.ArgumentsMasked))
