@@ -6,10 +6,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"maps"
 	"os"
 	"os/signal"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -54,6 +56,9 @@ type reloader struct {
 	// atStart are the settings the gateway read when it started, which a
 	// reload does not change (startOnly).
 	atStart map[string]string
+	// listenFromConfig says the HTTP address is the config's listen (a
+	// bare --http), not one given on the command line.
+	listenFromConfig bool
 }
 
 func (r *reloader) start(ctx context.Context, cfg *config.Config) {
@@ -216,17 +221,28 @@ func startOnly(cfg *config.Config) map[string]string {
 // restart applies, rather than let them look applied.
 func (r *reloader) warnStartOnly(cfg *config.Config) {
 	now := startOnly(cfg)
-	keys := make([]string, 0, len(now))
-	for k := range now {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	for _, k := range keys {
+	for _, k := range slices.Sorted(maps.Keys(now)) {
+		if !r.reads(k) {
+			continue
+		}
 		if was := r.atStart[k]; now[k] != was {
 			r.log.Warn("config reload: "+k+" changed; the gateway keeps the value it started with until it is restarted",
 				"in_force", was, "configured", now[k])
 		}
 	}
+}
+
+// reads says whether this gateway read the start-only setting k: over
+// stdio none of HTTP's, over HTTP none of stdio's, and listen only when
+// the address was not given on the command line.
+func (r *reloader) reads(k string) bool {
+	switch {
+	case r.only != "": // stdio
+		return k != "listen" && !strings.HasPrefix(k, "http.")
+	case k == "listen":
+		return r.listenFromConfig
+	}
+	return !strings.HasPrefix(k, "stdio.")
 }
 
 // reloadFlushTimeout bounds how long a reload waits for the verdict log to

@@ -95,7 +95,9 @@ func runServe(cmd *cobra.Command, args []string) error {
 		if specs, err = pickWorkspace(cfg, wsName); err != nil {
 			return err
 		}
-	} else if httpAddr == useConfigListen {
+	}
+	listenFromConfig := httpAddr == useConfigListen
+	if listenFromConfig {
 		httpAddr = cfg.Listen
 	}
 	// The port is bound before anything starts: one in use fails at once,
@@ -147,7 +149,7 @@ func runServe(cmd *cobra.Command, args []string) error {
 	cancel()
 	logSummary(log, g)
 
-	reloader := &reloader{path: cfg.File, log: log, gateway: g, enforcer: enforcer, verdicts: verdicts, judges: judges, approvals: asApprovals(approvals), only: wsNameIfStdio(httpAddr, specs)}
+	reloader := &reloader{path: cfg.File, log: log, gateway: g, enforcer: enforcer, verdicts: verdicts, judges: judges, approvals: asApprovals(approvals), only: wsNameIfStdio(httpAddr, specs), listenFromConfig: listenFromConfig}
 	reloader.start(ctx, cfg)
 	defer reloader.stop()
 
@@ -396,9 +398,10 @@ func openApprovals(cfg *config.Config, log *slog.Logger) *audit.Approvals {
 	return a
 }
 
-// asApprovals is a as a policy.Approvals, nil when a is.
 // The approvals store bounds the requests pending per user.
 var _ enforce.BoundedApprovals = (*audit.Approvals)(nil)
+
+// asApprovals is a as a policy.Approvals, nil when a is.
 
 func asApprovals(a *audit.Approvals) policy.Approvals {
 	if a == nil {
