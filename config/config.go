@@ -37,7 +37,7 @@ const (
 	// maxSessionQueue is the most a session's queue may hold: mcp-go's
 	// own queue of a session holds 100 notifications.
 	maxSessionQueue         = 100
-	defaultStdioMaxRequest  = 4 << 20
+	defaultStdioMaxRequest  = defaultMaxRequestBytes // as over HTTP
 	defaultMaxPending       = 100
 	defaultAuditDatabase    = "gatehouse.db"
 	defaultAuditArguments   = "masked"

@@ -6,12 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"os/signal"
 	"slices"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 	"unicode"
 	"unicode/utf8"
@@ -128,8 +126,8 @@ func parseSince(s string, now time.Time) (time.Time, error) {
 // openLogReader opens the verdict log of cfg for reading, after adding
 // the calls a stopped gateway left in flight (recoverStopped). No log yet
 // is a runtime failure that says where it was looked for.
-func openLogReader(cfg *config.Config, stderr io.Writer) (*audit.Reader, error) {
-	recoverStopped(cfg, stderr)
+func openLogReader(ctx context.Context, cfg *config.Config, stderr io.Writer) (*audit.Reader, error) {
+	recoverStopped(ctx, cfg, stderr)
 	r, err := audit.OpenReader(cfg.Audit.Database)
 	if errors.Is(err, audit.ErrNoLog) {
 		return nil, runtimeError(noLogError(cfg))
@@ -145,8 +143,8 @@ func openLogReader(cfg *config.Config, stderr io.Writer) (*audit.Reader, error) 
 // that they read "outcome unknown"; the next gateway to start would too.
 // This is the only write a reader makes, and it changes no record. When it
 // cannot be made (no write access), it says so and goes on.
-func recoverStopped(cfg *config.Config, stderr io.Writer) {
-	if _, err := audit.Recover(context.Background(), cfg.Audit.Database); err != nil {
+func recoverStopped(ctx context.Context, cfg *config.Config, stderr io.Writer) {
+	if _, err := audit.Recover(ctx, cfg.Audit.Database); err != nil {
 		fmt.Fprintf(stderr, "gatehouse: the calls a stopped gateway had in flight are not in the log yet (the next gateway to start adds them): %v\n", err)
 	}
 }
@@ -170,7 +168,7 @@ func runLogs(cmd *cobra.Command, _ []string) error {
 	out := newEntryPrinter(cmd.OutOrStdout(), asJSON)
 	out.follow = follow
 	if !follow {
-		r, err := openLogReader(cfg, cmd.ErrOrStderr())
+		r, err := openLogReader(cmd.Context(), cfg, cmd.ErrOrStderr())
 		if err != nil {
 			return err
 		}
@@ -182,9 +180,9 @@ func runLogs(cmd *cobra.Command, _ []string) error {
 		return out.print(entries)
 	}
 
-	ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+	ctx, stop := signal.NotifyContext(cmd.Context(), stopSignals...)
 	defer stop()
-	recoverStopped(cfg, cmd.ErrOrStderr())
+	recoverStopped(ctx, cfg, cmd.ErrOrStderr())
 	r, waited, err := waitForLog(ctx, cfg, cmd.ErrOrStderr())
 	if err != nil || r == nil { // nil: interrupted while waiting
 		return err
@@ -421,7 +419,7 @@ func runLogsShow(cmd *cobra.Command, args []string) error {
 	if err != nil {
 		return err
 	}
-	r, err := openLogReader(cfg, cmd.ErrOrStderr())
+	r, err := openLogReader(cmd.Context(), cfg, cmd.ErrOrStderr())
 	if err != nil {
 		return err
 	}

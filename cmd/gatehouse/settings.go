@@ -48,14 +48,14 @@ func (s settings) configPath() (string, error) {
 	if _, err := os.Stat("gatehouse.yaml"); err == nil {
 		return "gatehouse.yaml", nil
 	}
-	user, err := userConfigPath()
+	file, err := userConfigPath()
 	if err != nil {
 		return "", usageError(fmt.Errorf("no config file: pass --config FILE, set GATEHOUSE_CONFIG, or create ./gatehouse.yaml (%w)", err))
 	}
-	if _, err := os.Stat(user); err == nil {
-		return user, nil
+	if _, err := os.Stat(file); err == nil {
+		return file, nil
 	}
-	return "", usageError(fmt.Errorf("no config file: pass --config FILE, set GATEHOUSE_CONFIG, or create ./gatehouse.yaml or %s", user))
+	return "", usageError(fmt.Errorf("no config file: pass --config FILE, set GATEHOUSE_CONFIG, or create ./gatehouse.yaml or %s", file))
 }
 
 // userConfigPath is gatehouse.yaml in the user's config folder, as

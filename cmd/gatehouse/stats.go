@@ -83,7 +83,7 @@ func runStats(cmd *cobra.Command, _ []string) error {
 	if err != nil {
 		return usageError(err)
 	}
-	r, err := openLogReader(cfg, cmd.ErrOrStderr())
+	r, err := openLogReader(cmd.Context(), cfg, cmd.ErrOrStderr())
 	if err != nil {
 		return err
 	}

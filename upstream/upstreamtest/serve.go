@@ -138,7 +138,11 @@ var buildStdio = sync.OnceValues(func() (string, error) {
 		if err != nil {
 			return "", fmt.Errorf("%s=%s: %w", TestServerEnv, prebuilt, err)
 		}
-		if fi, err := os.Stat(path); err != nil || !fi.Mode().IsRegular() {
+		fi, err := os.Stat(path)
+		if err != nil {
+			return "", fmt.Errorf("%s=%s: %w", TestServerEnv, prebuilt, err)
+		}
+		if !fi.Mode().IsRegular() {
 			return "", fmt.Errorf("%s=%s: not a file (want a stdio server built from %s)", TestServerEnv, prebuilt, stdioPkg())
 		}
 		return path, nil
