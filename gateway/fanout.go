@@ -43,7 +43,7 @@ func (s *wsServer) fanOut(msg mcp.LoggingMessageNotification) {
 	f.running = true
 	f.mu.Unlock()
 	if start {
-		go s.deliverFanout()
+		s.workers.run(s.deliverFanout) // stopped and waited for with the server
 	}
 }
 

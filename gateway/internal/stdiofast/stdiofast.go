@@ -379,8 +379,15 @@ func (f *fastCalls) handOff(line []byte) bool {
 		}
 		b, err := json.Marshal(resp)
 		if err != nil {
-			f.opts.Logger.Debug("answer not encoded", "err", err)
-			return
+			// As respond does: the request is answered, with an error.
+			var head struct {
+				ID json.RawMessage `json:"id"`
+			}
+			if json.Unmarshal(msg, &head) != nil || !validID(head.ID) {
+				f.opts.Logger.Debug("answer not encoded", "err", err)
+				return
+			}
+			b, _ = json.Marshal(fastResponse{JSONRPC: mcp.JSONRPC_VERSION, ID: head.ID, Error: errorDetails(mcp.INTERNAL_ERROR, err.Error())})
 		}
 		if _, err := f.out.Write(append(b, '\n')); err != nil {
 			f.opts.Logger.Debug("answer not delivered", "err", err)
