@@ -235,6 +235,9 @@ func (s *wsServer) admitSession(w http.ResponseWriter, r *http.Request) (done fu
 			return nil, false, true // mcp-go answers the broken body
 		}
 		r.Body = io.NopCloser(bytes.NewReader(body))
+		if !mayOpen(body) {
+			return nil, false, true // a tools/call and the like: no decoding
+		}
 		var msg struct {
 			ID     json.RawMessage `json:"id"`
 			Method string          `json:"method"`
@@ -265,6 +268,16 @@ func (s *wsServer) admitSession(w http.ResponseWriter, r *http.Request) (done fu
 	}
 	s.refuseSession(w, r, id, first, fmt.Sprintf("too many sessions: this workspace has %d open, the most allowed (http.max_sessions); end one (DELETE) or try again later", s.limits.max))
 	return nil, false, false
+}
+
+// mayOpen says whether body may be a request admitSession bounds: its
+// method, initialize or subscriptions/listen, spelled out, or any method
+// spelled with an escape (a backslash), which only decoding can read.
+// Every other request — each tools/call — passes undecoded.
+func mayOpen(body []byte) bool {
+	return bytes.Contains(body, []byte(mcp.MethodInitialize)) ||
+		bytes.Contains(body, []byte(mcp.MethodSubscriptionsListen)) ||
+		bytes.IndexByte(body, '\\') >= 0
 }
 
 // refuseSession answers a request admitSession refuses: 503 with a

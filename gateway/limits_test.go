@@ -363,6 +363,7 @@ func TestHTTPSessionsBounded(t *testing.T) {
 	hc := &http.Client{}
 	for _, tc := range []struct{ name, id, body string }{
 		{"initialize naming a session", "gh-made-up", initializeBody},
+		{"initialize spelled with an escape", "", strings.Replace(initializeBody, `"initialize"`, `"initi\u0061lize"`, 1)},
 		{"GET naming no session", "", ""},
 	} {
 		resp, err := rawHTTP(t, hc, url, tc.id, tc.body)
