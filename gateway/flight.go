@@ -106,15 +106,9 @@ type flightEvent struct {
 
 // fly runs the call body on a flight and awaits its first event: a
 // question for the client, or the call's end. The flight starts from ctx,
-// the client's request, but is not ended by it once the call parks. A
-// session with its bound of flights already (inflight.go) has the call
-// refused at once.
-func (s *wsServer) fly(ctx context.Context, exposed string, req mcp.CallToolRequest, body func(*flight) *mcp.CallToolResult) (*mcp.CallToolResult, error) {
-	landed, ok := s.inflight.begin(sessionOf(ctx))
-	if !ok {
-		message, reason := s.inflight.refusal()
-		return s.refuse(ctx, exposed, &req, message, reason), nil
-	}
+// the client's request, but is not ended by it once the call parks;
+// landed is called when it has (the call's count in flight ends).
+func (s *wsServer) fly(ctx context.Context, exposed string, req mcp.CallToolRequest, landed func(), body func(*flight) *mcp.CallToolResult) (*mcp.CallToolResult, error) {
 	callCtx, cancel := context.WithCancelCause(context.WithoutCancel(ctx))
 	f := &flight{
 		s: s, ctx: callCtx, cancel: cancel, session: sessionOf(ctx),

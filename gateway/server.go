@@ -222,7 +222,14 @@ func (s *wsServer) callTool(ctx context.Context, exposed string, req mcp.CallToo
 	call.Upstream, call.Tool, call.Description = tool.Upstream, tool.Tool.Name, tool.Tool.Description
 	enf, ask := s.enforcer(), canAsk(ctx)
 
-	return s.fly(ctx, exposed, req, func(f *flight) *mcp.CallToolResult {
+	// Count it in flight: a session with its bound of calls running or
+	// held already (inflight.go) has it refused at once.
+	landed, ok := s.inflight.begin(sessionOf(ctx))
+	if !ok {
+		message, reason := s.inflight.refusal()
+		return s.refuse(ctx, exposed, &req, message, reason), nil
+	}
+	return s.fly(ctx, exposed, req, landed, func(f *flight) *mcp.CallToolResult {
 		var d *enforce.Decision
 		defer func() { // a bug on the way still leaves the call's record
 			if r := recover(); r != nil {
