@@ -96,9 +96,12 @@ func (g *Gateway) newServer(spec workspace.Spec) *wsServer {
 	s.limits = g.opts.HTTP.sessionLimits()
 	s.inflight = newInflight(g.opts.MaxCallsInFlight, s.log)
 	s.http = g.newHTTPHandler(s)
-	stop := make(chan struct{})
-	s.stopIdle = sync.OnceFunc(func() { close(stop) })
-	go s.idleSweeper(stop)
+	stop, swept := make(chan struct{}), make(chan struct{})
+	s.stopIdle = sync.OnceFunc(func() { close(stop); <-swept })
+	go func() {
+		defer close(swept)
+		s.idleSweeper(stop)
+	}()
 	s.sync()
 	return s
 }

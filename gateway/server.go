@@ -44,7 +44,7 @@ type wsServer struct {
 	fanout     fanout // log messages on their way to the sessions that asked
 	parking    *parking
 	workers    *workers
-	stopIdle   func()                       // ends idleSweeper
+	stopIdle   func()                       // ends idleSweeper and waits for it
 	http       *server.StreamableHTTPServer // the streamable HTTP face
 }
 
