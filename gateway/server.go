@@ -39,7 +39,7 @@ type wsServer struct {
 
 	sessions   sessions
 	sessionIDs *sessionIDs // of the HTTP face
-	listens    streamCount // 2026-07-28 subscriptions/listen streams open (admitSession)
+	listens    admission   // 2026-07-28 subscriptions/listen streams open (admitSession)
 	limits     sessionLimits
 	fanout     fanout // log messages on their way to the sessions that asked
 	parking    *parking

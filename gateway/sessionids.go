@@ -29,8 +29,7 @@ type sessionIDs struct {
 	// done: a session counts from its admission, whether or not its
 	// registration has happened yet.
 	registered map[string]bool
-	opening    int
-	full       bool // the last request admit saw was refused
+	opening    admission
 }
 
 var _ server.SessionIdManager = (*sessionIDs)(nil)
@@ -104,17 +103,7 @@ func (s *sessionIDs) register(id string) {
 func (s *sessionIDs) admit(max int) (ok, first bool, done func()) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if len(s.registered)+s.opening >= max {
-		first, s.full = !s.full, true
-		return false, first, nil
-	}
-	s.full = false
-	s.opening++
-	return true, false, sync.OnceFunc(func() {
-		s.mu.Lock()
-		s.opening--
-		s.mu.Unlock()
-	})
+	return s.opening.admit(max - len(s.registered))
 }
 
 // count is how many sessions are registered now.
@@ -124,18 +113,19 @@ func (s *sessionIDs) count() int {
 	return len(s.registered)
 }
 
-// streamCount bounds the requests of one kind open at once: the
-// subscriptions/listen streams of 2026-07-28 clients.
-type streamCount struct {
+// admission bounds the requests of one kind open at once: those opening a
+// session (sessionIDs.admit), the subscriptions/listen streams of
+// 2026-07-28 clients.
+type admission struct {
 	mu   sync.Mutex
 	open int
 	full bool // the last request admit saw was refused
 }
 
-// admit reserves room for one more stream, if fewer than max are open,
+// admit reserves room for one more request, if fewer than max are open,
 // until done; otherwise it reports false, and first true the first time
 // since there was room.
-func (c *streamCount) admit(max int) (ok, first bool, done func()) {
+func (c *admission) admit(max int) (ok, first bool, done func()) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.open >= max {
