@@ -61,28 +61,18 @@ func (l *loader) validateTop(cfg *Config) {
 			l.report(f, fieldIndex("http.allowed_origins", i), o, err)
 		}
 	}
-	if cfg.HTTP.MaxRequestBytes <= 0 {
-		l.report(f, "http.max_request_bytes", strconv.FormatInt(cfg.HTTP.MaxRequestBytes, 10), errors.New("must be positive"))
-	}
+	l.checkPositiveCount(f, "http.max_request_bytes", int64(cfg.HTTP.MaxRequestBytes))
 	if cfg.HTTP.BodyTimeout <= 0 {
 		l.report(f, "http.body_timeout", time.Duration(cfg.HTTP.BodyTimeout).String(), errors.New("must be positive"))
 	}
-	if cfg.HTTP.MaxSessions <= 0 {
-		l.report(f, "http.max_sessions", strconv.Itoa(cfg.HTTP.MaxSessions), errors.New("must be positive"))
-	}
+	l.checkPositiveCount(f, "http.max_sessions", int64(cfg.HTTP.MaxSessions))
 	l.checkPositive(f, "http.session_idle_timeout", cfg.HTTP.SessionIdleTimeout)
 	if q := cfg.HTTP.SessionQueue; q < 1 || q > maxSessionQueue {
 		l.report(f, "http.session_queue", strconv.Itoa(q), fmt.Errorf("must be a number of notifications from 1 to %d", maxSessionQueue))
 	}
-	if cfg.Stdio.MaxRequestBytes <= 0 {
-		l.report(f, "stdio.max_request_bytes", strconv.FormatInt(cfg.Stdio.MaxRequestBytes, 10), errors.New("must be positive"))
-	}
-	if cfg.Approval.MaxPendingPerUser <= 0 {
-		l.report(f, "approval.max_pending_per_user", strconv.Itoa(cfg.Approval.MaxPendingPerUser), errors.New("must be positive"))
-	}
-	if cfg.Limits.MaxCallsInFlight <= 0 {
-		l.report(f, "limits.max_calls_in_flight", strconv.Itoa(cfg.Limits.MaxCallsInFlight), errors.New("must be positive"))
-	}
+	l.checkPositiveCount(f, "stdio.max_request_bytes", int64(cfg.Stdio.MaxRequestBytes))
+	l.checkPositiveCount(f, "approval.max_pending_per_user", int64(cfg.Approval.MaxPendingPerUser))
+	l.checkPositiveCount(f, "limits.max_calls_in_flight", int64(cfg.Limits.MaxCallsInFlight))
 	if cfg.Audit.Database == "" {
 		l.report(f, "audit.database", "", errors.New("must not be empty"))
 	}
@@ -325,6 +315,14 @@ func (l *loader) validateUpstream(file, field string, u *Upstream) {
 func (l *loader) checkEnum(file, field, value string, allowed []string) {
 	if !slices.Contains(allowed, value) {
 		l.report(file, field, value, fmt.Errorf("must be one of %s", strings.Join(allowed, ", ")))
+	}
+}
+
+// checkPositiveCount reports a count or size, field of file, that is not
+// positive.
+func (l *loader) checkPositiveCount(file, field string, n int64) {
+	if n <= 0 {
+		l.report(file, field, strconv.FormatInt(n, 10), errors.New("must be positive"))
 	}
 }
 
