@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strconv"
@@ -143,7 +144,7 @@ func echo(cl *client.Client, tool string, distinct bool) func(context.Context) e
 		}
 		res, err := cl.CallTool(ctx, req)
 		if err != nil {
-			return fmt.Errorf("call %s: %w", tool, err)
+			return fmt.Errorf("call %s: %w: %w", tool, errTransport, err)
 		}
 		if len(res.Content) != 1 {
 			return fmt.Errorf("call %s: %d content items, want 1", tool, len(res.Content))
@@ -155,6 +156,10 @@ func echo(cl *client.Client, tool string, distinct bool) func(context.Context) e
 		return nil
 	}
 }
+
+// errTransport marks a call the client got no result for; echo's other
+// errors are results that are errors, or not the echo.
+var errTransport = errors.New("transport")
 
 // load calls from c goroutines for d and counts the calls that finished.
 func load(ctx context.Context, call func(context.Context) error, c int, d time.Duration) (throughput, error) {

@@ -19,7 +19,6 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/mark3labs/mcp-go/mcp"
 	"go.yaml.in/yaml/v3"
 )
 
@@ -397,8 +396,8 @@ func (e *environment) soak(ctx context.Context, p path, cfg config, glog *gatewa
 		mu                             sync.Mutex
 		stop                           atomic.Bool
 		wg                             sync.WaitGroup
-		seq                            atomic.Int64
 	)
+	call := echo(ep.client, ep.tool, true) // new arguments every call
 	first := func(to *string, err error) {
 		mu.Lock()
 		defer mu.Unlock()
@@ -410,7 +409,7 @@ func (e *environment) soak(ctx context.Context, p path, cfg config, glog *gatewa
 		wg.Go(func() {
 			// A call started is let finish: only ctx (Ctrl-C) cuts one off.
 			for !stop.Load() && ctx.Err() == nil {
-				err := soakCall(ctx, ep, "soak "+strconv.FormatInt(seq.Add(1), 10))
+				err := call(ctx)
 				switch {
 				case errors.Is(err, errTransport):
 					transportErrs.Add(1)
@@ -489,37 +488,6 @@ func (e *environment) verdictStats(ctx context.Context, p path) (*soakStats, err
 		return nil, fmt.Errorf("read its JSON: %w", err)
 	}
 	return &st, nil
-}
-
-// errTransport marks a call the client got no result for.
-var errTransport = errors.New("transport")
-
-// soakCall makes one echo call with message: an error wrapping
-// errTransport when there is no result, another error when the result is
-// an error or not the echo.
-func soakCall(ctx context.Context, ep *endpoint, message string) error {
-	ctx, cancel := context.WithTimeout(ctx, callTimeout)
-	defer cancel()
-	req := mcp.CallToolRequest{}
-	req.Params.Name = ep.tool
-	req.Params.Arguments = map[string]any{"message": message}
-	res, err := ep.client.CallTool(ctx, req)
-	if err != nil {
-		return fmt.Errorf("%w: %w", errTransport, err)
-	}
-	var text string
-	if len(res.Content) == 1 {
-		if t, ok := res.Content[0].(mcp.TextContent); ok {
-			text = t.Text
-		}
-	}
-	switch {
-	case res.IsError:
-		return fmt.Errorf("an error result: %q", text)
-	case text != message:
-		return fmt.Errorf("not the echo of %q: %+v", message, res.Content)
-	}
-	return nil
 }
 
 // processRSS is pid's resident memory (VmRSS of /proc/PID/status) in
