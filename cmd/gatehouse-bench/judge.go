@@ -200,12 +200,9 @@ func (e *environment) topLevel(p path) (string, error) {
 	if e.judge == nil {
 		return "", errors.New("a judged path without a judge (-judge)")
 	}
-	top := map[string]any{}
-	if err := yaml.Unmarshal([]byte(e.policies), &top); err != nil {
-		return "", fmt.Errorf("read -policies: %w", err)
-	}
-	if top == nil {
-		top = map[string]any{}
+	top, err := parseTop(e.policies)
+	if err != nil {
+		return "", err
 	}
 	if _, ok := top["judge"]; ok {
 		return "", errors.New("-policies has a judge: section; -judge writes its own")

@@ -317,15 +317,25 @@ func minutes(w time.Duration) string {
 // mib prints bytes in MiB.
 func mib(b uint64) string { return fmt.Sprintf("%.1f MiB", float64(b)/(1<<20)) }
 
-// soakTopLevel is the top level of the soak's gateway config: the
-// -policies YAML with audit.database set to database.
-func soakTopLevel(policies, database string) (string, error) {
+// parseTop reads the -policies YAML as the top level of a config, empty
+// when it is.
+func parseTop(policies string) (map[string]any, error) {
 	top := map[string]any{}
 	if err := yaml.Unmarshal([]byte(policies), &top); err != nil {
-		return "", fmt.Errorf("read -policies: %w", err)
+		return nil, fmt.Errorf("read -policies: %w", err)
 	}
 	if top == nil {
 		top = map[string]any{}
+	}
+	return top, nil
+}
+
+// soakTopLevel is the top level of the soak's gateway config: the
+// -policies YAML with audit.database set to database.
+func soakTopLevel(policies, database string) (string, error) {
+	top, err := parseTop(policies)
+	if err != nil {
+		return "", err
 	}
 	audit, _ := top["audit"].(map[string]any)
 	if audit == nil {
